@@ -1,0 +1,119 @@
+/**
+ * The rules every decoder shares: when generation stops (the EOS rule and the token budget), and the
+ * statistics every decoder reports. One implementation of each, so that AR greedy, Jacobi and
+ * multi-block decoding cannot disagree on where an output ends.
+ *
+ * ALGORITHM.md §1: generation stops after the first EOS (which is kept in the output) or once the
+ * budget is reached; the budget is `maxNewTokens`, capped by the room left in the context.
+ *
+ * @module
+ */
+import type { ModelConfig } from "../model/config.ts";
+
+// ---------------------------------------------------------------- options and errors
+
+/**
+ * Thrown for bad decoding options or prompts; the message names the function, the value and what was expected.
+ *
+ * @category Decoding
+ */
+export class DecodingError extends Error {
+  /** @param message - the full message, starting with the function that found the problem */
+  constructor(message: string) {
+    super(message);
+    this.name = "DecodingError";
+  }
+}
+
+/** Options every decoder takes. @category Decoding */
+export interface StopOptions {
+  /** Most tokens to generate (EOS included). */
+  readonly maxNewTokens: number;
+  /** Token that ends generation; default `config.eosTokenId`; `null` generates until the budget. */
+  readonly eosTokenId?: number | null;
+}
+
+// ---------------------------------------------------------------- the stopping rule
+
+/**
+ * How many tokens a decoder may generate after `prompt`: `maxNewTokens`, capped so that prompt plus
+ * output fit in the context (every committed token must have a row in the KV cache).
+ *
+ * @throws DecodingError for an empty prompt, a prompt longer than the context, or a bad `maxNewTokens`
+ * @example
+ * ```ts
+ * generationBudget(PRESETS.tiny, [1, 5, 6], { maxNewTokens: 500 }, "arGreedy"); // 125 (= 128 - 3)
+ * ```
+ * @category Decoding
+ */
+export function generationBudget(config: ModelConfig, prompt: ArrayLike<number>, options: StopOptions, where: string): number {
+  const { maxNewTokens } = options;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+    throw new DecodingError(`${where}: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+  }
+  if (prompt.length === 0) throw new DecodingError(`${where}: the prompt must hold at least one token`);
+  if (prompt.length > config.maxPositions) {
+    throw new DecodingError(`${where}: the prompt has ${prompt.length} tokens, more than the context length ${config.maxPositions}`);
+  }
+  for (let i = 0; i < prompt.length; i++) {
+    const id = prompt[i];
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
+      throw new DecodingError(`${where}: prompt token ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
+    }
+  }
+  return Math.min(maxNewTokens, config.maxPositions - prompt.length);
+}
+
+/** The EOS id in force: the option if given (null disables), else the config's. @category Decoding */
+export function stopToken(config: ModelConfig, options: StopOptions): number | null {
+  return options.eosTokenId === undefined ? config.eosTokenId : options.eosTokenId;
+}
+
+/**
+ * The EOS rule: how many of `tokens` to keep — up to and including the first EOS, or all of them.
+ *
+ * @example
+ * ```ts
+ * keepThroughEos([5, 2, 7], 2); // 2
+ * keepThroughEos([5, 6, 7], 2); // 3
+ * ```
+ * @category Decoding
+ */
+export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): number {
+  if (eos === null) return tokens.length;
+  for (let i = 0; i < tokens.length; i++) if (tokens[i] === eos) return i + 1;
+  return tokens.length;
+}
+
+// ---------------------------------------------------------------- statistics
+
+/**
+ * What a decoding run cost. A "decode forward" is one forward during generation; the prefill of the
+ * prompt is counted apart. Every committed token passes through exactly one decode forward, so AR greedy
+ * has `tokensPerForward = 1` and any faster decoder has more.
+ *
+ * @category Decoding
+ */
+export interface DecodeStats {
+  /** Decode forwards (the prefill excluded). */
+  readonly forwards: number;
+  /** Forwards over the prompt before decoding (1 for cached decoders, 0 for the reference). */
+  readonly prefillForwards: number;
+  /** Tokens generated and committed. */
+  readonly committedTokens: number;
+  /** TPF = committedTokens / forwards (0 when nothing was generated). */
+  readonly tokensPerForward: number;
+  /** Sum of the widths of all decode forwards: the compute the speedup costs. */
+  readonly tokenPositions: number;
+}
+
+/** Assembles {@link DecodeStats} from counts. @category Decoding */
+export function makeStats(forwards: number, prefillForwards: number, committedTokens: number, tokenPositions: number): DecodeStats {
+  return {
+    forwards,
+    prefillForwards,
+    committedTokens,
+    tokensPerForward: forwards === 0 ? 0 : committedTokens / forwards,
+    tokenPositions,
+  };
+}

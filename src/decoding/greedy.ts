@@ -1,0 +1,91 @@
+/**
+ * Autoregressive (AR) greedy decoding: the oracle every faster decoder is tested against.
+ *
+ * `arGreedyReference` is the definition — recompute the whole forward over prompt + output at every
+ * step, take the argmax of the last row, stop at EOS or the budget. No cache, nothing clever: it is the
+ * code you should be able to check by eye. `arGreedy` is the same loop with a KV cache: one prefill over
+ * the prompt, then one single-token forward per committed token. The specs prove they agree token for
+ * token, and every decoder in this folder must agree with them too.
+ *
+ * Paper: Eq. 1 of §2.1 (`y_i = argmax p(y | y_<i, x)`).
+ *
+ * Read next: `jacobi.ts`, which commits several of these tokens per forward.
+ *
+ * @module
+ */
+import { KVCache } from "../model/cache.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import { forward } from "../model/transformer.ts";
+import { argmax } from "../tensor/ops.ts";
+import { generationBudget, makeStats, stopToken, type DecodeStats, type StopOptions } from "./acceptance.ts";
+
+/** What a decoder returns. @category Decoding */
+export interface GenerationResult {
+  /** The generated token ids only (not the prompt); ends with EOS if one was generated. */
+  readonly tokens: number[];
+  /** What it cost. */
+  readonly stats: DecodeStats;
+}
+
+/** The greedy token after the last row of `logits` [T, V]. */
+function lastArgmax(logits: ReturnType<typeof forward>): number {
+  return argmax(logits)[logits.shape[0] - 1];
+}
+
+/**
+ * The oracle: greedy AR decoding that recomputes the full forward at every step (no cache).
+ * Slow on purpose — O(N²) tokens forwarded for N outputs — and as obvious as possible.
+ *
+ * @param prompt - [P] token ids, at least one
+ * @example
+ * ```ts
+ * arGreedyReference(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 }), [1, 40], { maxNewTokens: 4 }).tokens.length; // 4
+ * ```
+ * @category Decoding
+ */
+export function arGreedyReference(config: ModelConfig, params: Params, prompt: readonly number[], options: StopOptions): GenerationResult {
+  const budget = generationBudget(config, prompt, options, "arGreedyReference");
+  const eos = stopToken(config, options);
+  const sequence = [...prompt];
+  const out: number[] = [];
+  let positions = 0;
+  while (out.length < budget) {
+    const next = lastArgmax(forward(config, params, sequence));
+    positions += sequence.length;
+    out.push(next);
+    sequence.push(next);
+    if (next === eos) break;
+  }
+  return { tokens: out, stats: makeStats(out.length, 0, out.length, positions) };
+}
+
+/**
+ * Greedy AR decoding with a KV cache. The prefill over the prompt gives the first token; each decode
+ * forward then feeds one committed token and predicts the next, so every committed token costs exactly
+ * one forward (TPF = 1). Equal to {@link arGreedyReference} token for token.
+ *
+ * @param prompt - [P] token ids, at least one
+ * @example
+ * ```ts
+ * arGreedy(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 }), [1, 40], { maxNewTokens: 4 }).stats.tokensPerForward; // 1
+ * ```
+ * @category Decoding
+ */
+export function arGreedy(config: ModelConfig, params: Params, prompt: readonly number[], options: StopOptions): GenerationResult {
+  const budget = generationBudget(config, prompt, options, "arGreedy");
+  const eos = stopToken(config, options);
+  const out: number[] = [];
+  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
+  const cache = new KVCache(config);
+  let next = lastArgmax(forward(config, params, prompt, { cache }));     // prefill: the first token
+  let forwards = 0;
+  for (;;) {
+    const logits = forward(config, params, [next], { cache });          // commits `next`, predicts the one after
+    forwards++;
+    out.push(next);
+    if (next === eos || out.length === budget) break;
+    next = lastArgmax(logits);
+  }
+  return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
+}

@@ -1,0 +1,147 @@
+/**
+ * Checkpoints: a folder that Hugging Face tools can read.
+ *
+ * ```text
+ * DIR/config.json         Hugging Face LlamaForCausalLM / Qwen2ForCausalLM fields
+ * DIR/model.safetensors   Hugging Face tensor names and [out, in] layouts, F32 (F64 on request)
+ * DIR/tokenizer.json      our character tokenizer (see tokenizer.ts), optional on load
+ * ```
+ *
+ * Loading trusts nothing: the config is validated, every tensor the config implies must be present
+ * with its exact shape, and nothing else may be in the file. Every problem is a `CheckpointError`
+ * naming the file, the tensor and what is wrong. Saving writes each file to a temporary name and then
+ * renames it, so an interrupted save never leaves a half-written file under a real name.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor } from "../tensor/tensor.ts";
+import { writeFileAtomic } from "../util/atomic-write.ts";
+import { ConfigError, fromHfConfig, toHfConfig, type ModelConfig } from "./config.ts";
+import { namedParams, paramSpecs, paramsFromNamed, type Params } from "./params.ts";
+import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { CharTokenizer, TokenizerError } from "./tokenizer.ts";
+
+export { CheckpointError };
+
+/** A loaded (or to-be-saved) model: blueprint, weights and tokenizer. @category Checkpoints */
+export interface Checkpoint {
+  /** The blueprint. */
+  readonly config: ModelConfig;
+  /** The weights. */
+  readonly params: Params;
+  /** The tokenizer, or null when the folder has no `tokenizer.json`. */
+  readonly tokenizer: CharTokenizer | null;
+}
+
+/** Options of {@link saveCheckpoint}. @category Checkpoints */
+export interface SaveOptions {
+  /** On-disk precision: F32 (default, what Hugging Face expects) or F64 (lossless for trained float64 weights). */
+  readonly dtype?: "F32" | "F64";
+  /** Extra string metadata stored in the safetensors header. */
+  readonly metadata?: Record<string, string>;
+}
+
+// ---------------------------------------------------------------- saving
+
+/**
+ * Writes `config.json`, `model.safetensors` and (if any) `tokenizer.json` into `dir`, each atomically.
+ *
+ * @example
+ * ```ts
+ * saveCheckpoint("out/tiny", { config: PRESETS.tiny, params: initParams(PRESETS.tiny, { seed: 0 }), tokenizer: CharTokenizer.ascii() });
+ * ```
+ * @category Checkpoints
+ */
+export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: SaveOptions = {}): void {
+  const { config, params, tokenizer } = checkpoint;
+  if (tokenizer !== null && tokenizer.vocabSize > config.vocabSize) {
+    throw new CheckpointError(join(dir, "tokenizer.json"), `the tokenizer has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  const tensors = namedParams(config, params).map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const metadata = { format: "pt", ...options.metadata };
+  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, { dtype: options.dtype ?? "F32", metadata }));
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(toHfConfig(config), null, 2) + "\n");
+  if (tokenizer !== null) writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n");
+}
+
+// ---------------------------------------------------------------- loading
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CheckpointError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Reads a checkpoint folder, checking the config, every tensor's presence and shape, and the tokenizer.
+ *
+ * @throws CheckpointError naming the file, the tensor and the problem
+ * @example
+ * ```ts
+ * const { config, params, tokenizer } = loadCheckpoint("models/math-teacher");
+ * ```
+ * @category Checkpoints
+ */
+export function loadCheckpoint(dir: string): Checkpoint {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
+  }
+  const configFile = join(dir, "config.json");
+  let config: ModelConfig;
+  try {
+    config = fromHfConfig(readJson(configFile), configFile);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CheckpointError(configFile, e.message.replace(`${configFile}: `, ""));
+    throw e;
+  }
+
+  const weightsFile = join(dir, "model.safetensors");
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(weightsFile);
+  } catch (e) {
+    throw new CheckpointError(weightsFile, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { tensors } = decodeSafetensors(bytes, weightsFile);
+  const expected = paramSpecs(config);
+  const expectedNames = new Set(expected.map((s) => s.name));
+  for (const name of tensors.keys()) {
+    if (!expectedNames.has(name)) throw new CheckpointError(weightsFile, "is not a weight of this config", name);
+  }
+  const byName = new Map<string, Tensor>();
+  for (const spec of expected) {
+    const stored = tensors.get(spec.name);
+    if (stored === undefined) throw new CheckpointError(weightsFile, "is missing", spec.name);
+    if (stored.shape.length !== spec.shape.length || stored.shape.some((d, i) => d !== spec.shape[i])) {
+      throw new CheckpointError(weightsFile, `has shape [${stored.shape.join(", ")}] but the config implies [${spec.shape.join(", ")}]`, spec.name);
+    }
+    byName.set(spec.name, new Tensor(stored.data, spec.shape, true));
+  }
+  const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
+
+  const tokenizerFile = join(dir, "tokenizer.json");
+  let tokenizer: CharTokenizer | null = null;
+  if (existsSync(tokenizerFile)) {
+    try {
+      tokenizer = CharTokenizer.fromJSON(readJson(tokenizerFile), tokenizerFile);
+    } catch (e) {
+      if (e instanceof TokenizerError) throw new CheckpointError(tokenizerFile, e.message.replace(`${tokenizerFile}: `, ""));
+      throw e;
+    }
+    if (tokenizer.vocabSize > config.vocabSize) {
+      throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
+    }
+  }
+  return { config, params, tokenizer };
+}

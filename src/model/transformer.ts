@@ -1,0 +1,116 @@
+/**
+ * The transformer forward pass of a Llama/Qwen2-family causal language model, top to bottom.
+ *
+ * `forward(config, params, tokens, options)` maps T token ids to T rows of next-token logits. With a
+ * KV cache it continues a sequence: the new tokens sit at positions `P .. P+T-1` after the P cached ones,
+ * their keys and values are appended, and attention reads the cache in place. Explicit positions and an
+ * explicit visibility mask let one call process a packed training sequence or several candidate drafts.
+ *
+ * It is not a serving engine: no batching of independent sequences, no quantisation, float64 only.
+ *
+ * Shape legend:
+ *   T tokens in this call     P rows already in the cache     L = P + T keys visible to attention
+ *   C hidden width            I MLP width                     V vocabulary
+ *   H query heads             Hkv key/value heads             D head size (C / H)
+ *
+ * Read next: `src/decoding/greedy.ts`, the AR greedy oracle built on this function.
+ *
+ * @module
+ */
+import { add, attention, embedding, linear, mul, rmsNorm, rope, silu, type Visibility } from "../tensor/ops.ts";
+import { ShapeError, Tensor } from "../tensor/tensor.ts";
+import type { KVCache } from "./cache.ts";
+import { headDim, type ModelConfig } from "./config.ts";
+import type { Params } from "./params.ts";
+
+/** Options of {@link forward}. @category Model */
+export interface ForwardOptions {
+  /** Cache to continue from and append to; without one the call sees only its own tokens. */
+  readonly cache?: KVCache;
+  /** [T] absolute position of each token; default `P, P+1, ..., P+T-1`. Positions may repeat (packing). */
+  readonly positions?: ArrayLike<number>;
+  /** [T, L] explicit visibility, 1 where query row i may attend to key j; default causal. */
+  readonly mask?: Uint8Array;
+}
+
+/**
+ * Next-token logits for each of `tokens`: the whole transformer, in data-flow order.
+ *
+ * Every kernel underneath is batch-invariant, so row i of the result is bit-identical whether the tokens
+ * were forwarded in one call or in any chunking through the cache.
+ *
+ * @param config - the blueprint
+ * @param params - the weights
+ * @param tokens - [T] token ids
+ * @returns [T, V] logits; row i predicts the token after `tokens[i]`
+ * @example
+ * ```ts
+ * const params = initParams(PRESETS.tiny, { seed: 1 });
+ * forward(PRESETS.tiny, params, [1, 40, 41]).shape; // [3, 100]
+ * ```
+ * @category Model
+ */
+export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<number>, options: ForwardOptions = {}): Tensor {
+  const { cache } = options;
+  const T = tokens.length;
+  const P = cache?.length ?? 0;
+  const L = P + T;
+  const positions = options.positions ?? Array.from({ length: T }, (_, i) => P + i);
+  checkInputs(config, tokens, positions, options, L);
+  const shape = { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config) };
+  const visibility: Visibility = options.mask ? { kind: "explicit", visible: options.mask } : { kind: "causal", offset: P };
+
+  let x = embedding(params.embed, tokens);                                  // [T, C]
+  params.layers.forEach((layer, l) => {
+    // attention block: pre-norm, project, rotate, attend over cache + new rows, project back
+    const h = rmsNorm(x, layer.inputNorm, config.rmsNormEps);               // [T, C]
+    const q = rope(linear(h, layer.wq, layer.bq), positions, config.numHeads, config.ropeTheta);          // [T, H*D]
+    const k = rope(linear(h, layer.wk, layer.bk), positions, config.numKeyValueHeads, config.ropeTheta);  // [T, Hkv*D]
+    const v = linear(h, layer.wv, layer.bv);                                // [T, Hkv*D]
+    let keys = k;
+    let values = v;
+    if (cache) {
+      cache.write(l, k.data, v.data);
+      keys = new Tensor(cache.keys[l].subarray(0, L * cache.width), [L, cache.width]);     // [L, Hkv*D], a view
+      values = new Tensor(cache.values[l].subarray(0, L * cache.width), [L, cache.width]); // [L, Hkv*D], a view
+    }
+    const a = attention(q, keys, values, shape, visibility);               // [T, H*D]
+    x = add(x, linear(a, layer.wo));                                        // [T, C]
+    // MLP block: pre-norm, SwiGLU
+    const m = rmsNorm(x, layer.postNorm, config.rmsNormEps);                // [T, C]
+    const gated = mul(silu(linear(m, layer.wGate)), linear(m, layer.wUp));  // [T, I]
+    x = add(x, linear(gated, layer.wDown));                                 // [T, C]
+  });
+  cache?.extend(T);
+  const final = rmsNorm(x, params.norm, config.rmsNormEps);                 // [T, C]
+  return linear(final, params.lmHead);                                      // [T, V]
+}
+
+// ---------------------------------------------------------------- input checks
+
+function checkInputs(config: ModelConfig, tokens: ArrayLike<number>, positions: ArrayLike<number>, options: ForwardOptions, L: number): void {
+  const T = tokens.length;
+  if (T === 0) throw new ShapeError("forward: expected at least one token, got none");
+  for (let i = 0; i < T; i++) {
+    const id = tokens[i];
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
+      throw new ShapeError(`forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
+    }
+  }
+  if (positions.length !== T) throw new ShapeError(`forward: expected ${T} positions, got ${positions.length}`);
+  for (let i = 0; i < T; i++) {
+    const p = positions[i];
+    if (!Number.isInteger(p) || p < 0 || p >= config.maxPositions) {
+      throw new ShapeError(`forward: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
+    }
+  }
+  if (L > config.maxPositions) {
+    throw new ShapeError(`forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
+  }
+  if (options.cache && options.cache.width !== config.numKeyValueHeads * headDim(config)) {
+    throw new ShapeError(`forward: the cache rows are ${options.cache.width} wide, the model's keys ${config.numKeyValueHeads * headDim(config)}`);
+  }
+  if (options.mask && options.mask.length !== T * L) {
+    throw new ShapeError(`forward: expected a mask [T, L] = [${T}, ${L}], got ${options.mask.length} entries`);
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * Tensor operations: shape-checked wrappers around the batch-invariant kernels of `kernels.ts`.
+ *
+ * Only the operations a Llama-family transformer needs: `linear` (the matmul with an `[out, in]`
+ * weight), `matmul`, elementwise `add`/`mul`, `rmsNorm`, `softmax`, `silu`, `embedding` (row gather),
+ * `rope`, `attention` over cached + new rows, and `argmax`. Every one checks its inputs and names
+ * itself and the offending shapes when they are wrong.
+ *
+ * Shape legend: `M` rows (tokens), `K` reduction width, `N` output width, `C` model width,
+ * `H` / `Hkv` query / key-value heads, `D` head size, `L` keys visible to attention (cache + new).
+ *
+ * Read next: `src/model/transformer.ts`, which composes these into the forward pass.
+ *
+ * @module
+ */
+import {
+  argmaxKernel, attentionKernel, matmulKernel, matmulTransposedKernel, rmsNormKernel, ropeKernel,
+  softmaxKernel, type Visibility,
+} from "./kernels.ts";
+import { ShapeError, Tensor, formatShape } from "./tensor.ts";
+
+// ---------------------------------------------------------------- checks
+
+function expectRank(op: string, name: string, t: Tensor, rank: number): void {
+  if (t.shape.length !== rank) {
+    throw new ShapeError(`${op}: expected ${name} of rank ${rank}, got ${formatShape(t.shape)}`);
+  }
+}
+
+function expectSameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(`${op}: expected equal shapes, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+}
+
+// ---------------------------------------------------------------- matrix products
+
+/**
+ * `y = x W^T (+ b)`: a Linear layer with the weight stored `[out, in]` as in Hugging Face.
+ *
+ * @param x - [M, K]
+ * @param weight - [N, K]
+ * @param bias - [N], optional
+ * @returns [M, N]
+ * @example
+ * ```ts
+ * linear(Tensor.from([1, 2], [1, 2]), Tensor.from([1, 0, 1, 1], [2, 2])).data; // [1, 3]
+ * ```
+ * @category Operations
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  expectRank("linear", "x", x, 2);
+  expectRank("linear", "weight", weight, 2);
+  const [M, K] = x.shape;
+  const [N, K2] = weight.shape;
+  if (K !== K2) {
+    throw new ShapeError(`linear: expected x [M, K] and weight [N, K], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
+  }
+  if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== N)) {
+    throw new ShapeError(`linear: expected bias [${N}], got ${formatShape(bias.shape)}`);
+  }
+  const out = Tensor.zeros([M, N]);
+  matmulTransposedKernel(out.data, x.data, weight.data, M, K, N);
+  if (bias !== undefined) {
+    for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) out.data[i * N + n] += bias.data[n];
+  }
+  return out;
+}
+
+/**
+ * The ordinary matrix product `a b`.
+ *
+ * @param a - [M, K]
+ * @param b - [K, N]
+ * @returns [M, N]
+ * @example
+ * ```ts
+ * matmul(Tensor.from([1, 2], [1, 2]), Tensor.from([3, 4], [2, 1])).data; // [11]
+ * ```
+ * @category Operations
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectRank("matmul", "a", a, 2);
+  expectRank("matmul", "b", b, 2);
+  const [M, K] = a.shape;
+  const [K2, N] = b.shape;
+  if (K !== K2) {
+    throw new ShapeError(`matmul: expected a [M, K] and b [K, N], got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  const out = Tensor.zeros([M, N]);
+  matmulKernel(out.data, a.data, b.data, M, K, N);
+  return out;
+}
+
+// ---------------------------------------------------------------- elementwise
+
+/**
+ * Elementwise sum of two tensors of the same shape (the residual connection).
+ *
+ * @example
+ * ```ts
+ * add(Tensor.from([1, 2], [2]), Tensor.from([10, 20], [2])).data; // [11, 22]
+ * ```
+ * @category Operations
+ */
+export function add(a: Tensor, b: Tensor): Tensor {
+  expectSameShape("add", a, b);
+  const out = Tensor.zeros(a.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = a.data[i] + b.data[i];
+  return out;
+}
+
+/**
+ * Elementwise product of two tensors of the same shape (the gate of SwiGLU).
+ *
+ * @example
+ * ```ts
+ * mul(Tensor.from([1, 2], [2]), Tensor.from([10, 20], [2])).data; // [10, 40]
+ * ```
+ * @category Operations
+ */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  expectSameShape("mul", a, b);
+  const out = Tensor.zeros(a.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = a.data[i] * b.data[i];
+  return out;
+}
+
+/**
+ * SiLU (swish): `silu(x) = x * sigmoid(x) = x / (1 + e^-x)`.
+ *
+ * @example
+ * ```ts
+ * silu(Tensor.from([0, 1], [2])).data; // [0, 0.7310585786300049]
+ * ```
+ * @category Operations
+ */
+export function silu(x: Tensor): Tensor {
+  const out = Tensor.zeros(x.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] / (1 + Math.exp(-x.data[i]));
+  return out;
+}
+
+// ---------------------------------------------------------------- row-wise
+
+/**
+ * RMSNorm of each row: `x / sqrt(mean(x^2) + eps) * weight`.
+ *
+ * @param x - [M, C]
+ * @param weight - [C]
+ * @returns [M, C]
+ * @example
+ * ```ts
+ * rmsNorm(Tensor.from([3, 4], [1, 2]), Tensor.from([1, 1], [2]), 0).data; // [0.8485..., 1.1313...]
+ * ```
+ * @category Operations
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  expectRank("rmsNorm", "x", x, 2);
+  const [M, C] = x.shape;
+  if (weight.shape.length !== 1 || weight.shape[0] !== C) {
+    throw new ShapeError(`rmsNorm: expected x [M, C] and weight [C], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
+  }
+  const out = Tensor.zeros([M, C]);
+  rmsNormKernel(out.data, x.data, weight.data, M, C, eps);
+  return out;
+}
+
+/**
+ * Softmax of each row (the row max is subtracted before `exp`).
+ *
+ * @param x - [M, N]
+ * @returns [M, N], each row summing to 1
+ * @example
+ * ```ts
+ * softmax(Tensor.from([0, Math.log(3)], [1, 2])).data; // [0.25, 0.75]
+ * ```
+ * @category Operations
+ */
+export function softmax(x: Tensor): Tensor {
+  expectRank("softmax", "x", x, 2);
+  const [M, N] = x.shape;
+  const out = Tensor.zeros([M, N]);
+  softmaxKernel(out.data, x.data, M, N);
+  return out;
+}
+
+/**
+ * Index of the maximum of each row; the lowest index wins ties. The one argmax of the project.
+ *
+ * @param x - [M, N]
+ * @returns [M] token ids
+ * @example
+ * ```ts
+ * argmax(Tensor.from([1, 3, 3, 0], [1, 4])); // Int32Array [1]
+ * ```
+ * @category Operations
+ */
+export function argmax(x: Tensor): Int32Array {
+  expectRank("argmax", "x", x, 2);
+  const [M, N] = x.shape;
+  if (N === 0) throw new ShapeError(`argmax: rows must not be empty, got ${formatShape(x.shape)}`);
+  const out = new Int32Array(M);
+  argmaxKernel(out, x.data, M, N);
+  return out;
+}
+
+// ---------------------------------------------------------------- embedding and positions
+
+/**
+ * Row gather: `out[i] = table[ids[i]]` (the token embedding).
+ *
+ * @param table - [V, C]
+ * @param ids - [M] integers in `0 .. V-1`
+ * @returns [M, C]
+ * @example
+ * ```ts
+ * embedding(Tensor.from([1, 2, 3, 4], [2, 2]), [1, 1]).data; // [3, 4, 3, 4]
+ * ```
+ * @category Operations
+ */
+export function embedding(table: Tensor, ids: ArrayLike<number>): Tensor {
+  expectRank("embedding", "table", table, 2);
+  const [V, C] = table.shape;
+  const out = Tensor.zeros([ids.length, C]);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < 0 || id >= V) {
+      throw new ShapeError(`embedding: token id ${id} at index ${i} is outside the vocabulary 0..${V - 1}`);
+    }
+    out.data.set(table.data.subarray(id * C, (id + 1) * C), i * C);
+  }
+  return out;
+}
+
+/**
+ * Rotary position embedding (Hugging Face rotate-half) of every head of every row.
+ *
+ * @param x - [M, heads * D]
+ * @param positions - [M] absolute positions
+ * @param heads - number of heads packed in each row
+ * @param base - RoPE theta (10000 in Llama 2)
+ * @returns [M, heads * D]
+ * @example
+ * ```ts
+ * rope(Tensor.from([1, 0], [1, 2]), [0], 1, 10000).data; // [1, 0] (position 0 is the identity)
+ * ```
+ * @category Operations
+ */
+export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, base: number): Tensor {
+  expectRank("rope", "x", x, 2);
+  const [M, width] = x.shape;
+  const D = width / heads;
+  if (!Number.isInteger(D) || D % 2 !== 0) {
+    throw new ShapeError(`rope: row width ${width} is not ${heads} heads of an even head size`);
+  }
+  if (positions.length !== M) {
+    throw new ShapeError(`rope: expected ${M} positions for x ${formatShape(x.shape)}, got ${positions.length}`);
+  }
+  const out = Tensor.zeros([M, width]);
+  ropeKernel(out.data, x.data, positions, M, heads, D, base, 1);
+  return out;
+}
+
+// ---------------------------------------------------------------- attention
+
+/** Head layout of an attention call. @category Operations */
+export interface AttentionShape {
+  /** H, query heads. */
+  readonly numHeads: number;
+  /** Hkv, key/value heads; divides H (grouped-query attention). */
+  readonly numKeyValueHeads: number;
+  /** D, size of one head. */
+  readonly headDim: number;
+}
+
+/**
+ * Scaled dot-product attention of `M` query rows over `L` key/value rows, with grouped-query heads.
+ * `keys`/`values` may be views into a KV cache: the first `L - M` rows are cached, the last `M` are new.
+ *
+ * @param q - [M, H * D]
+ * @param keys - [L, Hkv * D]
+ * @param values - [L, Hkv * D]
+ * @param visibility - causal (with the number of cached rows as offset) or an explicit [M, L] mask
+ * @returns [M, H * D]
+ * @example
+ * ```ts
+ * // one query, one key: the output is that key's value
+ * attention(Tensor.from([1, 0], [1, 2]), Tensor.from([0, 1], [1, 2]), Tensor.from([5, 7], [1, 2]),
+ *   { numHeads: 1, numKeyValueHeads: 1, headDim: 2 }, { kind: "causal", offset: 0 }).data; // [5, 7]
+ * ```
+ * @category Operations
+ */
+export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: AttentionShape, visibility: Visibility): Tensor {
+  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
+  expectRank("attention", "q", q, 2);
+  expectRank("attention", "keys", keys, 2);
+  expectRank("attention", "values", values, 2);
+  const [M, qWidth] = q.shape;
+  const [L, kWidth] = keys.shape;
+  if (qWidth !== H * D) throw new ShapeError(`attention: expected q [M, H*D] = [${M}, ${H * D}], got ${formatShape(q.shape)}`);
+  if (kWidth !== Hkv * D) throw new ShapeError(`attention: expected keys [L, Hkv*D] = [${L}, ${Hkv * D}], got ${formatShape(keys.shape)}`);
+  expectSameShape("attention", keys, values);
+  if (H % Hkv !== 0) throw new ShapeError(`attention: ${H} query heads are not a multiple of ${Hkv} key/value heads`);
+  if (visibility.kind === "causal") {
+    if (visibility.offset + M !== L) {
+      throw new ShapeError(`attention: causal offset ${visibility.offset} + ${M} query rows must equal ${L} keys`);
+    }
+  } else {
+    if (visibility.visible.length !== M * L) {
+      throw new ShapeError(`attention: expected an explicit mask [M, L] = [${M}, ${L}], got ${visibility.visible.length} entries`);
+    }
+    for (let i = 0; i < M; i++) {
+      if (!visibility.visible.subarray(i * L, (i + 1) * L).includes(1)) {
+        throw new ShapeError(`attention: query row ${i} may attend to no key`);
+      }
+    }
+  }
+  const out = Tensor.zeros([M, H * D]);
+  const probs = new Float64Array(M * H * L);
+  attentionKernel(out.data, probs, q.data, keys.data, values.data, M, L, H, Hkv, D, visibility);
+  return out;
+}
+
+export type { Visibility };
