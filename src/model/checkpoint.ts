@@ -126,7 +126,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
     if (stored.shape.length !== spec.shape.length || stored.shape.some((d, i) => d !== spec.shape[i])) {
       throw new CheckpointError(weightsFile, `has shape [${stored.shape.join(", ")}] but the config implies [${spec.shape.join(", ")}]`, spec.name);
     }
-    byName.set(spec.name, new Tensor(stored.data, spec.shape, true));
+    byName.set(spec.name, new Tensor(stored.data, spec.shape));
   }
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 

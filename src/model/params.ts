@@ -178,7 +178,8 @@ export interface InitOptions {
 /**
  * Random weights for a config: matrices and biases ~ N(0, std²), RMSNorm gains = 1. Biases are drawn
  * rather than zeroed so that specs exercise them. Values are rounded to float32, so an F32 checkpoint
- * of a fresh model is lossless. Every tensor is marked `requiresGrad`.
+ * of a fresh model is lossless. The tensors are constants (`requiresGrad` false): inference builds no
+ * autograd graph; training marks them trainable itself.
  *
  * @example
  * ```ts
@@ -196,7 +197,6 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
     const t = Tensor.zeros(spec.shape);
     if (spec.name.endsWith("norm.weight")) t.data.fill(1);
     else for (let i = 0; i < t.size; i++) t.data[i] = Math.fround(std * rng.normal());
-    t.requiresGrad = true;
     tensors.set(spec.name, t);
   }
   return paramsFromNamed(config, (name) => tensors.get(name) as Tensor);
