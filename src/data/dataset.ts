@@ -119,6 +119,8 @@ export interface Dataset {
   heldoutSequences(T: number, count: number): PackedSequence[];
   /** A short human description (size of the splits). */
   readonly description: string;
+  /** Text corpora: the unigram distribution of the training ids (add-one smoothed), the baseline of bits per character. */
+  readonly unigram?: Float64Array;
 }
 
 // ---------------------------------------------------------------- math
