@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { decodeSafetensors } from "../src/model/safetensors.ts";
 import { forward } from "../src/model/transformer.ts";
+import { referenceLogits, type HfConfig } from "./reference/llama-reference.ts";
 
 const root = mkdtempSync(join(tmpdir(), "jf-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -70,4 +72,24 @@ describe("jacobi-forcing CLI", () => {
     expect((await cli("generate", "--model", model, "--prompt-ids", long)).err).toMatch(/129 tokens, more than the context length 128/);
     expect((await cli("logits", "--model", model, "--prompt-ids", "1,x")).err).toMatch(/--prompt-ids entry 1 must be a non-negative integer/);
   });
+});
+
+describe("checkpoints written by `init` agree with the independent float64 Llama reference", () => {
+  for (const preset of ["tiny", "small"]) {
+    it(`${preset}: logits within 1e-9 relative`, async () => {
+      const dir = join(root, `ref-${preset}`);
+      expect((await cli("init", "--preset", preset, "--seed", "11", "--std", "0.3", "--out", dir)).code).toBe(0);
+      const { config, params } = loadCheckpoint(dir);
+      const tokens = [1, 50, 60, 70, 3, 99, 42];
+      const ours = forward(config, params, tokens).data;
+      const hf = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as HfConfig;
+      const { tensors } = decodeSafetensors(readFileSync(join(dir, "model.safetensors")), "model.safetensors");
+      const ref = referenceLogits(hf, tensors, tokens);
+      let worst = 0;
+      ref.forEach((row, i) => row.forEach((r, j) => {
+        worst = Math.max(worst, Math.abs(ours[i * config.vocabSize + j] - r) / Math.max(Math.abs(r), 1e-6));
+      }));
+      expect(worst).toBeLessThan(1e-9);
+    });
+  }
 });
