@@ -1,64 +1,130 @@
 /**
- * A small argument parser for the CLI commands: `--name value`, `--flag`, typed, with clear errors.
+ * A small command-line flag parser with clear errors. Each command declares its flags as data; the
+ * parser rejects unknown flags, missing values and malformed numbers with one line that names the flag.
+ *
+ * Not a general-purpose parser: flags are `--name value` or `--name=value`, booleans are `--name`,
+ * and there are no positional arguments besides the command name.
  *
  * @module
  */
 
-/** A mistake on the command line; the CLI prints its message alone. @category CLI */
-export class UsageError extends Error {
-  /** @param message - the full message, starting with the command name */
+/**
+ * Thrown for bad command-line input; the CLI prints its message (no stack trace) and exits with code 2.
+ *
+ * @category CLI
+ */
+export class CliError extends Error {
+  /** @param message - one line naming the flag or command and what was expected */
   constructor(message: string) {
     super(message);
-    this.name = "UsageError";
+    this.name = "CliError";
   }
 }
 
-/** How one option is read. @category CLI */
-export interface OptionSpec {
-  /** `string`, `integer`, `number` or `boolean` (a flag without value). */
-  readonly type: "string" | "integer" | "number" | "boolean";
-  /** The option must be given. */
-  readonly required?: boolean;
-  /** Value when absent. */
+/** One flag of a command. @category CLI */
+export interface FlagSpec {
+  /** `string`, `int` (a safe integer), `number` (finite), or `boolean` (present or absent). */
+  readonly type: "string" | "int" | "number" | "boolean";
+  /** One line for `--help`. */
+  readonly help: string;
+  /** Value when the flag is absent; a flag without a default and not `optional` is required. */
   readonly default?: string | number | boolean;
+  /** Allowed values of a string flag. */
+  readonly choices?: readonly string[];
+  /** True when the flag may be absent and has no default. */
+  readonly optional?: boolean;
 }
 
+/** A command: its flags and what it does. @category CLI */
+export interface CommandSpec {
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The flags, by name (without the dashes). */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+}
+
+/** Parsed flag values by name. @category CLI */
+export type Flags = Record<string, string | number | boolean | undefined>;
+
 /**
- * Parses `--name value` pairs and `--flag`s against `specs`.
+ * Parses `args` (what follows the command name) against `spec`.
  *
- * @throws UsageError naming the command and the offending argument
  * @example
  * ```ts
- * parseArgs("train", ["--steps", "10"], { steps: { type: "integer" } }); // { steps: 10 }
+ * parseFlags("init", { summary: "", flags: { seed: { type: "int", help: "", default: 0 } } }, ["--seed", "7"]); // { seed: 7 }
  * ```
  * @category CLI
  */
-export function parseArgs(command: string, argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>): Record<string, string | number | boolean | undefined> {
-  const out: Record<string, string | number | boolean | undefined> = {};
-  for (const [name, spec] of Object.entries(specs)) if (spec.default !== undefined) out[name] = spec.default;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) throw new UsageError(`${command}: unexpected argument "${arg}"`);
-    const name = arg.slice(2);
-    const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`${command}: unknown option --${name}; expected one of ${Object.keys(specs).map((k) => `--${k}`).join(", ")}`);
-    if (spec.type === "boolean") {
+export function parseFlags(command: string, spec: CommandSpec, args: readonly string[]): Flags {
+  const out: Flags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) throw new CliError(`${command}: unexpected argument ${JSON.stringify(arg)} (flags start with --)`);
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const flag = spec.flags[name];
+    if (flag === undefined) {
+      throw new CliError(`${command}: unknown flag --${name} (known: ${Object.keys(spec.flags).map((f) => "--" + f).join(", ")})`);
+    }
+    if (name in out) throw new CliError(`${command}: --${name} given twice`);
+    if (flag.type === "boolean") {
+      if (eq >= 0) throw new CliError(`${command}: --${name} takes no value`);
       out[name] = true;
       continue;
     }
-    const value = argv[++i];
-    if (value === undefined) throw new UsageError(`${command}: --${name} needs a value`);
-    if (spec.type === "string") out[name] = value;
+    let raw: string;
+    if (eq >= 0) raw = arg.slice(eq + 1);
     else {
-      const n = Number(value);
-      if (value.trim() === "" || !Number.isFinite(n) || (spec.type === "integer" && !Number.isSafeInteger(n))) {
-        throw new UsageError(`${command}: --${name} must be ${spec.type === "integer" ? "an integer" : "a number"}, got "${value}"`);
-      }
-      out[name] = n;
+      if (i + 1 >= args.length) throw new CliError(`${command}: --${name} needs a value`);
+      raw = args[++i];
     }
+    out[name] = convert(command, name, flag, raw);
   }
-  for (const [name, spec] of Object.entries(specs)) {
-    if (spec.required && out[name] === undefined) throw new UsageError(`${command}: --${name} is required`);
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    if (name in out) continue;
+    if (flag.default !== undefined) out[name] = flag.default;
+    else if (flag.type === "boolean") out[name] = false;
+    else if (!flag.optional) throw new CliError(`${command}: --${name} is required (${flag.help})`);
   }
   return out;
+}
+
+function convert(command: string, name: string, flag: FlagSpec, raw: string): string | number {
+  if (flag.type === "string") {
+    if (flag.choices && !flag.choices.includes(raw)) {
+      throw new CliError(`${command}: --${name} must be one of ${flag.choices.join(", ")}, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  }
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value)) throw new CliError(`${command}: --${name} must be a number, got ${JSON.stringify(raw)}`);
+  if (flag.type === "int" && !Number.isSafeInteger(value)) throw new CliError(`${command}: --${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * Parses a comma-separated list of token ids such as `5,9,12`.
+ *
+ * @category CLI
+ */
+export function parseIds(command: string, flag: string, raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim());
+  return parts.map((p, i) => {
+    const v = Number(p);
+    if (p === "" || !Number.isSafeInteger(v) || v < 0) {
+      throw new CliError(`${command}: --${flag} entry ${i} must be a non-negative integer token id, got ${JSON.stringify(p)}`);
+    }
+    return v;
+  });
+}
+
+/** The `--help` text of a command. @category CLI */
+export function commandHelp(name: string, spec: CommandSpec): string {
+  const lines = [`jacobi-forcing ${name}: ${spec.summary}`, ""];
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    const value = f.type === "boolean" ? "" : f.choices ? ` ${f.choices.join("|")}` : ` ${f.type.toUpperCase()}`;
+    const def = f.default !== undefined && f.type !== "boolean" ? ` (default ${f.default})` : "";
+    lines.push(`  --${flag}${value}`.padEnd(34) + `${f.help}${def}`);
+  }
+  return lines.join("\n");
 }

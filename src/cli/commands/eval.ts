@@ -24,7 +24,8 @@ import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
-import { UsageError, parseArgs } from "../args.ts";
+import { CliError, type Flags } from "../args.ts";
+import type { Command, Io } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
 /** The decoder named by `--method`. */
@@ -35,28 +36,28 @@ function decoderFor(method: string, config: ModelConfig, params: Params): Decode
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
-  throw new UsageError(`eval: unknown method "${method}"; expected ar`);
+  throw new CliError(`eval: unknown method "${method}"; expected ar`);
 }
 
-/**
- * Runs the `eval` command.
- *
- * @param argv - the arguments after `eval`
- * @category CLI
- */
-export function evalCommand(argv: readonly string[]): void {
-  const args = parseArgs("eval", argv, {
-    model: { type: "string", required: true },
-    data: { type: "string", required: true },
-    method: { type: "string", default: "ar" },
-    json: { type: "boolean" },
-    examples: { type: "integer" },
-  });
+/** The `eval` command. @category CLI */
+export const evalCommand: Command = {
+  summary: "evaluate a trained model on held-out math problems or code",
+  flags: {
+    model: { type: "string", help: "checkpoint folder made by train" },
+    data: { type: "string", choices: ["math", "code"], help: "the dataset the model was trained on" },
+    method: { type: "string", choices: ["ar"], default: "ar", help: "decoding method" },
+    json: { type: "boolean", help: "print one JSON object" },
+    examples: { type: "int", optional: true, help: "math problems (default 500) / most held-out code windows (default all)" },
+  },
+  run: (flags, io) => runEval(flags, io),
+};
+
+function runEval(args: Flags, io: Io): void {
   const { config, params, tokenizer } = loadCheckpoint(args.model as string);
-  if (tokenizer === null) throw new UsageError(`eval: ${args.model} has no tokenizer.json; it was not made by train`);
+  if (tokenizer === null) throw new CliError(`eval: ${args.model} has no tokenizer.json; it was not made by train`);
   const dataset = datasetFor(args.data as string);
   if (JSON.stringify(tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
-    throw new UsageError(`eval: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
+    throw new CliError(`eval: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
   }
   const decode = decoderFor(args.method as string, config, params);
   const json = args.json === true;
@@ -72,7 +73,7 @@ export function evalCommand(argv: readonly string[]): void {
     examples = result.examples;
     totals = result;
     if (!json) {
-      for (const f of result.failures) process.stdout.write(`wrong: ${f.question} expected ${f.expected}, got ${JSON.stringify(f.got)}\n`);
+      for (const f of result.failures) io.out(`wrong: ${f.question} expected ${f.expected}, got ${JSON.stringify(f.got)}\n`);
     }
   } else {
     const windows = dataset.heldoutSequences(config.maxPositions, (args.examples as number | undefined) ?? Number.MAX_SAFE_INTEGER);
@@ -97,7 +98,7 @@ export function evalCommand(argv: readonly string[]): void {
     const continuations = continueText(tokenizer, prefixes, 100, counting);
     totals = { tokens, forwards, seconds: (performance.now() - start) / 1000 };
     if (!json) {
-      for (const c of continuations) process.stdout.write(`--- prefix:\n${c.prefix}\n--- greedy continuation:\n${c.continuation}\n`);
+      for (const c of continuations) io.out(`--- prefix:\n${c.prefix}\n--- greedy continuation:\n${c.continuation}\n`);
     }
   }
   const report = {
@@ -106,8 +107,8 @@ export function evalCommand(argv: readonly string[]): void {
     tokensPerSecond: totals.tokens / totals.seconds,
     examples,
   };
-  if (json) process.stdout.write(JSON.stringify(report) + "\n");
+  if (json) io.out(JSON.stringify(report) + "\n");
   else {
-    for (const [k, v] of Object.entries(report)) if (v !== null) process.stdout.write(`${k}: ${Number.isInteger(v) ? v : v.toFixed(4)}\n`);
+    for (const [k, v] of Object.entries(report)) if (v !== null) io.out(`${k}: ${Number.isInteger(v) ? v : v.toFixed(4)}\n`);
   }
 }
