@@ -26,7 +26,7 @@ import { MATH_CHARS, mathEvalSet, mathPrompt, sampleMath, type MathProblem } fro
 export const IGNORE = -1;
 
 /** One training sequence of T rows. @category Data */
-export interface PackedSequence {
+export interface TrainingSequence {
   /** [T] input token ids. */
   readonly tokens: number[];
   /** [T] the token each row must predict, or {@link IGNORE}. */
@@ -71,7 +71,7 @@ export interface Document {
  * ```
  * @category Data
  */
-export function packDocuments(draw: () => Document, T: number): PackedSequence {
+export function packDocuments(draw: () => Document, T: number): TrainingSequence {
   const tokens: number[] = [];
   const targets: number[] = [];
   const positions: number[] = [];
@@ -114,9 +114,9 @@ export interface Dataset {
   /** The character vocabulary, built from the training text. */
   readonly tokenizer: CharTokenizer;
   /** The next training sequence of `T` rows; the stream is a function of `rng`'s state only. */
-  trainSequence(rng: Rng, T: number): PackedSequence;
+  trainSequence(rng: Rng, T: number): TrainingSequence;
   /** The held-out sequences for the held-out loss, the same on every call: at most `count`, of `T` rows. */
-  heldoutSequences(T: number, count: number): PackedSequence[];
+  heldoutSequences(T: number, count: number): TrainingSequence[];
   /** A short human description (size of the splits). */
   readonly description: string;
   /** Text corpora: the unigram distribution of the training ids (add-one smoothed), the baseline of bits per character. */
@@ -151,7 +151,7 @@ export function mathDataset(): Dataset {
     heldoutSequences: (T, count) => {
       const problems = mathEvalSet(count * Math.ceil(T / 40), 7);
       let next = 0;
-      const out: PackedSequence[] = [];
+      const out: TrainingSequence[] = [];
       for (let s = 0; s < count && next < problems.length; s++) {
         out.push(packDocuments(() => mathDocument(tokenizer, problems[next++ % problems.length]), T));
       }

@@ -20,7 +20,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CharTokenizer, SPECIAL_TOKENS } from "../model/tokenizer.ts";
-import { DataError, type Dataset, type PackedSequence } from "./dataset.ts";
+import { DataError, type Dataset, type TrainingSequence } from "./dataset.ts";
 
 // ---------------------------------------------------------------- reading text
 
@@ -73,7 +73,7 @@ function streamIds(tokenizer: CharTokenizer, docs: readonly string[]): Int32Arra
 }
 
 /** A causal window of T rows starting at `offset` of `ids`. */
-function windowAt(ids: Int32Array, offset: number, T: number): PackedSequence {
+function windowAt(ids: Int32Array, offset: number, T: number): TrainingSequence {
   const tokens = Array.from(ids.subarray(offset, offset + T));
   const targets = Array.from(ids.subarray(offset + 1, offset + T + 1));
   return { tokens, targets, positions: Array.from({ length: T }, (_, i) => i), mask: null };
@@ -121,7 +121,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
       return windowAt(trainIds, rng.int(trainIds.length - T), T);
     },
     heldoutSequences: (T, count) => {
-      const out: PackedSequence[] = [];
+      const out: TrainingSequence[] = [];
       for (let o = 0; o + T + 1 <= heldoutIds.length && out.length < count; o += T) out.push(windowAt(heldoutIds, o, T));
       if (out.length === 0) throw new DataError(`${name}: the held-out text (${heldoutIds.length} ids) is shorter than one sequence of ${T + 1}`);
       return out;

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Dataset, PackedSequence } from "../data/dataset.ts";
+import type { Dataset, TrainingSequence } from "../data/dataset.ts";
 import { IGNORE } from "../data/dataset.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { initParams, namedParams, type Params } from "../model/params.ts";
@@ -104,7 +104,7 @@ export interface StepResult {
  */
 export function trainStep(
   config: ModelConfig, params: Params, trainable: { tensors: Tensor[]; decay: boolean[] }, optimizer: AdamWState,
-  batch: readonly PackedSequence[], lr: number, options: Pick<TrainOptions, "clipNorm" | "adamw">,
+  batch: readonly TrainingSequence[], lr: number, options: Pick<TrainOptions, "clipNorm" | "adamw">,
 ): StepResult {
   zeroGrad(trainable.tensors);
   const tokens = batch.reduce((n, s) => n + s.targets.filter((t) => t !== IGNORE).length, 0);
@@ -125,7 +125,7 @@ export function trainStep(
  *
  * @category Training
  */
-export function heldoutLoss(config: ModelConfig, params: Params, sequences: readonly PackedSequence[]): number {
+export function heldoutLoss(config: ModelConfig, params: Params, sequences: readonly TrainingSequence[]): number {
   const constants = namedParams(config, params).map(([, t]) => [t, t.requiresGrad] as const);
   for (const [t] of constants) t.requiresGrad = false;
   let total = 0;
