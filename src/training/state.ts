@@ -127,9 +127,12 @@ export function loadTrainState(dir: string, options: TrainOptions, dataset: Data
   if (record.dataset !== dataset.name) {
     throw new Error(`resume: ${file} was trained on ${record.dataset}, not ${dataset.name}`);
   }
-  const saved = JSON.stringify(record.options);
-  const wanted = JSON.stringify(options);
-  if (saved !== wanted) throw new Error(`resume: the options differ from the saved run's:\n  saved ${saved}\n  given ${wanted}`);
+  const saved = record.options as unknown as Record<string, unknown>;
+  const given = options as unknown as Record<string, unknown>;
+  const differ = [...new Set([...Object.keys(saved), ...Object.keys(given)])]
+    .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(given[k]))
+    .map((k) => `${k} ${JSON.stringify(saved[k])} (saved) vs ${JSON.stringify(given[k])} (given)`);
+  if (differ.length > 0) throw new Error(`resume: the options differ from the saved run's: ${differ.join("; ")}`);
   const get = (name: string): Float64Array => {
     const t = tensors.get(name);
     if (t === undefined) throw new CheckpointError(file, "is missing", name);
