@@ -72,25 +72,37 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   }
   return track(out, bias ? [x, weight, bias] : [x, weight], (g) => {
     // dx = g W   [M, K];   dW += g^T x   [N, K];   db += sum over rows of g   [N]
+    // Four weight rows (for dx) or four input rows (for dW) are combined per pass over K, so each
+    // gradient row is read and written a quarter as often; the sums' order does not matter here.
     const xd = x.data, wd = weight.data;
     if (needsGrad(x)) {
       const dx = gradOf(x);
       for (let i = 0; i < M; i++) {
-        for (let n = 0; n < N; n++) {
-          const gv = g[i * N + n];
-          if (gv === 0) continue;
-          const wo = n * K, xo = i * K;
+        const xo = i * K, go = i * N;
+        let n = 0;
+        for (; n + 4 <= N; n += 4) {
+          const g0 = g[go + n], g1 = g[go + n + 1], g2 = g[go + n + 2], g3 = g[go + n + 3];
+          const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+          for (let k = 0; k < K; k++) dx[xo + k] += g0 * wd[w0 + k] + g1 * wd[w1 + k] + g2 * wd[w2 + k] + g3 * wd[w3 + k];
+        }
+        for (; n < N; n++) {
+          const gv = g[go + n], wo = n * K;
           for (let k = 0; k < K; k++) dx[xo + k] += gv * wd[wo + k];
         }
       }
     }
     if (needsGrad(weight)) {
       const dw = gradOf(weight);
-      for (let i = 0; i < M; i++) {
-        for (let n = 0; n < N; n++) {
-          const gv = g[i * N + n];
-          if (gv === 0) continue;
-          const wo = n * K, xo = i * K;
+      for (let n = 0; n < N; n++) {
+        const wo = n * K;
+        let i = 0;
+        for (; i + 4 <= M; i += 4) {
+          const g0 = g[i * N + n], g1 = g[(i + 1) * N + n], g2 = g[(i + 2) * N + n], g3 = g[(i + 3) * N + n];
+          const x0 = i * K, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K;
+          for (let k = 0; k < K; k++) dw[wo + k] += g0 * xd[x0 + k] + g1 * xd[x1 + k] + g2 * xd[x2 + k] + g3 * xd[x3 + k];
+        }
+        for (; i < M; i++) {
+          const gv = g[i * N + n], xo = i * K;
           for (let k = 0; k < K; k++) dw[wo + k] += gv * xd[xo + k];
         }
       }
