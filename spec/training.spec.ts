@@ -105,6 +105,17 @@ describe("training runs", () => {
     expect(loadCheckpoint(dir).tokenizer?.vocabSize).toBe(20);
   });
 
+  it("initFrom starts from a saved model's weights, and refuses another config", async () => {
+    const source = tempDir();
+    await train(mathDataset(), goldenOptions(), { outDir: source });
+    const saved = namedParams(goldenOptions().config, loadCheckpoint(source).params);
+    // one step at learning rate 0 leaves the weights as loaded
+    const frozen = await train(mathDataset(), { ...goldenOptions(), steps: 1, maxLr: 0, minLr: 0, initFrom: source }, { outDir: tempDir() });
+    namedParams(goldenOptions().config, frozen.params).forEach(([name, t], i) => expect(Array.from(t.data), name).toEqual(Array.from(saved[i][1].data)));
+    const wider = { ...goldenOptions(), config: { ...goldenOptions().config, intermediateSize: 48 }, initFrom: source };
+    await expect(train(mathDataset(), wider, { outDir: tempDir() })).rejects.toThrow(/has another config/);
+  });
+
   it("resume refuses different options", async () => {
     const dir = tempDir();
     await train(mathDataset(), goldenOptions(), { outDir: dir, stopAfter: 1 });

@@ -18,7 +18,8 @@
  */
 import type { Dataset, TrainingSequence } from "../data/dataset.ts";
 import { IGNORE } from "../data/dataset.ts";
-import type { ModelConfig } from "../model/config.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
+import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import { initParams, namedParams, type Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";
 import { backward, zeroGrad } from "../tensor/autograd.ts";
@@ -59,12 +60,17 @@ export interface TrainOptions {
   readonly evalSequences: number;
   /** Checkpoint every this many steps (and at the end, and on a stop request). */
   readonly checkpointEvery: number;
+  /**
+   * A model folder to take the initial weights from (continued training, or the teacher that Jacobi
+   * Forcing starts from); null draws fresh weights from `seed`. Its config must equal `config`.
+   */
+  readonly initFrom: string | null;
 }
 
 /** Defaults for everything but the model, seed and length. @category Training */
 export const DEFAULT_TRAINING = {
   batchSize: 8, maxLr: 3e-3, minLr: 3e-4, warmupSteps: 50, clipNorm: 1, adamw: DEFAULT_ADAMW,
-  evalEvery: 100, evalSequences: 8, checkpointEvery: 100,
+  evalEvery: 100, evalSequences: 8, checkpointEvery: 100, initFrom: null,
 } as const;
 
 // ---------------------------------------------------------------- parameters
@@ -79,6 +85,18 @@ export function trainableParams(config: ModelConfig, params: Params): { names: s
   const named = namedParams(config, params);
   for (const [, t] of named) t.requiresGrad = true;
   return { names: named.map(([n]) => n), tensors: named.map(([, t]) => t), decay: named.map(([, t]) => t.rank === 2) };
+}
+
+/** The weights of the model in `dir`, checked against the run's config and vocabulary, as trainable copies. */
+function initialWeights(dir: string, config: ModelConfig, dataset: Dataset): Params {
+  const loaded = loadCheckpoint(dir);
+  if (JSON.stringify(toHfConfig(loaded.config)) !== JSON.stringify(toHfConfig(config))) {
+    throw new Error(`train: the model in ${dir} has another config than this run's preset (compare its config.json)`);
+  }
+  if (loaded.tokenizer === null || JSON.stringify(loaded.tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
+    throw new Error(`train: the model in ${dir} has another vocabulary than the ${dataset.name} dataset`);
+  }
+  return loaded.params;
 }
 
 // ---------------------------------------------------------------- one step
@@ -209,7 +227,7 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
   if (hooks.resume) {
     state = loadTrainState(hooks.outDir, options, dataset);
   } else {
-    const params = initParams(config, { seed: options.seed });
+    const params = options.initFrom === null ? initParams(config, { seed: options.seed }) : initialWeights(options.initFrom, config, dataset);
     state = { step: 0, params, optimizer: adamwInit(trainableParams(config, params).tensors), dataRng: new Rng(`data-${options.seed}`), history: [], evals: [] };
   }
   const { params, optimizer, dataRng } = state;

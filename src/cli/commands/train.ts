@@ -4,6 +4,7 @@
  * ```
  * jacobi-forcing train --data math|code|FILE --preset small --steps N --out DIR [--resume] [--seed S]
  *                      [--batch B] [--context T] [--lr LR] [--eval-every N] [--checkpoint-every N]
+ *                      [--init-from MODEL_DIR]
  * ```
  * Ctrl-C saves a checkpoint and exits; `--resume` (with the same flags) continues bit for bit.
  * On math, every evaluation also decodes 100 held-out problems with AR greedy and reports accuracy.
@@ -52,6 +53,7 @@ export const trainCommand: Command = {
     lr: { type: "number", default: DEFAULT_TRAINING.maxLr, help: "peak learning rate (cosine down to lr/10)" },
     "eval-every": { type: "int", default: DEFAULT_TRAINING.evalEvery, help: "steps between held-out evaluations" },
     "checkpoint-every": { type: "int", default: DEFAULT_TRAINING.checkpointEvery, help: "steps between checkpoints" },
+    "init-from": { type: "string", optional: true, help: "start from the weights of this model folder (same preset and data)" },
   },
   async run(flags, io) {
     const steps = flags.steps as number;
@@ -73,6 +75,7 @@ export const trainCommand: Command = {
       warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps, Math.ceil(steps / 10)),
       evalEvery: flags["eval-every"] as number,
       checkpointEvery: flags["checkpoint-every"] as number,
+      initFrom: (flags["init-from"] as string | undefined) ?? null,
     };
     const problems = dataset.name === "math" ? mathEvalSet(100, 99) : [];
     const evaluate = dataset.name === "math"
