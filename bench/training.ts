@@ -15,7 +15,7 @@ import { Rng } from "../src/tensor/random.ts";
 import { adamwInit } from "../src/training/optimizer.ts";
 import { DEFAULT_TRAINING, trainStep, trainableParams } from "../src/training/trainer.ts";
 
-/** One benchmark result. */
+/** One benchmark result. @category Benchmarks */
 export interface TrainingBenchResult {
   /** The preset measured. */
   readonly preset: PresetName;
@@ -33,8 +33,9 @@ export interface TrainingBenchResult {
  *
  * @example
  * ```ts
- * benchTraining("small", 10).tokensPerSecond; // about 330 on one core of a 2020s laptop
+ * benchTraining("small", 10).tokensPerSecond; // about 330 on one idle core of the development machine
  * ```
+ * @category Benchmarks
  */
 export function benchTraining(preset: PresetName = "small", seconds = 10, contextLength = 128): TrainingBenchResult {
   const data = codeDataset();

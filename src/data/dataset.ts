@@ -125,7 +125,15 @@ export interface Dataset {
 
 // ---------------------------------------------------------------- math
 
-/** The math problem as a document: `BOS question \n solution EOS`, trained from the solution on. @category Data */
+/**
+ * The math problem as a document: `BOS question \n solution EOS`, trained from the solution on.
+ *
+ * @example
+ * ```ts
+ * mathDocument(mathDataset().tokenizer, solveMath(734, "+", 259)).trainFrom; // 9 (BOS + "734+259\n")
+ * ```
+ * @category Data
+ */
 export function mathDocument(tokenizer: CharTokenizer, problem: MathProblem): Document {
   const prompt = [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(problem))];
   return { tokens: [...prompt, ...tokenizer.encode(problem.solution), SPECIAL_TOKENS.eos], trainFrom: prompt.length };

@@ -53,9 +53,9 @@ export interface MathProblem {
   readonly answer: string;
 }
 
-/** Digits of every operand (zero-padded). */
+/** Digits of every operand (zero-padded). @category Data */
 export const MATH_DIGITS = 3;
-/** Marker that introduces the final answer. */
+/** Marker that introduces the final answer. @category Data */
 export const ANSWER_MARKER = "A:";
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -129,6 +129,10 @@ function fnv1a(text: string): number {
 /**
  * The split a question belongs to: `heldout` for the tenth of questions whose hash ends in 0 mod 10.
  *
+ * @example
+ * ```ts
+ * mathSplitOf("734+259"); // "train" (always, whatever the seed)
+ * ```
  * @category Data
  */
 export function mathSplitOf(question: string): Split {
@@ -185,6 +189,10 @@ export function mathEvalSet(count: number, seed: number): MathProblem[] {
 /**
  * The prompt text of a problem (what follows BOS): the question and a newline.
  *
+ * @example
+ * ```ts
+ * mathPrompt(solveMath(734, "*", 7)); // "734*7\n"
+ * ```
  * @category Data
  */
 export function mathPrompt(problem: MathProblem): string {

@@ -27,6 +27,10 @@ import { DataError, type Dataset, type TrainingSequence } from "./dataset.ts";
 /**
  * Reads a file as UTF-8, strictly: an unreadable, empty or non-UTF-8 file is a {@link DataError}.
  *
+ * @example
+ * ```ts
+ * readUtf8("empty.txt"); // throws DataError: empty.txt: the file is empty; training needs some text
+ * ```
  * @category Data
  */
 export function readUtf8(path: string): string {
@@ -136,6 +140,10 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
  * its split.
  *
  * @param libDir - the folder (default: `node_modules/typescript/lib` from the working directory)
+ * @example
+ * ```ts
+ * codeFiles().filter((f) => f.heldout).length; // 10
+ * ```
  * @category Data
  */
 export function codeFiles(libDir = join("node_modules", "typescript", "lib")): { path: string; heldout: boolean }[] {
@@ -155,6 +163,10 @@ export function codeFiles(libDir = join("node_modules", "typescript", "lib")): {
 /**
  * The `code` dataset: TypeScript's standard-library declarations, held out by file.
  *
+ * @example
+ * ```ts
+ * codeDataset().tokenizer.vocabSize; // 107
+ * ```
  * @category Data
  */
 export function codeDataset(libDir?: string): Dataset {
@@ -167,6 +179,10 @@ export function codeDataset(libDir?: string): Dataset {
 /**
  * A dataset from one UTF-8 file: its last tenth, cut at a line break, is held out.
  *
+ * @example
+ * ```ts
+ * fileDataset("notes.txt").trainSequence(new Rng(1), 128).tokens.length; // 128
+ * ```
  * @category Data
  */
 export function fileDataset(path: string): Dataset {

@@ -82,6 +82,10 @@ export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathPr
  * Greedy continuations of `prefixes` (text after BOS), each for `length` tokens, as text.
  *
  * @throws TokenizerError when a prefix holds a character the vocabulary lacks
+ * @example
+ * ```ts
+ * continueText(tokenizer, ["interface Array<T> {"], 40, decode)[0].continuation; // the greedy next 40 characters
+ * ```
  * @category Evaluation
  */
 export function continueText(tokenizer: CharTokenizer, prefixes: readonly string[], length: number, decode: Decode): { prefix: string; continuation: string }[] {

@@ -24,6 +24,11 @@ import { ShapeError, Tensor, formatShape, type GradNode } from "./tensor.ts";
 /**
  * True when gradients must flow through `t`: a trainable leaf, or a tensor computed from one.
  *
+ * @example
+ * ```ts
+ * needsGrad(new Tensor(Float64Array.from([1]), [1], true)); // true
+ * needsGrad(Tensor.from([1], [1]));                          // false (a constant)
+ * ```
  * @category Autograd
  */
 export function needsGrad(t: Tensor): boolean {
@@ -50,6 +55,10 @@ export function track(out: Tensor, inputs: readonly Tensor[], backward: (grad: F
 /**
  * The gradient buffer of `t`, allocated (zeros) on first use. Backward closures accumulate into it.
  *
+ * @example
+ * ```ts
+ * gradOf(Tensor.from([1, 2], [2])); // Float64Array [0, 0], kept in `grad`
+ * ```
  * @category Autograd
  */
 export function gradOf(t: Tensor): Float64Array {
@@ -117,6 +126,10 @@ export function backward(loss: Tensor): void {
 /**
  * Clears the gradients of `tensors` (before the next minibatch).
  *
+ * @example
+ * ```ts
+ * zeroGrad(trainable.tensors); // every grad buffer back to 0 before the next minibatch
+ * ```
  * @category Autograd
  */
 export function zeroGrad(tensors: readonly Tensor[]): void {

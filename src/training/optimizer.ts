@@ -41,7 +41,15 @@ export interface AdamWState {
   readonly v: Float64Array[];
 }
 
-/** Zeroed state for `params`. @category Training */
+/**
+ * Zeroed state for `params`.
+ *
+ * @example
+ * ```ts
+ * adamwInit([Tensor.zeros([2, 3])]).m[0].length; // 6
+ * ```
+ * @category Training
+ */
 export function adamwInit(params: readonly Tensor[]): AdamWState {
   return { step: 0, m: params.map((p) => new Float64Array(p.size)), v: params.map((p) => new Float64Array(p.size)) };
 }

@@ -8,7 +8,15 @@
  */
 import type { Progress } from "./trainer.ts";
 
-/** `1h02m`, `3m05s` or `12s`. @category Training */
+/**
+ * `1h02m`, `3m05s` or `12s`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(185); // "3m05s"
+ * ```
+ * @category Training
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.max(0, Math.round(seconds));

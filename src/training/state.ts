@@ -79,6 +79,10 @@ interface TrainerRecord {
 /**
  * Writes the model (F32), the resume checkpoint (F64, atomic), `loss.csv` and `loss.svg` into `dir`.
  *
+ * @example
+ * ```ts
+ * saveTrainState("runs/demo", state, options, dataset); // model.safetensors, resume.safetensors, loss.csv, loss.svg
+ * ```
  * @category Training
  */
 export function saveTrainState(dir: string, state: TrainState, options: TrainOptions, dataset: Dataset): void {
@@ -111,6 +115,10 @@ export function saveTrainState(dir: string, state: TrainState, options: TrainOpt
  * Reads `dir`'s resume checkpoint and checks that it was made with the same options and dataset.
  *
  * @throws CheckpointError when the file is missing or corrupt; Error when the options differ
+ * @example
+ * ```ts
+ * loadTrainState("runs/demo", options, dataset).step; // the step the run stopped at
+ * ```
  * @category Training
  */
 export function loadTrainState(dir: string, options: TrainOptions, dataset: Dataset): TrainState {
@@ -158,6 +166,11 @@ export function loadTrainState(dir: string, options: TrainOptions, dataset: Data
  * The loss curve as CSV: `step,lr,loss,grad_norm` and one column per evaluation metric, filled on the
  * steps where an evaluation ran.
  *
+ * @example
+ * ```ts
+ * lossCsv([{ step: 1, lr: 0.001, loss: 2.5, gradNorm: 0.8 }], [{ step: 1, heldoutLoss: 2.6 }]);
+ * // "step,lr,loss,grad_norm,heldoutLoss\n1,0.001,2.5,0.8,2.6\n"
+ * ```
  * @category Training
  */
 export function lossCsv(history: readonly HistoryRow[], evals: readonly EvalRow[]): string {

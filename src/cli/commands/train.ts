@@ -25,14 +25,30 @@ import type { Params } from "../../model/params.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
 
-/** The dataset named on the command line. @category CLI */
+/**
+ * The dataset named on the command line.
+ *
+ * @example
+ * ```ts
+ * datasetFor("math").name; // "math"; datasetFor("notes.txt") reads that file
+ * ```
+ * @category CLI
+ */
 export function datasetFor(name: string): Dataset {
   if (name === "math") return mathDataset();
   if (name === "code") return codeDataset();
   return fileDataset(name);
 }
 
-/** The preset named on the command line, with the dataset's vocabulary size. @category CLI */
+/**
+ * The preset named on the command line, with the dataset's vocabulary size.
+ *
+ * @example
+ * ```ts
+ * configFor("math-teacher", mathDataset()).vocabSize; // 20
+ * ```
+ * @category CLI
+ */
 export function configFor(preset: string, dataset: Dataset): ModelConfig {
   if (!(preset in PRESETS)) throw new CliError(`train: unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(", ")}`);
   return validateConfig({ ...PRESETS[preset as PresetName], vocabSize: dataset.tokenizer.vocabSize }, "train");
