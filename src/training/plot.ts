@@ -1,7 +1,9 @@
 /**
  * The loss curve as a hand-written SVG (no plotting dependency): training loss per step (thin grey),
- * its moving average (blue), held-out loss at evaluation steps (orange dots joined), a log-free linear
- * y axis from 0 to the largest plotted value, and a few labelled ticks.
+ * its moving average (blue), held-out loss at evaluation steps (orange dots joined). The y axis is
+ * logarithmic — losses fall over orders of magnitude (the math teacher from 3 to 0.003 nats) and a
+ * linear axis would flatten everything after the first tenth of the run — with a tick per power of 10
+ * (and at 2 and 5 when the range is under two decades).
  *
  * Read next: `state.ts`, which writes it next to `loss.csv`.
  *
@@ -33,10 +35,20 @@ const fmt = (v: number): string => (Math.abs(v) >= 1000 ? v.toFixed(0) : Number(
 export function lossCurveSvg(history: readonly HistoryRow[], evals: readonly EvalRow[], title: string): string {
   const lastStep = Math.max(1, history.length > 0 ? history[history.length - 1].step : 1);
   const held = evals.filter((e) => typeof e.heldoutLoss === "number").map((e) => [e.step, e.heldoutLoss] as const);
-  const values = [...history.map((h) => h.loss), ...held.map(([, v]) => v)].filter(Number.isFinite);
-  const yMax = values.length > 0 ? Math.max(...values) * 1.05 : 1;
+  const values = [...history.map((h) => h.loss), ...held.map(([, v]) => v)].filter((v) => Number.isFinite(v) && v > 0);
+  const lo = Math.log10(values.length > 0 ? Math.min(...values) / 1.2 : 0.1);
+  const hi = Math.log10(values.length > 0 ? Math.max(...values) * 1.2 : 10);
+  const span = Math.max(hi - lo, 1e-9);
   const x = (step: number): number => LEFT + ((W - LEFT - RIGHT) * step) / lastStep;
-  const y = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - v / yMax);
+  // log scale; values at or below 0 (never a cross-entropy, but be safe) sit on the bottom axis
+  const y = (v: number): number => TOP + (H - TOP - BOTTOM) * (1 - (Math.log10(Math.max(v, 10 ** lo)) - lo) / span);
+  const ticks: number[] = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of span < 2 ? [1, 2, 5] : [1]) {
+      const v = m * 10 ** e;
+      if (Math.log10(v) >= lo && Math.log10(v) <= hi) ticks.push(v);
+    }
+  }
   const path = (points: readonly (readonly [number, number])[]): string =>
     points.map(([s, v], i) => `${i === 0 ? "M" : "L"}${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
 
@@ -54,17 +66,18 @@ export function lossCurveSvg(history: readonly HistoryRow[], evals: readonly Eva
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>`);
-  for (let i = 0; i <= 5; i++) {
-    const v = (yMax * i) / 5;
+  for (const v of ticks) {
     parts.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`);
     parts.push(`<text x="${LEFT - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${fmt(v)}</text>`);
+  }
+  for (let i = 0; i <= 5; i++) {
     const s = Math.round((lastStep * i) / 5);
     parts.push(`<text x="${x(s).toFixed(1)}" y="${H - BOTTOM + 18}" text-anchor="middle">${s}</text>`);
   }
   parts.push(`<line x1="${LEFT}" x2="${LEFT}" y1="${TOP}" y2="${H - BOTTOM}" stroke="black"/>`);
   parts.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${H - BOTTOM}" y2="${H - BOTTOM}" stroke="black"/>`);
   parts.push(`<text x="${W / 2}" y="${H - 12}" text-anchor="middle">step</text>`);
-  parts.push(`<text x="16" y="${H / 2}" text-anchor="middle" transform="rotate(-90 16 ${H / 2})">cross-entropy (nats / token)</text>`);
+  parts.push(`<text x="16" y="${H / 2}" text-anchor="middle" transform="rotate(-90 16 ${H / 2})">cross-entropy (nats / token, log scale)</text>`);
   if (history.length > 0) {
     parts.push(`<path d="${path(history.map((h) => [h.step, h.loss]))}" fill="none" stroke="#bbb" stroke-width="0.8"/>`);
     parts.push(`<path d="${path(smooth)}" fill="none" stroke="#1f77b4" stroke-width="2"/>`);
