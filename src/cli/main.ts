@@ -1,1 +1,73 @@
-console.log("cli", process.argv.slice(2))
+/**
+ * The `jacobi-forcing` command line: dispatches to one command per file in `commands/`, and turns every
+ * error into one line on stderr and a non-zero exit code (2 for bad usage, 1 for everything else) —
+ * never a stack trace.
+ *
+ * @module
+ */
+import { CliError, commandHelp, parseFlags } from "./args.ts";
+import type { Command, Io } from "./command.ts";
+import { benchCommand } from "./commands/bench.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { generateCommand } from "./commands/generate.ts";
+import { initCommand } from "./commands/init.ts";
+import { logitsCommand } from "./commands/logits.ts";
+
+/** Every command, by name. @category CLI */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  init: initCommand,
+  generate: generateCommand,
+  logits: logitsCommand,
+  bench: benchCommand,
+  demo: demoCommand,
+};
+
+function usage(): string {
+  const lines = ["usage: jacobi-forcing COMMAND [--flags]   (jacobi-forcing COMMAND --help for its flags)", "", "commands:"];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await main(["init", "--preset", "tiny", "--out", "/tmp/m"], io); // 0
+ * ```
+ * @category CLI
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "help") {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (command === undefined) throw new CliError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")}`);
+    if (rest.includes("--help")) {
+      io.out(commandHelp(name, command) + "\n");
+      return 0;
+    }
+    await command.run(parseFlags(name, command, rest), io);
+    return 0;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`jacobi-forcing: ${message}\n`);
+    return e instanceof CliError ? 2 : 1;
+  }
+}
+
+/**
+ * Runs the CLI on this process's arguments and sets its exit code (what `bin/jacobi-forcing.js` calls).
+ * @category CLI
+ */
+export async function runFromProcess(): Promise<void> {
+  const io: Io = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    isTTY: process.stdout.isTTY === true,
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}

@@ -258,6 +258,28 @@ interface ValidatedEntry {
 }
 
 /**
+ * A decoded tensor: its stored dtype besides its name, shape and float64 values.
+ *
+ * @category Checkpoints
+ */
+export interface DecodedTensor extends StoredTensor {
+  /** The element type the file stored the values in. */
+  readonly dtype: SafetensorsDType;
+}
+
+/**
+ * What {@link decodeSafetensors} returns.
+ *
+ * @category Checkpoints
+ */
+export interface DecodedSafetensors {
+  /** The tensors by name, in file (byte offset) order. */
+  readonly tensors: Map<string, DecodedTensor>;
+  /** The `__metadata__` strings (empty when absent). */
+  readonly metadata: Record<string, string>;
+}
+
+/**
  * Decodes and validates a safetensors file.
  *
  * Validation happens in full before any tensor data is decoded, and every
@@ -284,7 +306,7 @@ interface ValidatedEntry {
 export function decodeSafetensors(
   bytes: Uint8Array,
   file: string,
-): { tensors: Map<string, StoredTensor & { dtype: SafetensorsDType }>; metadata: Record<string, string> } {
+): DecodedSafetensors {
   if (!(bytes instanceof Uint8Array)) {
     throw new CheckpointError(file, `expected the file contents as a Uint8Array, got ${describe(bytes)}`);
   }

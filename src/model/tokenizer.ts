@@ -28,7 +28,29 @@ export class TokenizerError extends Error {
 }
 
 /** Ids of the special tokens. @category Tokenizer */
-export const SPECIAL_TOKENS = { pad: 0, bos: 1, eos: 2 } as const;
+export interface SpecialTokens {
+  /** Padding (also the `'pad'` draft initialisation). */
+  readonly pad: 0;
+  /** Beginning of sequence: prepended to text prompts. */
+  readonly bos: 1;
+  /** End of sequence: generation stops after it. */
+  readonly eos: 2;
+}
+
+/** The special token ids: PAD 0, BOS 1, EOS 2. @category Tokenizer */
+export const SPECIAL_TOKENS: SpecialTokens = { pad: 0, bos: 1, eos: 2 };
+
+/** The `tokenizer.json` object. @category Tokenizer */
+export interface TokenizerJson {
+  /** Always `"char"`. */
+  readonly type: "char";
+  /** Format version, 1. */
+  readonly version: 1;
+  /** The special ids, always PAD 0, BOS 1, EOS 2. */
+  readonly specials: SpecialTokens;
+  /** The characters; `chars[i]` has id `3 + i`. */
+  readonly chars: string[];
+}
 const FIRST_CHAR_ID = 3;
 
 /**
@@ -123,7 +145,7 @@ export class CharTokenizer {
   }
 
   /** The `tokenizer.json` object. */
-  toJSON(): { type: "char"; version: 1; specials: typeof SPECIAL_TOKENS; chars: string[] } {
+  toJSON(): TokenizerJson {
     return { type: "char", version: 1, specials: SPECIAL_TOKENS, chars: [...this.chars] };
   }
 

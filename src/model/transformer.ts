@@ -97,15 +97,15 @@ function checkInputs(config: ModelConfig, tokens: ArrayLike<number>, positions: 
       throw new ShapeError(`forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
     }
   }
+  if (L > config.maxPositions) {
+    throw new ShapeError(`forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
+  }
   if (positions.length !== T) throw new ShapeError(`forward: expected ${T} positions, got ${positions.length}`);
   for (let i = 0; i < T; i++) {
     const p = positions[i];
     if (!Number.isInteger(p) || p < 0 || p >= config.maxPositions) {
       throw new ShapeError(`forward: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
     }
-  }
-  if (L > config.maxPositions) {
-    throw new ShapeError(`forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
   }
   if (options.cache && options.cache.width !== config.numKeyValueHeads * headDim(config)) {
     throw new ShapeError(`forward: the cache rows are ${options.cache.width} wide, the model's keys ${config.numKeyValueHeads * headDim(config)}`);

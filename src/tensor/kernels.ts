@@ -194,9 +194,23 @@ export function ropeKernel(
  *
  * @category Kernels
  */
-export type Visibility =
-  | { readonly kind: "causal"; readonly offset: number }
-  | { readonly kind: "explicit"; readonly visible: Uint8Array };
+export type Visibility = CausalVisibility | ExplicitVisibility;
+
+/** Causal attention after `offset` cached rows. @category Kernels */
+export interface CausalVisibility {
+  /** Discriminant. */
+  readonly kind: "causal";
+  /** Rows already in the cache: query row i sees keys 0 .. offset + i. */
+  readonly offset: number;
+}
+
+/** Attention through an explicit mask. @category Kernels */
+export interface ExplicitVisibility {
+  /** Discriminant. */
+  readonly kind: "explicit";
+  /** Shape [M, L], 1 where query row i may attend to key j. */
+  readonly visible: Uint8Array;
+}
 
 /**
  * Multi-head scaled dot-product attention with grouped-query heads. For query row `i` and head `h`

@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import { arGreedyReference } from "../src/decoding/greedy.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { decodeSafetensors } from "../src/model/safetensors.ts";
+import { forward } from "../src/model/transformer.ts";
+import { referenceLogits, type HfConfig } from "./reference/llama-reference.ts";
+
+const root = mkdtempSync(join(tmpdir(), "jf-cli-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+describe("jacobi-forcing CLI", () => {
+  const model = join(root, "tiny");
+
+  it("init writes a checkpoint that generate and logits read", async () => {
+    expect((await cli("init", "--preset", "tiny", "--seed", "3", "--std", "0.5", "--out", model)).code).toBe(0);
+    const g = await cli("generate", "--model", model, "--prompt-ids", "1,40,41", "--max-new-tokens", "7", "--json");
+    expect(g.code).toBe(0);
+    const json = JSON.parse(g.out);
+    const { config, params, tokenizer } = loadCheckpoint(model);
+    expect(json.tokens).toEqual(arGreedyReference(config, params, [1, 40, 41], { maxNewTokens: 7 }).tokens);
+    expect(json.text).toBe(tokenizer!.decode(json.tokens));
+    expect(json.stats.forwards).toBe(json.tokens.length);
+    expect(json.stats.tokensPerForward).toBe(1);
+
+    const l = await cli("logits", "--model", model, "--prompt-ids", "1,40", "--json");
+    const logits = JSON.parse(l.out) as number[][];
+    expect(logits.length).toBe(2);
+    expect(logits.flat()).toEqual(Array.from(forward(config, params, [1, 40]).data));
+  });
+
+  it("a text prompt is BOS + characters", async () => {
+    const a = JSON.parse((await cli("generate", "--model", model, "--prompt", "hi", "--max-new-tokens", "3", "--json")).out);
+    const b = JSON.parse((await cli("generate", "--model", model, "--prompt-ids", "1,77,78", "--max-new-tokens", "3", "--json")).out);
+    expect(a.tokens).toEqual(b.tokens);
+  });
+
+  const bad: [string, string[], number, RegExp][] = [
+    ["unknown command", ["frobnicate"], 2, /unknown command "frobnicate"/],
+    ["unknown flag", ["generate", "--model", "x", "--prompt", "a", "--bogus"], 2, /unknown flag --bogus/],
+    ["missing required flag", ["init", "--preset", "tiny"], 2, /--out is required/],
+    ["bad number", ["generate", "--model", "x", "--prompt", "a", "--max-new-tokens", "many"], 2, /--max-new-tokens must be a number/],
+    ["bad choice", ["init", "--preset", "huge", "--out", "x"], 2, /--preset must be one of tiny, small/],
+    ["missing model", ["generate", "--model", "/nonexistent/model", "--prompt", "a"], 1, /is not a checkpoint folder/],
+    ["both prompts", ["generate", "--model", "x", "--prompt", "a", "--prompt-ids", "1"], 2, /exactly one of --prompt/],
+  ];
+  for (const [label, argv, code, message] of bad) {
+    it(`${label}: one line on stderr, exit ${code}`, async () => {
+      const r = await cli(...argv);
+      expect(r.code).toBe(code);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+
+  it("model-dependent bad input: token id out of range, character outside the vocabulary, prompt past the context", async () => {
+    expect((await cli("generate", "--model", model, "--prompt-ids", "1,100")).err).toMatch(/prompt token 100 at index 1 is outside the vocabulary 0..99/);
+    expect((await cli("generate", "--model", model, "--prompt", "é")).err).toMatch(/character "é" \(U\+00E9\)/);
+    const long = Array(129).fill(5).join(",");
+    expect((await cli("generate", "--model", model, "--prompt-ids", long)).err).toMatch(/129 tokens, more than the context length 128/);
+    expect((await cli("logits", "--model", model, "--prompt-ids", "1,x")).err).toMatch(/--prompt-ids entry 1 must be a non-negative integer/);
+  });
+});
+
+describe("checkpoints written by `init` agree with the independent float64 Llama reference", () => {
+  for (const preset of ["tiny", "small"]) {
+    it(`${preset}: logits within 1e-9 relative`, async () => {
+      const dir = join(root, `ref-${preset}`);
+      expect((await cli("init", "--preset", preset, "--seed", "11", "--std", "0.3", "--out", dir)).code).toBe(0);
+      const { config, params } = loadCheckpoint(dir);
+      const tokens = [1, 50, 60, 70, 3, 99, 42];
+      const ours = forward(config, params, tokens).data;
+      const hf = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as HfConfig;
+      const { tensors } = decodeSafetensors(readFileSync(join(dir, "model.safetensors")), "model.safetensors");
+      const ref = referenceLogits(hf, tensors, tokens);
+      let worst = 0;
+      ref.forEach((row, i) => row.forEach((r, j) => {
+        worst = Math.max(worst, Math.abs(ours[i * config.vocabSize + j] - r) / Math.max(Math.abs(r), 1e-6));
+      }));
+      expect(worst).toBeLessThan(1e-9);
+    });
+  }
+});

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The layer rule of the codebase: imports only go downward,
+ * tensor <- model <- decoding | training <- cli, and decoding and training never import each other
+ * (trajectories cross between them as plain data). Only the CLI reaches outside src/, into the benchmark
+ * code of bench/. A new folder must be placed here explicitly.
+ */
+const ALLOWED: Record<string, readonly string[]> = {
+  util: ["util"],
+  tensor: ["tensor", "util"],
+  backend: ["backend", "tensor", "util"],
+  model: ["model", "tensor", "backend", "util"],
+  data: ["data", "model", "tensor", "util"],
+  decoding: ["decoding", "model", "tensor", "util"],
+  training: ["training", "data", "model", "tensor", "util"],
+  cli: ["cli", "decoding", "training", "data", "model", "tensor", "backend", "util", "../bench"],
+};
+
+const src = join(import.meta.dirname, "..", "src");
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+describe("layers: imports only go downward", () => {
+  for (const file of files(src)) {
+    const rel = relative(src, file);
+    const layer = rel.includes("/") ? rel.split("/")[0] : "root";
+    it(rel, () => {
+      if (layer === "root") return; // top-level entry files (e.g. index, oracle) may import any layer
+      expect(ALLOWED[layer], `folder src/${layer} has no place in the layer rule of spec/layers.spec.ts`).toBeDefined();
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']/gm)) {
+        const target = m[1];
+        if (!target.startsWith(".")) continue; // packages
+        const to = relative(src, join(file, "..", target));
+        const toLayer = to.startsWith("../") ? to.split("/").slice(0, 2).join("/") : to.split("/")[0];
+        expect(ALLOWED[layer], `${rel} imports ${target} (layer ${toLayer}), which ${layer} may not import`).toContain(toLayer);
+      }
+    });
+  }
+});

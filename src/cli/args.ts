@@ -1,0 +1,130 @@
+/**
+ * A small command-line flag parser with clear errors. Each command declares its flags as data; the
+ * parser rejects unknown flags, missing values and malformed numbers with one line that names the flag.
+ *
+ * Not a general-purpose parser: flags are `--name value` or `--name=value`, booleans are `--name`,
+ * and there are no positional arguments besides the command name.
+ *
+ * @module
+ */
+
+/**
+ * Thrown for bad command-line input; the CLI prints its message (no stack trace) and exits with code 2.
+ *
+ * @category CLI
+ */
+export class CliError extends Error {
+  /** @param message - one line naming the flag or command and what was expected */
+  constructor(message: string) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** One flag of a command. @category CLI */
+export interface FlagSpec {
+  /** `string`, `int` (a safe integer), `number` (finite), or `boolean` (present or absent). */
+  readonly type: "string" | "int" | "number" | "boolean";
+  /** One line for `--help`. */
+  readonly help: string;
+  /** Value when the flag is absent; a flag without a default and not `optional` is required. */
+  readonly default?: string | number | boolean;
+  /** Allowed values of a string flag. */
+  readonly choices?: readonly string[];
+  /** True when the flag may be absent and has no default. */
+  readonly optional?: boolean;
+}
+
+/** A command: its flags and what it does. @category CLI */
+export interface CommandSpec {
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The flags, by name (without the dashes). */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+}
+
+/** Parsed flag values by name. @category CLI */
+export type Flags = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Parses `args` (what follows the command name) against `spec`.
+ *
+ * @example
+ * ```ts
+ * parseFlags("init", { summary: "", flags: { seed: { type: "int", help: "", default: 0 } } }, ["--seed", "7"]); // { seed: 7 }
+ * ```
+ * @category CLI
+ */
+export function parseFlags(command: string, spec: CommandSpec, args: readonly string[]): Flags {
+  const out: Flags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) throw new CliError(`${command}: unexpected argument ${JSON.stringify(arg)} (flags start with --)`);
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const flag = spec.flags[name];
+    if (flag === undefined) {
+      throw new CliError(`${command}: unknown flag --${name} (known: ${Object.keys(spec.flags).map((f) => "--" + f).join(", ")})`);
+    }
+    if (name in out) throw new CliError(`${command}: --${name} given twice`);
+    if (flag.type === "boolean") {
+      if (eq >= 0) throw new CliError(`${command}: --${name} takes no value`);
+      out[name] = true;
+      continue;
+    }
+    let raw: string;
+    if (eq >= 0) raw = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= args.length) throw new CliError(`${command}: --${name} needs a value`);
+      raw = args[++i];
+    }
+    out[name] = convert(command, name, flag, raw);
+  }
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    if (name in out) continue;
+    if (flag.default !== undefined) out[name] = flag.default;
+    else if (flag.type === "boolean") out[name] = false;
+    else if (!flag.optional) throw new CliError(`${command}: --${name} is required (${flag.help})`);
+  }
+  return out;
+}
+
+function convert(command: string, name: string, flag: FlagSpec, raw: string): string | number {
+  if (flag.type === "string") {
+    if (flag.choices && !flag.choices.includes(raw)) {
+      throw new CliError(`${command}: --${name} must be one of ${flag.choices.join(", ")}, got ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  }
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value)) throw new CliError(`${command}: --${name} must be a number, got ${JSON.stringify(raw)}`);
+  if (flag.type === "int" && !Number.isSafeInteger(value)) throw new CliError(`${command}: --${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * Parses a comma-separated list of token ids such as `5,9,12`.
+ *
+ * @category CLI
+ */
+export function parseIds(command: string, flag: string, raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim());
+  return parts.map((p, i) => {
+    const v = Number(p);
+    if (p === "" || !Number.isSafeInteger(v) || v < 0) {
+      throw new CliError(`${command}: --${flag} entry ${i} must be a non-negative integer token id, got ${JSON.stringify(p)}`);
+    }
+    return v;
+  });
+}
+
+/** The `--help` text of a command. @category CLI */
+export function commandHelp(name: string, spec: CommandSpec): string {
+  const lines = [`jacobi-forcing ${name}: ${spec.summary}`, ""];
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    const value = f.type === "boolean" ? "" : f.choices ? ` ${f.choices.join("|")}` : ` ${f.type.toUpperCase()}`;
+    const def = f.default !== undefined && f.type !== "boolean" ? ` (default ${f.default})` : "";
+    lines.push(`  --${flag}${value}`.padEnd(34) + `${f.help}${def}`);
+  }
+  return lines.join("\n");
+}

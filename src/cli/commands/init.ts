@@ -1,0 +1,27 @@
+/**
+ * `jacobi-forcing init`: writes a randomly initialised checkpoint of a preset size.
+ *
+ * @module
+ */
+import { PRESETS, type PresetName } from "../../model/config.ts";
+import { saveCheckpoint } from "../../model/checkpoint.ts";
+import { initParams } from "../../model/params.ts";
+import { CharTokenizer } from "../../model/tokenizer.ts";
+import type { Command } from "../command.ts";
+
+/** The `init` command. @category CLI */
+export const initCommand: Command = {
+  summary: "write a random checkpoint (config.json, model.safetensors, tokenizer.json)",
+  flags: {
+    preset: { type: "string", choices: Object.keys(PRESETS), default: "tiny", help: "model size" },
+    seed: { type: "int", default: 0, help: "seed of the weights" },
+    std: { type: "number", default: 0.02, help: "standard deviation of the random weights" },
+    out: { type: "string", help: "folder to write" },
+  },
+  run(flags, io) {
+    const config = PRESETS[flags.preset as PresetName];
+    const params = initParams(config, { seed: flags.seed as number, std: flags.std as number });
+    saveCheckpoint(flags.out as string, { config, params, tokenizer: CharTokenizer.ascii() });
+    io.out(`wrote ${flags.preset} model (seed ${flags.seed}) to ${flags.out}\n`);
+  },
+};
