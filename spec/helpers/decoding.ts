@@ -18,6 +18,8 @@ import { tinyConfigArb } from "./models.ts";
 export interface DecodeCase {
   readonly config: ModelConfig;
   readonly params: Params;
+  /** The seed the weights were drawn from (std 0.5), to rebuild the model of a counterexample. */
+  readonly modelSeed: number;
   readonly prompt: number[];
   readonly maxNewTokens: number;
   readonly eosTokenId: number | null;
@@ -30,7 +32,7 @@ export interface DecodeCase {
 export function describeCase(c: DecodeCase): string {
   const { config: k } = c;
   return `model V=${k.vocabSize} C=${k.hiddenSize} H=${k.numHeads}/${k.numKeyValueHeads} layers=${k.numLayers}` +
-    `${k.tieWordEmbeddings ? " tied" : ""}${k.attentionBias ? " bias" : ""} context=${k.maxPositions}; ` +
+    `${k.tieWordEmbeddings ? " tied" : ""}${k.attentionBias ? " bias" : ""} context=${k.maxPositions} seed=${c.modelSeed}; ` +
     `prompt [${c.prompt.join(",")}] (${c.prompt.length}); maxNewTokens=${c.maxNewTokens} eos=${c.eosTokenId} ` +
     `n=${c.blockSize} init=${c.init} seed=${c.seed}`;
 }
@@ -71,7 +73,7 @@ export const caseArb: fc.Arbitrary<DecodeCase> = fc
     const { config } = r;
     const params = initParams(config, { seed: r.modelSeed, std: 0.5 });
     const prompt = r.promptSeeds.slice(0, r.promptLength).map((s) => s % config.vocabSize);
-    const base = { config, params, prompt, maxNewTokens: r.maxNewTokens, blockSize: r.blockSize, init: r.init, seed: r.seed };
+    const base = { config, params, modelSeed: r.modelSeed, prompt, maxNewTokens: r.maxNewTokens, blockSize: r.blockSize, init: r.init, seed: r.seed };
     const { eos } = r;
     let eosTokenId: number | null = null;
     if (eos.kind === "id") eosTokenId = eos.id % config.vocabSize;
@@ -82,5 +84,6 @@ export const caseArb: fc.Arbitrary<DecodeCase> = fc
       const first = free.findIndex((t, j) => j >= from && free.indexOf(t) === j);
       eosTokenId = first < 0 ? null : free[first];
     }
-    return { ...base, eosTokenId };
+    const c: DecodeCase = { ...base, eosTokenId };
+    return Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) }); // counterexamples print short
   });

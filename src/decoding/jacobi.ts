@@ -277,10 +277,12 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
     committed: [], forwards: 0, positions: 0,
     onIteration: options.onIteration,
   };
-  if (budget === 0) return { tokens: [], stats: { ...makeStats(0, 0, 0, 0), iterationsPerBlock: [] } };
-  const seed = argmax(forward(config, params, prompt, { cache: run.cache }))[prompt.length - 1]; // prefill: the first seed
-  const blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
-  const stats = { ...makeStats(run.forwards, 1, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
+  let blocks: BlockRecords = { iterations: [], trajectory: [] };
+  if (budget > 0) {
+    const seed = argmax(forward(config, params, prompt, { cache: run.cache }))[prompt.length - 1]; // prefill: the first seed
+    blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
+  }
+  const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
   if (!options.recordTrajectory) return { tokens: run.committed, stats };
   return { tokens: run.committed, stats, trajectory: { prompt: [...prompt], blockSize: resolved.blockSize, blocks: blocks.trajectory } };
 }
