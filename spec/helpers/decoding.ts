@@ -32,9 +32,9 @@ export interface DecodeCase {
 export function describeCase(c: DecodeCase): string {
   const { config: k } = c;
   return `model V=${k.vocabSize} C=${k.hiddenSize} H=${k.numHeads}/${k.numKeyValueHeads} layers=${k.numLayers}` +
-    `${k.tieWordEmbeddings ? " tied" : ""}${k.attentionBias ? " bias" : ""} context=${k.maxPositions} seed=${c.modelSeed}; ` +
+    `${k.tieWordEmbeddings ? " tied" : ""}${k.attentionBias ? " bias" : ""} context=${k.maxPositions} weights-seed=${c.modelSeed}; ` +
     `prompt [${c.prompt.join(",")}] (${c.prompt.length}); maxNewTokens=${c.maxNewTokens} eos=${c.eosTokenId} ` +
-    `n=${c.blockSize} init=${c.init} seed=${c.seed}`;
+    `n=${c.blockSize} init=${c.init} draft-seed=${c.seed}`;
 }
 
 /**
