@@ -250,7 +250,7 @@ export interface JacobiResult {
 
 /**
  * Greedy Jacobi decoding with a KV cache and exact rollback. Returns exactly the tokens of
- * {@link arGreedyReference}, in fewer forwards whenever drafts are right.
+ * `arGreedyReference`, in fewer forwards whenever drafts are right.
  *
  * A prefill over the prompt gives the first seed; then each iteration forwards a window of at most n
  * tokens ({@link jacobiIteration}) and commits between 1 and all of them. A block of n tokens therefore
