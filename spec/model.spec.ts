@@ -139,7 +139,7 @@ describe("inputs are checked at the boundary", () => {
     expect(() => forward(config, params, [1, 100])).toThrow(/forward: token id 100 at index 1 is outside the vocabulary 0..99/);
     expect(() => forward(config, params, [1, 2], { positions: [0, 128] })).toThrow(/position 128 at index 1/);
     expect(() => forward(config, params, [1, 2], { mask: new Uint8Array(3) })).toThrow(/expected a mask \[T, L\] = \[2, 2\]/);
-    expect(() => forward(config, params, Array(129).fill(1))).toThrow(/exceed the context length 128/);
+    expect(() => forward(config, params, Array(129).fill(1))).toThrow(/position 128 at index 128 is outside the context 0..127/);
     const cache = new KVCache(config);
     forward(config, params, Array(120).fill(1), { cache });
     expect(() => forward(config, params, Array(9).fill(1), { cache })).toThrow(/129 tokens \(cache \+ new\) exceed/);

@@ -38,7 +38,7 @@ export interface SpecialTokens {
 }
 
 /** The special token ids: PAD 0, BOS 1, EOS 2. @category Tokenizer */
-export const SPECIAL_TOKENS: SpecialTokens = { pad: 0, bos: 1, eos: 2 };
+export const SPECIAL_TOKENS: SpecialTokens = Object.freeze({ pad: 0, bos: 1, eos: 2 });
 
 /** The `tokenizer.json` object. @category Tokenizer */
 export interface TokenizerJson {
@@ -146,7 +146,7 @@ export class CharTokenizer {
 
   /** The `tokenizer.json` object. */
   toJSON(): TokenizerJson {
-    return { type: "char", version: 1, specials: SPECIAL_TOKENS, chars: [...this.chars] };
+    return { type: "char", version: 1, specials: { ...SPECIAL_TOKENS }, chars: [...this.chars] };
   }
 
   /**

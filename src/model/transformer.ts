@@ -97,7 +97,9 @@ function checkInputs(config: ModelConfig, tokens: ArrayLike<number>, positions: 
       throw new ShapeError(`forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
     }
   }
-  if (L > config.maxPositions) {
+  // With a cache every token needs a row in it; without one only the positions are bounded, so a packed
+  // training sequence may be longer than the context as long as its positions fit.
+  if (options.cache && L > config.maxPositions) {
     throw new ShapeError(`forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
   }
   if (positions.length !== T) throw new ShapeError(`forward: expected ${T} positions, got ${positions.length}`);

@@ -187,6 +187,7 @@ export function softmax(x: Tensor): Tensor {
 
 /**
  * Index of the maximum of each row; the lowest index wins ties. The one argmax of the project.
+ * A NaN never wins a comparison, so NaN logits (a broken model) are not detected here.
  *
  * @param x - [M, N]
  * @returns [M] token ids
@@ -303,6 +304,9 @@ export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: Attent
   expectSameShape("attention", keys, values);
   if (H % Hkv !== 0) throw new ShapeError(`attention: ${H} query heads are not a multiple of ${Hkv} key/value heads`);
   if (visibility.kind === "causal") {
+    if (!Number.isInteger(visibility.offset) || visibility.offset < 0) {
+      throw new ShapeError(`attention: causal offset must be a non-negative integer, got ${visibility.offset}`);
+    }
     if (visibility.offset + M !== L) {
       throw new ShapeError(`attention: causal offset ${visibility.offset} + ${M} query rows must equal ${L} keys`);
     }
