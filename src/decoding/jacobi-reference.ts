@@ -29,7 +29,7 @@ import { DecodingError, generationBudget, keepThroughEos, makeStats, stopToken }
 import { draftTokens, resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./jacobi.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
 
-/** Options of {@link jacobiReference}: those of block-mode {@link jacobi} that change the iterates. @category Decoding */
+/** Options of {@link jacobiReference}: those of block-mode `jacobi` that change the iterates. @category Decoding */
 export type JacobiReferenceOptions = Pick<JacobiOptions, "maxNewTokens" | "eosTokenId" | "blockSize" | "init" | "seed" | "maxIterations">;
 
 /** What {@link jacobiReference} returns: the tokens, the counts, and every iterate. @category Decoding */
@@ -50,7 +50,7 @@ function agreeingPrefix(a: readonly number[], b: readonly number[]): number {
 }
 
 /**
- * Block Jacobi by full recompute: the iterates of {@link jacobi} (block mode, same options and seed),
+ * Block Jacobi by full recompute: the iterates of `jacobi` (block mode, same options and seed),
  * computed the obvious way.
  *
  * @param prompt - [P] token ids, at least one

@@ -190,6 +190,11 @@ export function formatTrajectories(trajectories: readonly Trajectory[]): string 
  *
  * @param file - named in error messages
  * @throws TrajectoryError naming the file and the 1-based line number
+ * @example
+ * ```ts
+ * parseTrajectories(formatTrajectories([trajectory]), "in memory"); // [trajectory]
+ * parseTrajectories("{}\n", "t.jsonl"); // throws: parseTrajectories: t.jsonl line 1: prompt must be an array of token ids, got undefined
+ * ```
  * @category Trajectories
  */
 export function parseTrajectories(text: string, file: string): Trajectory[] {
