@@ -1,7 +1,8 @@
 /**
- * The rules every decoder shares: when generation stops (the EOS rule and the token budget), and the
- * statistics every decoder reports. One implementation of each, so that AR greedy, Jacobi and
- * multi-block decoding cannot disagree on where an output ends.
+ * The rules every decoder shares: when generation stops (the EOS rule and the token budget), which
+ * prefix of a verified draft is committed (the acceptance rule), and the statistics every decoder
+ * reports. One implementation of each, so that AR greedy, Jacobi and multi-block decoding cannot
+ * disagree on which tokens are right or where an output ends.
  *
  * ALGORITHM.md §1: generation stops after the first EOS (which is kept in the output) or once the
  * budget is reached; the budget is `maxNewTokens`, capped by the room left in the context.
@@ -83,6 +84,43 @@ export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): n
   if (eos === null) return tokens.length;
   for (let i = 0; i < tokens.length; i++) if (tokens[i] === eos) return i + 1;
   return tokens.length;
+}
+
+// ---------------------------------------------------------------- the acceptance rule
+
+/**
+ * How many tokens of a verified draft to commit: the longest prefix the model agrees with, cut after
+ * the first EOS. The one acceptance rule of every parallel decoder (Jacobi, multi-block).
+ *
+ * `draft` [T] was forwarded right after the committed text and `greedy` [T] is the argmax of each row of
+ * that forward, so `greedy[i]` is the model's token after `draft[0..i]`. `draft[0]` is the seed — the
+ * greedy token after the committed text — and is always right. `draft[i]` (i ≥ 1) is right exactly when
+ * it equals `greedy[i-1]` and everything before it was right (causal attention: row i-1 saw only
+ * `draft[0..i-1]`). So
+ *
+ *   accepted = 1 + #(leading i ≥ 1 with draft[i] == greedy[i-1]),  then cut by {@link keepThroughEos}.
+ *
+ * The result is in `1 .. T`: every verification commits at least one token.
+ *
+ * @param draft - [T] the tokens forwarded, seed first
+ * @param greedy - [T] (or [T-1]) argmax of the rows of that forward
+ * @param eos - the EOS id in force, or null
+ * @throws DecodingError for an empty draft or a `greedy` shorter than T-1
+ * @example
+ * ```ts
+ * acceptedPrefixLength([7, 8, 9, 4], [8, 9, 5, 6], null); // 3: 8 and 9 verified, 4 ≠ 5
+ * acceptedPrefixLength([7, 2, 9, 4], [2, 9, 4, 6], 2);    // 2: all verified, cut after EOS (2)
+ * ```
+ * @category Decoding
+ */
+export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike<number>, eos: number | null): number {
+  if (draft.length === 0) throw new DecodingError("acceptedPrefixLength: the draft must hold at least the seed token, got none");
+  if (greedy.length < draft.length - 1) {
+    throw new DecodingError(`acceptedPrefixLength: expected at least ${draft.length - 1} greedy tokens for a draft of ${draft.length}, got ${greedy.length}`);
+  }
+  let accepted = 1;                                            // the seed was predicted from committed text
+  while (accepted < draft.length && draft[accepted] === greedy[accepted - 1]) accepted++;
+  return Math.min(accepted, keepThroughEos(draft, eos));
 }
 
 // ---------------------------------------------------------------- statistics

@@ -1,0 +1,83 @@
+/**
+ * `generate --method jacobi`: the same tokens as AR, its costs in `--json`, the `--trace` view, and
+ * clear errors for bad Jacobi flags.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import { arGreedyReference } from "../src/decoding/greedy.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
+
+const root = mkdtempSync(join(tmpdir(), "jf-cli-jacobi-"));
+const model = join(root, "small");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+describe("generate --method jacobi", () => {
+  beforeAll(async () => {
+    expect((await cli("init", "--preset", "tiny", "--seed", "0", "--out", model)).code).toBe(0);
+  });
+
+  it("prints the AR tokens with Jacobi's costs in --json, for both modes", async () => {
+    const { config, params } = loadCheckpoint(model);
+    const expected = arGreedyReference(config, params, [1, 40, 41], { maxNewTokens: 20, eosTokenId: null }).tokens;
+    for (const mode of ["block", "window"]) {
+      const r = await cli("generate", "--model", model, "--prompt-ids", "1,40,41", "--method", "jacobi", "--block-size", "6",
+        "--mode", mode, "--max-new-tokens", "20", "--ignore-eos", "--json");
+      expect(r.code, r.err).toBe(0);
+      const json = JSON.parse(r.out);
+      expect(json.tokens).toEqual(expected);
+      expect(json.stats.committedTokens).toBe(20);
+      expect(json.stats.tokensPerForward).toBe(20 / json.stats.forwards);
+      expect(json.stats.tokenPositions).toBeGreaterThanOrEqual(json.stats.forwards);
+      if (mode === "block") expect(json.stats.iterationsPerBlock.reduce((a: number, b: number) => a + b, 0)).toBe(json.stats.forwards);
+    }
+  });
+
+  it("--trace prints every iteration with plain markers when not on a terminal", async () => {
+    const r = await cli("generate", "--model", model, "--prompt", "Jacobi", "--method", "jacobi", "--block-size", "4",
+      "--max-new-tokens", "8", "--ignore-eos", "--trace");
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split("\n");
+    expect(lines[0]).toBe("legend: x+ accepted (committed)   x* changed since the previous iteration   x unchanged");
+    expect(lines).toContain("block 0: output positions 0..3");
+    expect(lines).toContain("block 1: output positions 4..7");
+    const iterations = lines.filter((l) => l.startsWith("  iteration "));
+    expect(iterations[0]).toMatch(/^ {2}iteration 1 +\S\+ (\S[ *+] ){2}\S[ *+] {3}accepts \d {3}\(\d\/4 committed\)$/);
+    expect(iterations[iterations.length - 1]).toMatch(/(\S\+ ){3}\S\+ {3}accepts \d {3}\(4\/4 committed\)$/); // a block ends all accepted
+    expect(r.out).not.toMatch(/\x1b\[/);                                                                     // no colour codes
+    expect(r.err).toMatch(/^\[jacobi n=4 block init=context\] 8 tokens in \d+ forwards \(TPF \d\.\d\d\), \d+ token positions processed, iterations per block \d \d\n$/);
+  });
+
+  it("--trace uses colour on a terminal", async () => {
+    let out = "";
+    const code = await main(["generate", "--model", model, "--prompt", "Jacobi", "--method", "jacobi", "--block-size", "4", "--max-new-tokens", "4", "--trace"],
+      { out: (t) => { out += t; }, err: () => {}, isTTY: true });
+    expect(code).toBe(0);
+    expect(out).toMatch(/\x1b\[32m/);
+  });
+
+  const bad: [string, string[], number, RegExp][] = [
+    ["block size 0", ["--method", "jacobi", "--block-size", "0"], 1, /jacobi: blockSize must be a positive integer, got 0/],
+    ["unknown init", ["--method", "jacobi", "--init", "random"], 2, /--init must be one of context, vocab, repeat-last, pad, got "random"/],
+    ["--trace with AR", ["--trace"], 2, /--trace shows Jacobi iterations; it needs --method jacobi/],
+    ["--trace with --json", ["--method", "jacobi", "--trace", "--json"], 2, /--trace and --json cannot be combined/],
+  ];
+  for (const [label, flags, code, message] of bad) {
+    it(`${label}: one line on stderr, exit ${code}`, async () => {
+      const r = await cli("generate", "--model", model, "--prompt", "a", ...flags);
+      expect(r.code).toBe(code);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+    });
+  }
+});

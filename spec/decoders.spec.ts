@@ -1,0 +1,141 @@
+/**
+ * The suite every decoder must pass: a table of decoders, each run through the same properties against
+ * the AR greedy oracle (`arGreedyReference`). A new decoder joins by adding one row to `DECODERS`.
+ *
+ * Properties, for random tiny untrained models (GQA, tied embeddings, q/k/v bias, small and large
+ * vocabularies), random prompts (some ending near the context limit), block sizes 1..32, every draft
+ * initialisation, budgets that are not multiples of the block size, and EOS ids picked from the AR
+ * output so that generation ends mid-block or at the very first token:
+ * - the tokens equal the oracle's exactly;
+ * - every decode forward commits at least one token and at most what the decoder can verify at once;
+ * - the counts are consistent (committed tokens = output length, token positions ≥ forwards).
+ *
+ * And the suite itself must be able to fail: decoders with a planted bug (a forgotten KV rollback, an
+ * unverified token committed) are run through the same equality property and must be caught.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { generationBudget, makeStats, type DecodeStats } from "../src/decoding/acceptance.ts";
+import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
+import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
+import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
+import { KVCache } from "../src/model/cache.ts";
+import { forward } from "../src/model/transformer.ts";
+import { argmax } from "../src/tensor/ops.ts";
+import { caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
+import { expectSameTokens } from "./helpers/models.ts";
+
+// ---------------------------------------------------------------- the decoders
+
+/** A decoder under test: how to call it on a case, and how many tokens one of its forwards can commit. */
+interface DecoderUnderTest {
+  readonly name: string;
+  readonly decode: (c: DecodeCase) => { tokens: number[]; stats: DecodeStats };
+  /** The most tokens one decode forward can verify and commit. */
+  readonly maxPerForward: (c: DecodeCase) => number;
+}
+
+const DECODERS: readonly DecoderUnderTest[] = [
+  {
+    name: "arGreedy (KV cache)",
+    decode: (c) => arGreedy(c.config, c.params, c.prompt, c),
+    maxPerForward: () => 1,
+  },
+  {
+    name: "jacobi, block mode",
+    decode: (c) => jacobi(c.config, c.params, c.prompt, { ...c, mode: "block" }),
+    maxPerForward: (c) => c.blockSize,
+  },
+  {
+    name: "jacobi, window mode",
+    decode: (c) => jacobi(c.config, c.params, c.prompt, { ...c, mode: "window" }),
+    maxPerForward: (c) => c.blockSize,
+  },
+  {
+    name: "jacobiReference (full recompute)",
+    decode: (c) => jacobiReference(c.config, c.params, c.prompt, c),
+    maxPerForward: (c) => c.blockSize,
+  },
+];
+
+// ---------------------------------------------------------------- the properties
+
+/** The decoder's tokens equal the AR greedy oracle's, exactly. */
+function equalsArGreedy(decoder: DecoderUnderTest): fc.IPropertyWithHooks<[DecodeCase]> {
+  return fc.property(caseArb, (c) => {
+    const expected = arGreedyReference(c.config, c.params, c.prompt, c).tokens;
+    expectSameTokens(`${decoder.name} vs arGreedyReference (${describeCase(c)})`, decoder.decode(c).tokens, expected);
+  });
+}
+
+describe.each(DECODERS)("$name", (decoder) => {
+  it("equals AR greedy (arGreedyReference) token for token", () => {
+    fc.assert(equalsArGreedy(decoder), { numRuns: 100 });
+  });
+
+  it("every decode forward commits at least one token, and at most what it can verify", () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { tokens, stats } = decoder.decode(c);
+        const label = describeCase(c);
+        expect(stats.committedTokens, label).toBe(tokens.length);
+        expect(stats.forwards, label).toBeLessThanOrEqual(stats.committedTokens);
+        expect(stats.committedTokens, label).toBeLessThanOrEqual(stats.forwards * decoder.maxPerForward(c));
+        expect(stats.tokenPositions, label).toBeGreaterThanOrEqual(stats.forwards);
+        expect(stats.prefillForwards, label).toBe(tokens.length === 0 ? 0 : 1);
+        expect(stats.tokensPerForward, label).toBe(stats.forwards === 0 ? 0 : tokens.length / stats.forwards);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------- the suite can fail
+
+/** A bug to plant in a Jacobi decoder. */
+type Bug = "none" | "forgetRollback" | "unverifiedSeed";
+
+/**
+ * Block-mode Jacobi with pad drafts, built on the real `jacobiIteration`, with a planted bug:
+ * - `forgetRollback`: the cache's `truncate` does nothing, so the rejected drafts' keys and values stay
+ *   (the cache is given room for them, so the bug shows as wrong tokens rather than an overflow);
+ * - `unverifiedSeed`: after a partial acceptance the next window starts with the first rejected draft
+ *   token instead of the model's token there — and a window's first token is always committed.
+ * With `none` it is a correct decoder, so each failure below is caused by its bug alone.
+ */
+function plantedBug(bug: Bug): DecoderUnderTest {
+  class ForgetfulCache extends KVCache {
+    override truncate(): void {}
+  }
+  const decode = (c: DecodeCase): { tokens: number[]; stats: DecodeStats } => {
+    const budget = generationBudget(c.config, c.prompt, c, "plantedBug");
+    const out: number[] = [];
+    if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
+    const roomy = { ...c.config, maxPositions: c.config.maxPositions * (c.blockSize + 1) };
+    const cache = bug === "forgetRollback" ? new ForgetfulCache(roomy) : new KVCache(roomy);
+    let window = [argmax(forward(roomy, c.params, c.prompt, { cache }))[c.prompt.length - 1]];
+    for (;;) {
+      while (window.length < Math.min(c.blockSize, budget - out.length)) window.push(c.config.padTokenId);
+      const { accepted, next } = jacobiIteration(roomy, c.params, cache, window, c.eosTokenId);
+      out.push(...window.slice(0, accepted));
+      if (out.length === budget || out[out.length - 1] === c.eosTokenId) break;
+      window = bug === "unverifiedSeed" && accepted < window.length ? [window[accepted], ...next.slice(1)] : next;
+    }
+    return { tokens: out, stats: makeStats(0, 0, out.length, 0) };
+  };
+  return { name: `jacobi with planted bug "${bug}"`, decode, maxPerForward: (c) => c.blockSize };
+}
+
+describe("the equality property catches broken decoders", () => {
+  it("the planted-bug decoder without a bug passes (so each failure below is its bug's)", () => {
+    fc.assert(equalsArGreedy(plantedBug("none")), { numRuns: 40 });
+  });
+
+  for (const bug of ["forgetRollback", "unverifiedSeed"] as const) {
+    it(`the bug "${bug}" fails equality with AR greedy, with a message that shows the first wrong token`, () => {
+      const result = fc.check(equalsArGreedy(plantedBug(bug)), { numRuns: 200, seed: 1 });
+      expect(result.failed).toBe(true);
+      expect(String(result.errorInstance)).toMatch(/vs arGreedyReference \(.*\): (token \d+ is \d+, expected \d+; context|\d+ tokens, expected \d+)/);
+    });
+  }
+});

@@ -1,0 +1,114 @@
+/**
+ * Naive block Jacobi: the textbook fixed-point iteration with a full recompute at every step and no KV
+ * cache — the second oracle, for trajectories.
+ *
+ * Each iteration forwards the whole sequence `context ++ y` from scratch and replaces every token of the
+ * block at once by the model's greedy token for its position:
+ *
+ *   y(j+1)[i] = argmax p( · | context, y(j)[0..i-1] )        for every i in 0..m-1   (Eq. 3)
+ *
+ * The block has converged as far as y(j) and y(j+1) agree; it is done when they agree everywhere (the
+ * fixed point), when EOS lies in the converged part, or at the iteration cap. There is no acceptance
+ * rule, no window and no rollback here: that is the point. `jacobi` must produce exactly the same states,
+ * the same tokens and the same number of iterations with its cache, its acceptance rule and its rollback.
+ *
+ * Slow on purpose: an iteration costs a forward over the whole text so far.
+ *
+ * Paper: §2.1, Eq. 2–4; ALGORITHM.md §1–2.
+ *
+ * Read next: `trajectory.ts`, the record this returns.
+ *
+ * @module
+ */
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import { forward } from "../model/transformer.ts";
+import { argmax } from "../tensor/ops.ts";
+import { Rng } from "../tensor/random.ts";
+import { DecodingError, generationBudget, keepThroughEos, makeStats, stopToken } from "./acceptance.ts";
+import { draftTokens, resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./jacobi.ts";
+import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
+
+/** Options of {@link jacobiReference}: those of block-mode `jacobi` that change the iterates. @category Decoding */
+export type JacobiReferenceOptions = Pick<JacobiOptions, "maxNewTokens" | "eosTokenId" | "blockSize" | "init" | "seed" | "maxIterations">;
+
+/** What {@link jacobiReference} returns: the tokens, the counts, and every iterate. @category Decoding */
+export interface JacobiReferenceResult {
+  /** The generated token ids; equal to AR greedy's. */
+  readonly tokens: number[];
+  /** Forwards (iterations) and positions; the prompt's forward is counted as the prefill, as in `jacobi`. */
+  readonly stats: JacobiStats;
+  /** Every state of every block. */
+  readonly trajectory: Trajectory;
+}
+
+/** Length of the longest common prefix of two equally long arrays. */
+function agreeingPrefix(a: readonly number[], b: readonly number[]): number {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * Block Jacobi by full recompute: the iterates of `jacobi` (block mode, same options and seed),
+ * computed the obvious way.
+ *
+ * @param prompt - [P] token ids, at least one
+ * @throws DecodingError for a bad option or prompt
+ * @example
+ * ```ts
+ * const params = initParams(PRESETS.tiny, { seed: 1 });
+ * const { trajectory } = jacobiReference(PRESETS.tiny, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
+ * trajectory.blocks[0].states.at(-1); // the fixed point: AR greedy's first 4 tokens
+ * ```
+ * @category Decoding
+ */
+export function jacobiReference(config: ModelConfig, params: Params, prompt: readonly number[], options: JacobiReferenceOptions): JacobiReferenceResult {
+  const { mode } = options as JacobiOptions;
+  if (mode !== undefined && mode !== "block") {
+    throw new DecodingError(`jacobiReference: only mode "block" has a reference, got ${JSON.stringify(mode)}`);
+  }
+  const { blockSize, init, seed, maxIterations } = resolveJacobiOptions(options, "jacobiReference");
+  const budget = generationBudget(config, prompt, options, "jacobiReference");
+  const eos = stopToken(config, options);
+  const rng = new Rng(seed);
+  const out: number[] = [];
+  const blocks: TrajectoryBlock[] = [];
+  const iterationsPerBlock: number[] = [];
+  let forwards = 0;
+  let positions = 0;
+  if (budget === 0) {
+    return { tokens: out, stats: { ...makeStats(0, 0, 0, 0), iterationsPerBlock }, trajectory: { prompt: [...prompt], blockSize, blocks } };
+  }
+  const promptRows = argmax(forward(config, params, prompt));                        // [P]: the prefill
+  let nextSeed = promptRows[prompt.length - 1];
+  let ended = false;
+  while (!ended && out.length < budget) {
+    const context = [...prompt, ...out];
+    const m = Math.min(blockSize, budget - out.length);
+    let y = [nextSeed, ...draftTokens(init, m - 1, context, nextSeed, rng, config)];  // y(0): the seed, then drafts
+    const states: number[][] = [];
+    for (let iteration = 1; ; iteration++) {
+      states.push(y);
+      const rows = argmax(forward(config, params, [...context, ...y]));              // [|context| + m], no cache
+      forwards++;
+      positions += context.length + m;
+      // predicted[i] = greedy token at block position i given context ++ y[0..i-1]; predicted[m] follows the block
+      const predicted = Array.from(rows.subarray(context.length - 1, context.length + m));
+      const converged = agreeingPrefix(y, predicted.slice(0, m));                    // y[0..converged-1] are fixed
+      const kept = keepThroughEos(y.slice(0, converged), eos);
+      ended = eos !== null && y[kept - 1] === eos;                                   // EOS is fixed: the output ends
+      if (ended || converged === m || iteration === maxIterations) {
+        const fixedPoint = y.slice(0, kept);
+        blocks.push({ context, states: states.map((s) => s.slice(0, kept)), fixedPoint });
+        iterationsPerBlock.push(iteration);
+        out.push(...fixedPoint);
+        nextSeed = predicted[kept];                                                  // the greedy token after the block
+        break;
+      }
+      y = predicted.slice(0, m);                                                     // y(j+1), the Jacobi update (Eq. 3)
+    }
+  }
+  const stats = { ...makeStats(forwards, 1, out.length, positions), iterationsPerBlock };
+  return { tokens: out, stats, trajectory: { prompt: [...prompt], blockSize, blocks } };
+}

@@ -1,0 +1,242 @@
+/**
+ * Jacobi trajectories: the record of every state a block passes through on its way to the fixed point,
+ * the data Jacobi Forcing trains on — and its JSONL file format.
+ *
+ * A trajectory is plain JSON-able data (arrays of token ids), because it crosses from decoding to
+ * training as data: `decoding` and `training` never import each other. One JSONL line holds the
+ * trajectory of one prompt. What each block records, and why:
+ *
+ * - `context`: the clean context the block was decoded after — prompt ++ the fixed points of the blocks
+ *   before it. Training packs noisy and clean blocks after it (ALGORITHM.md §3).
+ * - `states`: y(0), y(1), ..., y* — the block before each forward: its accepted prefix, then its current
+ *   draft. y(0) is the seed plus the initial draft (the noisiest state), y* the fixed point.
+ * - `fixedPoint`: y*, the tokens AR greedy produces there (equal to the last state).
+ *
+ * A block holds `blockSize` tokens, except where generation ends inside it (EOS or the token budget) or
+ * the per-block iteration cap cut it: then the block is the tokens actually committed, and every state
+ * is cut to that length too, so that all states of a block compare position by position.
+ *
+ * Invariant (checked on every read and write): the first index where a state differs from the fixed
+ * point strictly increases along the trajectory, starting at 1 or more (the seed is always right).
+ * Each Jacobi iteration fixes at least the token after the longest correct prefix.
+ *
+ * Paper: §2 "Jacobi trajectory", the record `J`; public code: `prompt_ids`, `answer_trajectory_ids`,
+ * `teacher_output_ids`. ALGORITHM.md §2.
+ *
+ * Read next: `jacobi.ts`, which records these with `recordTrajectory: true`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic-write.ts";
+
+// ---------------------------------------------------------------- the record
+
+/** One block of a {@link Trajectory}. @category Trajectories */
+export interface TrajectoryBlock {
+  /** [P + earlier blocks] the clean context: prompt ++ the fixed points of all earlier blocks. */
+  readonly context: number[];
+  /** [S][m] y(0) .. y*: the block before each of its S forwards; each as long as `fixedPoint`. */
+  readonly states: number[][];
+  /** [m] y*: the tokens AR greedy produces after `context` (equal to the last state); m ≤ blockSize. */
+  readonly fixedPoint: number[];
+}
+
+/** The Jacobi trajectory of one prompt: one JSONL line. @category Trajectories */
+export interface Trajectory {
+  /** [P] the prompt. */
+  readonly prompt: number[];
+  /** n, the block size it was decoded with. */
+  readonly blockSize: number;
+  /** The blocks in order; their fixed points, concatenated, are the whole greedy output. */
+  readonly blocks: TrajectoryBlock[];
+}
+
+/**
+ * Thrown for a malformed trajectory; the message names the function, the file and line where there is
+ * one, the field, and what was expected.
+ *
+ * @category Trajectories
+ */
+export class TrajectoryError extends Error {
+  /** @param message - the full message, starting with the function that found the problem */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrajectoryError";
+  }
+}
+
+// ---------------------------------------------------------------- invariants
+
+/**
+ * The first index where `state` differs from `fixedPoint`, or the shorter length if one is a prefix of
+ * the other. For a state of a trajectory this is how far it has already converged.
+ *
+ * @example
+ * ```ts
+ * firstMismatch([5, 6, 9, 9], [5, 6, 7, 8]); // 2
+ * firstMismatch([5, 6, 7, 8], [5, 6, 7, 8]); // 4
+ * ```
+ * @category Trajectories
+ */
+export function firstMismatch(state: readonly number[], fixedPoint: readonly number[]): number {
+  const m = Math.min(state.length, fixedPoint.length);
+  for (let i = 0; i < m; i++) if (state[i] !== fixedPoint[i]) return i;
+  return m;
+}
+
+function tokenArray(value: unknown, field: string, where: string): number[] {
+  if (!Array.isArray(value)) throw new TrajectoryError(`${where}: ${field} must be an array of token ids, got ${describe(value)}`);
+  value.forEach((id, i) => {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
+      throw new TrajectoryError(`${where}: ${field}[${i}] must be a non-negative integer token id, got ${describe(id)}`);
+    }
+  });
+  return value as number[];
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+function sameTokens(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
+/**
+ * Checks that `value` is a well-formed {@link Trajectory}: the fields and their types, each block's
+ * context equal to prompt ++ earlier fixed points, each state as long as its fixed point, the last
+ * state equal to it, and the first mismatch strictly increasing from at least 1.
+ *
+ * @param value - parsed JSON
+ * @param where - prefix of error messages, e.g. `readTrajectories: out.jsonl line 3`
+ * @returns `value`, typed
+ * @throws TrajectoryError naming the first bad field
+ * @example
+ * ```ts
+ * checkTrajectory({ prompt: [1], blockSize: 2, blocks: [{ context: [1], states: [[4, 9], [4, 5]], fixedPoint: [4, 5] }] }, "demo");
+ * ```
+ * @category Trajectories
+ */
+export function checkTrajectory(value: unknown, where: string): Trajectory {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TrajectoryError(`${where}: expected a trajectory object {prompt, blockSize, blocks}, got ${describe(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  const prompt = tokenArray(o.prompt, "prompt", where);
+  if (prompt.length === 0) throw new TrajectoryError(`${where}: prompt must hold at least one token`);
+  const n = o.blockSize;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new TrajectoryError(`${where}: blockSize must be a positive integer, got ${describe(n)}`);
+  }
+  if (!Array.isArray(o.blocks)) throw new TrajectoryError(`${where}: blocks must be an array, got ${describe(o.blocks)}`);
+  const clean = [...prompt];                                     // prompt ++ fixed points so far
+  o.blocks.forEach((block: unknown, b) => {
+    const at = `blocks[${b}]`;
+    if (typeof block !== "object" || block === null || Array.isArray(block)) {
+      throw new TrajectoryError(`${where}: ${at} must be an object {context, states, fixedPoint}, got ${describe(block)}`);
+    }
+    const k = block as Record<string, unknown>;
+    const context = tokenArray(k.context, `${at}.context`, where);
+    if (!sameTokens(context, clean)) {
+      throw new TrajectoryError(`${where}: ${at}.context must be the prompt followed by the fixed points of blocks 0..${b - 1} (${clean.length} tokens), got ${context.length} tokens that differ`);
+    }
+    const fixedPoint = tokenArray(k.fixedPoint, `${at}.fixedPoint`, where);
+    if (fixedPoint.length < 1 || fixedPoint.length > n) {
+      throw new TrajectoryError(`${where}: ${at}.fixedPoint must hold 1..${n} tokens (the block size), got ${fixedPoint.length}`);
+    }
+    if (!Array.isArray(k.states) || k.states.length === 0) {
+      throw new TrajectoryError(`${where}: ${at}.states must be a non-empty array of states, got ${describe(k.states)}`);
+    }
+    let previous = 0;
+    k.states.forEach((s: unknown, j) => {
+      const state = tokenArray(s, `${at}.states[${j}]`, where);
+      if (state.length !== fixedPoint.length) {
+        throw new TrajectoryError(`${where}: ${at}.states[${j}] has ${state.length} tokens, expected ${fixedPoint.length} (the fixed point's length)`);
+      }
+      const converged = firstMismatch(state, fixedPoint);
+      if (converged <= previous) {
+        throw new TrajectoryError(`${where}: ${at}.states[${j}] first differs from the fixed point at index ${converged}, expected more than ${previous} (the first mismatch must strictly increase, from at least 1)`);
+      }
+      previous = converged;
+    });
+    if (previous !== fixedPoint.length) {
+      throw new TrajectoryError(`${where}: ${at}: the last state must equal the fixed point, but it differs at index ${previous}`);
+    }
+    clean.push(...fixedPoint);
+  });
+  return value as Trajectory;
+}
+
+// ---------------------------------------------------------------- JSONL
+
+/**
+ * One JSON object per line, each checked first.
+ *
+ * @example
+ * ```ts
+ * formatTrajectories([trajectory]).endsWith("\n"); // true
+ * ```
+ * @category Trajectories
+ */
+export function formatTrajectories(trajectories: readonly Trajectory[]): string {
+  return trajectories.map((t, i) => JSON.stringify(checkTrajectory(t, `formatTrajectories: trajectory ${i}`)) + "\n").join("");
+}
+
+/**
+ * Parses JSONL text into checked trajectories. Lines may end in `\n` or `\r\n`; the text may end with a
+ * newline; any other empty line is an error.
+ *
+ * @param file - named in error messages
+ * @throws TrajectoryError naming the file and the 1-based line number
+ * @example
+ * ```ts
+ * parseTrajectories(formatTrajectories([trajectory]), "in memory"); // [trajectory]
+ * parseTrajectories("{}\n", "t.jsonl"); // throws: parseTrajectories: t.jsonl line 1: prompt must be an array of token ids, got undefined
+ * ```
+ * @category Trajectories
+ */
+export function parseTrajectories(text: string, file: string): Trajectory[] {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((raw, i) => {
+    const where = `parseTrajectories: ${file} line ${i + 1}`;
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line.trim() === "") throw new TrajectoryError(`${where}: is empty, expected one JSON trajectory per line`);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new TrajectoryError(`${where}: is not valid JSON (${(e as Error).message})`);
+    }
+    return checkTrajectory(value, where);
+  });
+}
+
+/**
+ * Writes trajectories to a JSONL file atomically: readers see the old file or the complete new one.
+ *
+ * @example
+ * ```ts
+ * writeTrajectories("out/trajectories.jsonl", [jacobi(config, params, prompt, { maxNewTokens: 64, recordTrajectory: true }).trajectory!]);
+ * ```
+ * @category Trajectories
+ */
+export function writeTrajectories(path: string, trajectories: readonly Trajectory[]): void {
+  writeFileAtomic(path, formatTrajectories(trajectories));
+}
+
+/**
+ * Reads and checks a JSONL file of trajectories.
+ *
+ * @throws TrajectoryError for a malformed line (naming its number); the `node:fs` error for a missing file
+ * @example
+ * ```ts
+ * readTrajectories("out/trajectories.jsonl")[0].blocks[0].fixedPoint.length; // 16
+ * ```
+ * @category Trajectories
+ */
+export function readTrajectories(path: string): Trajectory[] {
+  return parseTrajectories(readFileSync(path, "utf8"), path);
+}
