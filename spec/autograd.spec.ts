@@ -165,6 +165,19 @@ describe("the whole model loss matches finite differences", () => {
       ]),
     }],
   ];
+  // and three configs drawn at random: layers, heads, GQA ratio, head size, MLP width, bias, tying
+  for (const seed of [1, 2, 3]) {
+    const rng = new Rng(`config-${seed}`);
+    const Hkv = 1 + rng.int(2);
+    const H = Hkv * (1 + rng.int(3));
+    const D = 2 * (1 + rng.int(2));
+    const bias = rng.int(2) === 1;
+    const config: ModelConfig = {
+      ...base, numLayers: 1 + rng.int(2), numHeads: H, numKeyValueHeads: Hkv, hiddenSize: H * D, intermediateSize: 4 + rng.int(9),
+      attentionBias: bias, architecture: bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", tieWordEmbeddings: rng.int(2) === 1,
+    };
+    cases.push([`random config ${seed}: ${config.numLayers} layers, H ${H}, Hkv ${Hkv}, D ${D}, bias ${bias}, tied ${config.tieWordEmbeddings}`, config, {}]);
+  }
   for (const [label, config, options] of cases) {
     it(label, () => {
       const params = initParams(config, { seed: 7, std: 0.5 });
