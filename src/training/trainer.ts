@@ -92,7 +92,7 @@ export function trainableParams(config: ModelConfig, params: Params): { names: s
   return { names: named.map(([n]) => n), tensors: named.map(([, t]) => t), decay: named.map(([, t]) => t.rank === 2) };
 }
 
-/** The weights of the model in `dir`, checked against the run's config and vocabulary, as trainable copies. */
+/** The weights of the model in `dir` (F32 on disk, float64 in memory), checked against the run's config and vocabulary. */
 function initialWeights(dir: string, config: ModelConfig, dataset: Dataset): Params {
   const loaded = loadCheckpoint(dir);
   if (JSON.stringify(toHfConfig(loaded.config)) !== JSON.stringify(toHfConfig(config))) {
