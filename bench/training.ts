@@ -33,7 +33,7 @@ export interface TrainingBenchResult {
  *
  * @example
  * ```ts
- * benchTraining("small", 10).tokensPerSecond; // about 330 on one idle core of the development machine
+ * benchTraining("small", 10).tokensPerSecond; // about 600 on one core of the development machine
  * ```
  * @category Benchmarks
  */

@@ -99,7 +99,7 @@ export const PRESETS: Readonly<Record<"tiny" | "small" | "math-teacher" | "code-
   tiny: { ...base, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 4, numKeyValueHeads: 2, maxPositions: 128 },
   small: { ...base, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKeyValueHeads: 2, maxPositions: 512 },
   // The shipped teachers (models/README.md), sized so that training fits ~30 minutes of one CPU core:
-  // a `small` step trains ~330 tokens/s, these ~1500 (math) and ~800 (code). Training sets vocabSize
+  // `small` trains ~600 tokens/s, these ~2400 (math) and ~1400 (code) (docs/training.md). Training sets vocabSize
   // to its tokenizer's.
   "math-teacher": { ...base, hiddenSize: 64, intermediateSize: 192, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
   "code-teacher": { ...base, hiddenSize: 96, intermediateSize: 256, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
