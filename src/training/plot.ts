@@ -1,7 +1,7 @@
 /**
  * The loss curve as a hand-written SVG (no plotting dependency): training loss per step (thin grey),
  * its moving average (blue), held-out loss at evaluation steps (orange dots joined). The y axis is
- * logarithmic — losses fall over orders of magnitude (the math teacher from 3 to 0.003 nats) and a
+ * logarithmic — losses fall over orders of magnitude (the math teacher from 3 to 0.001 nats) and a
  * linear axis would flatten everything after the first tenth of the run — with a tick per power of 10
  * (and at 2 and 5 when the range is under two decades).
  *
