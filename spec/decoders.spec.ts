@@ -19,6 +19,7 @@ import { generationBudget, makeStats, type DecodeStats } from "../src/decoding/a
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
 import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
+import { multiBlock } from "../src/decoding/multiblock.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { forward } from "../src/model/transformer.ts";
 import { argmax } from "../src/tensor/ops.ts";
@@ -54,6 +55,16 @@ const DECODERS: readonly DecoderUnderTest[] = [
   {
     name: "jacobiReference (full recompute)",
     decode: (c) => jacobiReference(c.config, c.params, c.prompt, c),
+    maxPerForward: (c) => c.blockSize,
+  },
+  {
+    name: "multiBlock, rejection-recycling pool",
+    decode: (c) => multiBlock(c.config, c.params, c.prompt, { ...c, poolKind: "recycling" }),
+    maxPerForward: (c) => c.blockSize,
+  },
+  {
+    name: "multiBlock, n-gram pool",
+    decode: (c) => multiBlock(c.config, c.params, c.prompt, { ...c, poolKind: "ngram" }),
     maxPerForward: (c) => c.blockSize,
   },
 ];
