@@ -313,7 +313,10 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
       block, iteration: ra.iterations, committedBefore, window: ra.window, candidates, pseudoBlocks: pseudo.map((b) => b.draft),
       winner: verdict.row - 1, accepted: verdict.accepted, cache,
     });
-    if (committed.length === budget || (eos !== null && committed[committed.length - 1] === eos)) return finish();
+    if (committed.length === budget || (eos !== null && committed[committed.length - 1] === eos)) {
+      iterationsPerBlock.push(ra.iterations);
+      return finish();
+    }
 
     // 4. update: the RA window from the winner (Jacobi), the pseudo-active blocks from the main row
     const complete = verdict.accepted === ra.window.length;
