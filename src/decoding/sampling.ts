@@ -114,7 +114,10 @@ export function samplingDistribution(logits: Tensor, row: number, sampling: Reso
   let mass = 0;
   for (let i = 0; i < keep; i++) {
     mass += p[ranked[i]];
-    if (mass >= sampling.topP) keep = i + 1;                              // the smallest set reaching p
+    if (mass >= sampling.topP) {
+      keep = i + 1;                                                        // the smallest set reaching p
+      break;
+    }
   }
   const kept = new Float64Array(V);
   let keptMass = 0;
