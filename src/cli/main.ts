@@ -9,9 +9,11 @@ import { CliError, commandHelp, parseFlags } from "./args.ts";
 import type { Command, Io } from "./command.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
+import { trainCommand } from "./commands/train.ts";
 
 /** Every command, by name. @category CLI */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -20,6 +22,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   logits: logitsCommand,
   bench: benchCommand,
   demo: demoCommand,
+  train: trainCommand,
+  eval: evalCommand,
 };
 
 function usage(): string {

@@ -85,8 +85,9 @@ const base = {
 
 /**
  * Named sizes. `tiny` is for specs (a forward takes well under a millisecond); `small` is for examples
- * and benchmarks (a forward over one token takes about a millisecond in plain JavaScript). Both use the
- * default 100-symbol character vocabulary of `tokenizer.ts` and grouped-query attention (H = 2 Hkv).
+ * and benchmarks (a forward over one token takes about a millisecond in plain JavaScript); `math-teacher`
+ * and `code-teacher` are the shipped trained models. All use grouped-query attention (H = 2 Hkv) and the
+ * default 100-symbol character vocabulary of `tokenizer.ts` (training replaces it with its own).
  *
  * @example
  * ```ts
@@ -94,9 +95,14 @@ const base = {
  * ```
  * @category Model
  */
-export const PRESETS: Readonly<Record<"tiny" | "small", ModelConfig>> = {
+export const PRESETS: Readonly<Record<"tiny" | "small" | "math-teacher" | "code-teacher", ModelConfig>> = {
   tiny: { ...base, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 4, numKeyValueHeads: 2, maxPositions: 128 },
   small: { ...base, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKeyValueHeads: 2, maxPositions: 512 },
+  // The shipped teachers (models/README.md), sized so that training fits ~30 minutes of one CPU core:
+  // a `small` step trains ~330 tokens/s, these ~1500 (math) and ~800 (code). Training sets vocabSize
+  // to its tokenizer's.
+  "math-teacher": { ...base, hiddenSize: 64, intermediateSize: 192, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
+  "code-teacher": { ...base, hiddenSize: 96, intermediateSize: 256, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
 };
 
 /** Names of the presets. @category Model */

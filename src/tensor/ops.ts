@@ -3,8 +3,13 @@
  *
  * Only the operations a Llama-family transformer needs: `linear` (the matmul with an `[out, in]`
  * weight), `matmul`, elementwise `add`/`mul`, `rmsNorm`, `softmax`, `silu`, `embedding` (row gather),
- * `rope`, `attention` over cached + new rows, and `argmax`. Every one checks its inputs and names
+ * `rope`, `attention` over cached + new rows, `scale`, and `argmax`. Every one checks its inputs and names
  * itself and the offending shapes when they are wrong.
+ *
+ * Every differentiable operation ends with `track(out, inputs, (g) => ...)`: the closure right under the
+ * forward is its backward, given `g` = d(loss)/d(out) and adding d(loss)/d(input) into each input that
+ * needs one (see `autograd.ts`). The backward loops are plain reference loops; only the forwards must be
+ * batch-invariant, and they are untouched by autograd (constants in, no graph, no extra work).
  *
  * Shape legend: `M` rows (tokens), `K` reduction width, `N` output width, `C` model width,
  * `H` / `Hkv` query / key-value heads, `D` head size, `L` keys visible to attention (cache + new).
@@ -17,6 +22,7 @@ import {
   argmaxKernel, attentionKernel, matmulKernel, matmulTransposedKernel, rmsNormKernel, ropeKernel,
   softmaxKernel, type Visibility,
 } from "./kernels.ts";
+import { gradOf, needsGrad, track } from "./autograd.ts";
 import { ShapeError, Tensor, formatShape } from "./tensor.ts";
 
 // ---------------------------------------------------------------- checks
@@ -64,7 +70,48 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   if (bias !== undefined) {
     for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) out.data[i * N + n] += bias.data[n];
   }
-  return out;
+  return track(out, bias ? [x, weight, bias] : [x, weight], (g) => {
+    // dx = g W   [M, K];   dW += g^T x   [N, K];   db += sum over rows of g   [N]
+    // Four weight rows (for dx) or four input rows (for dW) are combined per pass over K, so each
+    // gradient row is read and written a quarter as often; the sums' order does not matter here.
+    const xd = x.data, wd = weight.data;
+    if (needsGrad(x)) {
+      const dx = gradOf(x);
+      for (let i = 0; i < M; i++) {
+        const xo = i * K, go = i * N;
+        let n = 0;
+        for (; n + 4 <= N; n += 4) {
+          const g0 = g[go + n], g1 = g[go + n + 1], g2 = g[go + n + 2], g3 = g[go + n + 3];
+          const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+          for (let k = 0; k < K; k++) dx[xo + k] += g0 * wd[w0 + k] + g1 * wd[w1 + k] + g2 * wd[w2 + k] + g3 * wd[w3 + k];
+        }
+        for (; n < N; n++) {
+          const gv = g[go + n], wo = n * K;
+          for (let k = 0; k < K; k++) dx[xo + k] += gv * wd[wo + k];
+        }
+      }
+    }
+    if (needsGrad(weight)) {
+      const dw = gradOf(weight);
+      for (let n = 0; n < N; n++) {
+        const wo = n * K;
+        let i = 0;
+        for (; i + 4 <= M; i += 4) {
+          const g0 = g[i * N + n], g1 = g[(i + 1) * N + n], g2 = g[(i + 2) * N + n], g3 = g[(i + 3) * N + n];
+          const x0 = i * K, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K;
+          for (let k = 0; k < K; k++) dw[wo + k] += g0 * xd[x0 + k] + g1 * xd[x1 + k] + g2 * xd[x2 + k] + g3 * xd[x3 + k];
+        }
+        for (; i < M; i++) {
+          const gv = g[i * N + n], xo = i * K;
+          for (let k = 0; k < K; k++) dw[wo + k] += gv * xd[xo + k];
+        }
+      }
+    }
+    if (bias !== undefined && needsGrad(bias)) {
+      const db = gradOf(bias);
+      for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) db[n] += g[i * N + n];
+    }
+  });
 }
 
 /**
@@ -89,7 +136,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const out = Tensor.zeros([M, N]);
   matmulKernel(out.data, a.data, b.data, M, K, N);
-  return out;
+  return track(out, [a, b], (g) => {
+    // da = g b^T   [M, K];   db = a^T g   [K, N]
+    const ad = a.data, bd = b.data;
+    const da = needsGrad(a) ? gradOf(a) : null;
+    const db = needsGrad(b) ? gradOf(b) : null;
+    for (let i = 0; i < M; i++) {
+      for (let k = 0; k < K; k++) {
+        let acc = 0;
+        const av = ad[i * K + k];
+        for (let j = 0; j < N; j++) {
+          const gv = g[i * N + j];
+          acc += gv * bd[k * N + j];
+          if (db !== null) db[k * N + j] += av * gv;
+        }
+        if (da !== null) da[i * K + k] += acc;
+      }
+    }
+  });
 }
 
 // ---------------------------------------------------------------- elementwise
@@ -107,7 +171,11 @@ export function add(a: Tensor, b: Tensor): Tensor {
   expectSameShape("add", a, b);
   const out = Tensor.zeros(a.shape);
   for (let i = 0; i < out.size; i++) out.data[i] = a.data[i] + b.data[i];
-  return out;
+  return track(out, [a, b], (g) => {
+    // d(a + b)/da = d(a + b)/db = 1
+    if (needsGrad(a)) { const da = gradOf(a); for (let i = 0; i < g.length; i++) da[i] += g[i]; }
+    if (needsGrad(b)) { const db = gradOf(b); for (let i = 0; i < g.length; i++) db[i] += g[i]; }
+  });
 }
 
 /**
@@ -123,7 +191,29 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   expectSameShape("mul", a, b);
   const out = Tensor.zeros(a.shape);
   for (let i = 0; i < out.size; i++) out.data[i] = a.data[i] * b.data[i];
-  return out;
+  return track(out, [a, b], (g) => {
+    // d(a b)/da = b, d(a b)/db = a
+    if (needsGrad(a)) { const da = gradOf(a); for (let i = 0; i < g.length; i++) da[i] += g[i] * b.data[i]; }
+    if (needsGrad(b)) { const db = gradOf(b); for (let i = 0; i < g.length; i++) db[i] += g[i] * a.data[i]; }
+  });
+}
+
+/**
+ * Multiplies every element by the constant `c` (loss weights, e.g. `w_AR * L_AR`).
+ *
+ * @example
+ * ```ts
+ * scale(Tensor.from([1, 2], [2]), 10).data; // [10, 20]
+ * ```
+ * @category Operations
+ */
+export function scale(x: Tensor, c: number): Tensor {
+  const out = Tensor.zeros(x.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] * c;
+  return track(out, [x], (g) => {
+    const dx = gradOf(x);
+    for (let i = 0; i < g.length; i++) dx[i] += g[i] * c;
+  });
 }
 
 /**
@@ -138,7 +228,15 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 export function silu(x: Tensor): Tensor {
   const out = Tensor.zeros(x.shape);
   for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] / (1 + Math.exp(-x.data[i]));
-  return out;
+  return track(out, [x], (g) => {
+    // with s = sigmoid(x): silu'(x) = s + x s (1 - s) = s (1 + x (1 - s))
+    const dx = gradOf(x);
+    for (let i = 0; i < g.length; i++) {
+      const v = x.data[i];
+      const s = 1 / (1 + Math.exp(-v));
+      dx[i] += g[i] * s * (1 + v * (1 - s));
+    }
+  });
 }
 
 // ---------------------------------------------------------------- row-wise
@@ -163,7 +261,26 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   }
   const out = Tensor.zeros([M, C]);
   rmsNormKernel(out.data, x.data, weight.data, M, C, eps);
-  return out;
+  return track(out, [x, weight], (g) => {
+    // y_c = x_c r w_c with r = (mean(x^2) + eps)^(-1/2), so dr/dx_c = -r^3 x_c / C and
+    // dx_c = r w_c g_c - x_c r^3 / C * sum_k g_k w_k x_k ;  dw_c = sum over rows of g_c x_c r
+    const xd = x.data, wd = weight.data;
+    const dx = needsGrad(x) ? gradOf(x) : null;
+    const dw = needsGrad(weight) ? gradOf(weight) : null;
+    for (let i = 0; i < M; i++) {
+      const o = i * C;
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += xd[o + c] * xd[o + c];
+      const r = 1 / Math.sqrt(ss / C + eps);
+      if (dw !== null) for (let c = 0; c < C; c++) dw[c] += g[o + c] * xd[o + c] * r;
+      if (dx !== null) {
+        let dot = 0;
+        for (let c = 0; c < C; c++) dot += g[o + c] * wd[c] * xd[o + c];
+        const k = (r * r * r * dot) / C;
+        for (let c = 0; c < C; c++) dx[o + c] += r * wd[c] * g[o + c] - xd[o + c] * k;
+      }
+    }
+  });
 }
 
 /**
@@ -182,7 +299,17 @@ export function softmax(x: Tensor): Tensor {
   const [M, N] = x.shape;
   const out = Tensor.zeros([M, N]);
   softmaxKernel(out.data, x.data, M, N);
-  return out;
+  return track(out, [x], (g) => {
+    // dx_j = y_j (g_j - sum_k y_k g_k), row by row
+    const dx = gradOf(x);
+    const y = out.data;
+    for (let i = 0; i < M; i++) {
+      const o = i * N;
+      let dot = 0;
+      for (let j = 0; j < N; j++) dot += y[o + j] * g[o + j];
+      for (let j = 0; j < N; j++) dx[o + j] += y[o + j] * (g[o + j] - dot);
+    }
+  });
 }
 
 /**
@@ -231,7 +358,14 @@ export function embedding(table: Tensor, ids: ArrayLike<number>): Tensor {
     }
     out.data.set(table.data.subarray(id * C, (id + 1) * C), i * C);
   }
-  return out;
+  return track(out, [table], (g) => {
+    // scatter-add: each row's gradient goes to the table row it was gathered from
+    const dt = gradOf(table);
+    for (let i = 0; i < ids.length; i++) {
+      const o = ids[i] * C;
+      for (let c = 0; c < C; c++) dt[o + c] += g[i * C + c];
+    }
+  });
 }
 
 /**
@@ -260,7 +394,13 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
   }
   const out = Tensor.zeros([M, width]);
   ropeKernel(out.data, x.data, positions, M, heads, D, base, 1);
-  return out;
+  return track(out, [x], (g) => {
+    // a rotation's Jacobian is the rotation itself; its transpose is the rotation by -theta
+    const back = new Float64Array(g.length);
+    ropeKernel(back, g, positions, M, heads, D, base, -1);
+    const dx = gradOf(x);
+    for (let i = 0; i < back.length; i++) dx[i] += back[i];
+  });
 }
 
 // ---------------------------------------------------------------- attention
@@ -323,7 +463,48 @@ export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: Attent
   const out = Tensor.zeros([M, H * D]);
   const probs = new Float64Array(M * H * L);
   attentionKernel(out.data, probs, q.data, keys.data, values.data, M, L, H, Hkv, D, visibility);
-  return out;
+  return track(out, [q, keys, values], (g) => {
+    // per query row i and head h, with p = probs (0 on hidden keys), s = scores, o = out:
+    //   dv_j += p_j g_i                    dp_j = g_i · v_j
+    //   ds_j = p_j (dp_j - sum_k p_k dp_k)  (softmax backward)
+    //   dq_i += ds_j k_j / sqrt(D)         dk_j += ds_j q_i / sqrt(D)
+    // Query heads of one group share a key/value head, so their gradients add up there.
+    const sc = 1 / Math.sqrt(D);
+    const group = H / Hkv;
+    const qd = q.data, kd = keys.data, vd = values.data;
+    const dq = needsGrad(q) ? gradOf(q) : null;
+    const dk = needsGrad(keys) ? gradOf(keys) : null;
+    const dv = needsGrad(values) ? gradOf(values) : null;
+    const dp = new Float64Array(L);
+    for (let i = 0; i < M; i++) {
+      for (let h = 0; h < H; h++) {
+        const qo = i * H * D + h * D;
+        const ko = Math.floor(h / group) * D;
+        const p = probs.subarray((i * H + h) * L, (i * H + h + 1) * L);
+        let dot = 0;
+        for (let j = 0; j < L; j++) {
+          const pj = p[j];
+          if (pj === 0) { dp[j] = 0; continue; }
+          const vo = j * Hkv * D + ko;
+          let acc = 0;
+          for (let d = 0; d < D; d++) {
+            acc += g[qo + d] * vd[vo + d];
+            if (dv !== null) dv[vo + d] += pj * g[qo + d];
+          }
+          dp[j] = acc;
+          dot += pj * acc;
+        }
+        for (let j = 0; j < L; j++) {
+          const pj = p[j];
+          if (pj === 0) continue;
+          const ds = pj * (dp[j] - dot) * sc;
+          const kOff = j * Hkv * D + ko;
+          if (dq !== null) for (let d = 0; d < D; d++) dq[qo + d] += ds * kd[kOff + d];
+          if (dk !== null) for (let d = 0; d < D; d++) dk[kOff + d] += ds * qd[qo + d];
+        }
+      }
+    }
+  });
 }
 
 export type { Visibility };

@@ -1,0 +1,195 @@
+/**
+ * Text corpora: `code` (real source text nobody here wrote — the TypeScript standard-library
+ * declaration files `lib.*.d.ts` shipped in the `typescript` package) and any UTF-8 file given by path.
+ *
+ * Each corpus becomes one stream of token ids, every document written `BOS text EOS`, and training
+ * sequences are windows of `T + 1` consecutive ids at offsets drawn from the seeded generator (the
+ * last id of a window is only a target). The vocabulary is the set of characters of the TRAINING
+ * text; held-out characters outside it cannot be scored and are dropped (their count is reported in
+ * the description — a handful of typographic dashes in the code corpus).
+ *
+ * Splits. `code`: by file — a file is held out when its index in the sorted list is 4 mod 10, except
+ * the two large generated DOM/worker files that duplicate each other (10 of 107 files, about 39k
+ * characters), so held-out files are text the model never saw. A single file: its last tenth (cut at a
+ * line break) is held out.
+ *
+ * Read next: `dataset.ts` (the interface and the packing).
+ *
+ * @module
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CharTokenizer, SPECIAL_TOKENS } from "../model/tokenizer.ts";
+import { DataError, type Dataset, type TrainingSequence } from "./dataset.ts";
+
+// ---------------------------------------------------------------- reading text
+
+/**
+ * Reads a file as UTF-8, strictly: an unreadable, empty or non-UTF-8 file is a {@link DataError}.
+ *
+ * @example
+ * ```ts
+ * readUtf8("empty.txt"); // throws DataError: empty.txt: the file is empty; training needs some text
+ * ```
+ * @category Data
+ */
+export function readUtf8(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new DataError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes.length === 0) throw new DataError(`${path}: the file is empty; training needs some text`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(`${path}: is not valid UTF-8 text`);
+  }
+}
+
+/** Characters of `text` that `tokenizer` lacks, dropped; returns the kept text and how many were dropped. */
+function keepKnown(tokenizer: CharTokenizer, text: string): { text: string; dropped: number } {
+  const known = new Set(tokenizer.chars);
+  let kept = "";
+  let dropped = 0;
+  for (const c of text) {
+    if (known.has(c)) kept += c;
+    else dropped++;
+  }
+  return { text: kept, dropped };
+}
+
+// ---------------------------------------------------------------- the stream dataset
+
+/** `BOS doc EOS` for each document, concatenated. */
+function streamIds(tokenizer: CharTokenizer, docs: readonly string[]): Int32Array {
+  const encoded = docs.map((d) => tokenizer.encode(d));
+  const ids = new Int32Array(encoded.reduce((n, e) => n + e.length + 2, 0));
+  let at = 0;
+  for (const e of encoded) {
+    ids[at++] = SPECIAL_TOKENS.bos;
+    ids.set(e, at);
+    at += e.length;
+    ids[at++] = SPECIAL_TOKENS.eos;
+  }
+  return ids;
+}
+
+/** A causal window of T rows starting at `offset` of `ids`. */
+function windowAt(ids: Int32Array, offset: number, T: number): TrainingSequence {
+  const tokens = Array.from(ids.subarray(offset, offset + T));
+  const targets = Array.from(ids.subarray(offset + 1, offset + T + 1));
+  return { tokens, targets, positions: Array.from({ length: T }, (_, i) => i), mask: null };
+}
+
+/**
+ * A dataset over training and held-out documents of plain text. The vocabulary is built from the
+ * training documents.
+ *
+ * @param name - `code` or the file path
+ * @param train - training documents
+ * @param heldout - held-out documents
+ * @example
+ * ```ts
+ * const data = textDataset("demo", ["hello world\n".repeat(20)], ["hello\n".repeat(10)], "demo");
+ * data.tokenizer.vocabSize; // 3 + 9 distinct characters = 12
+ * ```
+ * @category Data
+ */
+export function textDataset(name: string, train: readonly string[], heldout: readonly string[], what: string): Dataset {
+  const trainText = train.join("");
+  if (trainText.length === 0) throw new DataError(`${name}: the training text is empty`);
+  const tokenizer = CharTokenizer.fromText(trainText);
+  let dropped = 0;
+  const kept = heldout.map((d) => {
+    const k = keepKnown(tokenizer, d);
+    dropped += k.dropped;
+    return k.text;
+  });
+  const trainIds = streamIds(tokenizer, train);
+  const heldoutIds = streamIds(tokenizer, kept);
+  const chars = (ids: Int32Array, docs: number): number => ids.length - 2 * docs;
+  // the unigram baseline: p(id) = (count + 1) / (n + V), from the training stream
+  const unigram = new Float64Array(tokenizer.vocabSize).fill(1);
+  for (const id of trainIds) unigram[id]++;
+  for (let i = 0; i < unigram.length; i++) unigram[i] /= trainIds.length + tokenizer.vocabSize;
+  return {
+    name,
+    tokenizer,
+    unigram,
+    description: `${what}: ${chars(trainIds, train.length)} training characters, ${chars(heldoutIds, kept.length)} held-out characters` +
+      ` (${dropped} held-out characters outside the vocabulary dropped), vocabulary ${tokenizer.vocabSize}`,
+    trainSequence: (rng, T) => {
+      if (trainIds.length < T + 1) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one sequence of ${T + 1}`);
+      return windowAt(trainIds, rng.int(trainIds.length - T), T);
+    },
+    heldoutSequences: (T, count) => {
+      const out: TrainingSequence[] = [];
+      for (let o = 0; o + T + 1 <= heldoutIds.length && out.length < count; o += T) out.push(windowAt(heldoutIds, o, T));
+      if (out.length === 0) throw new DataError(`${name}: the held-out text (${heldoutIds.length} ids) is shorter than one sequence of ${T + 1}`);
+      return out;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the two text corpora
+
+/**
+ * The files of the code corpus: `lib.*.d.ts` of the `typescript` package, sorted by name, each with
+ * its split.
+ *
+ * @param libDir - the folder (default: `node_modules/typescript/lib` from the working directory)
+ * @example
+ * ```ts
+ * codeFiles().filter((f) => f.heldout).length; // 10
+ * ```
+ * @category Data
+ */
+export function codeFiles(libDir = join("node_modules", "typescript", "lib")): { path: string; heldout: boolean }[] {
+  let names: string[];
+  try {
+    names = readdirSync(libDir).filter((f) => /^lib\..*\.d\.ts$/.test(f)).sort();
+  } catch (e) {
+    throw new DataError(`codeFiles: cannot list ${libDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is the typescript package installed?`);
+  }
+  if (names.length < 10) throw new DataError(`codeFiles: expected the lib.*.d.ts files of TypeScript in ${libDir}, found ${names.length}`);
+  // lib.dom.d.ts and lib.webworker.d.ts are generated from the same Web IDL and share most of their
+  // text: holding one out would measure memorisation of the other, so both always train.
+  const alwaysTrain = new Set(["lib.dom.d.ts", "lib.webworker.d.ts"]);
+  return names.map((f, i) => ({ path: join(libDir, f), heldout: i % 10 === 4 && !alwaysTrain.has(f) }));
+}
+
+/**
+ * The `code` dataset: TypeScript's standard-library declarations, held out by file.
+ *
+ * @example
+ * ```ts
+ * codeDataset().tokenizer.vocabSize; // 107
+ * ```
+ * @category Data
+ */
+export function codeDataset(libDir?: string): Dataset {
+  const files = codeFiles(libDir);
+  const read = (heldout: boolean): string[] => files.filter((f) => f.heldout === heldout).map((f) => readUtf8(f.path));
+  const heldoutNames = files.filter((f) => f.heldout).map((f) => f.path.split(/[\\/]/).pop()).join(", ");
+  return textDataset("code", read(false), read(true), `TypeScript lib.*.d.ts, held-out files ${heldoutNames}`);
+}
+
+/**
+ * A dataset from one UTF-8 file: its last tenth, cut at a line break, is held out.
+ *
+ * @example
+ * ```ts
+ * fileDataset("notes.txt").trainSequence(new Rng(1), 128).tokens.length; // 128
+ * ```
+ * @category Data
+ */
+export function fileDataset(path: string): Dataset {
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new DataError(`${path}: no such file`);
+  const text = readUtf8(path);
+  let cut = Math.floor(text.length * 0.9);
+  const newline = text.indexOf("\n", cut);
+  if (newline > 0 && newline < text.length - 1) cut = newline + 1;
+  return textDataset(path, [text.slice(0, cut)], [text.slice(cut)], `file ${path}`);
+}
