@@ -1,6 +1,6 @@
 /**
  * `generate --method mr` and `--temperature` for every method: AR's tokens with multi-block's costs in
- * `--json`, reproducible sampling from `--seed`, and clear errors for bad flags.
+ * `--json`, reproducible sampling from `--seed`, clear errors for bad flags; and `eval --method mr`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,6 +62,20 @@ describe("generate --method mr and --temperature", () => {
       expect(first).toHaveLength(20);
       expect(await run()).toEqual(first);
     }
+  });
+
+  it("eval --method mr scores the shipped math teacher exactly as AR does, in fewer forwards", async () => {
+    const teacher = join(import.meta.dirname, "..", "models", "math-teacher");
+    const evaluate = async (...flags: string[]) => {
+      const r = await cli("eval", "--model", teacher, "--data", "math", "--examples", "12", "--json", ...flags);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const ar = await evaluate();
+    const mr = await evaluate("--method", "mr", "--block-size", "8", "--blocks", "2", "--pool", "4");
+    expect(mr.accuracy).toBe(ar.accuracy);
+    expect(ar.tokensPerForward).toBe(1);
+    expect(mr.tokensPerForward).toBeGreaterThanOrEqual(1);
   });
 
   const bad: [string, string[], number, RegExp][] = [
