@@ -4,8 +4,9 @@
  *
  * Properties, for random tiny untrained models (GQA, tied embeddings, q/k/v bias, small and large
  * vocabularies), random prompts (some ending near the context limit), block sizes 1..32, every draft
- * initialisation, budgets that are not multiples of the block size, and EOS ids picked from the AR
- * output so that generation ends mid-block or at the very first token:
+ * initialisation, budgets that are not multiples of the block size, multi-block's K ∈ {1, 2, 3},
+ * r ∈ (0, 1] and pools of 0-8 entries of both kinds, and EOS ids picked from the AR output so that
+ * generation ends mid-block or at the very first token:
  * - the tokens equal the oracle's exactly;
  * - every decode forward commits at least one token and at most what the decoder can verify at once;
  * - the counts are consistent (committed tokens = output length, token positions ≥ forwards).
@@ -23,7 +24,7 @@ import { multiBlock } from "../src/decoding/multiblock.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { forward } from "../src/model/transformer.ts";
 import { argmax } from "../src/tensor/ops.ts";
-import { caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
+import { MULTIBLOCK_VARIANTS, caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
 import { expectSameTokens } from "./helpers/models.ts";
 
 // ---------------------------------------------------------------- the decoders
@@ -57,16 +58,11 @@ const DECODERS: readonly DecoderUnderTest[] = [
     decode: (c) => jacobiReference(c.config, c.params, c.prompt, c),
     maxPerForward: (c) => c.blockSize,
   },
-  {
-    name: "multiBlock, rejection-recycling pool",
-    decode: (c) => multiBlock(c.config, c.params, c.prompt, { ...c, poolKind: "recycling" }),
-    maxPerForward: (c) => c.blockSize,
-  },
-  {
-    name: "multiBlock, n-gram pool",
-    decode: (c) => multiBlock(c.config, c.params, c.prompt, { ...c, poolKind: "ngram" }),
-    maxPerForward: (c) => c.blockSize,
-  },
+  ...["multiBlock, rejection-recycling pool", "multiBlock, n-gram pool", "multiBlock, K = 3 spawning early"].map((name, i) => ({
+    name,
+    decode: (c: DecodeCase) => multiBlock(c.config, c.params, c.prompt, { ...c, ...MULTIBLOCK_VARIANTS[i](c) }),
+    maxPerForward: (c: DecodeCase) => c.blockSize,
+  })),
 ];
 
 // ---------------------------------------------------------------- the properties

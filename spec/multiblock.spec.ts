@@ -18,7 +18,7 @@ import { KVCache } from "../src/model/cache.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
-import { caseArb, describeCase } from "./helpers/decoding.ts";
+import { MULTIBLOCK_VARIANTS, caseArb, describeCase } from "./helpers/decoding.ts";
 import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 describe("multiBlock with K = 1 and an empty pool is block Jacobi", () => {
@@ -76,11 +76,12 @@ describe("every forward commits, and the cache holds exactly the committed text"
 });
 
 describe("the shared suite's cases exercise every part of the algorithm", () => {
-  it("blocks are spawned and promoted, and promoted and recycled tokens are committed", () => {
-    const total = { spawned: 0, promoted: 0, fromPromoted: 0, fromRecycled: 0, fromDraft: 0 };
+  it("blocks are spawned and promoted (K = 3 with two behind the RA block), promoted and recycled tokens committed", () => {
+    const total = { spawned: 0, promoted: 0, fromPromoted: 0, fromRecycled: 0, fromDraft: 0, twoPseudoActive: 0 };
     for (const c of fc.sample(caseArb, { numRuns: 100, seed: 3 })) {
-      for (const poolKind of ["recycling", "ngram"] as const) {
-        const { stats } = multiBlock(c.config, c.params, c.prompt, { ...c, poolKind });
+      for (const variant of MULTIBLOCK_VARIANTS) {
+        const onIteration = (s: MultiBlockStep) => { if (s.pseudoBlocks.length === 2) total.twoPseudoActive++; };
+        const { stats } = multiBlock(c.config, c.params, c.prompt, { ...c, ...variant(c), onIteration });
         const f = stats.acceptedFrom;
         expect(f.seed + f.draft + f.recycled + f.promoted, describeCase(c)).toBe(stats.committedTokens);
         expect(f.seed, describeCase(c)).toBe(stats.forwards);

@@ -103,3 +103,14 @@ export const caseArb: fc.Arbitrary<DecodeCase> = fc
     const c: DecodeCase = { ...base, eosTokenId };
     return Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) }); // counterexamples print short
   });
+
+/**
+ * The multi-block configurations of the shared suite, as option overrides of a case: each pool kind
+ * with the case's K and r, and K = 3 with blocks spawned early (r halved), so that two blocks are often
+ * drafted behind the real-active one.
+ */
+export const MULTIBLOCK_VARIANTS: readonly ((c: DecodeCase) => { maxBlocks?: number; spawnRatio?: number; poolKind: PoolKind })[] = [
+  () => ({ poolKind: "recycling" }),
+  () => ({ poolKind: "ngram" }),
+  (c) => ({ maxBlocks: 3, spawnRatio: c.spawnRatio / 2, poolKind: c.poolKind }),
+];

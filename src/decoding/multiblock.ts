@@ -31,6 +31,11 @@
  *
  * With K = 1 and an empty pool this is block Jacobi (`jacobi.ts`), forward for forward.
  *
+ * What it is not: a serving engine (one sequence, CPU, float64). Pool candidates are proposed for the RA
+ * window only, and acceptance stops at the RA block's end even where the block behind it would verify
+ * in the same forward (the paper re-verifies it after promotion) — `docs/multiblock.md` §6 lists every
+ * deliberate difference from the public code.
+ *
  * Shape legend: n block size, K blocks in flight, P committed positions in the cache, T tokens in one
  * forward (main row + candidate rows), V vocabulary.
  *
