@@ -116,7 +116,16 @@ export interface ResolvedMultiBlockOptions {
 }
 
 /** The paper's reference configuration: n = 64, K = 2, r = 0.85, pool 4. @category Decoding */
-export const MULTIBLOCK_DEFAULTS = { blockSize: 64, maxBlocks: 2, spawnRatio: 0.85, poolSize: 4 } as const;
+export const MULTIBLOCK_DEFAULTS = {
+  /** n. */
+  blockSize: 64,
+  /** K. */
+  maxBlocks: 2,
+  /** r. */
+  spawnRatio: 0.85,
+  /** Pool entries. */
+  poolSize: 4,
+} as const;
 
 function ratioOption(where: string, name: string, value: unknown, lowestOpen: boolean): number {
   const ok = typeof value === "number" && (lowestOpen ? value > 0 : value >= 0) && value <= 1;

@@ -35,7 +35,7 @@ export interface CandidatePool {
   /** Remembers the rejected tail of a verified draft. */
   record(rejected: readonly number[]): void;
   /**
-   * Candidate rows for `window` [T]: at most `size` rows of T tokens, each starting with `window[0]`
+   * Candidate rows for `window` (T tokens, seed first), at most `size` of them, each of T tokens starting with `window[0]`
    * (the seed), pairwise distinct and different from `window`.
    */
   candidates(window: readonly number[]): number[][];
