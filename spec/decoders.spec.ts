@@ -12,10 +12,11 @@
  * - the counts are consistent (committed tokens = output length, token positions ≥ forwards).
  *
  * And the suite itself must be able to fail: decoders with a planted bug (a forgotten KV rollback, an
- * unverified token committed) are run through the same equality property and must be caught.
+ * unverified token committed, a winning multi-block candidate whose KV rows are not kept) are run
+ * through the same equality property and must be caught.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { generationBudget, makeStats, type DecodeStats } from "../src/decoding/acceptance.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
@@ -145,4 +146,17 @@ describe("the equality property catches broken decoders", () => {
       expect(String(result.errorInstance)).toMatch(/vs arGreedyReference \(.*\): (token \d+ is \d+, expected \d+; context|\d+ tokens, expected \d+)/);
     });
   }
+
+  it('multi-block with a planted bug: a winning candidate\'s KV rows are not moved ("keepRows" truncates) — caught', () => {
+    const spy = vi.spyOn(KVCache.prototype, "keepRows").mockImplementation(function (this: KVCache, length: number, _from: number, count: number) {
+      this.truncate(length + count);                                      // keeps the RA window's rows instead
+    });
+    try {
+      const result = fc.check(equalsArGreedy(DECODERS.find((d) => d.name === "multiBlock, rejection-recycling pool")!), { numRuns: 200, seed: 1 });
+      expect(spy).toHaveBeenCalled();
+      expect(result.failed).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });
