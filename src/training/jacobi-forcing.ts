@@ -1,0 +1,153 @@
+/**
+ * The Jacobi Forcing objective: from a trajectory to one packed sequence, one forward, and the loss
+ * `L = L_pc + w_AR · L_AR` (paper §3.1, Eq. 8–9; ALGORITHM.md §3).
+ *
+ * 1. The noise schedule picks, for each block, the trajectory state whose noise ratio is closest to the
+ *    block's target (`noise-schedule.ts`).
+ * 2. The prompt, the chosen noisy states and their clean fixed points are packed into one sequence with
+ *    shared positions and a noise-conditioned (or clean-context) mask (`packing.ts`).
+ * 3. ONE forward over the packed sequence gives both the teacher rows (clean blocks: an ordinary causal
+ *    LM over the AR output) and the student rows (noisy blocks).
+ * 4. `L_AR`: cross-entropy of the clean chain predicting its next token — it keeps the model a good AR
+ *    model. `L_pc`: for each block, from its first mismatch on, soft cross-entropy from the
+ *    stop-gradient clean-row distribution to the noisy-row one — it teaches the model to predict, from a
+ *    noisy draft, what it would predict from the clean text. Mean over the kept positions; the released
+ *    code also divides by the number of blocks (`divideByBlocks`, off by default as in the paper).
+ *
+ * Trajectories arrive as plain data (training never imports decoding): {@link TrajectoryData} has the
+ * shape of the JSONL records `jacobi-forcing collect` writes.
+ *
+ * Read next: `distill.ts`, the training loop over this objective.
+ *
+ * @module
+ */
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import { forward } from "../model/transformer.ts";
+import { crossEntropy, softCrossEntropy } from "../tensor/losses.ts";
+import { add, scale } from "../tensor/ops.ts";
+import type { Rng } from "../tensor/random.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { blockTargets, selectState, type NoiseScheduleOptions } from "./noise-schedule.ts";
+import { arTargets, attentionMask, consistencyRows, packSequence, type MaskKind, type PackedSequence } from "./packing.ts";
+
+// ---------------------------------------------------------------- data and options
+
+/** One block of a trajectory, as training reads it. @category Jacobi Forcing */
+export interface TrajectoryBlockData {
+  /** The clean context the block was decoded after (prompt ++ earlier fixed points). */
+  readonly context: readonly number[];
+  /** [S][m] y(0) .. y*: the block before each of its forwards. */
+  readonly states: readonly (readonly number[])[];
+  /** [m] y*, the AR output of this block. */
+  readonly fixedPoint: readonly number[];
+}
+
+/** The Jacobi trajectory of one prompt, as training reads it. @category Jacobi Forcing */
+export interface TrajectoryData {
+  /** [P] the prompt. */
+  readonly prompt: readonly number[];
+  /** n, the block size the trajectory was decoded with. */
+  readonly blockSize: number;
+  /** The blocks in order. */
+  readonly blocks: readonly TrajectoryBlockData[];
+}
+
+/** Options of the objective, with the paper's names. @category Jacobi Forcing */
+export interface JacobiForcingOptions extends NoiseScheduleOptions {
+  /** Attention mask of the packed sequence: `noise-conditioned` (default) or `clean-context` (CLLM-style baseline). */
+  readonly mask?: MaskKind;
+  /** w_AR, the weight of the AR loss (the released code hard-codes 10). */
+  readonly arWeight?: number;
+  /** Divide L_pc by the number of blocks as well, as the released code does (default false, as the paper). */
+  readonly divideByBlocks?: boolean;
+  /** EOS id: the AR loss stops after it in the clean chain; null for none. */
+  readonly eosTokenId: number | null;
+}
+
+/** Default AR-loss weight: 10, as in the released code. @category Jacobi Forcing */
+export const DEFAULT_AR_WEIGHT = 10;
+
+// ---------------------------------------------------------------- one training example
+
+/** A trajectory turned into what one forward needs. @category Jacobi Forcing */
+export interface JacobiForcingExample {
+  /** The packed sequence (tokens, shared positions, block offsets). */
+  readonly packed: PackedSequence;
+  /** [L, L] attention visibility. */
+  readonly mask: Uint8Array;
+  /** [L] next-token targets of the clean chain, -1 elsewhere. */
+  readonly arTargets: Int32Array;
+  /** Student rows (noisy) paired with teacher rows (clean). */
+  readonly studentRows: number[];
+  /** Teacher rows, paired with `studentRows`. */
+  readonly teacherRows: number[];
+  /** The noise target the schedule gave each block. */
+  readonly targets: number[];
+}
+
+/**
+ * Picks a noisy state for every block by the schedule, packs the sequence, and builds its mask, AR
+ * targets and consistency rows.
+ *
+ * @param rng - draws the targets of the `random` strategy (unused otherwise)
+ * @example
+ * ```ts
+ * const ex = buildExample(trajectory, { window: 16, eosTokenId: 2 }, new Rng(0));
+ * ex.packed.tokens.length; // P + 2 · (sum of block lengths)
+ * ```
+ * @category Jacobi Forcing
+ */
+export function buildExample(trajectory: TrajectoryData, options: JacobiForcingOptions, rng: Rng): JacobiForcingExample {
+  const targets = blockTargets(trajectory.blocks.length, options, rng);
+  const pairs = trajectory.blocks.map((block, j) => ({
+    noisy: block.states[selectState(block.states, block.fixedPoint, targets[j])],
+    clean: block.fixedPoint,
+  }));
+  const packed = packSequence(trajectory.prompt, pairs);
+  const rows = consistencyRows(packed);
+  return {
+    packed,
+    mask: attentionMask(packed, options.mask ?? "noise-conditioned"),
+    arTargets: arTargets(packed, options.eosTokenId),
+    studentRows: rows.student,
+    teacherRows: rows.teacher,
+    targets,
+  };
+}
+
+// ---------------------------------------------------------------- the loss
+
+/** The loss of one example, and its two parts. @category Jacobi Forcing */
+export interface JacobiForcingLoss {
+  /** `L = L_pc + w_AR · L_AR`, a scalar tensor `[]` with a gradient graph when the weights are trainable. */
+  readonly loss: Tensor;
+  /** L_AR, nats per clean-chain token. */
+  readonly ar: number;
+  /** L_pc, nats per consistency position (÷ blocks when `divideByBlocks`). */
+  readonly consistency: number;
+  /** Consistency positions (0 when every noisy state already equals its clean block). */
+  readonly consistencyPositions: number;
+}
+
+/**
+ * The Jacobi Forcing loss of one example, from ONE forward over its packed sequence. The teacher
+ * distributions are read from the same logits as constants: no gradient flows into a clean row
+ * through `L_pc` (it gets its gradient from `L_AR` only).
+ *
+ * @example
+ * ```ts
+ * const { loss, ar, consistency } = jacobiForcingLoss(config, params, buildExample(t, options, rng), options);
+ * backward(loss);
+ * ```
+ * @category Jacobi Forcing
+ */
+export function jacobiForcingLoss(config: ModelConfig, params: Params, example: JacobiForcingExample, options: JacobiForcingOptions): JacobiForcingLoss {
+  const { packed } = example;
+  const logits = forward(config, params, packed.tokens, { positions: packed.positions, mask: example.mask }); // [L, V]
+  const ar = crossEntropy(logits, example.arTargets, -1, "mean");                                           // []
+  let consistency = softCrossEntropy(logits, example.studentRows, logits, example.teacherRows);               // []
+  if (options.divideByBlocks && packed.blocks.length > 0) consistency = scale(consistency, 1 / packed.blocks.length);
+  const loss = add(consistency, scale(ar, options.arWeight ?? DEFAULT_AR_WEIGHT));                            // []
+  return { loss, ar: ar.data[0], consistency: consistency.data[0], consistencyPositions: example.studentRows.length };
+}
