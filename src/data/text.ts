@@ -135,6 +135,14 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
 
 // ---------------------------------------------------------------- the two text corpora
 
+/** One file of the code corpus. @category Data */
+export interface CodeFile {
+  /** Path of the `lib.*.d.ts` file. */
+  readonly path: string;
+  /** True when the file belongs to the held-out split. */
+  readonly heldout: boolean;
+}
+
 /**
  * The files of the code corpus: `lib.*.d.ts` of the `typescript` package, sorted by name, each with
  * its split.
@@ -146,7 +154,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
  * ```
  * @category Data
  */
-export function codeFiles(libDir = join("node_modules", "typescript", "lib")): { path: string; heldout: boolean }[] {
+export function codeFiles(libDir = join("node_modules", "typescript", "lib")): CodeFile[] {
   let names: string[];
   try {
     names = readdirSync(libDir).filter((f) => /^lib\..*\.d\.ts$/.test(f)).sort();

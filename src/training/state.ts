@@ -42,7 +42,10 @@ export interface HistoryRow {
 }
 
 /** One evaluation: the step and its metrics (`heldoutLoss` and any extra). @category Training */
-export type EvalRow = { readonly step: number } & Readonly<Record<string, number>>;
+export interface EvalRow extends Readonly<Record<string, number>> {
+  /** The step after which the evaluation ran. */
+  readonly step: number;
+}
 
 /** A training run in memory. @category Training */
 export interface TrainState {
