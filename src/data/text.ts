@@ -84,6 +84,15 @@ function windowAt(ids: Int32Array, offset: number, T: number): TrainingSequence 
 }
 
 /**
+ * Tokens in a text prompt for trajectory collection ({@link Dataset.trainPrompt}): a window of this
+ * many consecutive training ids, long enough to set a context, short enough to leave most of a small
+ * model's context to the generation.
+ *
+ * @category Data
+ */
+export const TEXT_PROMPT_LENGTH = 32;
+
+/**
  * A dataset over training and held-out documents of plain text. The vocabulary is built from the
  * training documents.
  *
@@ -123,6 +132,12 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
     trainSequence: (rng, T) => {
       if (trainIds.length < T + 1) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one sequence of ${T + 1}`);
       return windowAt(trainIds, rng.int(trainIds.length - T), T);
+    },
+    trainPrompt: (rng) => {
+      const P = TEXT_PROMPT_LENGTH;
+      if (trainIds.length < P) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one prompt of ${P}`);
+      const offset = rng.int(trainIds.length - P + 1);
+      return Array.from(trainIds.subarray(offset, offset + P));
     },
     heldoutSequences: (T, count) => {
       const out: TrainingSequence[] = [];
