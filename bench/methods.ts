@@ -1,5 +1,6 @@
 /**
- * Decoding-method benchmark: AR greedy and Jacobi decoding side by side on one model, in one run.
+ * Decoding-method benchmark: AR greedy, Jacobi and multi-block (MR) decoding side by side on one model,
+ * in one run.
  *
  * For each method: tokens per forward (TPF), token positions processed per committed token (the compute
  * the parallelism costs), decode tokens per second, the speedup over AR measured in this same run, and
@@ -22,6 +23,7 @@ import { forward } from "../src/model/transformer.ts";
 import type { DecodeStats } from "../src/decoding/acceptance.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi, type JacobiMode } from "../src/decoding/jacobi.ts";
+import { multiBlock } from "../src/decoding/multiblock.ts";
 import { medianMs } from "./forward.ts";
 
 /** One row of the method table. */
@@ -48,7 +50,14 @@ export interface MethodBenchOptions {
   readonly reps: number;
   /** Jacobi configurations to compare with AR. */
   readonly jacobi: readonly { readonly blockSize: number; readonly mode: JacobiMode }[];
+  /** Multi-block configurations to compare with AR (none when absent). */
+  readonly multiBlock?: readonly { readonly blockSize: number; readonly maxBlocks: number; readonly spawnRatio: number; readonly poolSize: number }[];
 }
+
+/** The multi-block row of `npm run bench`: the paper's K, r and pool at n = 16. */
+export const DEFAULT_MR_RUNS: NonNullable<MethodBenchOptions["multiBlock"]> = [
+  { blockSize: 16, maxBlocks: 2, spawnRatio: 0.85, poolSize: 4 },
+];
 
 /** The Jacobi rows of `npm run bench`: a few block sizes, and the window mode. */
 export const DEFAULT_JACOBI_RUNS: MethodBenchOptions["jacobi"] = [
@@ -89,6 +98,10 @@ export function compareMethods(config: ModelConfig, params: Params, options: Met
   const rows = [row("ar", ar)];
   for (const { blockSize, mode } of options.jacobi) {
     rows.push(row(`jacobi n=${blockSize} ${mode}`, measure(() => jacobi(config, params, prompt, { ...stop, blockSize, mode }))));
+  }
+  for (const { blockSize, maxBlocks, spawnRatio, poolSize } of options.multiBlock ?? []) {
+    rows.push(row(`mr n=${blockSize} K=${maxBlocks} pool=${poolSize}`,
+      measure(() => multiBlock(config, params, prompt, { ...stop, blockSize, maxBlocks, spawnRatio, poolSize }))));
   }
   return rows;
 }

@@ -4,25 +4,28 @@
  *
  * Properties, for random tiny untrained models (GQA, tied embeddings, q/k/v bias, small and large
  * vocabularies), random prompts (some ending near the context limit), block sizes 1..32, every draft
- * initialisation, budgets that are not multiples of the block size, and EOS ids picked from the AR
- * output so that generation ends mid-block or at the very first token:
+ * initialisation, budgets that are not multiples of the block size, multi-block's K ∈ {1, 2, 3},
+ * r ∈ (0, 1] and pools of 0-8 entries of both kinds, and EOS ids picked from the AR output so that
+ * generation ends mid-block or at the very first token:
  * - the tokens equal the oracle's exactly;
  * - every decode forward commits at least one token and at most what the decoder can verify at once;
  * - the counts are consistent (committed tokens = output length, token positions ≥ forwards).
  *
  * And the suite itself must be able to fail: decoders with a planted bug (a forgotten KV rollback, an
- * unverified token committed) are run through the same equality property and must be caught.
+ * unverified token committed, a winning multi-block candidate whose KV rows are not kept) are run
+ * through the same equality property and must be caught.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { generationBudget, makeStats, type DecodeStats } from "../src/decoding/acceptance.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
 import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
+import { multiBlock } from "../src/decoding/multiblock.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { forward } from "../src/model/transformer.ts";
 import { argmax } from "../src/tensor/ops.ts";
-import { caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
+import { MULTIBLOCK_VARIANTS, caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
 import { expectSameTokens } from "./helpers/models.ts";
 
 // ---------------------------------------------------------------- the decoders
@@ -56,6 +59,11 @@ const DECODERS: readonly DecoderUnderTest[] = [
     decode: (c) => jacobiReference(c.config, c.params, c.prompt, c),
     maxPerForward: (c) => c.blockSize,
   },
+  ...["multiBlock, rejection-recycling pool", "multiBlock, n-gram pool", "multiBlock, K = 3 spawning early"].map((name, i) => ({
+    name,
+    decode: (c: DecodeCase) => multiBlock(c.config, c.params, c.prompt, { ...c, ...MULTIBLOCK_VARIANTS[i](c) }),
+    maxPerForward: (c: DecodeCase) => c.blockSize,
+  })),
 ];
 
 // ---------------------------------------------------------------- the properties
@@ -138,4 +146,17 @@ describe("the equality property catches broken decoders", () => {
       expect(String(result.errorInstance)).toMatch(/vs arGreedyReference \(.*\): (token \d+ is \d+, expected \d+; context|\d+ tokens, expected \d+)/);
     });
   }
+
+  it('multi-block with a planted bug: a winning candidate\'s KV rows are not moved ("keepRows" truncates) — caught', () => {
+    const spy = vi.spyOn(KVCache.prototype, "keepRows").mockImplementation(function (this: KVCache, length: number, _from: number, count: number) {
+      this.truncate(length + count);                                      // keeps the RA window's rows instead
+    });
+    try {
+      const result = fc.check(equalsArGreedy(DECODERS.find((d) => d.name === "multiBlock, rejection-recycling pool")!), { numRuns: 200, seed: 1 });
+      expect(spy).toHaveBeenCalled();
+      expect(result.failed).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

@@ -75,6 +75,7 @@ describe("packing", () => {
     // rows: prompt 0-1, noisy_0 2-4, clean_0 5-7, noisy_1 8-9, clean_1 10-11, noisy_2 12-13, clean_2 14-15
     expect(Array.from(arTargets(p, null))).toEqual([7, 5, -1, -1, -1, 6, 7, 8, -1, -1, 2, 2, -1, -1, 3, -1]);
     expect(Array.from(arTargets(p, 2))).toEqual([7, 5, -1, -1, -1, 6, 7, 8, -1, -1, 2, -1, -1, -1, -1, -1]);
+    expect(Array.from(arTargets(p, null, false))).toEqual([-1, 5, -1, -1, -1, 6, 7, 8, -1, -1, 2, 2, -1, -1, 3, -1]);
     expect(consistencyRows(p)).toEqual({ student: [3, 4, 12, 13], teacher: [6, 7, 14, 15], block: [0, 0, 2, 2] });
   });
 

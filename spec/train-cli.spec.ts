@@ -37,7 +37,7 @@ describe("train and eval commands", () => {
     const e = await cli("eval", "--model", dir, "--data", "math", "--examples", "3", "--json");
     expect(e.code, e.err).toBe(0);
     const report = JSON.parse(e.out);
-    expect(Object.keys(report)).toEqual(["accuracy", "bitsPerChar", "unigramBitsPerChar", "tokensPerForward", "tokensPerSecond", "examples"]);
+    expect(Object.keys(report)).toEqual(["accuracy", "bitsPerChar", "unigramBitsPerChar", "tokensPerForward", "iterationsPerToken", "tokensPerSecond", "examples"]);
     expect(report.examples).toBe(3);
     expect(report.tokensPerForward).toBe(1);
     expect(report.bitsPerChar).toBeNull();

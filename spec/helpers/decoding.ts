@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { arGreedy } from "../../src/decoding/greedy.ts";
 import { DRAFT_INITS, type DraftInit } from "../../src/decoding/jacobi.ts";
+import { POOL_KINDS, type PoolKind } from "../../src/decoding/recycling.ts";
 import type { ModelConfig } from "../../src/model/config.ts";
 import { initParams, type Params } from "../../src/model/params.ts";
 import { tinyConfigArb } from "./models.ts";
@@ -26,6 +27,14 @@ export interface DecodeCase {
   readonly blockSize: number;
   readonly init: DraftInit;
   readonly seed: number;
+  /** Multi-block: K blocks in flight, 1..3. */
+  readonly maxBlocks: number;
+  /** Multi-block: the spawn ratio r in (0, 1]. */
+  readonly spawnRatio: number;
+  /** Multi-block: pool entries, 0..8. */
+  readonly poolSize: number;
+  /** Multi-block: the pool kind. */
+  readonly poolKind: PoolKind;
 }
 
 /** A short description of a case, for failure messages. */
@@ -34,7 +43,7 @@ export function describeCase(c: DecodeCase): string {
   return `model V=${k.vocabSize} C=${k.hiddenSize} H=${k.numHeads}/${k.numKeyValueHeads} layers=${k.numLayers}` +
     `${k.tieWordEmbeddings ? " tied" : ""}${k.attentionBias ? " bias" : ""} context=${k.maxPositions} weights-seed=${c.modelSeed}; ` +
     `prompt [${c.prompt.join(",")}] (${c.prompt.length}); maxNewTokens=${c.maxNewTokens} eos=${c.eosTokenId} ` +
-    `n=${c.blockSize} init=${c.init} draft-seed=${c.seed}`;
+    `n=${c.blockSize} init=${c.init} draft-seed=${c.seed} K=${c.maxBlocks} r=${c.spawnRatio} pool=${c.poolSize} ${c.poolKind}`;
 }
 
 /**
@@ -54,7 +63,7 @@ const eosChoiceArb: fc.Arbitrary<EosChoice> = fc.oneof(
 export const CONTEXT = 80;
 
 /**
- * Random decoding problems. Small vocabularies make drafts right by chance, so multi-token acceptance,
+ * Random decoding problems (multi-block's K, r and pool are drawn too; other decoders ignore them). Small vocabularies make drafts right by chance, so multi-token acceptance,
  * partial acceptance and rollback are all exercised; V = 64 gives the untrained-model regime (TPF ≈ 1).
  */
 export const caseArb: fc.Arbitrary<DecodeCase> = fc
@@ -68,12 +77,19 @@ export const caseArb: fc.Arbitrary<DecodeCase> = fc
     blockSize: fc.integer({ min: 1, max: 32 }),
     init: fc.constantFrom(...DRAFT_INITS),
     seed: fc.integer({ min: 0, max: 1000 }),
+    maxBlocks: fc.integer({ min: 1, max: 3 }),
+    spawnRatio: fc.oneof(fc.constantFrom(1, 0.85, 0.5), fc.double({ min: 0.01, max: 1, noNaN: true })),
+    poolSize: fc.integer({ min: 0, max: 8 }),
+    poolKind: fc.constantFrom(...POOL_KINDS),
   })
   .map((r) => {
     const { config } = r;
     const params = initParams(config, { seed: r.modelSeed, std: 0.5 });
     const prompt = r.promptSeeds.slice(0, r.promptLength).map((s) => s % config.vocabSize);
-    const base = { config, params, modelSeed: r.modelSeed, prompt, maxNewTokens: r.maxNewTokens, blockSize: r.blockSize, init: r.init, seed: r.seed };
+    const base = {
+      config, params, modelSeed: r.modelSeed, prompt, maxNewTokens: r.maxNewTokens, blockSize: r.blockSize, init: r.init, seed: r.seed,
+      maxBlocks: r.maxBlocks, spawnRatio: r.spawnRatio, poolSize: r.poolSize, poolKind: r.poolKind,
+    };
     const { eos } = r;
     let eosTokenId: number | null = null;
     if (eos.kind === "id") eosTokenId = eos.id % config.vocabSize;
@@ -87,3 +103,14 @@ export const caseArb: fc.Arbitrary<DecodeCase> = fc
     const c: DecodeCase = { ...base, eosTokenId };
     return Object.defineProperty(c, fc.toStringMethod, { value: () => describeCase(c) }); // counterexamples print short
   });
+
+/**
+ * The multi-block configurations of the shared suite, as option overrides of a case: each pool kind
+ * with the case's K and r, and K = 3 with blocks spawned early (r halved), so that two blocks are often
+ * drafted behind the real-active one.
+ */
+export const MULTIBLOCK_VARIANTS: readonly ((c: DecodeCase) => { maxBlocks?: number; spawnRatio?: number; poolKind: PoolKind })[] = [
+  () => ({ poolKind: "recycling" }),
+  () => ({ poolKind: "ngram" }),
+  (c) => ({ maxBlocks: 3, spawnRatio: c.spawnRatio / 2, poolKind: c.poolKind }),
+];

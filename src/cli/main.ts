@@ -8,7 +8,9 @@
 import { CliError, commandHelp, parseFlags } from "./args.ts";
 import type { Command, Io } from "./command.ts";
 import { benchCommand } from "./commands/bench.ts";
+import { collectCommand } from "./commands/collect.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { distillCommand } from "./commands/distill.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
@@ -23,6 +25,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,
+  collect: collectCommand,
+  distill: distillCommand,
   eval: evalCommand,
 };
 

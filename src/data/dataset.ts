@@ -117,6 +117,21 @@ export interface Dataset {
   trainSequence(rng: Rng, T: number): TrainingSequence;
   /** The held-out sequences for the held-out loss, the same on every call: at most `count`, of `T` rows. */
   heldoutSequences(T: number, count: number): TrainingSequence[];
+  /**
+   * A prompt from the TRAINING split, for collecting Jacobi trajectories (the data Jacobi Forcing
+   * trains on must never come from held-out text). Math: BOS + the question line of a fresh training
+   * problem, laid out exactly as {@link mathDocument}'s prompt. Text: `TEXT_PROMPT_LENGTH` (32,
+   * `text.ts`) consecutive training ids at a random offset (BOS and EOS appear only where the stream has them).
+   * The prompts are a function of `rng`'s state only.
+   *
+   * @returns [P] token ids
+   * @example
+   * ```ts
+   * mathDataset().trainPrompt(new Rng(0));   // [1, 7, 12, 8, 4, 12, 3]: BOS "051*5\n"
+   * codeDataset().trainPrompt(new Rng(0)).length; // 32
+   * ```
+   */
+  trainPrompt(rng: Rng): number[];
   /** A short human description (size of the splits). */
   readonly description: string;
   /** Text corpora: the unigram distribution of the training ids (add-one smoothed), the baseline of bits per character. */
@@ -124,6 +139,21 @@ export interface Dataset {
 }
 
 // ---------------------------------------------------------------- math
+
+/**
+ * The prompt of a math problem as token ids: BOS, the question, a newline — what evaluation decodes
+ * from, what training masks out, and what trajectory collection starts from.
+ *
+ * @returns [P] token ids, P = 1 + the question's length + 1
+ * @example
+ * ```ts
+ * mathPromptIds(mathDataset().tokenizer, solveMath(734, "+", 259)).length; // 9 (BOS + "734+259\n")
+ * ```
+ * @category Data
+ */
+export function mathPromptIds(tokenizer: CharTokenizer, problem: MathProblem): number[] {
+  return [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(problem))];
+}
 
 /**
  * The math problem as a document: `BOS question \n solution EOS`, trained from the solution on.
@@ -135,7 +165,7 @@ export interface Dataset {
  * @category Data
  */
 export function mathDocument(tokenizer: CharTokenizer, problem: MathProblem): Document {
-  const prompt = [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(problem))];
+  const prompt = mathPromptIds(tokenizer, problem);
   return { tokens: [...prompt, ...tokenizer.encode(problem.solution), SPECIAL_TOKENS.eos], trainFrom: prompt.length };
 }
 
@@ -156,6 +186,7 @@ export function mathDataset(): Dataset {
     tokenizer,
     description: "synthetic arithmetic (3-digit + and -, 3-digit * 1-digit), step by step; held out: 1/10 of questions by hash",
     trainSequence: (rng, T) => packDocuments(() => mathDocument(tokenizer, sampleMath(rng, "train")), T),
+    trainPrompt: (rng) => mathPromptIds(tokenizer, sampleMath(rng, "train")),
     heldoutSequences: (T, count) => {
       const problems = mathEvalSet(count * Math.ceil(T / 40), 7);
       let next = 0;

@@ -84,6 +84,15 @@ function windowAt(ids: Int32Array, offset: number, T: number): TrainingSequence 
 }
 
 /**
+ * Tokens in a text prompt for trajectory collection ({@link Dataset.trainPrompt}): a window of this
+ * many consecutive training ids, long enough to set a context, short enough to leave most of a small
+ * model's context to the generation.
+ *
+ * @category Data
+ */
+export const TEXT_PROMPT_LENGTH = 32;
+
+/**
  * A dataset over training and held-out documents of plain text. The vocabulary is built from the
  * training documents.
  *
@@ -124,6 +133,12 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
       if (trainIds.length < T + 1) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one sequence of ${T + 1}`);
       return windowAt(trainIds, rng.int(trainIds.length - T), T);
     },
+    trainPrompt: (rng) => {
+      const P = TEXT_PROMPT_LENGTH;
+      if (trainIds.length < P) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one prompt of ${P}`);
+      const offset = rng.int(trainIds.length - P + 1);
+      return Array.from(trainIds.subarray(offset, offset + P));
+    },
     heldoutSequences: (T, count) => {
       const out: TrainingSequence[] = [];
       for (let o = 0; o + T + 1 <= heldoutIds.length && out.length < count; o += T) out.push(windowAt(heldoutIds, o, T));
@@ -134,6 +149,14 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
 }
 
 // ---------------------------------------------------------------- the two text corpora
+
+/** One file of the code corpus. @category Data */
+export interface CodeFile {
+  /** Path of the `lib.*.d.ts` file. */
+  readonly path: string;
+  /** True when the file belongs to the held-out split. */
+  readonly heldout: boolean;
+}
 
 /**
  * The files of the code corpus: `lib.*.d.ts` of the `typescript` package, sorted by name, each with
@@ -146,7 +169,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
  * ```
  * @category Data
  */
-export function codeFiles(libDir = join("node_modules", "typescript", "lib")): { path: string; heldout: boolean }[] {
+export function codeFiles(libDir = join("node_modules", "typescript", "lib")): CodeFile[] {
   let names: string[];
   try {
     names = readdirSync(libDir).filter((f) => /^lib\..*\.d\.ts$/.test(f)).sort();

@@ -34,6 +34,38 @@ export interface StopOptions {
   readonly eosTokenId?: number | null;
 }
 
+/**
+ * `value` if it is a positive integer, else a {@link DecodingError} naming the option.
+ *
+ * @example
+ * ```ts
+ * positiveIntegerOption("jacobi", "blockSize", 0); // throws: jacobi: blockSize must be a positive integer, got 0
+ * ```
+ * @category Decoding
+ */
+export function positiveIntegerOption(where: string, name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new DecodingError(`${where}: ${name} must be a positive integer, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * `value` if it is one of `allowed`, else a {@link DecodingError} listing them.
+ *
+ * @example
+ * ```ts
+ * oneOf("jacobi", "mode", "blocks", ["block", "window"]); // throws: jacobi: mode must be one of "block", "window", got "blocks"
+ * ```
+ * @category Decoding
+ */
+export function oneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new DecodingError(`${where}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value as T;
+}
+
 // ---------------------------------------------------------------- the stopping rule
 
 /**

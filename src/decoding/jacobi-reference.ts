@@ -68,7 +68,8 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
   if (mode !== undefined && mode !== "block") {
     throw new DecodingError(`jacobiReference: only mode "block" has a reference, got ${JSON.stringify(mode)}`);
   }
-  const { blockSize, init, seed, maxIterations } = resolveJacobiOptions(options, "jacobiReference");
+  const { blockSize, init, seed, maxIterations, sampling } = resolveJacobiOptions(options, "jacobiReference");
+  if (sampling !== null) throw new DecodingError("jacobiReference: the reference is greedy; sampling needs a temperature of 0 or none");
   const budget = generationBudget(config, prompt, options, "jacobiReference");
   const eos = stopToken(config, options);
   const rng = new Rng(seed);

@@ -13,7 +13,9 @@
  * roll back the KV cache, update), and `jacobi`, the decoder built on it, in two modes:
  * - `'block'` (the paper's Eq. 4): decode block after block of n tokens, each to its fixed point;
  * - `'window'` (the reference serving engine): keep n tokens in flight, refilling drafts as tokens commit.
- * What it is not: multi-block decoding and rejection recycling (ALGORITHM.md §4) come later.
+ * With a temperature (`SamplingOptions`) the same loop samples, losslessly: `jacobiSampledIteration`
+ * verifies drafts with the rule of `sampling.ts` instead of the greedy prefix rule.
+ * What it is not: multi-block decoding and rejection recycling (ALGORITHM.md §4) — see `multiblock.ts`.
  *
  * Shape legend: n block size, T tokens in this forward (T ≤ n), V vocabulary, P cached positions.
  *
@@ -31,8 +33,10 @@ import { forward } from "../model/transformer.ts";
 import { argmax } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
 import {
-  DecodingError, acceptedPrefixLength, generationBudget, makeStats, stopToken, type DecodeStats, type StopOptions,
+  DecodingError, acceptedPrefixLength, generationBudget, makeStats, oneOf, positiveIntegerOption, stopToken,
+  type DecodeStats, type StopOptions,
 } from "./acceptance.ts";
+import { resolveSampling, samplingDistribution, sampleToken, verifySampled, type ResolvedSampling, type SamplingOptions } from "./sampling.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
 
 // ---------------------------------------------------------------- options
@@ -59,12 +63,12 @@ export type JacobiMode = "block" | "window";
 export const JACOBI_MODES: readonly JacobiMode[] = ["block", "window"];
 
 /** Options of {@link jacobi}. @category Decoding */
-export interface JacobiOptions extends StopOptions {
+export interface JacobiOptions extends StopOptions, SamplingOptions {
   /** n, tokens per block (or in the window); default 16. */
   readonly blockSize?: number;
   /** How draft tokens are first guessed; default `'context'`. */
   readonly init?: DraftInit;
-  /** Seed of the draft generator; default 0. Equal seeds give equal drafts, so equal runs. */
+  /** Seed of the draft generator (and of the sampling stream); default 0. Equal seeds give equal runs. */
   readonly seed?: number;
   /** `'block'` (default) or `'window'`. */
   readonly mode?: JacobiMode;
@@ -93,20 +97,8 @@ export interface ResolvedJacobiOptions {
   readonly mode: JacobiMode;
   /** The per-block cap (block mode). */
   readonly maxIterations: number;
-}
-
-function positiveIntegerOption(where: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new DecodingError(`${where}: ${name} must be a positive integer, got ${JSON.stringify(value) ?? String(value)}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new DecodingError(`${where}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value) ?? String(value)}`);
-  }
-  return value as T;
+  /** Null for greedy decoding, else the sampling distribution's shape. */
+  readonly sampling: ResolvedSampling | null;
 }
 
 /**
@@ -136,7 +128,7 @@ export function resolveJacobiOptions(options: JacobiOptions, where: string): Res
     throw new DecodingError(`${where}: recordTrajectory needs mode "block" (a trajectory is a list of blocks)`);
   }
   const maxIterations = positiveIntegerOption(where, "maxIterations", options.maxIterations ?? blockSize);
-  return { blockSize, init, seed, mode, maxIterations };
+  return { blockSize, init, seed, mode, maxIterations, sampling: resolveSampling(options, where) };
 }
 
 // ---------------------------------------------------------------- drafts
@@ -210,6 +202,38 @@ export function jacobiIteration(config: ModelConfig, params: Params, cache: KVCa
   return { greedy, accepted, next };
 }
 
+/**
+ * One Jacobi iteration that samples (ALGORITHM.md §6): forward the window, commit the seed and the
+ * drafts that pass the delta-proposal test of {@link verifySampled}, roll the KV cache back to them,
+ * and draw the next seed (the residual sample at the first rejection). The rejected tail is updated
+ * with the argmax of its rows — any guess is fine there, the test alone decides what is committed.
+ *
+ * `window[0]` must be a sample from the model's distribution after the committed text. The result has
+ * the shape of {@link jacobiIteration}'s, with `next[0]` a sample instead of an argmax.
+ *
+ * @param cache - [P] the committed text; grows by `accepted` rows
+ * @param window - [T] the seed, then draft tokens
+ * @example
+ * ```ts
+ * const sampling = { temperature: 1, topK: null, topP: 1 };
+ * const { accepted } = jacobiSampledIteration(config, params, cache, [seed, 5, 5], null, sampling, new Rng(0));
+ * cache.length === committedBefore + accepted;                                          // true
+ * ```
+ * @category Decoding
+ */
+export function jacobiSampledIteration(
+  config: ModelConfig, params: Params, cache: KVCache, window: readonly number[], eos: number | null, sampling: ResolvedSampling, rng: Rng,
+): IterationOutcome {
+  const committedLength = cache.length;
+  const logits = forward(config, params, window, { cache });                 // [T, V]; appends T rows of KV
+  const greedy = Array.from(argmax(logits));                                  // [T]; the guesses for the rejected tail
+  const verdict = verifySampled([window], (_, i) => samplingDistribution(logits, i, sampling), eos, rng);
+  const accepted = verdict.accepted;
+  cache.truncate(committedLength + accepted);                                 // the rollback
+  const next = [verdict.next, ...greedy.slice(accepted, window.length - 1)];  // sampled seed, then the Jacobi update
+  return { greedy, accepted, next };
+}
+
 // ---------------------------------------------------------------- the decoder
 
 /** What {@link JacobiOptions.onIteration} sees after each iteration. @category Decoding */
@@ -249,8 +273,9 @@ export interface JacobiResult {
 }
 
 /**
- * Greedy Jacobi decoding with a KV cache and exact rollback. Returns exactly the tokens of
- * `arGreedyReference`, in fewer forwards whenever drafts are right.
+ * Jacobi decoding with a KV cache and exact rollback. Greedy (no temperature): returns exactly the
+ * tokens of `arGreedyReference`, in fewer forwards whenever drafts are right. With a temperature: a
+ * sample from exactly the distribution of `arSample` (see {@link jacobiSampledIteration}).
  *
  * A prefill over the prompt gives the first seed; then each iteration forwards a window of at most n
  * tokens ({@link jacobiIteration}) and commits between 1 and all of them. A block of n tokens therefore
@@ -279,7 +304,10 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
   };
   let blocks: BlockRecords = { iterations: [], trajectory: [] };
   if (budget > 0) {
-    const seed = argmax(forward(config, params, prompt, { cache: run.cache }))[prompt.length - 1]; // prefill: the first seed
+    const logits = forward(config, params, prompt, { cache: run.cache });                          // prefill: the first seed
+    const seed = resolved.sampling === null
+      ? argmax(logits)[prompt.length - 1]
+      : sampleToken(samplingDistribution(logits, prompt.length - 1, resolved.sampling), run.rng);
     blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
   }
   const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
@@ -306,7 +334,10 @@ interface Run {
 /** Runs one iteration, commits what it accepted, and counts it. Returns the outcome and whether decoding is over. */
 function step(run: Run, window: number[], block: number | null, iteration: number, state: readonly number[]): IterationOutcome & { finished: boolean } {
   const committedBefore = run.committed.length;
-  const outcome = jacobiIteration(run.config, run.params, run.cache, window, run.eos);
+  const { sampling } = run.options;
+  const outcome = sampling === null
+    ? jacobiIteration(run.config, run.params, run.cache, window, run.eos)
+    : jacobiSampledIteration(run.config, run.params, run.cache, window, run.eos, sampling, run.rng);
   run.forwards++;
   run.positions += window.length;
   run.committed.push(...window.slice(0, outcome.accepted));

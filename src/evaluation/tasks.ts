@@ -39,6 +39,24 @@ export interface DecodeTotals {
 
 // ---------------------------------------------------------------- math
 
+/** A held-out problem answered wrongly. @category Evaluation */
+export interface MathFailure {
+  /** The question as written in the prompt. */
+  readonly question: string;
+  /** The reference answer. */
+  readonly expected: string;
+  /** What the model wrote. */
+  readonly got: string;
+}
+
+/** A held-out prefix and the model's greedy continuation of it. @category Evaluation */
+export interface Continuation {
+  /** The prefix given. */
+  readonly prefix: string;
+  /** The characters the model wrote after it. */
+  readonly continuation: string;
+}
+
 /** The result of {@link mathAccuracy}. @category Evaluation */
 export interface MathResult extends DecodeTotals {
   /** Fraction of problems whose final answer matches exactly. */
@@ -46,7 +64,7 @@ export interface MathResult extends DecodeTotals {
   /** Number of problems. */
   readonly examples: number;
   /** The first few wrong answers: question, expected and generated text. */
-  readonly failures: { question: string; expected: string; got: string }[];
+  readonly failures: MathFailure[];
 }
 
 /**
@@ -88,7 +106,7 @@ export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathPr
  * ```
  * @category Evaluation
  */
-export function continueText(tokenizer: CharTokenizer, prefixes: readonly string[], length: number, decode: Decode): { prefix: string; continuation: string }[] {
+export function continueText(tokenizer: CharTokenizer, prefixes: readonly string[], length: number, decode: Decode): Continuation[] {
   return prefixes.map((prefix) => {
     const out = decode([SPECIAL_TOKENS.bos, ...tokenizer.encode(prefix)], length);
     return { prefix, continuation: tokenizer.decode(out.tokens) };

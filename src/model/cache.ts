@@ -62,6 +62,33 @@ export class KVCache {
     this.rows = length;
   }
 
+  /**
+   * Keeps the first `length` rows and moves the `count` rows starting at `from` right after them; the
+   * length becomes `length + count`. Verifying several candidate drafts in one forward appends all of
+   * their rows; this keeps only the winner's, as if it alone had been forwarded. Exact: a row's keys and
+   * values depend only on its own token, position and the rows it attended to, never on where it sits.
+   *
+   * @param length - rows to keep in place, `0 <= length <= from`
+   * @param from - first row to move, `from + count <= this.length`
+   * @param count - rows to move
+   * @example
+   * ```ts
+   * // cache: 3 committed rows, then candidate A (2 rows), then candidate B (2 rows)
+   * cache.keepRows(3, 5, 2);   // committed rows, then B's rows; cache.length === 5
+   * ```
+   */
+  keepRows(length: number, from: number, count: number): void {
+    if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.rows) {
+      throw new ShapeError(`KVCache.keepRows: expected 0 <= length <= from and from + count <= ${this.rows}, got length ${length}, from ${from}, count ${count}`);
+    }
+    const w = this.width;
+    for (let layer = 0; layer < this.keys.length; layer++) {
+      this.keys[layer].copyWithin(length * w, from * w, (from + count) * w);
+      this.values[layer].copyWithin(length * w, from * w, (from + count) * w);
+    }
+    this.rows = length + count;
+  }
+
   /** An independent copy (same contents and length). */
   clone(): KVCache {
     const copy = Object.create(KVCache.prototype) as KVCache;

@@ -152,6 +152,8 @@ export function attentionMask(packed: PackedSequence, kind: MaskKind): Uint8Arra
  * Next-token targets of the clean chain for the AR loss: row i of `prompt ++ clean_0 ++ clean_1 ...`
  * predicts the chain's next token (through the prompt, inside clean blocks, and across the bridges
  * between them); every other row, the chain's last row and rows after an EOS get `-1` (ignored).
+ * With `promptRows` false the rows inside the prompt are ignored too (only the last prompt row, which
+ * predicts the first output token, is trained).
  *
  * @example
  * ```ts
@@ -159,12 +161,13 @@ export function attentionMask(packed: PackedSequence, kind: MaskKind): Uint8Arra
  * ```
  * @category Jacobi Forcing
  */
-export function arTargets(packed: PackedSequence, eosTokenId: number | null): Int32Array {
+export function arTargets(packed: PackedSequence, eosTokenId: number | null, promptRows = true): Int32Array {
   const targets = new Int32Array(packed.tokens.length).fill(-1);
   const chain: number[] = [];                                               // row indices of the clean chain, in order
   for (let i = 0; i < packed.promptLength; i++) chain.push(i);
   for (const b of packed.blocks) for (let o = 0; o < b.length; o++) chain.push(b.cleanStart + o);
-  for (let c = 0; c + 1 < chain.length; c++) {
+  const first = promptRows ? 0 : packed.promptLength - 1;                  // the last prompt row predicts the first output token
+  for (let c = first; c + 1 < chain.length; c++) {
     if (c >= packed.promptLength && packed.tokens[chain[c]] === eosTokenId) break; // stop after EOS
     targets[chain[c]] = packed.tokens[chain[c + 1]];
   }

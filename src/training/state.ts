@@ -16,7 +16,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset } from "../data/dataset.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { namedParams, paramSpecs, paramsFromNamed, type Params } from "../model/params.ts";
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type StoredTensor } from "../model/safetensors.ts";
@@ -25,9 +24,33 @@ import { Tensor } from "../tensor/tensor.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { AdamWState } from "./optimizer.ts";
 import { lossCurveSvg } from "./plot.ts";
-import type { TrainOptions } from "./trainer.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { CharTokenizer } from "../model/tokenizer.ts";
 
 // ---------------------------------------------------------------- the state
+
+/**
+ * What identifies a run, saved with it: a resume must be given the very same options. The AR trainer's
+ * `TrainOptions` and the distiller's `DistillOptions` are both such options.
+ *
+ * @category Training
+ */
+export interface RunOptions {
+  /** The model blueprint. */
+  readonly config: ModelConfig;
+  /** Seed of the run. */
+  readonly seed: number;
+  /** What is trained, for titles: absent for AR pretraining, e.g. "Jacobi Forcing". */
+  readonly objective?: string;
+}
+
+/** The data a run trains on, as the checkpoint records it. @category Training */
+export interface Corpus {
+  /** `math`, `code`, a file path, or a trajectories file. */
+  readonly name: string;
+  /** The vocabulary saved with the model. */
+  readonly tokenizer: CharTokenizer;
+}
 
 /** One training step in the history. @category Training */
 export interface HistoryRow {
@@ -39,10 +62,15 @@ export interface HistoryRow {
   readonly loss: number;
   /** Gradient norm before clipping. */
   readonly gradNorm: number;
+  /** Named parts of the loss (Jacobi Forcing: `ar` and `consistency`), written as extra CSV columns. */
+  readonly parts?: Readonly<Record<string, number>>;
 }
 
 /** One evaluation: the step and its metrics (`heldoutLoss` and any extra). @category Training */
-export type EvalRow = { readonly step: number } & Readonly<Record<string, number>>;
+export interface EvalRow extends Readonly<Record<string, number>> {
+  /** The step after which the evaluation ran. */
+  readonly step: number;
+}
 
 /** A training run in memory. @category Training */
 export interface TrainState {
@@ -69,7 +97,7 @@ interface TrainerRecord {
   readonly adamwStep: number;
   readonly dataRng: RngState;
   readonly dataset: string;
-  readonly options: TrainOptions;
+  readonly options: RunOptions;
   readonly history: HistoryRow[];
   readonly evals: EvalRow[];
 }
@@ -85,7 +113,7 @@ interface TrainerRecord {
  * ```
  * @category Training
  */
-export function saveTrainState(dir: string, state: TrainState, options: TrainOptions, dataset: Dataset): void {
+export function saveTrainState(dir: string, state: TrainState, options: RunOptions, dataset: Corpus): void {
   const { config } = options;
   saveCheckpoint(dir, { config, params: state.params, tokenizer: dataset.tokenizer }, {
     dtype: "F32", metadata: { step: String(state.step), dataset: dataset.name, seed: String(options.seed) },
@@ -106,7 +134,7 @@ export function saveTrainState(dir: string, state: TrainState, options: TrainOpt
   };
   writeFileAtomic(join(dir, RESUME_FILE), encodeSafetensors(tensors, { dtype: "F64", metadata: { trainer: JSON.stringify(record) } }));
   writeFileAtomic(join(dir, "loss.csv"), lossCsv(state.history, state.evals));
-  writeFileAtomic(join(dir, "loss.svg"), lossCurveSvg(state.history, state.evals, `${dataset.name}: training and held-out loss`));
+  writeFileAtomic(join(dir, "loss.svg"), lossCurveSvg(state.history, state.evals, `${dataset.name}: ${options.objective ?? "AR"} training and held-out loss`));
 }
 
 // ---------------------------------------------------------------- loading
@@ -121,7 +149,7 @@ export function saveTrainState(dir: string, state: TrainState, options: TrainOpt
  * ```
  * @category Training
  */
-export function loadTrainState(dir: string, options: TrainOptions, dataset: Dataset): TrainState {
+export function loadTrainState(dir: string, options: RunOptions, dataset: Corpus): TrainState {
   const file = join(dir, RESUME_FILE);
   if (!existsSync(file)) throw new CheckpointError(file, "does not exist: there is no run to resume in this folder");
   const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
@@ -175,11 +203,12 @@ export function loadTrainState(dir: string, options: TrainOptions, dataset: Data
  */
 export function lossCsv(history: readonly HistoryRow[], evals: readonly EvalRow[]): string {
   const metrics = [...new Set(evals.flatMap((e) => Object.keys(e).filter((k) => k !== "step")))];
+  const parts = [...new Set(history.flatMap((h) => Object.keys(h.parts ?? {})))];
   const byStep = new Map(evals.map((e) => [e.step, e]));
-  const lines = [["step", "lr", "loss", "grad_norm", ...metrics].join(",")];
+  const lines = [["step", "lr", "loss", "grad_norm", ...parts.map((p) => `${p}_loss`), ...metrics].join(",")];
   for (const h of history) {
     const e = byStep.get(h.step);
-    lines.push([h.step, h.lr, h.loss, h.gradNorm, ...metrics.map((m) => (e && m in e ? e[m] : ""))].join(","));
+    lines.push([h.step, h.lr, h.loss, h.gradNorm, ...parts.map((p) => h.parts?.[p] ?? ""), ...metrics.map((m) => (e && m in e ? e[m] : ""))].join(","));
   }
   return lines.join("\n") + "\n";
 }

@@ -68,12 +68,22 @@ export interface TrainOptions {
 }
 
 /** Defaults for everything but the model, seed and length. @category Training */
-export const DEFAULT_TRAINING = {
+export const DEFAULT_TRAINING: Pick<TrainOptions, "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "evalSequences" | "checkpointEvery" | "initFrom"> = {
   batchSize: 8, maxLr: 3e-3, minLr: 3e-4, warmupSteps: 50, clipNorm: 1, adamw: DEFAULT_ADAMW,
   evalEvery: 100, evalSequences: 8, checkpointEvery: 100, initFrom: null,
-} as const;
+};
 
 // ---------------------------------------------------------------- parameters
+
+/** The trainable tensors of a model, in checkpoint order. @category Training */
+export interface Trainable {
+  /** Hugging Face names. */
+  readonly names: string[];
+  /** The tensors, marked `requiresGrad`. */
+  readonly tensors: Tensor[];
+  /** Whether AdamW decays each tensor (matrices yes, gains and biases no). */
+  readonly decay: boolean[];
+}
 
 /**
  * The trainable tensors of `params` in checkpoint order, marked `requiresGrad`, with the weight-decay
@@ -86,7 +96,7 @@ export const DEFAULT_TRAINING = {
  * ```
  * @category Training
  */
-export function trainableParams(config: ModelConfig, params: Params): { names: string[]; tensors: Tensor[]; decay: boolean[] } {
+export function trainableParams(config: ModelConfig, params: Params): Trainable {
   const named = namedParams(config, params);
   for (const [, t] of named) t.requiresGrad = true;
   return { names: named.map(([n]) => n), tensors: named.map(([, t]) => t), decay: named.map(([, t]) => t.rank === 2) };

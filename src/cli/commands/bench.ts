@@ -1,19 +1,19 @@
 /**
  * `jacobi-forcing bench` (also `npm run bench`): measures the forward cost curve, AR speed, and Jacobi
- * decoding next to AR (TPF, positions per token, tokens/s, speedup, identical output) on the random
+ * and multi-block decoding next to AR (TPF, positions per token, tokens/s, speedup, identical output) on the random
  * `small` model. Never part of `npm test`.
  *
  * @module
  */
 import { arTokensPerSecond, forwardCost } from "../../../bench/forward.ts";
-import { DEFAULT_JACOBI_RUNS, compareMethods, formatMethodRows } from "../../../bench/methods.ts";
+import { DEFAULT_JACOBI_RUNS, DEFAULT_MR_RUNS, compareMethods, formatMethodRows } from "../../../bench/methods.ts";
 import { PRESETS } from "../../model/config.ts";
 import { initParams } from "../../model/params.ts";
 import type { Command } from "../command.ts";
 
 /** The `bench` command. @category CLI */
 export const benchCommand: Command = {
-  summary: "benchmark forward cost t(T)/t(1), AR tokens/s and Jacobi vs AR on the random small model",
+  summary: "benchmark forward cost t(T)/t(1), AR tokens/s, and Jacobi and multi-block vs AR on the random small model",
   flags: {
     quick: { type: "boolean", help: "fewer repetitions (well under a minute)" },
     json: { type: "boolean", help: "print one JSON object instead of a table" },
@@ -24,7 +24,7 @@ export const benchCommand: Command = {
     const reps = flags.quick ? 5 : 21;
     const forwardRows = forwardCost(config, params, [1, 4, 16, 32, 64], reps);
     const arTps = arTokensPerSecond(config, params, flags.quick ? 32 : 128);
-    const methods = compareMethods(config, params, { newTokens: flags.quick ? 32 : 128, reps: flags.quick ? 1 : 5, jacobi: DEFAULT_JACOBI_RUNS });
+    const methods = compareMethods(config, params, { newTokens: flags.quick ? 32 : 128, reps: flags.quick ? 1 : 5, jacobi: DEFAULT_JACOBI_RUNS, multiBlock: DEFAULT_MR_RUNS });
     const result = {
       model: "small (random, seed 0)",
       node: process.version,

@@ -2,41 +2,74 @@
  * `jacobi-forcing eval`: held-out evaluation of a trained model.
  *
  * ```
- * jacobi-forcing eval --model DIR --data math|code [--method ar] [--json] [--examples N]
+ * jacobi-forcing eval --model DIR --data math|code [--method ar|jacobi|mr] [--json] [--examples N]
  * ```
+ * `--method jacobi` decodes with greedy block Jacobi decoding (`--block-size`, default 16) and `--method mr`
+ * with with multi-block decoding and rejection recycling (`--block-size`, `--blocks`,
+ * `--spawn-ratio`, `--pool`, `--pool-kind`; the paper's defaults, n = 64). Both give the same tokens as AR,
+ * so the same accuracy, and their own tokens per forward.
  * - math: exact-match accuracy of the final answer on N (default 500) held-out problems, decoded greedily.
  * - code: bits per character on every held-out window (the model's context length, stride = context),
  *   next to the unigram baseline on the same characters; and the greedy continuation of held-out prefixes.
  * Both report decoding speed: tokens per decode forward and tokens per second.
  * With `--json` it prints one object:
- * `{"accuracy", "bitsPerChar", "unigramBitsPerChar", "tokensPerForward", "tokensPerSecond", "examples"}`
- * (accuracy for math, bits per character for code, null for the other).
+ * `{"accuracy", "bitsPerChar", "unigramBitsPerChar", "tokensPerForward", "iterationsPerToken", "tokensPerSecond", "examples"}`
+ * (accuracy for math, bits per character for code, null for the other; `iterationsPerToken` = 1 / TPF,
+ * decode forwards per generated token).
  *
  * Read next: `src/evaluation/tasks.ts`.
  *
  * @module
  */
-import { IGNORE } from "../../data/dataset.ts";
+import { IGNORE, type Dataset } from "../../data/dataset.ts";
 import { mathEvalSet } from "../../data/math.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
+import { jacobi } from "../../decoding/jacobi.ts";
+import { MULTIBLOCK_DEFAULTS, multiBlock } from "../../decoding/multiblock.ts";
+import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { continueText, mathAccuracy, type Decode } from "../../evaluation/tasks.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint, type Checkpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
+import type { CharTokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
 import { CliError, type Flags } from "../args.ts";
 import type { Command, Io } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
-/** The decoder named by `--method`. */
-function decoderFor(method: string, config: ModelConfig, params: Params): Decode {
+/** `--block-size`, or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
+function blockSize(method: string, flags: Flags): number {
+  return (flags["block-size"] as number | undefined) ?? (method === "jacobi" ? 16 : MULTIBLOCK_DEFAULTS.blockSize);
+}
+
+/** The decoder named by `--method`, configured by its flags. */
+function decoderFor(method: string, config: ModelConfig, params: Params, flags: Flags): Decode {
   if (method === "ar") {
     return (prompt, maxNewTokens) => {
       const g = arGreedy(config, params, prompt, { maxNewTokens });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
-  throw new CliError(`eval: unknown method "${method}"; expected ar`);
+  if (method === "jacobi") {
+    return (prompt, maxNewTokens) => {
+      const g = jacobi(config, params, prompt, { maxNewTokens, blockSize: blockSize(method, flags) });
+      return { tokens: g.tokens, forwards: g.stats.forwards };
+    };
+  }
+  if (method === "mr") {
+    return (prompt, maxNewTokens) => {
+      const g = multiBlock(config, params, [...prompt], {
+        maxNewTokens,
+        blockSize: blockSize(method, flags),
+        maxBlocks: flags.blocks as number,
+        spawnRatio: flags["spawn-ratio"] as number,
+        poolSize: flags.pool as number,
+        poolKind: flags["pool-kind"] as PoolKind,
+      });
+      return { tokens: g.tokens, forwards: g.stats.forwards };
+    };
+  }
+  throw new CliError(`eval: unknown method "${method}"; expected ar, jacobi or mr`);
 }
 
 /** The `eval` command. @category CLI */
@@ -45,21 +78,43 @@ export const evalCommand: Command = {
   flags: {
     model: { type: "string", help: "checkpoint folder made by train" },
     data: { type: "string", choices: ["math", "code"], help: "the dataset the model was trained on" },
-    method: { type: "string", choices: ["ar"], default: "ar", help: "decoding method" },
+    method: { type: "string", choices: ["ar", "jacobi", "mr"], default: "ar", help: "decoding method" },
+    "block-size": { type: "int", optional: true, help: `jacobi, mr: tokens per block n (default 16 for jacobi, ${MULTIBLOCK_DEFAULTS.blockSize} for mr)` },
+    blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
+    "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn ratio r" },
+    pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
+    "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
     json: { type: "boolean", help: "print one JSON object" },
     examples: { type: "int", optional: true, help: "math problems (default 500) / most held-out code windows (default all)" },
   },
   run: (flags, io) => runEval(flags, io),
 };
 
-function runEval(args: Flags, io: Io): void {
-  const { config, params, tokenizer } = loadCheckpoint(args.model as string);
-  if (tokenizer === null) throw new CliError(`eval: ${args.model} has no tokenizer.json; it was not made by train`);
-  const dataset = datasetFor(args.data as string);
+/**
+ * Loads the checkpoint in `dir` and checks that its tokenizer is `dataset`'s, character for character:
+ * a model decodes a dataset's ids only if both mean the same characters by them.
+ *
+ * @param command - the command's name, for error messages
+ * @throws CliError when the folder has no tokenizer or another vocabulary
+ * @example
+ * ```ts
+ * loadModelFor("eval", "models/math-teacher", mathDataset()).tokenizer.vocabSize; // 20
+ * ```
+ * @category CLI
+ */
+export function loadModelFor(command: string, dir: string, dataset: Dataset): Checkpoint & { readonly tokenizer: CharTokenizer } {
+  const { config, params, tokenizer } = loadCheckpoint(dir);
+  if (tokenizer === null) throw new CliError(`${command}: ${dir} has no tokenizer.json; it was not made by train`);
   if (JSON.stringify(tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
-    throw new CliError(`eval: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
+    throw new CliError(`${command}: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
   }
-  const decode = decoderFor(args.method as string, config, params);
+  return { config, params, tokenizer };
+}
+
+function runEval(args: Flags, io: Io): void {
+  const dataset = datasetFor(args.data as string);
+  const { config, params, tokenizer } = loadModelFor("eval", args.model as string, dataset);
+  const decode = decoderFor(args.method as string, config, params, args);
   const json = args.json === true;
   let accuracy: number | null = null;
   let bitsPerChar: number | null = null;
@@ -101,9 +156,11 @@ function runEval(args: Flags, io: Io): void {
       for (const c of continuations) io.out(`--- prefix:\n${c.prefix}\n--- greedy continuation:\n${c.continuation}\n`);
     }
   }
+  const tokensPerForward = totals.tokens / Math.max(totals.forwards, 1);
   const report = {
     accuracy, bitsPerChar, unigramBitsPerChar,
-    tokensPerForward: totals.tokens / Math.max(totals.forwards, 1),
+    tokensPerForward,
+    iterationsPerToken: tokensPerForward === 0 ? null : 1 / tokensPerForward,
     tokensPerSecond: totals.tokens / totals.seconds,
     examples,
   };

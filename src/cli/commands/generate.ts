@@ -1,7 +1,9 @@
 /**
  * `jacobi-forcing generate`: decodes a continuation of a prompt with a chosen method and prints the
  * text and what it cost (`--json` for one machine-readable object). `--method jacobi` decodes n tokens
- * per block (`--block-size`); `--trace` shows every Jacobi iteration, token by token.
+ * per block (`--block-size`); `--trace` shows every Jacobi iteration, token by token. `--method mr` is
+ * multi-block decoding with rejection recycling (`--blocks` K, `--spawn-ratio` r, `--pool` size).
+ * `--temperature` (with `--top-k`, `--top-p`, `--seed`) samples instead, losslessly, with every method.
  *
  * @module
  */
@@ -12,6 +14,9 @@ import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { DecodeStats, StopOptions } from "../../decoding/acceptance.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
 import { DRAFT_INITS, JACOBI_MODES, jacobi, type DraftInit, type JacobiMode, type JacobiStats, type JacobiStep } from "../../decoding/jacobi.ts";
+import { MULTIBLOCK_DEFAULTS, multiBlock, type MultiBlockStats } from "../../decoding/multiblock.ts";
+import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
+import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
 import type { Command } from "../command.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
@@ -21,34 +26,71 @@ function stopOptions(flags: Flags): StopOptions {
   return { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}) };
 }
 
-/** What a method returns: the tokens, and the stats (with Jacobi's per-block iterations where there are blocks). */
+/** The sampling options of every method: none (greedy) unless `--temperature` is above 0. */
+function samplingOptions(flags: Flags): SamplingOptions {
+  return {
+    temperature: flags.temperature as number,
+    ...(flags["top-k"] !== undefined ? { topK: flags["top-k"] as number } : {}),
+    ...(flags["top-p"] !== undefined ? { topP: flags["top-p"] as number } : {}),
+  };
+}
+
+/** `--block-size`, or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
+function blockSize(flags: Flags, fallback: number): number {
+  return (flags["block-size"] as number | undefined) ?? fallback;
+}
+
+/** What a method returns: the tokens, and the stats (with per-block iterations where there are blocks). */
 interface MethodResult {
   readonly tokens: number[];
-  readonly stats: DecodeStats & Partial<Pick<JacobiStats, "iterationsPerBlock">>;
+  readonly stats: DecodeStats & Partial<Pick<JacobiStats, "iterationsPerBlock">> & Partial<Omit<MultiBlockStats, keyof DecodeStats>>;
 }
 
 /** A decoding method as the CLI runs it; `onIteration` is given only with `--trace`. */
 type Method = (config: ModelConfig, params: Params, prompt: number[], flags: Flags, onIteration?: (step: JacobiStep) => void) => MethodResult;
 
 const METHODS: Record<string, Method> = {
-  ar: (config, params, prompt, flags) => arGreedy(config, params, prompt, stopOptions(flags)),
+  ar: (config, params, prompt, flags) => (resolveSampling(samplingOptions(flags), "generate --method ar") === null
+    ? arGreedy(config, params, prompt, stopOptions(flags))
+    : arSample(config, params, prompt, { ...stopOptions(flags), ...samplingOptions(flags), seed: flags.seed as number })),
   jacobi: (config, params, prompt, flags, onIteration) => jacobi(config, params, prompt, {
     ...stopOptions(flags),
-    blockSize: flags["block-size"] as number,
+    ...samplingOptions(flags),
+    blockSize: blockSize(flags, 16),
     init: flags.init as DraftInit,
     mode: flags.mode as JacobiMode,
     seed: flags.seed as number,
     onIteration,
+  }),
+  mr: (config, params, prompt, flags) => multiBlock(config, params, prompt, {
+    ...stopOptions(flags),
+    ...samplingOptions(flags),
+    blockSize: blockSize(flags, MULTIBLOCK_DEFAULTS.blockSize),
+    maxBlocks: flags.blocks as number,
+    spawnRatio: flags["spawn-ratio"] as number,
+    poolSize: flags.pool as number,
+    poolKind: flags["pool-kind"] as PoolKind,
+    init: flags.init as DraftInit,
+    seed: flags.seed as number,
   }),
 };
 
 /** One line of what a run cost, for stderr. */
 function costLine(flags: Flags, result: MethodResult): string {
   const s = result.stats;
-  const method = flags.method === "jacobi" ? `jacobi n=${flags["block-size"]} ${flags.mode} init=${flags.init}` : String(flags.method);
+  const sampled = (flags.temperature as number) > 0 ? ` temperature=${flags.temperature}` : "";
+  const names: Record<string, string> = {
+    jacobi: `jacobi n=${blockSize(flags, 16)} ${flags.mode} init=${flags.init}`,
+    mr: `mr n=${blockSize(flags, MULTIBLOCK_DEFAULTS.blockSize)} K=${flags.blocks} r=${flags["spawn-ratio"]} pool=${flags.pool} ${flags["pool-kind"]}`,
+  };
+  const method = (names[flags.method as string] ?? String(flags.method)) + sampled;
   let line = `[${method}] ${s.committedTokens} tokens in ${s.forwards} forwards (TPF ${s.tokensPerForward.toFixed(2)}), ` +
     `${s.tokenPositions} token positions processed`;
   if (s.iterationsPerBlock !== undefined && s.iterationsPerBlock.length > 0) line += `, iterations per block ${s.iterationsPerBlock.join(" ")}`;
+  if (s.acceptedFrom !== undefined) {
+    const f = s.acceptedFrom;
+    line += `; accepted from: ${f.seed} seeds, ${f.draft} drafts, ${f.recycled} recycled, ${f.promoted} promoted`;
+  }
   return line + "\n";
 }
 
@@ -80,10 +122,17 @@ export const generateCommand: Command = {
     method: { type: "string", choices: Object.keys(METHODS), default: "ar", help: "decoding method" },
     "max-new-tokens": { type: "int", default: 32, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },
-    "block-size": { type: "int", default: 16, help: "jacobi: tokens per block n" },
-    init: { type: "string", choices: DRAFT_INITS, default: "context", help: "jacobi: how draft tokens are first guessed" },
+    "block-size": { type: "int", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr)" },
+    blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
+    "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn a block once the newest has ceil(r n) tokens settled" },
+    pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
+    "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
+    init: { type: "string", choices: DRAFT_INITS, default: "context", help: "jacobi, mr: how draft tokens are first guessed" },
     mode: { type: "string", choices: JACOBI_MODES, default: "block", help: "jacobi: block by block, or a sliding window of n tokens" },
-    seed: { type: "int", default: 0, help: "jacobi: seed of the draft generator" },
+    seed: { type: "int", default: 0, help: "seed of the draft generator and of sampling" },
+    temperature: { type: "number", default: 0, help: "sample at this temperature (0: greedy); lossless for every method" },
+    "top-k": { type: "int", optional: true, help: "sampling: keep the k most probable tokens" },
+    "top-p": { type: "number", optional: true, help: "sampling: keep the smallest most-probable set of mass p" },
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
     json: { type: "boolean", help: "print one JSON object {tokens, text, stats}" },
   },

@@ -1,0 +1,153 @@
+/**
+ * Jacobi Forcing distillation: the training loop over the objective of `jacobi-forcing.ts`.
+ *
+ * The model starts as a copy of the teacher (the AR model that produced the trajectories) and is trained
+ * on its own Jacobi trajectories: each step draws `batchSize` trajectories, turns each into one packed
+ * example by the noise schedule, and takes one AdamW step on the mean of their losses
+ * `L = L_pc + w_AR · L_AR`. Checkpoints, resume, the loss table and the progress report are the AR
+ * trainer's (`state.ts`); the history keeps `ar` and `consistency` apart.
+ *
+ * Progressive rounds (paper §3.1 "Progressive Distillation for Larger Block Sizes"): after round 1,
+ * collect new trajectories WITH the distilled model at a larger block and distil again, starting from
+ * the round-1 model (`teacher` = the round-1 folder).
+ *
+ * Determinism: the trajectory draws and the schedule's random targets come from one generator seeded by
+ * `seed` and saved in the checkpoint, so a resumed run repeats the uninterrupted one bit for bit.
+ *
+ * @module
+ */
+import { loadCheckpoint } from "../model/checkpoint.ts";
+import { toHfConfig, type ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import type { CharTokenizer } from "../model/tokenizer.ts";
+import { backward, zeroGrad } from "../tensor/autograd.ts";
+import { scale } from "../tensor/ops.ts";
+import { Rng } from "../tensor/random.ts";
+import { buildExample, jacobiForcingLoss, type JacobiForcingOptions, type TrajectoryData } from "./jacobi-forcing.ts";
+import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions } from "./optimizer.ts";
+import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
+import { trainableParams, type Progress, type TrainHooks, type TrainResult } from "./trainer.ts";
+
+// ---------------------------------------------------------------- options
+
+/** Everything that defines a distillation run (saved with it; a resume must match). @category Jacobi Forcing */
+export interface DistillOptions extends JacobiForcingOptions {
+  /** Always "Jacobi Forcing" (names the run in its files). */
+  readonly objective: "Jacobi Forcing";
+  /** The blueprint: the teacher's. */
+  readonly config: ModelConfig;
+  /** The teacher folder whose weights the run starts from. */
+  readonly teacher: string;
+  /** Seed of the trajectory draws and of the random schedule. */
+  readonly seed: number;
+  /** Optimizer steps. */
+  readonly steps: number;
+  /** Trajectories per step (gradients accumulated). */
+  readonly batchSize: number;
+  /** Peak learning rate after warm-up. */
+  readonly maxLr: number;
+  /** Learning rate at the last step (cosine decay). */
+  readonly minLr: number;
+  /** Linear warm-up steps. */
+  readonly warmupSteps: number;
+  /** Global gradient-norm clip. */
+  readonly clipNorm: number;
+  /** AdamW betas, eps and weight decay. */
+  readonly adamw: AdamWOptions;
+  /** Evaluate (the hooks' `evaluate`) every this many steps and at the end. */
+  readonly evalEvery: number;
+  /** Checkpoint every this many steps, at the end, and on a stop request. */
+  readonly checkpointEvery: number;
+}
+
+/** Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md). @category Jacobi Forcing */
+export const DEFAULT_DISTILL: Pick<DistillOptions, "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "checkpointEvery"> = {
+  batchSize: 8, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, clipNorm: 1, adamw: DEFAULT_ADAMW, evalEvery: 100, checkpointEvery: 50,
+};
+
+// ---------------------------------------------------------------- the loop
+
+/**
+ * Distils the teacher on `trajectories`, or resumes the run saved in `hooks.outDir`.
+ *
+ * @param trajectories - Jacobi trajectories of the teacher (as plain data)
+ * @param tokenizer - the teacher's vocabulary (saved with the student)
+ * @example
+ * ```ts
+ * await distill(trajectories, tokenizer, { ...DEFAULT_DISTILL, objective: "Jacobi Forcing", config, teacher: "models/math-teacher",
+ *   seed: 1, steps: 300, window: 16, eosTokenId: 2 }, { outDir: "runs/math-jf" });
+ * ```
+ * @category Jacobi Forcing
+ */
+export async function distill(trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks): Promise<TrainResult> {
+  if (trajectories.length === 0) throw new Error("distill: no trajectories to train on");
+  const { config } = options;
+  const corpus = { name: `trajectories (${trajectories.length})`, tokenizer };
+  let state: TrainState;
+  if (hooks.resume) {
+    state = loadTrainState(hooks.outDir, options, corpus);
+  } else {
+    const teacher = loadCheckpoint(options.teacher);
+    if (JSON.stringify(toHfConfig(teacher.config)) !== JSON.stringify(toHfConfig(config))) {
+      throw new Error(`distill: the teacher in ${options.teacher} has another config than this run's`);
+    }
+    state = { step: 0, params: teacher.params, optimizer: adamwInit(trainableParams(config, teacher.params).tensors), dataRng: new Rng(`distill-${options.seed}`), history: [], evals: [] };
+  }
+  const { params, optimizer, dataRng } = state;
+  const trainable = trainableParams(config, params);
+  const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
+  const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
+
+  const started = performance.now();
+  let sessionTokens = 0;
+  let sessionSteps = 0;
+  while (state.step < options.steps) {
+    if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
+      save();
+      return { params, history: state.history, finished: false };
+    }
+    const lr = learningRate(state.step, schedule);
+    const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
+    const step = distillStep(config, params, trainable, batch, options, dataRng);
+    const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
+    adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
+    state.step++;
+    sessionSteps++;
+    sessionTokens += step.tokens;
+    state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: { ar: step.ar, consistency: step.consistency } });
+
+    let evaluation: Record<string, number> | undefined;
+    if (state.step % options.evalEvery === 0 || state.step === options.steps) {
+      evaluation = { ...hooks.evaluate?.(params) };
+      state.evals.push({ step: state.step, ...evaluation });
+    }
+    if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
+    const seconds = (performance.now() - started) / 1000;
+    const progress: Progress = {
+      step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
+      etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
+    };
+    hooks.onProgress?.(progress);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { params, history: state.history, finished: true };
+}
+
+/** The gradient of one minibatch (accumulated into the trainable tensors) and its mean losses. */
+function distillStep(
+  config: ModelConfig, params: Params, trainable: ReturnType<typeof trainableParams>, batch: readonly TrajectoryData[],
+  options: DistillOptions, rng: Rng,
+): { loss: number; ar: number; consistency: number; tokens: number } {
+  zeroGrad(trainable.tensors);
+  let loss = 0, ar = 0, consistency = 0, tokens = 0;
+  for (const trajectory of batch) {
+    const example = buildExample(trajectory, options, rng);
+    const result = jacobiForcingLoss(config, params, example, options);
+    backward(scale(result.loss, 1 / batch.length));                       // the gradient of the batch mean
+    loss += result.loss.data[0] / batch.length;
+    ar += result.ar / batch.length;
+    consistency += result.consistency / batch.length;
+    tokens += example.packed.tokens.length;
+  }
+  return { loss, ar, consistency, tokens };
+}
