@@ -90,6 +90,12 @@ export const evalCommand: Command = {
   run: (flags, io) => runEval(flags, io),
 };
 
+/** A checkpoint made by `train`: its tokenizer is always there. @category CLI */
+export interface TrainedModel extends Checkpoint {
+  /** The character vocabulary the model was trained with. */
+  readonly tokenizer: CharTokenizer;
+}
+
 /**
  * Loads the checkpoint in `dir` and checks that its tokenizer is `dataset`'s, character for character:
  * a model decodes a dataset's ids only if both mean the same characters by them.
@@ -102,7 +108,7 @@ export const evalCommand: Command = {
  * ```
  * @category CLI
  */
-export function loadModelFor(command: string, dir: string, dataset: Dataset): Checkpoint & { readonly tokenizer: CharTokenizer } {
+export function loadModelFor(command: string, dir: string, dataset: Dataset): TrainedModel {
   const { config, params, tokenizer } = loadCheckpoint(dir);
   if (tokenizer === null) throw new CliError(`${command}: ${dir} has no tokenizer.json; it was not made by train`);
   if (JSON.stringify(tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
