@@ -103,8 +103,9 @@ function checkEveryIteration(config: ModelConfig, params: Params, prompt: number
     forward(config, params, text, { cache: fresh });
     const rows = text.length * fresh.width;
     for (let l = 0; l < config.numLayers; l++) {                              // ...and exactly what a fresh forward gives
-      expectBitIdentical(`${label}: keys of layer ${l} after iteration ${step.iteration}`, step.cache.keys[l].subarray(0, rows), fresh.keys[l].subarray(0, rows), fresh.width);
-      expectBitIdentical(`${label}: values of layer ${l} after iteration ${step.iteration}`, step.cache.values[l].subarray(0, rows), fresh.values[l].subarray(0, rows), fresh.width);
+      const held = step.cache.read(l);
+      expectBitIdentical(`${label}: keys of layer ${l} after iteration ${step.iteration}`, held.keys, fresh.keys[l].subarray(0, rows), fresh.width);
+      expectBitIdentical(`${label}: values of layer ${l} after iteration ${step.iteration}`, held.values, fresh.values[l].subarray(0, rows), fresh.width);
     }
   };
   const result = jacobi(config, params, prompt, { ...options, onIteration });

@@ -13,11 +13,9 @@
  *
  * @module
  */
-import { KVCache } from "../model/cache.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
-import { argmax } from "../tensor/ops.ts";
+import { resolveRunner, type ForwardResult, type RunnerOption } from "../model/runner.ts";
 import { generationBudget, makeStats, stopToken, type DecodeStats, type StopOptions } from "./acceptance.ts";
 
 /** What a decoder returns. @category Decoding */
@@ -28,9 +26,12 @@ export interface GenerationResult {
   readonly stats: DecodeStats;
 }
 
-/** The greedy token after the last row of `logits` [T, V]. */
-function lastArgmax(logits: ReturnType<typeof forward>): number {
-  return argmax(logits)[logits.shape[0] - 1];
+/** Options of the AR greedy decoders: when to stop, and (optionally) which backend runs. @category Decoding */
+export interface GreedyOptions extends StopOptions, RunnerOption {}
+
+/** The greedy token after the last row of a forward. */
+function lastArgmax(result: ForwardResult): number {
+  return result.argmax()[result.rows - 1];
 }
 
 /**
@@ -44,14 +45,15 @@ function lastArgmax(logits: ReturnType<typeof forward>): number {
  * ```
  * @category Decoding
  */
-export function arGreedyReference(config: ModelConfig, params: Params, prompt: readonly number[], options: StopOptions): GenerationResult {
+export function arGreedyReference(config: ModelConfig, params: Params, prompt: readonly number[], options: GreedyOptions): GenerationResult {
   const budget = generationBudget(config, prompt, options, "arGreedyReference");
+  const runner = resolveRunner(config, params, options, "arGreedyReference");
   const eos = stopToken(config, options);
   const sequence = [...prompt];
   const out: number[] = [];
   let positions = 0;
   while (out.length < budget) {
-    const next = lastArgmax(forward(config, params, sequence));
+    const next = lastArgmax(runner.forward(sequence));
     positions += sequence.length;
     out.push(next);
     sequence.push(next);
@@ -72,20 +74,21 @@ export function arGreedyReference(config: ModelConfig, params: Params, prompt: r
  * ```
  * @category Decoding
  */
-export function arGreedy(config: ModelConfig, params: Params, prompt: readonly number[], options: StopOptions): GenerationResult {
+export function arGreedy(config: ModelConfig, params: Params, prompt: readonly number[], options: GreedyOptions): GenerationResult {
   const budget = generationBudget(config, prompt, options, "arGreedy");
+  const runner = resolveRunner(config, params, options, "arGreedy");
   const eos = stopToken(config, options);
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
-  const cache = new KVCache(config);
-  let next = lastArgmax(forward(config, params, prompt, { cache }));     // prefill: the first token
+  const cache = runner.newCache();
+  let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
   let forwards = 0;
   for (;;) {
-    const logits = forward(config, params, [next], { cache });          // commits `next`, predicts the one after
+    const result = runner.forward([next], { cache });                  // commits `next`, predicts the one after
     forwards++;
     out.push(next);
     if (next === eos || out.length === budget) break;
-    next = lastArgmax(logits);
+    next = lastArgmax(result);
   }
   return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
 }

@@ -26,11 +26,9 @@
  *
  * @module
  */
-import { KVCache } from "../model/cache.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
-import { argmax } from "../tensor/ops.ts";
+import { cpuRunner, resolveRunner, type ModelRunner, type RunnerOption, type SequenceCache } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
 import {
   DecodingError, acceptedPrefixLength, generationBudget, makeStats, oneOf, positiveIntegerOption, stopToken,
@@ -63,7 +61,7 @@ export type JacobiMode = "block" | "window";
 export const JACOBI_MODES: readonly JacobiMode[] = ["block", "window"];
 
 /** Options of {@link jacobi}. @category Decoding */
-export interface JacobiOptions extends StopOptions, SamplingOptions {
+export interface JacobiOptions extends StopOptions, SamplingOptions, RunnerOption {
   /** n, tokens per block (or in the window); default 16. */
   readonly blockSize?: number;
   /** How draft tokens are first guessed; default `'context'`. */
@@ -183,6 +181,7 @@ export interface IterationOutcome {
  * @param cache - [P] the committed text; grows by `accepted` rows
  * @param window - [T] the seed, then draft tokens
  * @param eos - the EOS id in force, or null
+ * @param runner - the backend that forwards (it made `cache`); default the CPU reference
  * @example
  * ```ts
  * const cache = new KVCache(config);
@@ -192,10 +191,13 @@ export interface IterationOutcome {
  * ```
  * @category Decoding
  */
-export function jacobiIteration(config: ModelConfig, params: Params, cache: KVCache, window: readonly number[], eos: number | null): IterationOutcome {
+export function jacobiIteration(
+  config: ModelConfig, params: Params, cache: SequenceCache, window: readonly number[], eos: number | null,
+  runner: ModelRunner = cpuRunner(config, params),
+): IterationOutcome {
   const committedLength = cache.length;
-  const logits = forward(config, params, window, { cache });                 // [T, V]; appends T rows of KV
-  const greedy = Array.from(argmax(logits));                                  // [T]; causal: row i saw window[0..i] only
+  const result = runner.forward(window, { cache });                           // [T, V] logits; appends T rows of KV
+  const greedy = Array.from(result.argmax());                                 // [T]; causal: row i saw window[0..i] only
   const accepted = acceptedPrefixLength(window, greedy, eos);                 // 1 + leading window[i] == greedy[i-1]
   cache.truncate(committedLength + accepted);                                 // the rollback: forget the rejected tail's KV
   const next = [greedy[accepted - 1], ...greedy.slice(accepted, window.length - 1)]; // seed, then the Jacobi update
@@ -213,6 +215,7 @@ export function jacobiIteration(config: ModelConfig, params: Params, cache: KVCa
  *
  * @param cache - [P] the committed text; grows by `accepted` rows
  * @param window - [T] the seed, then draft tokens
+ * @param runner - the backend that forwards (it made `cache`); default the CPU reference
  * @example
  * ```ts
  * const sampling = { temperature: 1, topK: null, topP: 1 };
@@ -222,11 +225,13 @@ export function jacobiIteration(config: ModelConfig, params: Params, cache: KVCa
  * @category Decoding
  */
 export function jacobiSampledIteration(
-  config: ModelConfig, params: Params, cache: KVCache, window: readonly number[], eos: number | null, sampling: ResolvedSampling, rng: Rng,
+  config: ModelConfig, params: Params, cache: SequenceCache, window: readonly number[], eos: number | null, sampling: ResolvedSampling, rng: Rng,
+  runner: ModelRunner = cpuRunner(config, params),
 ): IterationOutcome {
   const committedLength = cache.length;
-  const logits = forward(config, params, window, { cache });                 // [T, V]; appends T rows of KV
-  const greedy = Array.from(argmax(logits));                                  // [T]; the guesses for the rejected tail
+  const result = runner.forward(window, { cache });                           // appends T rows of KV
+  const logits = result.logits();                                             // [T, V]
+  const greedy = Array.from(result.argmax());                                 // [T]; the guesses for the rejected tail
   const verdict = verifySampled([window], (_, i) => samplingDistribution(logits, i, sampling), eos, rng);
   const accepted = verdict.accepted;
   cache.truncate(committedLength + accepted);                                 // the rollback
@@ -253,7 +258,7 @@ export interface JacobiStep {
   /** How many tokens of `window` were committed (1..T). */
   readonly accepted: number;
   /** The cache after the rollback: prompt + committed tokens. Read only. */
-  readonly cache: KVCache;
+  readonly cache: SequenceCache;
 }
 
 /** {@link DecodeStats} plus what only Jacobi has. @category Decoding */
@@ -294,20 +299,21 @@ export interface JacobiResult {
 export function jacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: JacobiOptions): JacobiResult {
   const resolved = resolveJacobiOptions(options, "jacobi");
   const budget = generationBudget(config, prompt, options, "jacobi");
+  const runner = resolveRunner(config, params, options, "jacobi");
   const run: Run = {
-    config, params, prompt, budget, options: resolved,
+    config, params, runner, prompt, budget, options: resolved,
     eos: stopToken(config, options),
     rng: new Rng(resolved.seed),
-    cache: new KVCache(config),
+    cache: runner.newCache(),
     committed: [], forwards: 0, positions: 0,
     onIteration: options.onIteration,
   };
   let blocks: BlockRecords = { iterations: [], trajectory: [] };
   if (budget > 0) {
-    const logits = forward(config, params, prompt, { cache: run.cache });                          // prefill: the first seed
+    const prefill = runner.forward(prompt, { cache: run.cache });                                  // prefill: the first seed
     const seed = resolved.sampling === null
-      ? argmax(logits)[prompt.length - 1]
-      : sampleToken(samplingDistribution(logits, prompt.length - 1, resolved.sampling), run.rng);
+      ? prefill.argmax()[prompt.length - 1]
+      : sampleToken(samplingDistribution(prefill.logits(), prompt.length - 1, resolved.sampling), run.rng);
     blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
   }
   const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
@@ -319,12 +325,13 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
 interface Run {
   readonly config: ModelConfig;
   readonly params: Params;
+  readonly runner: ModelRunner;
   readonly prompt: readonly number[];
   readonly budget: number;
   readonly options: ResolvedJacobiOptions;
   readonly eos: number | null;
   readonly rng: Rng;
-  readonly cache: KVCache;
+  readonly cache: SequenceCache;
   readonly committed: number[];
   forwards: number;
   positions: number;
@@ -336,8 +343,8 @@ function step(run: Run, window: number[], block: number | null, iteration: numbe
   const committedBefore = run.committed.length;
   const { sampling } = run.options;
   const outcome = sampling === null
-    ? jacobiIteration(run.config, run.params, run.cache, window, run.eos)
-    : jacobiSampledIteration(run.config, run.params, run.cache, window, run.eos, sampling, run.rng);
+    ? jacobiIteration(run.config, run.params, run.cache, window, run.eos, run.runner)
+    : jacobiSampledIteration(run.config, run.params, run.cache, window, run.eos, sampling, run.rng, run.runner);
   run.forwards++;
   run.positions += window.length;
   run.committed.push(...window.slice(0, outcome.accepted));

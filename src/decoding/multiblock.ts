@@ -44,13 +44,10 @@
  *
  * @module
  */
-import { KVCache } from "../model/cache.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
-import { argmax } from "../tensor/ops.ts";
+import { resolveRunner, type ForwardResult, type RunnerOption, type SequenceCache } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
-import type { Tensor } from "../tensor/tensor.ts";
 import {
   DecodingError, acceptedPrefixLength, generationBudget, makeStats, oneOf, positiveIntegerOption, stopToken,
   type DecodeStats, type StopOptions,
@@ -64,7 +61,7 @@ import {
 // ---------------------------------------------------------------- options
 
 /** Options of {@link multiBlock}, with the paper's names and the reference defaults. @category Decoding */
-export interface MultiBlockOptions extends StopOptions, SamplingOptions {
+export interface MultiBlockOptions extends StopOptions, SamplingOptions, RunnerOption {
   /** n, tokens per block; default 64 (the paper's). */
   readonly blockSize?: number;
   /** K, most blocks in flight (1 real-active + K-1 pseudo-active); default 2. */
@@ -217,7 +214,7 @@ export interface MultiBlockStep {
   /** Tokens of the winning row committed (1..T_RA). */
   readonly accepted: number;
   /** The cache after this forward: prompt + committed tokens. Read only. */
-  readonly cache: KVCache;
+  readonly cache: SequenceCache;
 }
 
 // ---------------------------------------------------------------- the decoder
@@ -262,7 +259,8 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
   const eos = stopToken(config, options);
   const rng = new Rng(o.seed);
   const pool: CandidatePool = makePool(o.poolKind, o.poolSize);
-  const cache = new KVCache(config);
+  const runner = resolveRunner(config, params, options, "multiBlock");
+  const cache = runner.newCache();
   const committed: number[] = [];
   const iterationsPerBlock: number[] = [];
   const from = { seed: 0, draft: 0, recycled: 0, promoted: 0 };
@@ -287,7 +285,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
     return { window: [seed, ...drafts], committed: 0, iterations: 0, fresh: false };
   };
 
-  const prefill = forward(config, params, prompt, { cache });                       // [P, V]
+  const prefill = runner.forward(prompt, { cache });                                // [P, V] logits
   let ra = freshBlock(nextToken(prefill, prompt.length - 1, o.sampling, rng));
   let pseudo: PseudoActive[] = [];
   for (let block = 0; ; ) {
@@ -300,8 +298,8 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
     const rows = [main, ...candidates];
 
     // 2. one forward: every row sees the committed prefix and its own earlier tokens
-    const logits = forward(config, params, rows.flat(), { cache, ...rowLayout(P, rows) }); // [T, V]
-    const greedy = argmax(logits);                                                          // [T]
+    const result = runner.forward(rows.flat(), { cache, ...rowLayout(P, rows) });      // [T, V] logits
+    const greedy = result.argmax();                                                         // [T]
     forwards++;
     positions += rows.reduce((sum, r) => sum + r.length, 0);
     ra.iterations++;
@@ -309,7 +307,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
     // 3. verify the RA window and the candidates; commit the winner's prefix and keep only its KV rows
     const starts = rowStarts(rows);
     const raRows = [ra.window, ...candidates];
-    const verdict = verify(raRows, starts, logits, greedy, eos, o.sampling, rng);
+    const verdict = verify(raRows, starts, result, greedy, eos, o.sampling, rng);
     const row = raRows[verdict.row];
     const committedBefore = committed.length;
     committed.push(...row.slice(0, verdict.accepted));
@@ -412,9 +410,9 @@ function rowLayout(P: number, rows: readonly (readonly number[])[]): { positions
 
 // ---------------------------------------------------------------- verification
 
-/** The token after row `row` of `logits`: the argmax, or a sample with a temperature. */
-function nextToken(logits: Tensor, row: number, sampling: ResolvedSampling | null, rng: Rng): number {
-  return sampling === null ? argmax(logits)[row] : sampleToken(samplingDistribution(logits, row, sampling), rng);
+/** The token after row `row` of a forward: the argmax, or a sample with a temperature. */
+function nextToken(result: ForwardResult, row: number, sampling: ResolvedSampling | null, rng: Rng): number {
+  return sampling === null ? result.argmax()[row] : sampleToken(samplingDistribution(result.logits(), row, sampling), rng);
 }
 
 /**
@@ -423,10 +421,13 @@ function nextToken(logits: Tensor, row: number, sampling: ResolvedSampling | nul
  * lossless rule of `sampling.ts`, which walks all rows at once.
  */
 function verify(
-  rows: readonly (readonly number[])[], starts: readonly number[], logits: Tensor, greedy: Int32Array,
+  rows: readonly (readonly number[])[], starts: readonly number[], result: ForwardResult, greedy: Int32Array,
   eos: number | null, sampling: ResolvedSampling | null, rng: Rng,
 ): { row: number; accepted: number; next: number } {
-  if (sampling !== null) return verifySampled(rows, (r, i) => samplingDistribution(logits, starts[r] + i, sampling), eos, rng);
+  if (sampling !== null) {
+    const logits = result.logits();                                                     // [T, V]
+    return verifySampled(rows, (r, i) => samplingDistribution(logits, starts[r] + i, sampling), eos, rng);
+  }
   let best = { row: 0, accepted: 0, next: 0 };
   rows.forEach((r, index) => {
     const g = greedy.subarray(starts[index], starts[index] + r.length);

@@ -20,10 +20,9 @@
  *
  * @module
  */
-import { KVCache } from "../model/cache.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
+import { resolveRunner, type RunnerOption } from "../model/runner.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/random.ts";
 import { DecodingError, generationBudget, makeStats, stopToken, type StopOptions } from "./acceptance.ts";
@@ -223,7 +222,7 @@ export function verifySampled(
 // ---------------------------------------------------------------- AR sampling, the reference
 
 /** Options of {@link arSample}. @category Sampling */
-export interface ArSampleOptions extends StopOptions, SamplingOptions {
+export interface ArSampleOptions extends StopOptions, SamplingOptions, RunnerOption {
   /** Seed of the sampling stream; default 0. */
   readonly seed?: number;
 }
@@ -248,12 +247,13 @@ export function arSample(config: ModelConfig, params: Params, prompt: readonly n
   const rng = new Rng(options.seed ?? 0);
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
-  const cache = new KVCache(config);
-  let logits = forward(config, params, prompt, { cache });                // prefill
+  const runner = resolveRunner(config, params, options, "arSample");
+  const cache = runner.newCache();
+  let logits = runner.forward(prompt, { cache }).logits();                // prefill
   let next = sampleToken(samplingDistribution(logits, prompt.length - 1, sampling), rng);
   let forwards = 0;
   for (;;) {
-    logits = forward(config, params, [next], { cache });                  // commits `next`
+    logits = runner.forward([next], { cache }).logits();                  // commits `next`
     forwards++;
     out.push(next);
     if (next === eos || out.length === budget) break;

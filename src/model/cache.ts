@@ -89,6 +89,15 @@ export class KVCache {
     this.rows = length + count;
   }
 
+  /**
+   * Copies of the valid keys and values of `layer`, each [P, Hkv*D].
+   * @param layer - 0 .. numLayers-1
+   */
+  read(layer: number): { keys: Float64Array; values: Float64Array } {
+    const end = this.rows * this.width;
+    return { keys: this.keys[layer].slice(0, end), values: this.values[layer].slice(0, end) };
+  }
+
   /** An independent copy (same contents and length). */
   clone(): KVCache {
     const copy = Object.create(KVCache.prototype) as KVCache;
