@@ -1,0 +1,584 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The transformer forward on a WebGPU device: weights uploaded once, activations and KV caches in GPU
+ * buffers, and one forward = one command buffer = one submit, after which only T token ids (the argmax
+ * of each row) are read back. The same data flow as `src/model/transformer.ts`, kernel by kernel.
+ *
+ * This runs inside the GPU worker thread (`worker.ts`): WebGPU is asynchronous (a read-back is a
+ * promise), the decoders are not, so the main thread blocks on the worker (see `runner.ts`).
+ *
+ * Memory layout: every activation buffer holds `maxPositions` rows, so a forward of any T fits without
+ * allocating. A cache is two buffers per layer, [maxPositions, Hkv*D] each; its length lives on the main
+ * thread, so truncating it is a number changing, and the next forward overwrites the dead rows.
+ * The fused weights: `wqkv` [Q, C] is wq, wk, wv stacked (one matmul gives q, k and v), `wgu` [2I, C] is
+ * wGate over wUp.
+ *
+ * What it is not: a general tensor runtime (no autograd, no training), nor float64: GPUs compute in
+ * float32, so GPU logits match the CPU reference to about 1e-6 relative, and the GPU's decoders are
+ * exact against the GPU's own AR greedy (batch-invariant kernels, `wgsl.ts`).
+ *
+ * Shape legend: T tokens in this forward, P cached rows, L = P + T, C width, I MLP width, H query heads,
+ * Hkv key/value heads, D head size, V vocabulary, Q = (H + 2 Hkv) D.
+ *
+ * Read next: `wgsl.ts` (the kernels), `runner.ts` (the main-thread side).
+ *
+ * @module
+ */
+import { headDim, type ModelConfig } from "../../model/config.ts";
+import type { LayerParams, Params } from "../../model/params.ts";
+import {
+  argmaxSource, attentionSource, embeddingSource, matmulSource, rmsNormSource, ropeCacheSource, swigluSource,
+  type MatmulShape, type MatmulTile,
+} from "./wgsl.ts";
+
+// WebGPU's usage flags (the numeric values of the standard; Node has no GPUBufferUsage global).
+const MAP_READ = 0x1;
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const UNIFORM = 0x40;
+const STORAGE = 0x80;
+
+/**
+ * Where the weights come from: a model's weights by name (float64, from {@link weightArrays}; rounded
+ * to float32 on upload), or seeded uniform random numbers generated straight into float32 — for
+ * benchmarking a model too large to hold in float64 on the CPU.
+ *
+ * @category WebGPU
+ */
+export type WeightSource =
+  | { readonly kind: "arrays"; readonly arrays: Readonly<Record<string, Float64Array>> }
+  | { readonly kind: "random"; readonly seed: number; readonly std: number };
+
+/**
+ * The weights of `params` as plain arrays by name (`embed`, `norm`, `lmHead`, `layers.0.wq`, ...): what
+ * can cross to the worker thread (a structured clone keeps typed arrays, not classes).
+ *
+ * @example
+ * ```ts
+ * Object.keys(weightArrays(initParams(PRESETS.tiny, { seed: 1 })))[0]; // "embed"
+ * ```
+ * @category WebGPU
+ */
+export function weightArrays(params: Params): Record<string, Float64Array> {
+  const arrays: Record<string, Float64Array> = { embed: params.embed.data, norm: params.norm.data, lmHead: params.lmHead.data };
+  params.layers.forEach((layer, l) => {
+    for (const [field, tensor] of Object.entries(layer) as [keyof LayerParams, LayerParams[keyof LayerParams]][]) {
+      if (tensor !== undefined) arrays[`layers.${l}.${field}`] = tensor.data;
+    }
+  });
+  return arrays;
+}
+
+/** The matmul tiles: `small` for forwards of at most `smallRows` tokens, `large` above. @category WebGPU */
+export interface TileChoice {
+  /** Tile for T ≤ smallRows: one output per thread, all 8 groups along the columns (weight streaming). */
+  readonly small: MatmulTile;
+  /** Tile for larger T: a block of outputs per thread, so each loaded weight serves several tokens. */
+  readonly large: MatmulTile;
+  /** The largest T that uses `small`. */
+  readonly smallRows: number;
+}
+
+/** The default tiles; `docs/webgpu.md` says how they were chosen on an H100. @category WebGPU */
+export const DEFAULT_TILES: TileChoice = {
+  small: { TM: 1, TN: 1, GM: 1, GN: 8 },
+  large: { TM: 4, TN: 4, GM: 2, GN: 4 },
+  smallRows: 4,
+};
+
+/** A KV cache in GPU memory: per layer, keys and values [maxPositions, Hkv*D]. */
+interface GpuCache {
+  readonly keys: GPUBuffer[];
+  readonly values: GPUBuffer[];
+  /** Per layer, the bind groups of the two kernels that touch the cache. */
+  readonly rope: GPUBindGroup[];
+  readonly attention: GPUBindGroup[];
+}
+
+/** The weights of one layer in GPU buffers. */
+interface GpuLayer {
+  readonly inputNorm: GPUBuffer;   // [C]
+  readonly wqkv: GPUBuffer;        // [Q, C]
+  readonly bqkv: GPUBuffer | null; // [Q]
+  readonly wo: GPUBuffer;          // [C, H*D]
+  readonly postNorm: GPUBuffer;    // [C]
+  readonly wgu: GPUBuffer;         // [2I, C]
+  readonly wDown: GPUBuffer;       // [C, I]
+}
+
+/** One bound matmul: its shape, its bind group (shared by both tiles), and the pipeline of each tile. */
+interface BoundMatmul {
+  readonly shape: MatmulShape;
+  readonly group: GPUBindGroup;
+  readonly small: GPUComputePipeline;
+  readonly large: GPUComputePipeline;
+}
+
+/** What the forward of one layer dispatches, bound to its buffers. */
+interface LayerPlan {
+  readonly inputNorm: GPUBindGroup;
+  readonly qkv: BoundMatmul;
+  readonly wo: BoundMatmul;
+  readonly postNorm: GPUBindGroup;
+  readonly gu: BoundMatmul;
+  readonly down: BoundMatmul;
+}
+
+/** The bind groups of a whole forward. */
+interface ForwardPlan {
+  readonly embedding: GPUBindGroup;
+  readonly layers: LayerPlan[];
+  readonly swiglu: GPUBindGroup;
+  readonly norm: GPUBindGroup;
+  readonly lmHead: BoundMatmul;
+  readonly argmax: GPUBindGroup;
+}
+
+/** Inputs of one forward, as the main thread sends them. @category WebGPU */
+export interface GpuForwardInput {
+  /** The cache to continue and append to; null forwards against an empty scratch cache. */
+  readonly cache: number | null;
+  /** P: rows of `cache` that are valid (its length on the main thread). */
+  readonly P: number;
+  /** [T] token ids. */
+  readonly tokens: Uint32Array;
+  /** [T] positions. */
+  readonly positions: Uint32Array;
+  /** [ceil(T L / 32)] visibility bits, bit `i L + j`; null for causal attention. */
+  readonly mask: Uint32Array | null;
+}
+
+// ---------------------------------------------------------------- the model on the device
+
+/**
+ * A model resident on a WebGPU device.
+ *
+ * @example
+ * ```ts
+ * const model = await GpuModel.create(device, config, { kind: "arrays", arrays: weightArrays(params) });
+ * const cache = model.newCache();
+ * await model.forward({ cache, P: 0, tokens: Uint32Array.of(1, 40), positions: Uint32Array.of(0, 1), mask: null }); // Int32Array [2]
+ * ```
+ * @category WebGPU
+ */
+export class GpuModel {
+  private readonly caches = new Map<number, GpuCache>();
+  private nextCacheId = 1;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Every dispatch's bind group, made once at load. */
+  private plan: ForwardPlan | null = null;
+  /** The cache of a forward without one (the oracle's full recompute). */
+  private scratchCache: GpuCache | null = null;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly config: ModelConfig,
+    private readonly tiles: TileChoice,
+    private readonly layouts: Record<string, GPUBindGroupLayout>,
+    private readonly buffers: Record<string, GPUBuffer>,
+    private readonly layers: GpuLayer[],
+  ) {}
+
+  /**
+   * Uploads the weights, compiles the kernels and allocates the activations for `config`.
+   *
+   * @throws Error when the model does not fit the device's limits (the message names the limit)
+   */
+  static async create(device: GPUDevice, config: ModelConfig, weights: WeightSource, tiles: TileChoice = DEFAULT_TILES): Promise<GpuModel> {
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
+    const D = headDim(config);
+    const Q = (H + 2 * Hkv) * D;
+    const scoresBytes = 4 * (R + 128);
+    if (scoresBytes > device.limits.maxComputeWorkgroupStorageSize) {
+      throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
+    }
+    const fill = weightFiller(weights);
+    const upload = (name: string, size: number, write: (target: Float32Array) => void): GPUBuffer => {
+      if (4 * size > device.limits.maxStorageBufferBindingSize) {
+        throw new Error(`GpuModel.create: ${name} needs ${4 * size} bytes, more than the device's maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize}`);
+      }
+      const buffer = device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
+      write(new Float32Array(buffer.getMappedRange()));
+      buffer.unmap();
+      return buffer;
+    };
+    const layers = Array.from({ length: config.numLayers }, (_, l): GpuLayer => ({
+      inputNorm: upload(`layer ${l} inputNorm`, C, (t) => fill(t, 0, `layers.${l}.inputNorm`)),
+      wqkv: upload(`layer ${l} wqkv`, Q * C, (t) => {
+        fill(t, 0, `layers.${l}.wq`);
+        fill(t, H * D * C, `layers.${l}.wk`);
+        fill(t, (H + Hkv) * D * C, `layers.${l}.wv`);
+      }),
+      bqkv: config.attentionBias ? upload(`layer ${l} bqkv`, Q, (t) => {
+        fill(t, 0, `layers.${l}.bq`);
+        fill(t, H * D, `layers.${l}.bk`);
+        fill(t, (H + Hkv) * D, `layers.${l}.bv`);
+      }) : null,
+      wo: upload(`layer ${l} wo`, C * H * D, (t) => fill(t, 0, `layers.${l}.wo`)),
+      postNorm: upload(`layer ${l} postNorm`, C, (t) => fill(t, 0, `layers.${l}.postNorm`)),
+      wgu: upload(`layer ${l} wgu`, 2 * I * C, (t) => {
+        fill(t, 0, `layers.${l}.wGate`);
+        fill(t, I * C, `layers.${l}.wUp`);
+      }),
+      wDown: upload(`layer ${l} wDown`, C * I, (t) => fill(t, 0, `layers.${l}.wDown`)),
+    }));
+    const embed = upload("embed", V * C, (t) => fill(t, 0, "embed"));
+    const activation = (name: string, size: number, extra = 0): GPUBuffer =>
+      device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST | extra });
+    const half = D / 2;
+    const buffers: Record<string, GPUBuffer> = {
+      embed,
+      lmHead: config.tieWordEmbeddings ? embed : upload("lmHead", V * C, (t) => fill(t, 0, "lmHead")),
+      norm: upload("norm", C, (t) => fill(t, 0, "norm")),
+      cos: upload("cos", R * half, (t) => ropeTable(t, config, Math.cos)),
+      sin: upload("sin", R * half, (t) => ropeTable(t, config, Math.sin)),
+      step: device.createBuffer({ label: "step", size: 16, usage: UNIFORM | COPY_DST }),
+      tokens: activation("tokens", R),
+      positions: activation("positions", R),
+      mask: activation("mask", Math.ceil((R * R) / 32)),
+      x: activation("x", R * C),
+      h: activation("h", R * C),
+      qkv: activation("qkv", R * Q),
+      attn: activation("attn", R * H * D),
+      gu: activation("gu", R * 2 * I),
+      g: activation("g", R * I),
+      logits: activation("logits", R * V),
+      ids: activation("ids", R),
+      idsRead: device.createBuffer({ label: "idsRead", size: 4 * R, usage: MAP_READ | COPY_DST }),
+      rowScratch: activation("rowScratch", R * Hkv * D),
+    };
+    const layouts = {
+      in2out1: bindLayout(device, ["read", "read", "write"]),
+      in1out1: bindLayout(device, ["read", "write"]),
+      matmulBias: bindLayout(device, ["read", "read", "write", "read"]),
+      rope: bindLayout(device, ["read", "read", "read", "write", "write", "write"]),
+      attention: bindLayout(device, ["read", "read", "read", "read", "write"]),
+    };
+    const model = new GpuModel(device, config, tiles, layouts, buffers, layers);
+    device.pushErrorScope("validation");
+    model.plan = model.makePlan();
+    model.scratchCache = model.allocateCache();
+    const error = await device.popErrorScope();
+    if (error !== null) throw new Error(`GpuModel.create: ${error.message}`);
+    await device.queue.onSubmittedWorkDone();
+    return model;
+  }
+
+  // ---------------------------------------------------------------- caches
+
+  /** A new empty cache; returns its id. */
+  newCache(): number {
+    const id = this.nextCacheId++;
+    this.caches.set(id, this.allocateCache());
+    return id;
+  }
+
+  /** Frees the GPU memory of cache `id`. */
+  freeCache(id: number): void {
+    const cache = this.caches.get(id);
+    if (cache === undefined) return;
+    [...cache.keys, ...cache.values].forEach((b) => b.destroy());
+    this.caches.delete(id);
+  }
+
+  /**
+   * Keeps rows `0..length-1` of cache `id` and moves rows `from..from+count-1` right after them, in every
+   * layer: two copies through a scratch buffer (WebGPU copies may not overlap within one buffer).
+   */
+  keepRows(id: number, length: number, from: number, count: number): void {
+    const cache = this.cache(id);
+    const rowBytes = 4 * this.config.numKeyValueHeads * headDim(this.config);
+    const encoder = this.device.createCommandEncoder();
+    for (const buffer of [...cache.keys, ...cache.values]) {
+      if (count === 0) continue;
+      encoder.copyBufferToBuffer(buffer, from * rowBytes, this.buffers.rowScratch, 0, count * rowBytes);
+      encoder.copyBufferToBuffer(this.buffers.rowScratch, 0, buffer, length * rowBytes, count * rowBytes);
+    }
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Rows `0..rows-1` of layer `layer` of cache `id`: keys and values [rows, Hkv*D]. */
+  async readCache(id: number, layer: number, rows: number): Promise<{ keys: Float32Array; values: Float32Array }> {
+    const cache = this.cache(id);
+    const bytes = 4 * rows * this.config.numKeyValueHeads * headDim(this.config);
+    const [keys, values] = await this.readBack([cache.keys[layer], cache.values[layer]], bytes);
+    return { keys, values };
+  }
+
+  // ---------------------------------------------------------------- the forward
+
+  /**
+   * One forward: T tokens after P cached rows. Encodes every kernel into one command buffer, submits
+   * it once, and reads back the argmax of each row. The logits stay on the device for {@link GpuModel.readLogits}.
+   *
+   * @returns [T] the greedy token after each row
+   */
+  async forward(input: GpuForwardInput): Promise<Int32Array> {
+    const { config, device, buffers } = this;
+    const plan = this.plan!;
+    const T = input.tokens.length;
+    const cache = input.cache === null ? this.scratchCache! : this.cache(input.cache);
+    const P = input.cache === null ? 0 : input.P;
+    const L = P + T;
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
+    const half = headDim(config) / 2;
+    device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, P, L, input.mask === null ? 0 : 1));
+    device.queue.writeBuffer(buffers.tokens, 0, input.tokens);
+    device.queue.writeBuffer(buffers.positions, 0, input.positions);
+    if (input.mask !== null) device.queue.writeBuffer(buffers.mask, 0, input.mask);
+
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    const run = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(x, y);
+    };
+    const matmul = (m: BoundMatmul): void => {
+      const tile = T <= this.tiles.smallRows ? this.tiles.small : this.tiles.large;
+      run(T <= this.tiles.smallRows ? m.small : m.large, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
+    };
+    const elementwise = (pipeline: GPUComputePipeline, group: GPUBindGroup, threads: number, size: number): void => {
+      const groups = Math.ceil(threads / size);
+      run(pipeline, group, Math.min(groups, 65535), Math.ceil(groups / 65535));
+    };
+
+    elementwise(this.pipeline("embedding"), plan.embedding, T * C, 256);                     // x [T, C]
+    plan.layers.forEach((layer, l) => {
+      // attention block: pre-norm, fused q/k/v, rotate and append to the cache, attend, project back
+      run(this.pipeline("rmsNorm"), layer.inputNorm, T);                                      // h [T, C]
+      matmul(layer.qkv);                                                                      // qkv [T, Q]
+      elementwise(this.pipeline("rope"), cache.rope[l], T * (H + Hkv) * half, 64);            // cache rows P..L-1
+      run(this.pipeline("attention"), cache.attention[l], H, T);                              // attn [T, H*D]
+      matmul(layer.wo);                                                                       // x += attn wo^T
+      // MLP block: pre-norm, fused gate/up, SwiGLU, down
+      run(this.pipeline("rmsNorm"), layer.postNorm, T);                                       // h [T, C]
+      matmul(layer.gu);                                                                       // gu [T, 2I]
+      elementwise(this.pipeline("swiglu"), plan.swiglu, T * I, 256);                         // g [T, I]
+      matmul(layer.down);                                                                     // x += g wDown^T
+    });
+    run(this.pipeline("rmsNorm"), plan.norm, T);                                              // h [T, C]
+    matmul(plan.lmHead);                                                                      // logits [T, V]
+    run(this.pipeline("argmax"), plan.argmax, T);                                             // ids [T]
+    pass.end();
+    encoder.copyBufferToBuffer(buffers.ids, 0, buffers.idsRead, 0, 4 * T);
+    device.queue.submit([encoder.finish()]);                                                  // the one submit
+
+    await buffers.idsRead.mapAsync(1, 0, 4 * T);
+    const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
+    buffers.idsRead.unmap();
+    return ids;
+  }
+
+  /** [T, V] the logits of the last forward's T rows. */
+  async readLogits(T: number): Promise<Float32Array> {
+    const [logits] = await this.readBack([this.buffers.logits], 4 * T * this.config.vocabSize);
+    return logits;
+  }
+
+  // ---------------------------------------------------------------- measurements
+
+  /**
+   * Seconds per dispatch of the matmul `x [M, K] · w^T` with the weights of the largest projection of
+   * layer 0 (the fused gate/up, [2I, C]), `reps` dispatches in one submit; the caller subtracts nothing.
+   *
+   * @returns the weight bytes streamed per dispatch and the seconds one dispatch took
+   */
+  async timeMatmul(M: number, tile: MatmulTile, reps: number): Promise<{ bytes: number; seconds: number }> {
+    const { hiddenSize: C, intermediateSize: I } = this.config;
+    const shape: MatmulShape = { K: C, N: 2 * I, bias: false, residual: false };
+    const pipeline = this.matmulPipeline(shape, tile);
+    const group = this.bindGroup("in2out1", [this.buffers.step, this.buffers.h, this.layers[0].wgu, this.buffers.gu]);
+    this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(M, 0, M, 0));
+    const once = async (count: number): Promise<number> => {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      for (let r = 0; r < count; r++) pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
+      pass.end();
+      const start = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      return (performance.now() - start) / 1000;
+    };
+    await once(2);                                                                            // warm-up
+    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;                        // the submit's fixed cost cancels
+    return { bytes: 4 * shape.N * shape.K, seconds };
+  }
+
+  /** Bytes moved per second by `copyBufferToBuffer` of `bytes` bytes (each byte read once and written once). */
+  async timeCopy(bytes: number, reps: number): Promise<{ bytesPerSecond: number }> {
+    const a = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
+    const b = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
+    const once = async (count: number): Promise<number> => {
+      const encoder = this.device.createCommandEncoder();
+      for (let r = 0; r < count; r++) encoder.copyBufferToBuffer(a, 0, b, 0, bytes);
+      const start = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      return (performance.now() - start) / 1000;
+    };
+    await once(2);
+    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;
+    a.destroy();
+    b.destroy();
+    return { bytesPerSecond: (2 * bytes) / seconds };
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private cache(id: number): GpuCache {
+    const cache = this.caches.get(id);
+    if (cache === undefined) throw new Error(`GpuModel: no cache ${id} (freed, or made by another runner)`);
+    return cache;
+  }
+
+  private allocateCache(): GpuCache {
+    const { numLayers, numKeyValueHeads: Hkv, maxPositions: R } = this.config;
+    const width = Hkv * headDim(this.config);
+    const make = (name: string): GPUBuffer => this.device.createBuffer({ label: name, size: 4 * R * width, usage: STORAGE | COPY_SRC | COPY_DST });
+    const keys = Array.from({ length: numLayers }, (_, l) => make(`keys ${l}`));
+    const values = Array.from({ length: numLayers }, (_, l) => make(`values ${l}`));
+    const b = this.buffers;
+    return {
+      keys, values,
+      rope: keys.map((k, l) => this.bindGroup("rope", [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l]])),
+      attention: keys.map((k, l) => this.bindGroup("attention", [b.step, b.qkv, k, values[l], b.mask, b.attn])),
+    };
+  }
+
+  /** Binds every weight and activation once; a forward then only records dispatches. */
+  private makePlan(): ForwardPlan {
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = this.config;
+    const D = headDim(this.config);
+    const Q = (H + 2 * Hkv) * D;
+    const b = this.buffers;
+    const bound = (shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
+      shape,
+      group: bias === null ? this.bindGroup("in2out1", [b.step, x, w, out]) : this.bindGroup("matmulBias", [b.step, x, w, out, bias]),
+      small: this.matmulPipeline(shape, this.tiles.small),
+      large: this.matmulPipeline(shape, this.tiles.large),
+    });
+    for (const name of ["embedding", "rmsNorm", "rope", "attention", "swiglu", "argmax"] as const) this.pipeline(name);   // compile now: errors surface at load
+    return {
+      swiglu: this.bindGroup("in1out1", [b.step, b.gu, b.g]),
+      embedding: this.bindGroup("in2out1", [b.step, b.tokens, b.embed, b.x]),
+      layers: this.layers.map((layer) => ({
+        inputNorm: this.bindGroup("in2out1", [b.step, b.x, layer.inputNorm, b.h]),
+        qkv: bound({ K: C, N: Q, bias: layer.bqkv !== null, residual: false }, b.h, layer.wqkv, b.qkv, layer.bqkv),
+        wo: bound({ K: H * D, N: C, bias: false, residual: true }, b.attn, layer.wo, b.x, null),
+        postNorm: this.bindGroup("in2out1", [b.step, b.x, layer.postNorm, b.h]),
+        gu: bound({ K: C, N: 2 * I, bias: false, residual: false }, b.h, layer.wgu, b.gu, null),
+        down: bound({ K: I, N: C, bias: false, residual: true }, b.g, layer.wDown, b.x, null),
+      })),
+      norm: this.bindGroup("in2out1", [b.step, b.x, b.norm, b.h]),
+      lmHead: bound({ K: C, N: V, bias: false, residual: false }, b.h, b.lmHead, b.logits, null),
+      argmax: this.bindGroup("in1out1", [b.step, b.logits, b.ids]),
+    };
+  }
+
+  /** The compiled kernel `name`, compiled on first use. */
+  private pipeline(name: "embedding" | "rmsNorm" | "rope" | "attention" | "swiglu" | "argmax"): GPUComputePipeline {
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R, rmsNormEps } = this.config;
+    const D = headDim(this.config);
+    const kernels = {
+      embedding: () => ["in2out1", embeddingSource(C)],
+      rmsNorm: () => ["in2out1", rmsNormSource(C, rmsNormEps)],
+      rope: () => ["rope", ropeCacheSource(H, Hkv, D)],
+      attention: () => ["attention", attentionSource(H, Hkv, D, R)],
+      swiglu: () => ["in1out1", swigluSource(I)],
+      argmax: () => ["in1out1", argmaxSource(V)],
+    } as const;
+    return this.compiled(name, () => kernels[name]() as [string, string]);
+  }
+
+  private matmulPipeline(shape: MatmulShape, tile: MatmulTile): GPUComputePipeline {
+    const key = `matmul ${JSON.stringify(shape)} ${JSON.stringify(tile)}`;
+    return this.compiled(key, () => [shape.bias ? "matmulBias" : "in2out1", matmulSource(shape, tile)]);
+  }
+
+  private compiled(key: string, make: () => [string, string]): GPUComputePipeline {
+    let pipeline = this.pipelines.get(key);
+    if (pipeline === undefined) {
+      const [layout, code] = make();
+      pipeline = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layouts[layout]] }),
+        compute: { module: this.device.createShaderModule({ label: key, code }), entryPoint: "main" },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private bindGroup(layout: string, buffers: GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout: this.layouts[layout],
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  private async readBack(sources: GPUBuffer[], bytes: number): Promise<Float32Array[]> {
+    const staging = sources.map(() => this.device.createBuffer({ size: Math.max(bytes, 4), usage: MAP_READ | COPY_DST }));
+    const encoder = this.device.createCommandEncoder();
+    sources.forEach((s, i) => { if (bytes > 0) encoder.copyBufferToBuffer(s, 0, staging[i], 0, bytes); });
+    this.device.queue.submit([encoder.finish()]);
+    return Promise.all(staging.map(async (s) => {
+      await s.mapAsync(1);
+      const data = new Float32Array(s.getMappedRange().slice(0, bytes));
+      s.unmap();
+      s.destroy();
+      return data;
+    }));
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** A bind-group layout for compute: binding 0 the `Step` uniform, then storage buffers in order. */
+function bindLayout(device: GPUDevice, storage: ("read" | "write")[]): GPUBindGroupLayout {
+  return device.createBindGroupLayout({
+    entries: [
+      { binding: 0, visibility: 4, buffer: { type: "uniform" } },
+      ...storage.map((access, i): GPUBindGroupLayoutEntry => ({
+        binding: i + 1, visibility: 4, buffer: { type: access === "read" ? "read-only-storage" : "storage" },
+      })),
+    ],
+  });
+}
+
+/** `f(pos / base^(2j/D))` for every position and pair j, [maxPositions, D/2], computed in float64 as on the CPU. */
+function ropeTable(target: Float32Array, config: ModelConfig, f: (angle: number) => number): void {
+  const D = headDim(config);
+  const half = D / 2;
+  for (let pos = 0; pos < config.maxPositions; pos++) {
+    for (let j = 0; j < half; j++) target[pos * half + j] = f(pos * (1 / Math.pow(config.ropeTheta, (2 * j) / D)));
+  }
+}
+
+/**
+ * Writes a named weight (a path into {@link Params}: `embed`, `layers.3.wq`, ...) into `target` at
+ * `offset`: the float64 values rounded to float32, or seeded uniform noise of the requested std.
+ */
+function weightFiller(source: WeightSource): (target: Float32Array, offset: number, name: string) => void {
+  if (source.kind === "arrays") {
+    return (target, offset, name) => {
+      const array = source.arrays[name];
+      if (array === undefined) throw new Error(`GpuModel.create: the weights have no ${name}`);
+      target.set(array, offset);
+    };
+  }
+  // Random: the first part named fills the whole (fused) buffer. Norm gains are 1; everything else is
+  // xorshift32 noise seeded by the seed and the name, uniform on [-a, a] (std a / sqrt(3)).
+  const a = source.std * Math.sqrt(3);
+  return (target, offset, name) => {
+    if (offset !== 0) return;
+    if (name.endsWith("Norm") || name === "norm") { target.fill(1); return; }
+    let state = (source.seed * 2654435761 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) | 0, 7)) | 0 || 1;
+    for (let i = 0; i < target.length; i++) {
+      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+      target[i] = ((state >>> 0) / 4294967296 * 2 - 1) * a;
+    }
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * The WebGPU backend as a {@link ModelRunner}: the decoders call it exactly as they call the CPU one.
+ *
+ * `await webgpuRunner(config, params)` starts a worker thread that opens the GPU (Dawn, from the optional
+ * `webgpu` package), uploads the weights and compiles the kernels; it rejects with a
+ * {@link WebGpuUnavailableError} that says why when the package or a GPU adapter is missing. After that
+ * every call is synchronous: the main thread posts the request and blocks in `Atomics.wait` until the
+ * worker has run it (one submit per forward) and written the token ids into shared memory. That block is
+ * the price of keeping one synchronous implementation of every decoder; it costs a few tens of
+ * microseconds per forward (measured in `docs/webgpu.md`).
+ *
+ * The cache: its length lives here, so `truncate` is a number changing — no GPU work, no copy; the next
+ * forward overwrites the dead rows. `keepRows` is two GPU copies per layer. Caches are freed when
+ * garbage-collected, or all at once by `close()`.
+ *
+ * Shape legend: T tokens in this call, P rows already in the cache, L = P + T, V vocabulary.
+ *
+ * Read next: `gpu-model.ts`, what the worker does with a forward.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { buildSync } from "esbuild";
+import type { ModelConfig } from "../../model/config.ts";
+import { headDim } from "../../model/config.ts";
+import type { Params } from "../../model/params.ts";
+import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
+import { ShapeError, Tensor } from "../../tensor/tensor.ts";
+import { weightArrays, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import type { MatmulTile } from "./wgsl.ts";
+import { ANSWER, answerBytes, type Request } from "./worker.ts";
+
+// ---------------------------------------------------------------- errors and options
+
+/**
+ * Thrown (as a rejection of {@link webgpuRunner}) when the GPU path cannot run; the message says why:
+ * the `webgpu` package is not installed, Dawn found no adapter, or the model does not fit the device.
+ *
+ * @category WebGPU
+ */
+export class WebGpuUnavailableError extends Error {
+  /** @param reason - why, in words a user can act on */
+  constructor(reason: string) {
+    super(`webgpu backend unavailable because ${reason}`);
+    this.name = "WebGpuUnavailableError";
+  }
+}
+
+/** Random weights for a model too large for the CPU: uniform noise of standard deviation `std`, norm gains 1. @category WebGPU */
+export interface RandomWeights {
+  /** Discriminant. */
+  readonly random: true;
+  /** Seed of the generator. */
+  readonly seed: number;
+  /** Standard deviation of every weight matrix's entries. */
+  readonly std: number;
+}
+
+/** Options of {@link webgpuRunner}. @category WebGPU */
+export interface WebGpuRunnerOptions {
+  /** The matmul tiles (default `DEFAULT_TILES`); any choice gives the same bits, only the speed differs. */
+  readonly tiles?: TileChoice;
+  /** Longest wait for one answer of the GPU worker, in ms; default 600 000 (SwiftShader is slow). */
+  readonly timeoutMs?: number;
+}
+
+/** A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs. @category WebGPU */
+export interface WebGpuRunner extends ModelRunner {
+  /** The adapter Dawn chose: vendor, architecture, driver. */
+  readonly adapter: string;
+  /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's gate/up weights, and the weight bytes it reads. */
+  timeMatmul(rows: number, tile: MatmulTile, reps: number): { bytes: number; seconds: number };
+  /** Bytes per second of a device-to-device buffer copy (read plus write). */
+  timeCopy(bytes: number, reps: number): { bytesPerSecond: number };
+}
+
+// ---------------------------------------------------------------- the runner
+
+/**
+ * Starts the WebGPU backend for a model.
+ *
+ * @param weights - the model's {@link Params}, or {@link RandomWeights} generated on the GPU side
+ * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run
+ * @example
+ * ```ts
+ * const runner = await webgpuRunner(config, params);
+ * jacobi(config, params, prompt, { maxNewTokens: 64, runner }).tokens; // equal to arGreedy(..., { runner })
+ * runner.close();
+ * ```
+ * @category WebGPU
+ */
+export async function webgpuRunner(config: ModelConfig, weights: Params | RandomWeights, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
+  const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000);
+  const source: WeightSource = "random" in weights
+    ? { kind: "random", seed: weights.seed, std: weights.std }
+    : { kind: "arrays", arrays: weightArrays(weights) };
+  let adapter: string;
+  try {
+    ({ adapter } = await bridge.start({ op: "init", config, weights: source, tiles: options.tiles, answer: bridge.answer }) as { adapter: string });
+  } catch (error) {
+    await bridge.close();
+    throw new WebGpuUnavailableError((error as Error).message);
+  }
+  let forwards = 0;
+  const width = config.numKeyValueHeads * headDim(config);
+  const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
+
+  return {
+    backend: "webgpu",
+    config,
+    adapter,
+    newCache() {
+      const cache = new GpuSequenceCache(bridge, bridge.call({ op: "newCache" }).json as number, config.maxPositions, width);
+      caches.register(cache, cache.id);
+      return cache;
+    },
+    forward(tokens, forwardOptions = {}) {
+      const cache = forwardOptions.cache;
+      if (cache !== undefined && !(cache instanceof GpuSequenceCache && cache.bridge === bridge)) {
+        throw new ShapeError("webgpuRunner.forward: the cache was made by another runner");
+      }
+      const T = tokens.length;
+      const P = cache?.length ?? 0;
+      const input = checkedInput(config, tokens, forwardOptions, P);
+      const { ids } = bridge.call({ op: "forward", cache: cache?.id ?? null, P, ...input });
+      cache?.extend(T);
+      const forward = ++forwards;
+      let logits: Tensor | null = null;
+      return {
+        rows: T,
+        argmax: () => ids!.slice(),
+        logits() {
+          if (logits === null) {
+            if (forward !== forwards) throw new ShapeError("webgpuRunner: the logits of an earlier forward are gone (read them before the next forward)");
+            const out = new SharedArrayBuffer(4 * T * config.vocabSize);
+            bridge.call({ op: "logits", rows: T, out });
+            logits = new Tensor(Float64Array.from(new Float32Array(out)), [T, config.vocabSize]);   // [T, V]
+          }
+          return logits;
+        },
+      } satisfies ForwardResult;
+    },
+    timeMatmul: (rows, tile, reps) => bridge.call({ op: "timeMatmul", rows, tile, reps }).json as { bytes: number; seconds: number },
+    timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as { bytesPerSecond: number },
+    close() {
+      bridge.call({ op: "close" });
+      void bridge.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the cache
+
+/** A KV cache whose rows live in GPU buffers; only its length lives here. */
+class GpuSequenceCache implements SequenceCache {
+  private rows = 0;
+
+  constructor(readonly bridge: Bridge, readonly id: number, private readonly capacity: number, private readonly width: number) {}
+
+  get length(): number {
+    return this.rows;
+  }
+
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.rows) {
+      throw new ShapeError(`GpuSequenceCache.truncate: length must be an integer in 0..${this.rows}, got ${length}`);
+    }
+    this.rows = length;                                      // a length change: the dead rows are overwritten later
+  }
+
+  keepRows(length: number, from: number, count: number): void {
+    if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.rows) {
+      throw new ShapeError(`GpuSequenceCache.keepRows: expected 0 <= length <= from and from + count <= ${this.rows}, got length ${length}, from ${from}, count ${count}`);
+    }
+    if (from !== length) this.bridge.call({ op: "keepRows", cache: this.id, length, from, count });
+    this.rows = length + count;
+  }
+
+  read(layer: number): { keys: Float64Array; values: Float64Array } {
+    const size = this.rows * this.width;
+    const out = new SharedArrayBuffer(8 * Math.max(size, 1));
+    this.bridge.call({ op: "readCache", cache: this.id, layer, rows: this.rows, out });
+    const both = new Float32Array(out, 0, 2 * size);
+    return { keys: Float64Array.from(both.subarray(0, size)), values: Float64Array.from(both.subarray(size)) };
+  }
+
+  /** Marks T more rows valid after a forward wrote them. */
+  extend(T: number): void {
+    if (this.rows + T > this.capacity) throw new ShapeError(`GpuSequenceCache.extend: ${this.rows} + ${T} rows exceed the capacity ${this.capacity}`);
+    this.rows += T;
+  }
+}
+
+// ---------------------------------------------------------------- the bridge to the worker
+
+/** The worker thread and the shared memory its answers arrive in. */
+class Bridge {
+  readonly answer: SharedArrayBuffer;
+  private readonly header: Int32Array;
+  private readonly worker: Worker;
+  private failure: string | null = null;
+
+  constructor(private readonly rows: number, private readonly timeoutMs: number) {
+    this.answer = new SharedArrayBuffer(answerBytes(rows));
+    this.header = new Int32Array(this.answer, 0, 4);
+    this.worker = new Worker(workerFile());
+    this.worker.on("error", (error) => { this.failure = error.message; });
+    this.worker.unref();
+  }
+
+  /** The first request, awaited (not blocked on): the worker may fail to start at all, and says so by an event. */
+  async start(request: Request): Promise<unknown> {
+    Atomics.store(this.header, ANSWER.flag, 0);
+    this.worker.postMessage(request);
+    await new Promise<void>((resolve, reject) => {
+      this.worker.once("message", () => resolve());                        // the worker's "answered" note
+      this.worker.once("error", (error) => reject(error));
+      this.worker.once("exit", (code) => reject(new Error(`the GPU worker exited (code ${code}) before it answered`)));
+    });
+    return this.read().json;
+  }
+
+  /** A request answered synchronously: blocks this thread until the worker has run it. */
+  call(request: Request): { json: unknown; ids: Int32Array | null } {
+    if (this.failure !== null) throw new Error(`webgpuRunner: the GPU worker failed: ${this.failure}`);
+    Atomics.store(this.header, ANSWER.flag, 0);
+    this.worker.postMessage(request);
+    if (Atomics.wait(this.header, ANSWER.flag, 0, this.timeoutMs) === "timed-out") {
+      throw new Error(`webgpuRunner: the GPU worker did not answer "${request.op}" within ${this.timeoutMs} ms`);
+    }
+    return this.read();
+  }
+
+  /** A request nobody waits for (freeing a cache); the worker runs it in order with the rest. */
+  post(request: Request): void {
+    this.worker.postMessage(request);
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private read(): { json: unknown; ids: Int32Array | null } {
+    if (Atomics.load(this.header, ANSWER.flag) !== 1) throw new Error("webgpuRunner: the GPU worker did not answer in time");
+    const idCapacity = this.rows;
+    const textBytes = this.header[ANSWER.textBytes];
+    const text = new TextDecoder().decode(new Uint8Array(this.answer, ANSWER.idsOffset + 4 * idCapacity, textBytes).slice());
+    const json: unknown = JSON.parse(text);
+    if (this.header[ANSWER.status] !== 0) throw new Error(String(json));
+    const count = this.header[ANSWER.idCount];
+    return { json, ids: count > 0 ? new Int32Array(this.answer, ANSWER.idsOffset, count).slice() : null };
+  }
+}
+
+/**
+ * The worker's code as one JavaScript file. From a bundle (`npm run build:gpu`) it is the
+ * `webgpu-worker.mjs` built beside it. From the TypeScript sources (tsx, vitest) it is built here, once
+ * per process, with esbuild (which tsx brings) into node_modules/.cache: a worker does not inherit the
+ * main thread's TypeScript loader, and registering tsx inside a worker whose main thread then blocks in
+ * `Atomics.wait` crashes Node 20 (seen with SwiftShader).
+ */
+function workerFile(): URL {
+  if (!import.meta.url.endsWith(".ts")) return new URL("./webgpu-worker.mjs", import.meta.url);
+  const out = fileURLToPath(new URL(`../../../node_modules/.cache/jacobi-forcing/webgpu-worker-${process.pid}.mjs`, import.meta.url));
+  if (!existsSync(out)) {
+    mkdirSync(dirname(out), { recursive: true });
+    buildSync({
+      entryPoints: [fileURLToPath(new URL("./worker-entry.ts", import.meta.url))],
+      bundle: true, platform: "node", format: "esm", external: ["webgpu"], outfile: out, logLevel: "error",
+    });
+    process.once("exit", () => rmSync(out, { force: true }));
+  }
+  return pathToFileURL(out);
+}
+
+// ---------------------------------------------------------------- input checks
+
+/** Checks a forward's inputs as `transformer.forward` does and packs them for the worker. */
+function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: RunnerForwardOptions, P: number): { tokens: Uint32Array; positions: Uint32Array; mask: Uint32Array | null } {
+  const T = tokens.length;
+  const L = P + T;
+  if (T === 0) throw new ShapeError("webgpuRunner.forward: expected at least one token, got none");
+  if (L > config.maxPositions) throw new ShapeError(`webgpuRunner.forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
+  const ids = Uint32Array.from({ length: T }, (_, i) => {
+    const id = tokens[i];
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new ShapeError(`webgpuRunner.forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
+    return id;
+  });
+  const given = options.positions;
+  if (given !== undefined && given.length !== T) throw new ShapeError(`webgpuRunner.forward: expected ${T} positions, got ${given.length}`);
+  const positions = Uint32Array.from({ length: T }, (_, i) => {
+    const p = given === undefined ? P + i : given[i];
+    if (!Number.isInteger(p) || p < 0 || p >= config.maxPositions) throw new ShapeError(`webgpuRunner.forward: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
+    return p;
+  });
+  if (options.mask === undefined) return { tokens: ids, positions, mask: null };
+  if (options.mask.length !== T * L) throw new ShapeError(`webgpuRunner.forward: expected a mask [T, L] = [${T}, ${L}], got ${options.mask.length} entries`);
+  const bits = new Uint32Array(Math.ceil((T * L) / 32));                  // bit i L + j: query i sees key j
+  options.mask.forEach((v, b) => { if (v !== 0) bits[b >>> 5] |= 1 << (b & 31); });
+  return { tokens: ids, positions, mask: bits };
+}

@@ -1,0 +1,344 @@
+/**
+ * The WGSL kernels of the inference forward, as source-text generators: token embedding, RMSNorm,
+ * matrix product (with bias and residual epilogues), RoPE with the KV-cache write, attention over the
+ * cache, SwiGLU, and argmax. Sizes known when the model is loaded are baked into the text as constants;
+ * the sizes of one forward (T, P, L) come from a small uniform buffer, `Step`.
+ *
+ * **Batch invariance, as on the CPU** (`src/tensor/kernels.ts`). Every output element is reduced in an
+ * order that depends only on the model's sizes, never on T — so a token's logits are bit-identical
+ * whether it is forwarded alone or inside a 64-token Jacobi block, and Jacobi decoding on the GPU returns
+ * exactly the GPU's own AR greedy. The orders are not the CPU's (a GPU reduces in parallel), which is
+ * why GPU logits equal CPU logits only to float32 rounding (about 1e-6 relative), not bit for bit:
+ * - matmul: the dot product over K is split over 32 lanes; lane `l` sums the elements of quads
+ *   `l, l+32, l+64, ...` (`k = 4q+e`, ascending), then lane sums are added `0 + 1 + ... + 31` in order.
+ *   Every tile shape uses this order; tiles differ only in which thread computes which outputs.
+ * - RMSNorm and attention sums: 256 (128) threads take strided elements, then a fixed halving tree.
+ * - attention's weighted sum of values: one thread per output element, keys in ascending order.
+ * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
+ *
+ * What it is not: tuned for one card. The matmul is the kernel that matters (it streams every weight
+ * once per forward); `docs/webgpu.md` records what it reaches on an H100.
+ *
+ * Shape legend: T tokens in this forward, P cached rows, L = P + T keys, C width, I MLP width, H query
+ * heads, Hkv key/value heads, D head size, V vocabulary, Q = (H + 2 Hkv) D the fused q/k/v width.
+ *
+ * Read next: `gpu-model.ts`, which dispatches these kernels in data-flow order.
+ *
+ * @module
+ */
+
+/** The per-forward uniform every kernel reads: T tokens, P cached rows, L = P + T, and whether a mask is bound. */
+const STEP = `struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
+@group(0) @binding(0) var<uniform> step: Step;`;
+
+/** The lowest finite float32: WGSL rejects infinities in constant expressions. */
+const NEG_INF = "-0x1.fffffep+127f";
+
+/** A float literal WGSL accepts (always with a point or exponent). */
+function f32(x: number): string {
+  const s = String(Math.fround(x));
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+// ---------------------------------------------------------------- embedding
+
+/** `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C]. @category WebGPU */
+export function embeddingSource(C: number): string {
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;
+@group(0) @binding(2) var<storage, read> table: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
+  let idx = g.x;
+  if (idx >= step.T * ${C}u) { return; }
+  x[idx] = table[tokens[idx / ${C}u] * ${C}u + idx % ${C}u];
+}`;
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+/** `out = x / sqrt(mean(x^2) + eps) * w`, one 256-thread workgroup per row; [T, C]. @category WebGPU */
+export function rmsNormSource(C: number, eps: number): string {
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let o = wg.x * ${C}u;
+  var ss = 0.0;
+  for (var c = t; c < ${C}u; c += 256u) { let v = x[o + c]; ss = ss + v * v; }
+  part[t] = ss;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {           // the fixed halving tree
+    if (t < s) { part[t] = part[t] + part[t + s]; }
+    workgroupBarrier();
+  }
+  let inv = 1.0 / sqrt(part[0] / ${f32(C)} + ${f32(eps)});
+  for (var c = t; c < ${C}u; c += 256u) { out[o + c] = x[o + c] * inv * w[c]; }
+}`;
+}
+
+// ---------------------------------------------------------------- matrix product
+
+/** The tile a matmul workgroup computes; every tile reduces in the same order (see the module header). @category WebGPU */
+export interface MatmulTile {
+  /** Rows (tokens) per thread. */
+  readonly TM: number;
+  /** Columns (weight rows) per thread. */
+  readonly TN: number;
+  /** Thread groups of 32 lanes along the rows; GM * GN = 8 (256 threads). */
+  readonly GM: number;
+  /** Thread groups along the columns. */
+  readonly GN: number;
+}
+
+/** What a matmul kernel computes: `out[i, n] (+)= sum_k x[i, k] w[n, k] (+ bias[n])`. @category WebGPU */
+export interface MatmulShape {
+  /** The reduction length (input width). */
+  readonly K: number;
+  /** Output columns (weight rows). */
+  readonly N: number;
+  /** Add `bias[n]` (Qwen2's q/k/v biases). */
+  readonly bias: boolean;
+  /** Add into `out` (the residual stream) instead of overwriting it. */
+  readonly residual: boolean;
+}
+
+/**
+ * `out[i, n] = (residual ? out[i, n] : 0) + (sum_k x[i, k] w[n, k] + bias[n])` for i < T: the Linear layer,
+ * weights stored [N, K] as on the CPU. 256 threads = 8 groups of 32 lanes; each thread keeps TM x TN
+ * partial sums of its lane's share of K, then the workgroup adds the 32 lane sums of each output in
+ * lane order. Weights are read as vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k).
+ * Grid: x = ceil(T / (TM GM)) row tiles (fastest, so the tiles sharing weights run together), y = ceil(N / (TN GN)).
+ *
+ * @category WebGPU
+ */
+export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
+  const { K, N, bias, residual } = shape;
+  const { TM, TN, GM, GN } = tile;
+  const vec = K % 4 === 0;
+  const K4 = Math.ceil(K / 4);
+  const outs = 8 * TM * TN;                                   // outputs per workgroup
+  const as = [...Array(TM).keys()];
+  const bs = [...Array(TN).keys()];
+  const pairs = as.flatMap((a) => bs.map((b) => [a, b] as const));
+  const loads = vec
+    ? [
+      ...as.map((a) => `let x${a} = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q];`),
+      ...bs.map((b) => `let w${b} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q];`),
+      ...pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}.x * w${b}.x; acc${a}_${b} = acc${a}_${b} + x${a}.y * w${b}.y; ` +
+        `acc${a}_${b} = acc${a}_${b} + x${a}.z * w${b}.z; acc${a}_${b} = acc${a}_${b} + x${a}.w * w${b}.w;`),
+    ]
+    : [0, 1, 2, 3].flatMap((e) => [
+      `if (4u * q + ${e}u < ${K}u) {`,
+      ...as.map((a) => `  let x${a} = xs[min(row0 + ${a}u, M - 1u) * ${K}u + 4u * q + ${e}u];`),
+      ...bs.map((b) => `  let w${b} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K}u + 4u * q + ${e}u];`),
+      ...pairs.map(([a, b]) => `  acc${a}_${b} = acc${a}_${b} + x${a} * w${b};`),
+      "}",
+    ]);
+  const type = vec ? "vec4<f32>" : "f32";
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> xs: array<${type}>;
+@group(0) @binding(2) var<storage, read> ws: array<${type}>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
+var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes + 1 pad against bank conflicts]
+@compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let M = step.T;
+  let lane = t % 32u;
+  let group = t / 32u;
+  let row0 = wg.x * ${TM * GM}u + (group / ${GN}u) * ${TM}u;
+  let col0 = wg.y * ${TN * GN}u + (group % ${GN}u) * ${TN}u;
+  ${pairs.map(([a, b]) => `var acc${a}_${b} = 0.0;`).join(" ")}
+  for (var q = lane; q < ${K4}u; q += 32u) {
+    ${loads.join("\n    ")}
+  }
+  let slot = group * ${TM * TN}u;
+  ${pairs.map(([a, b]) => `red[(slot + ${a * TN + b}u) * 33u + lane] = acc${a}_${b};`).join("\n  ")}
+  workgroupBarrier();
+  for (var o = t; o < ${outs}u; o += 256u) {
+    var sum = red[o * 33u];
+    for (var l = 1u; l < 32u; l++) { sum = sum + red[o * 33u + l]; }   // lane order: 0 + 1 + ... + 31
+    let g = o / ${TM * TN}u;
+    let r = o % ${TM * TN}u;
+    let row = wg.x * ${TM * GM}u + (g / ${GN}u) * ${TM}u + r / ${TN}u;
+    let col = wg.y * ${TN * GN}u + (g % ${GN}u) * ${TN}u + r % ${TN}u;
+    if (row < M && col < ${N}u) {
+      let y = ${bias ? "sum + bias[col]" : "sum"};
+      out[row * ${N}u + col] = ${residual ? `out[row * ${N}u + col] + y` : "y"};
+    }
+  }
+}`;
+}
+
+// ---------------------------------------------------------------- RoPE and the cache write
+
+/**
+ * Rotates the q and k parts of `qkv` [T, Q] by each token's position (Hugging Face "rotate half", the
+ * angles from a float64 table rounded once to float32) and writes k and v to cache rows P .. P+T-1.
+ * One thread per rotated pair; [T, (H + Hkv) D/2] threads.
+ *
+ * @category WebGPU
+ */
+export function ropeCacheSource(H: number, Hkv: number, D: number): string {
+  const half = D / 2;
+  const Q = (H + 2 * Hkv) * D;
+  const W = Hkv * D;
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> positions: array<u32>;
+@group(0) @binding(2) var<storage, read> cosTable: array<f32>;   // [maxPositions, D/2]
+@group(0) @binding(3) var<storage, read> sinTable: array<f32>;
+@group(0) @binding(4) var<storage, read_write> qkv: array<f32>;
+@group(0) @binding(5) var<storage, read_write> keys: array<f32>;    // [maxPositions, Hkv*D]
+@group(0) @binding(6) var<storage, read_write> values: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let idx = gid.y * 65535u * 64u + gid.x;
+  if (idx >= step.T * ${(H + Hkv) * half}u) { return; }
+  let i = idx / ${(H + Hkv) * half}u;
+  let h = (idx / ${half}u) % ${H + Hkv}u;
+  let j = idx % ${half}u;
+  let c = cosTable[positions[i] * ${half}u + j];
+  let s = sinTable[positions[i] * ${half}u + j];
+  if (h < ${H}u) {
+    let o = i * ${Q}u + h * ${D}u;
+    let x1 = qkv[o + j];
+    let x2 = qkv[o + j + ${half}u];
+    qkv[o + j] = x1 * c - x2 * s;
+    qkv[o + j + ${half}u] = x2 * c + x1 * s;
+  } else {
+    let g = h - ${H}u;
+    let o = i * ${Q}u + ${H * D}u + g * ${D}u;
+    let x1 = qkv[o + j];
+    let x2 = qkv[o + j + ${half}u];
+    let r = (step.P + i) * ${W}u + g * ${D}u;
+    keys[r + j] = x1 * c - x2 * s;
+    keys[r + j + ${half}u] = x2 * c + x1 * s;
+    values[r + j] = qkv[o + ${W}u + j];
+    values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
+  }
+}`;
+}
+
+// ---------------------------------------------------------------- attention
+
+/**
+ * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
+ * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One 128-thread workgroup per
+ * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats). Visible keys: j ≤ P + i
+ * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
+ *
+ * @category WebGPU
+ */
+export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
+  const Q = (H + 2 * Hkv) * D;
+  const W = Hkv * D;
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<f32>;
+@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;       // [T, L] bits
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;  // [T, H*D]
+var<workgroup> scores: array<f32, ${maxPositions}>;
+var<workgroup> red: array<f32, 128>;
+fn visible(i: u32, j: u32) -> bool {
+  if (step.hasMask == 0u) { return j <= step.P + i; }
+  let bit = i * step.L + j;
+  return ((mask[bit / 32u] >> (bit % 32u)) & 1u) == 1u;
+}
+@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let i = wg.y;
+  let qo = i * ${Q}u + h * ${D}u;
+  let ko = (h / ${H / Hkv}u) * ${D}u;
+  let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
+  // scores and their max
+  var mx = ${NEG_INF};
+  for (var j = t; j < end; j += 128u) {
+    if (visible(i, j)) {
+      var dot = 0.0;
+      for (var d = 0u; d < ${D}u; d++) { dot = dot + qkv[qo + d] * keys[j * ${W}u + ko + d]; }
+      let s = dot * ${f32(1 / Math.sqrt(D))};
+      scores[j] = s;
+      mx = max(mx, s);
+    }
+  }
+  red[t] = mx;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s = s >> 1u) {
+    if (t < s) { red[t] = max(red[t], red[t + s]); }
+    workgroupBarrier();
+  }
+  let m = red[0];
+  workgroupBarrier();
+  // exp (subtract the max: no overflow) and their sum, by the fixed tree
+  var sum = 0.0;
+  for (var j = t; j < end; j += 128u) {
+    if (visible(i, j)) { let e = exp(scores[j] - m); scores[j] = e; sum = sum + e; }
+  }
+  red[t] = sum;
+  workgroupBarrier();
+  for (var s = 64u; s > 0u; s = s >> 1u) {
+    if (t < s) { red[t] = red[t] + red[t + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  // the weighted sum of values, one thread per output element, keys ascending
+  for (var d = t; d < ${D}u; d += 128u) {
+    var acc = 0.0;
+    for (var j = 0u; j < end; j++) {
+      if (visible(i, j)) { acc = acc + (scores[j] / total) * values[j * ${W}u + ko + d]; }
+    }
+    out[i * ${H * D}u + h * ${D}u + d] = acc;
+  }
+}`;
+}
+
+// ---------------------------------------------------------------- SwiGLU
+
+/** `out[i, j] = silu(gu[i, j]) * gu[i, I + j]` with `silu(x) = x / (1 + e^-x)`; gu [T, 2I] → out [T, I]. @category WebGPU */
+export function swigluSource(I: number): string {
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> gu: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
+  let idx = g.y * 65535u * 256u + g.x;
+  if (idx >= step.T * ${I}u) { return; }
+  let i = idx / ${I}u;
+  let j = idx % ${I}u;
+  let gate = gu[i * ${2 * I}u + j];
+  out[idx] = gate / (1.0 + exp(-gate)) * gu[i * ${2 * I}u + ${I}u + j];
+}`;
+}
+
+// ---------------------------------------------------------------- argmax
+
+/** Index of the largest logit of each row, the lowest index winning ties; one 256-thread workgroup per row. @category WebGPU */
+export function argmaxSource(V: number): string {
+  return `${STEP}
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ids: array<u32>;
+var<workgroup> bestValue: array<f32, 256>;
+var<workgroup> bestIndex: array<u32, 256>;
+@compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let o = wg.x * ${V}u;
+  var bv = ${NEG_INF};
+  var bi = min(t, ${V - 1}u);
+  for (var v = t; v < ${V}u; v += 256u) {
+    let x = logits[o + v];
+    if (x > bv) { bv = x; bi = v; }                         // strictly greater: the first maximum stays
+  }
+  bestValue[t] = bv;
+  bestIndex[t] = bi;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (t < s) {
+      let v = bestValue[t + s];
+      let k = bestIndex[t + s];
+      if (v > bestValue[t] || (v == bestValue[t] && k < bestIndex[t])) { bestValue[t] = v; bestIndex[t] = k; }
+    }
+    workgroupBarrier();
+  }
+  if (t == 0u) { ids[wg.x] = bestIndex[0]; }
+}`;
+}

@@ -1,0 +1,147 @@
+/**
+ * The GPU worker thread: owns the WebGPU device and the {@link GpuModel}, and answers the main thread.
+ *
+ * Why a thread: WebGPU returns results through promises (a buffer read-back resolves later, in this
+ * thread's event loop), while the decoders call `forward` synchronously. The main thread posts a
+ * request and blocks in `Atomics.wait` on a shared flag; this thread runs the request, writes the answer
+ * into shared memory and wakes it (`runner.ts`). Requests are handled one at a time, in order.
+ *
+ * Protocol: every request but `free` is answered by {@link writeAnswer}: a status, a JSON text, and for
+ * `forward` the token ids. Big results (logits, cache rows) go into a SharedArrayBuffer the request brings.
+ *
+ * @module
+ */
+import { parentPort } from "node:worker_threads";
+import type { ModelConfig } from "../../model/config.ts";
+import { GpuModel, type GpuForwardInput, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import type { MatmulTile } from "./wgsl.ts";
+
+// ---------------------------------------------------------------- the shared answer buffer
+
+/** Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then ids, then text. @category WebGPU */
+export const ANSWER = {
+  /** Int32 slot the main thread waits on: 0 pending, 1 answered. */
+  flag: 0,
+  /** Int32 slot: 0 ok, 1 error (the text is the message). */
+  status: 1,
+  /** Int32 slot: bytes of JSON text. */
+  textBytes: 2,
+  /** Int32 slot: number of token ids. */
+  idCount: 3,
+  /** Byte offset of the ids (int32). */
+  idsOffset: 16,
+  /** Bytes kept for the JSON text. */
+  textCapacity: 1 << 16,
+} as const;
+
+/** Bytes of an answer buffer for forwards of up to `rows` tokens. @category WebGPU */
+export function answerBytes(rows: number): number {
+  return ANSWER.idsOffset + 4 * rows + ANSWER.textCapacity;
+}
+
+/** Writes an answer and wakes the main thread. @category WebGPU */
+export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unknown, ids: Int32Array | null): void {
+  const header = new Int32Array(shared, 0, 4);
+  const idCapacity = (shared.byteLength - ANSWER.idsOffset - ANSWER.textCapacity) / 4;
+  const text = new TextEncoder().encode(JSON.stringify(json ?? null)).subarray(0, ANSWER.textCapacity);
+  new Uint8Array(shared, ANSWER.idsOffset + 4 * idCapacity, ANSWER.textCapacity).set(text);
+  if (ids !== null) new Int32Array(shared, ANSWER.idsOffset, ids.length).set(ids);
+  header[ANSWER.status] = status;
+  header[ANSWER.textBytes] = text.length;
+  header[ANSWER.idCount] = ids?.length ?? 0;
+  Atomics.store(header, ANSWER.flag, 1);
+  Atomics.notify(header, ANSWER.flag);
+}
+
+// ---------------------------------------------------------------- requests
+
+/** What the main thread asks. @category WebGPU */
+export type Request =
+  | { readonly op: "init"; readonly config: ModelConfig; readonly weights: WeightSource; readonly tiles?: TileChoice; readonly answer: SharedArrayBuffer }
+  | ({ readonly op: "forward" } & GpuForwardInput)
+  | { readonly op: "logits"; readonly rows: number; readonly out: SharedArrayBuffer }
+  | { readonly op: "newCache" }
+  | { readonly op: "free"; readonly cache: number }
+  | { readonly op: "keepRows"; readonly cache: number; readonly length: number; readonly from: number; readonly count: number }
+  | { readonly op: "readCache"; readonly cache: number; readonly layer: number; readonly rows: number; readonly out: SharedArrayBuffer }
+  | { readonly op: "timeMatmul"; readonly rows: number; readonly tile: MatmulTile; readonly reps: number }
+  | { readonly op: "timeCopy"; readonly bytes: number; readonly reps: number }
+  | { readonly op: "close" };
+
+/** The GPU instance, an adapter's device and its name — or why WebGPU cannot run, in words a user can act on. */
+async function openDevice(): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
+  let webgpu: { create(options: string[]): GPU };
+  try {
+    webgpu = await import("webgpu");
+  } catch (error) {
+    return `the optional package "webgpu" (Dawn for Node) could not be loaded (${(error as Error).message.split("\n")[0]}); install it with npm install webgpu`;
+  }
+  const gpu = webgpu.create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) {
+    return "Dawn found no GPU adapter (no Vulkan driver with a device; on a CPU-only machine point VK_ICD_FILENAMES at SwiftShader's ICD, see docs/webgpu.md)";
+  }
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    },
+  });
+  const info = adapter.info;
+  return { gpu, device, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+}
+
+/** The worker's main loop: handles requests one after another. @category WebGPU */
+export function workerMain(): void {
+  const port = parentPort;
+  if (port === null) throw new Error("workerMain: not in a worker thread");
+  let model: GpuModel | null = null;
+  let device: GPUDevice | null = null;
+  let gpu: GPU | null = null;                                 // Dawn's instance lives only while referenced
+  let answer: SharedArrayBuffer | null = null;
+  let queue = Promise.resolve();
+
+  const handle = async (request: Request): Promise<{ json: unknown; ids?: Int32Array } | null> => {
+    if (request.op === "init") {
+      answer = request.answer;
+      const opened = await openDevice();
+      if (typeof opened === "string") throw new Error(opened);
+      ({ gpu, device } = opened);
+      model = await GpuModel.create(device, request.config, request.weights, request.tiles);
+      return { json: { adapter: opened.adapter } };
+    }
+    if (model === null) throw new Error(`GPU worker: "${request.op}" before a successful init`);
+    switch (request.op) {
+      case "forward": return { json: null, ids: await model.forward(request) };
+      case "logits": new Float32Array(request.out).set(await model.readLogits(request.rows)); return { json: null };
+      case "newCache": return { json: model.newCache() };
+      case "free": model.freeCache(request.cache); return null;
+      case "keepRows": model.keepRows(request.cache, request.length, request.from, request.count); return { json: null };
+      case "readCache": {
+        const { keys, values } = await model.readCache(request.cache, request.layer, request.rows);
+        const out = new Float32Array(request.out);
+        out.set(keys);
+        out.set(values, keys.length);
+        return { json: null };
+      }
+      case "timeMatmul": return { json: await model.timeMatmul(request.rows, request.tile, request.reps) };
+      case "timeCopy": return { json: await model.timeCopy(request.bytes, request.reps) };
+      case "close": device?.destroy(); model = null; gpu = null; return { json: gpu };
+    }
+  };
+
+  port.on("message", (request: Request) => {
+    queue = queue.then(async () => {
+      try {
+        const result = await handle(request);
+        if (result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);
+      } catch (error) {
+        if (answer === null && request.op === "init") answer = request.answer;
+        if (answer !== null) writeAnswer(answer, 1, (error as Error).message, null);
+      }
+      if (request.op === "init") port.postMessage("answered");            // the main thread awaits init, it does not block
+    });
+  });
+}
