@@ -23,7 +23,6 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { buildSync } from "esbuild";
 import type { ModelConfig } from "../../model/config.ts";
 import { headDim } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
@@ -93,7 +92,7 @@ export interface WebGpuRunner extends ModelRunner {
  * @category WebGPU
  */
 export async function webgpuRunner(config: ModelConfig, weights: Params | RandomWeights, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
-  const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000);
+  const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000, await workerFile());
   const source: WeightSource = "random" in weights
     ? { kind: "random", seed: weights.seed, std: weights.std }
     : { kind: "arrays", arrays: weightArrays(weights) };
@@ -203,10 +202,10 @@ class Bridge {
   private readonly worker: Worker;
   private failure: string | null = null;
 
-  constructor(private readonly rows: number, private readonly timeoutMs: number) {
+  constructor(private readonly rows: number, private readonly timeoutMs: number, file: URL) {
     this.answer = new SharedArrayBuffer(answerBytes(rows));
     this.header = new Int32Array(this.answer, 0, 4);
-    this.worker = new Worker(workerFile());
+    this.worker = new Worker(file);
     this.worker.on("error", (error) => { this.failure = error.message; });
     this.worker.unref();
   }
@@ -262,13 +261,14 @@ class Bridge {
  * main thread's TypeScript loader, and registering tsx inside a worker whose main thread then blocks in
  * `Atomics.wait` crashes Node 20 (seen with SwiftShader).
  */
-function workerFile(): URL {
+async function workerFile(): Promise<URL> {
   if (!import.meta.url.endsWith(".ts")) return new URL("./webgpu-worker.mjs", import.meta.url);
   const out = fileURLToPath(new URL(`../../../node_modules/.cache/jacobi-forcing/webgpu-worker-${process.pid}.mjs`, import.meta.url));
   if (!existsSync(out)) {
+    const { buildSync } = await import("esbuild");                         // a development dependency of this path only
     mkdirSync(dirname(out), { recursive: true });
     buildSync({
-      entryPoints: [fileURLToPath(new URL("./worker-entry.ts", import.meta.url))],
+      entryPoints: [fileURLToPath(new URL("./webgpu-worker.ts", import.meta.url))],
       bundle: true, platform: "node", format: "esm", external: ["webgpu"], outfile: out, logLevel: "error",
     });
     process.once("exit", () => rmSync(out, { force: true }));

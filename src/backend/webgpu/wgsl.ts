@@ -12,8 +12,10 @@
  * - matmul: the dot product over K is split over 32 lanes; lane `l` sums the elements of quads
  *   `l, l+32, l+64, ...` (`k = 4q+e`, ascending), then lane sums are added `0 + 1 + ... + 31` in order.
  *   Every tile shape uses this order; tiles differ only in which thread computes which outputs.
- * - RMSNorm and attention sums: 256 (128) threads take strided elements, then a fixed halving tree.
- * - attention's weighted sum of values: one thread per output element, keys in ascending order.
+ * - RMSNorm's sum of squares: 256 threads take strided elements, then a fixed halving tree.
+ * - attention's sums (of the exps, and of the weighted values): one thread per output element, visible
+ *   keys in ascending order — so a row's result depends on which keys it sees, not on where they sit
+ *   in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
  * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
  *
  * What it is not: tuned for one card. The matmul is the kernel that matters (it streams every weight
@@ -225,7 +227,8 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 /**
  * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
  * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One 128-thread workgroup per
- * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats). Visible keys: j ≤ P + i
+ * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats); the max is a tree (a
+ * maximum is exact in any order), the sums are sequential. Visible keys: j ≤ P + i
  * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
  *
  * @category WebGPU
@@ -271,20 +274,18 @@ fn visible(i: u32, j: u32) -> bool {
   }
   let m = red[0];
   workgroupBarrier();
-  // exp (subtract the max: no overflow) and their sum, by the fixed tree
-  var sum = 0.0;
+  // exp, after subtracting the max so that nothing overflows
   for (var j = t; j < end; j += 128u) {
-    if (visible(i, j)) { let e = exp(scores[j] - m); scores[j] = e; sum = sum + e; }
+    if (visible(i, j)) { scores[j] = exp(scores[j] - m); }
   }
-  red[t] = sum;
   workgroupBarrier();
-  for (var s = 64u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = red[t] + red[t + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  // the weighted sum of values, one thread per output element, keys ascending
+  // the sum of the exps and the weighted sum of values, one thread per output element, visible keys in
+  // ascending order: the order depends on which keys are visible, never on where they sit in the cache
   for (var d = t; d < ${D}u; d += 128u) {
+    var total = 0.0;
+    for (var j = 0u; j < end; j++) {
+      if (visible(i, j)) { total = total + scores[j]; }
+    }
     var acc = 0.0;
     for (var j = 0u; j < end; j++) {
       if (visible(i, j)) { acc = acc + (scores[j] / total) * values[j * ${W}u + ko + d]; }

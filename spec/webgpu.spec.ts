@@ -1,0 +1,215 @@
+/**
+ * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs only this).
+ *
+ * - Logits: on random tiny models (GQA, tied embeddings, q/k/v biases, widths that are and are not
+ *   multiples of 4), GPU logits are within 1e-4 of the CPU's, relative to the row's largest logit —
+ *   with a cache, chunked, and with explicit positions and a mask.
+ * - Batch invariance on the GPU: T tokens forwarded at once give bit-identical logits to one-token
+ *   forwards (both matmul tiles included), so the exactness properties below cannot flake.
+ * - Decoders on the GPU: Jacobi (both modes) and multi-block with recycling return exactly the GPU's AR
+ *   greedy, which equals the GPU's full-recompute oracle.
+ * - The cache on the GPU: after `truncate`, it holds bit for bit what a cache that never saw the dropped
+ *   tokens holds; `keepRows` likewise.
+ * - Unavailability is explained: a runner that cannot start rejects with the reason.
+ *
+ * Runs wherever Dawn finds an adapter: a GPU, or SwiftShader on the CPU (`.ci/swiftshader.sh`). Without
+ * one the specs are skipped, except under CI (CI=true), where a missing adapter is a failure.
+ */
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
+import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
+import { jacobi } from "../src/decoding/jacobi.ts";
+import { multiBlock } from "../src/decoding/multiblock.ts";
+import { PRESETS, type ModelConfig } from "../src/model/config.ts";
+import { initParams, type Params } from "../src/model/params.ts";
+import { cpuRunner } from "../src/model/runner.ts";
+import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
+
+// ---------------------------------------------------------------- the models, started once
+
+/** Three tiny models covering the code paths: GQA + bias + odd MLP width; MHA + tied; MQA with wider heads. */
+const MODELS: { name: string; config: ModelConfig; seed: number }[] = [
+  { name: "GQA 4/2, q/k/v bias, I=7", seed: 11, config: { ...PRESETS.tiny, architecture: "Qwen2ForCausalLM", attentionBias: true, hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 7, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
+  { name: "MHA 2/2, tied embeddings, C=8", seed: 12, config: { ...PRESETS.tiny, tieWordEmbeddings: true, hiddenSize: 8, numHeads: 2, numKeyValueHeads: 2, intermediateSize: 24, numLayers: 1, vocabSize: 300, maxPositions: 64 } },
+  { name: "MQA 4/1, D=8", seed: 13, config: { ...PRESETS.tiny, hiddenSize: 32, numHeads: 4, numKeyValueHeads: 1, intermediateSize: 20, numLayers: 2, vocabSize: 64, maxPositions: 96 } },
+];
+
+interface Started {
+  readonly name: string;
+  readonly config: ModelConfig;
+  readonly params: Params;
+  readonly gpu: WebGpuRunner;
+}
+
+let unavailable: string | null = null;
+const started: Started[] = [];
+for (const m of MODELS) {
+  if (unavailable !== null) break;
+  const params = initParams(m.config, { seed: m.seed, std: 0.5 });
+  try {
+    started.push({ name: m.name, config: m.config, params, gpu: await webgpuRunner(m.config, params) });
+  } catch (error) {
+    if (!(error instanceof WebGpuUnavailableError)) throw error;
+    unavailable = error.message;
+  }
+}
+afterAll(() => started.forEach((s) => s.gpu.close()));
+
+const required = process.env.CI === "true";
+if (unavailable !== null && !required) console.warn(`spec/webgpu.spec.ts skipped: ${unavailable}`);
+
+describe("WebGPU is available where it must be", () => {
+  it.runIf(required)("under CI a GPU adapter (SwiftShader) was found", () => {
+    expect(unavailable, "CI must run the WebGPU specs: .ci/run sets up SwiftShader").toBeNull();
+  });
+});
+
+// ---------------------------------------------------------------- helpers
+
+/** Throws unless every row of `gpu` is within `tolerance` of `cpu`, relative to that row's largest |logit|. */
+function expectClose(label: string, gpu: Float64Array, cpu: Float64Array, V: number, tolerance: number): void {
+  expect(gpu.length, `${label}: lengths`).toBe(cpu.length);
+  for (let row = 0; row < cpu.length / V; row++) {
+    let scale = 0, worst = 0, at = 0;
+    for (let v = 0; v < V; v++) {
+      scale = Math.max(scale, Math.abs(cpu[row * V + v]));
+      const d = Math.abs(gpu[row * V + v] - cpu[row * V + v]);
+      if (d > worst) { worst = d; at = v; }
+    }
+    if (worst > tolerance * scale) {
+      throw new Error(`${label}: row ${row}, logit ${at}: GPU ${gpu[row * V + at]} vs CPU ${cpu[row * V + at]}, ` +
+        `difference ${worst.toExponential(2)} > ${tolerance} x the row's largest |logit| ${scale.toFixed(4)}`);
+    }
+  }
+}
+
+const tokensArb = (config: ModelConfig, min: number, max: number): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 0, max: config.vocabSize - 1 }), { minLength: min, maxLength: max });
+
+// ---------------------------------------------------------------- the specs
+
+describe.skipIf(unavailable !== null)("WebGPU backend", () => {
+  describe("logits: within 1e-4 of the CPU reference", () => {
+    for (const s of started) {
+      it(`${s.name}: whole, chunked through the cache, and with explicit positions and a mask`, () => {
+        const cpu = cpuRunner(s.config, s.params);
+        const V = s.config.vocabSize;
+        fc.assert(fc.property(tokensArb(s.config, 1, 24), fc.integer({ min: 1, max: 23 }), (tokens, cut) => {
+          expectClose("whole", s.gpu.forward(tokens).logits().data, cpu.forward(tokens).logits().data, V, 1e-4);
+          const c = Math.min(cut, tokens.length);
+          const gpuCache = s.gpu.newCache();
+          const cpuCache = cpu.newCache();
+          for (const part of [tokens.slice(0, c), tokens.slice(c)].filter((p) => p.length > 0)) {
+            expectClose(`chunk after ${gpuCache.length}`, s.gpu.forward(part, { cache: gpuCache }).logits().data, cpu.forward(part, { cache: cpuCache }).logits().data, V, 1e-4);
+          }
+          // two rows sharing positions, each seeing the cached prefix and itself only (multi-block's layout)
+          const P = gpuCache.length;
+          const rows = [tokens.slice(0, 2), tokens.slice(-2)];
+          const flat = rows.flat();
+          const L = P + flat.length;
+          const mask = new Uint8Array(flat.length * L);
+          const positions: number[] = [];
+          let t = 0;
+          rows.forEach((r, ri) => r.forEach((_, i) => {
+            positions.push(P + i);
+            mask.fill(1, t * L, t * L + P);
+            mask.fill(1, t * L + P + ri * rows[0].length, t * L + P + t + 1);
+            t++;
+          }));
+          if (L <= s.config.maxPositions) {
+            expectClose("masked rows", s.gpu.forward(flat, { cache: gpuCache, positions, mask }).logits().data,
+              cpu.forward(flat, { cache: cpuCache, positions, mask }).logits().data, V, 1e-4);
+          }
+        }), { numRuns: 8, seed: 3 });
+      });
+    }
+  });
+
+  describe("batch invariance on the GPU", () => {
+    for (const s of started) {
+      it(`${s.name}: T tokens at once give the logits of T one-token forwards, bit for bit`, () => {
+        fc.assert(fc.property(tokensArb(s.config, 2, 20), (tokens) => {
+          const together = s.gpu.forward(tokens, { cache: s.gpu.newCache() }).logits().data;
+          const cache = s.gpu.newCache();
+          const V = s.config.vocabSize;
+          tokens.forEach((t, i) => {
+            expectBitIdentical(`row ${i} of ${tokens.length}`, s.gpu.forward([t], { cache }).logits().data, together.subarray(i * V, (i + 1) * V), V);
+          });
+        }), { numRuns: 6, seed: 4 });
+      });
+    }
+  });
+
+  describe("decoders on the GPU return exactly the GPU's AR greedy", () => {
+    for (const s of started) {
+      it(`${s.name}: Jacobi (block, window) and multi-block with recycling`, () => {
+        const { config, params, gpu: runner } = s;
+        fc.assert(fc.property(
+          tokensArb(config, 1, 6), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 4, max: 24 }), fc.constantFrom("context", "repeat-last", "vocab") as fc.Arbitrary<"context" | "repeat-last" | "vocab">,
+          (prompt, blockSize, maxNewTokens, init) => {
+            const stop = { maxNewTokens, eosTokenId: null, runner };
+            const ar = arGreedy(config, params, prompt, stop).tokens;
+            const label = `prompt [${prompt.join(", ")}], n=${blockSize}, init ${init}`;
+            expectSameTokens(`${label}: GPU arGreedy vs the GPU full recompute`, ar, arGreedyReference(config, params, prompt, stop).tokens);
+            expectSameTokens(`${label}: jacobi block`, jacobi(config, params, prompt, { ...stop, blockSize, init }).tokens, ar);
+            expectSameTokens(`${label}: jacobi window`, jacobi(config, params, prompt, { ...stop, blockSize, init, mode: "window" }).tokens, ar);
+            expectSameTokens(`${label}: multi-block`, multiBlock(config, params, prompt, { ...stop, blockSize, init, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 }).tokens, ar);
+          }), { numRuns: 4, seed: 5 });
+      });
+    }
+  });
+
+  describe("the KV cache in GPU buffers", () => {
+    it("truncate equals never having forwarded the dropped tokens, bit for bit (keys, values, next logits)", () => {
+      const { config, gpu } = started[0];
+      fc.assert(fc.property(tokensArb(config, 1, 10), tokensArb(config, 1, 10), tokensArb(config, 1, 5), (kept, dropped, next) => {
+        const rolled = gpu.newCache();
+        gpu.forward(kept, { cache: rolled });
+        gpu.forward(dropped, { cache: rolled });
+        rolled.truncate(kept.length);
+        const fresh = gpu.newCache();
+        gpu.forward(kept, { cache: fresh });
+        for (let l = 0; l < config.numLayers; l++) {
+          expectBitIdentical(`keys of layer ${l}`, rolled.read(l).keys, fresh.read(l).keys);
+          expectBitIdentical(`values of layer ${l}`, rolled.read(l).values, fresh.read(l).values);
+        }
+        expectBitIdentical("logits after the rollback", gpu.forward(next, { cache: rolled }).logits().data, gpu.forward(next, { cache: fresh }).logits().data);
+      }), { numRuns: 5, seed: 6 });
+    });
+
+    it("keepRows equals forwarding only the kept rows", () => {
+      const { config, gpu } = started[2];
+      const prefix = [1, 5, 9];
+      const [a, b] = [[7, 8, 9], [10, 11, 12]];
+      const cache = gpu.newCache();
+      gpu.forward(prefix, { cache });
+      gpu.forward(a, { cache });
+      // b forwarded at a's positions, as a second candidate row would be: keep it, drop a
+      const P = prefix.length;
+      const L = P + a.length + b.length;
+      cache.truncate(P);
+      const mask = new Uint8Array((a.length + b.length) * L);
+      for (let t = 0; t < a.length + b.length; t++) {
+        const start = t < a.length ? 0 : a.length;
+        mask.fill(1, t * L, t * L + P);
+        mask.fill(1, t * L + P + start, t * L + P + t + 1);
+      }
+      gpu.forward([...a, ...b], { cache, positions: [P, P + 1, P + 2, P, P + 1, P + 2], mask });
+      cache.keepRows(P, P + a.length, b.length);
+      const fresh = gpu.newCache();
+      gpu.forward([...prefix, ...b], { cache: fresh });
+      for (let l = 0; l < config.numLayers; l++) {
+        expectBitIdentical(`keys of layer ${l}`, cache.read(l).keys, fresh.read(l).keys);
+        expectBitIdentical(`values of layer ${l}`, cache.read(l).values, fresh.read(l).values);
+      }
+    });
+  });
+
+  it("a model the device cannot hold is refused with the reason", async () => {
+    const config = { ...PRESETS.tiny, maxPositions: 1 << 20 };
+    await expect(webgpuRunner(config, initParams({ ...config, maxPositions: 16 }, { seed: 1 }))).rejects.toThrow(
+      /webgpu backend unavailable because GpuModel\.create: attention keeps 1048576 scores in workgroup memory/,
+    );
+  });
+});
