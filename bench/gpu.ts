@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { pathToFileURL } from "node:url";
 import { mathEvalSet, mathPrompt } from "../src/data/math.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
@@ -126,13 +127,22 @@ function methods(runner: WebGpuRunner, config: ModelConfig, params: Params, prom
   });
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const modelDir = args.includes("--model") ? args[args.indexOf("--model") + 1] : "models/math-teacher";
-  const quick = args.includes("--quick");
-  const REALISTIC = args.includes("--smoke") ? SMOKE : REALISTIC_CONFIG;
+/** What to measure. */
+export interface GpuBenchOptions {
+  /** The trained checkpoint to decode with (default `models/math-teacher` until the JF models ship). */
+  readonly model: string;
+  /** Fewer repetitions and prompts. */
+  readonly quick: boolean;
+  /** A small stand-in for the realistic model (for SwiftShader). */
+  readonly smoke: boolean;
+}
+
+/** Runs every measurement; returns the raw results (what `bench/results/` keeps). */
+export async function gpuBench(options: GpuBenchOptions): Promise<Record<string, unknown>> {
+  const { model: modelDir, quick } = options;
+  const REALISTIC = options.smoke ? SMOKE : REALISTIC_CONFIG;
   const reps = quick ? 5 : 21;
-  const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, command: `bench/gpu.ts ${args.join(" ")}`.trim() };
+  const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, options };
 
   // ---- the realistic random model: forward latency, bandwidth, AR vs Jacobi on random weights
   log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
@@ -173,7 +183,12 @@ async function main(): Promise<void> {
   const trainedMethods = methods(trained, config, params, prompts, 64, true, [16, 32]);
   trained.close();
   result.trained = { model: modelDir, config, prompts: `${prompts.length} held-out math problems (mathEvalSet seed 1234), EOS honoured, at most 64 new tokens`, forwardLatency: trainedLatency, methods: trainedMethods };
-  process.stdout.write(JSON.stringify(result, null, 1) + "\n");
+  return result;
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const args = process.argv.slice(2);
+  const model = args.includes("--model") ? args[args.indexOf("--model") + 1] : "models/math-teacher";
+  const result = await gpuBench({ model, quick: args.includes("--quick"), smoke: args.includes("--smoke") });
+  process.stdout.write(JSON.stringify(result, null, 1) + "\n");
+}

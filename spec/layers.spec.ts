@@ -4,15 +4,16 @@ import { describe, expect, it } from "vitest";
 
 /**
  * The layer rule of the codebase: imports only go downward,
- * tensor <- model <- decoding | training <- cli, and decoding and training never import each other
+ * tensor <- model <- backend | decoding | training <- cli, and decoding and training never import each other
  * (trajectories cross between them as plain data). Only the CLI reaches outside src/, into the benchmark
  * code of bench/. A new folder must be placed here explicitly.
  */
 const ALLOWED: Record<string, readonly string[]> = {
   util: ["util"],
   tensor: ["tensor", "util"],
-  backend: ["backend", "tensor", "util"],
-  model: ["model", "tensor", "backend", "util"],
+  model: ["model", "tensor", "util"],
+  // a backend runs the model (it implements model/runner.ts); decoders reach it only through that interface
+  backend: ["backend", "model", "tensor", "util"],
   data: ["data", "model", "tensor", "util"],
   decoding: ["decoding", "model", "tensor", "util"],
   training: ["training", "data", "model", "tensor", "util"],

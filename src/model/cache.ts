@@ -16,6 +16,14 @@
 import { ShapeError } from "../tensor/tensor.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 
+/** The valid rows of one layer of a cache, copied out. @category Model */
+export interface LayerRows {
+  /** [P, Hkv*D] keys. */
+  readonly keys: Float64Array;
+  /** [P, Hkv*D] values. */
+  readonly values: Float64Array;
+}
+
 /**
  * Keys and values of the first `length` positions of a sequence, for every layer.
  *
@@ -93,7 +101,7 @@ export class KVCache {
    * Copies of the valid keys and values of `layer`, each [P, Hkv*D].
    * @param layer - 0 .. numLayers-1
    */
-  read(layer: number): { keys: Float64Array; values: Float64Array } {
+  read(layer: number): LayerRows {
     const end = this.rows * this.width;
     return { keys: this.keys[layer].slice(0, end), values: this.values[layer].slice(0, end) };
   }

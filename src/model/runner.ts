@@ -23,7 +23,7 @@
  */
 import { argmax } from "../tensor/ops.ts";
 import { ShapeError, type Tensor } from "../tensor/tensor.ts";
-import { KVCache } from "./cache.ts";
+import { KVCache, type LayerRows } from "./cache.ts";
 import type { ModelConfig } from "./config.ts";
 import type { Params } from "./params.ts";
 import { forward } from "./transformer.ts";
@@ -47,7 +47,7 @@ export interface SequenceCache {
    * A copy of the valid keys and values of one layer, each [P, Hkv*D] — for tests and tracing; on a GPU
    * this reads device memory back, so never call it on a hot path.
    */
-  read(layer: number): { keys: Float64Array; values: Float64Array };
+  read(layer: number): LayerRows;
 }
 
 /** Options of {@link ModelRunner.forward}: those of `transformer.forward`, with the runner's own cache. @category Model */

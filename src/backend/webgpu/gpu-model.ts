@@ -45,9 +45,47 @@ const STORAGE = 0x80;
  *
  * @category WebGPU
  */
-export type WeightSource =
-  | { readonly kind: "arrays"; readonly arrays: Readonly<Record<string, Float64Array>> }
-  | { readonly kind: "random"; readonly seed: number; readonly std: number };
+export type WeightSource = NamedWeights | RandomSource;
+
+/** Weights by name, float64. @category WebGPU */
+export interface NamedWeights {
+  /** Discriminant. */
+  readonly kind: "arrays";
+  /** `embed`, `norm`, `lmHead`, `layers.0.wq`, ... (see {@link weightArrays}). */
+  readonly arrays: Readonly<Record<string, Float64Array>>;
+}
+
+/** Seeded uniform noise, generated on the GPU side; norm gains are 1. @category WebGPU */
+export interface RandomSource {
+  /** Discriminant. */
+  readonly kind: "random";
+  /** Seed of the generator. */
+  readonly seed: number;
+  /** Standard deviation of every weight matrix's entries. */
+  readonly std: number;
+}
+
+/** One matmul dispatch timed. @category WebGPU */
+export interface MatmulTiming {
+  /** Weight bytes the dispatch streams. */
+  readonly bytes: number;
+  /** Seconds one dispatch took (the submit's fixed cost cancelled out). */
+  readonly seconds: number;
+}
+
+/** A buffer copy timed. @category WebGPU */
+export interface CopyTiming {
+  /** Bytes read plus bytes written, per second. */
+  readonly bytesPerSecond: number;
+}
+
+/** The valid rows of one layer of a GPU cache, read back. @category WebGPU */
+export interface GpuLayerRows {
+  /** [rows, Hkv*D] keys. */
+  readonly keys: Float32Array;
+  /** [rows, Hkv*D] values. */
+  readonly values: Float32Array;
+}
 
 /**
  * The weights of `params` as plain arrays by name (`embed`, `norm`, `lmHead`, `layers.0.wq`, ...): what
@@ -298,7 +336,7 @@ export class GpuModel {
   }
 
   /** Rows `0..rows-1` of layer `layer` of cache `id`: keys and values [rows, Hkv*D]. */
-  async readCache(id: number, layer: number, rows: number): Promise<{ keys: Float32Array; values: Float32Array }> {
+  async readCache(id: number, layer: number, rows: number): Promise<GpuLayerRows> {
     const cache = this.cache(id);
     const bytes = 4 * rows * this.config.numKeyValueHeads * headDim(this.config);
     const [keys, values] = await this.readBack([cache.keys[layer], cache.values[layer]], bytes);
@@ -384,7 +422,7 @@ export class GpuModel {
    *
    * @returns the weight bytes streamed per dispatch and the seconds one dispatch took
    */
-  async timeMatmul(M: number, tile: MatmulTile, reps: number): Promise<{ bytes: number; seconds: number }> {
+  async timeMatmul(M: number, tile: MatmulTile, reps: number): Promise<MatmulTiming> {
     const { hiddenSize: C, intermediateSize: I } = this.config;
     const shape: MatmulShape = { K: C, N: 2 * I, bias: false, residual: false };
     const pipeline = this.matmulPipeline(shape, tile);
@@ -408,7 +446,7 @@ export class GpuModel {
   }
 
   /** Bytes moved per second by `copyBufferToBuffer` of `bytes` bytes (each byte read once and written once). */
-  async timeCopy(bytes: number, reps: number): Promise<{ bytesPerSecond: number }> {
+  async timeCopy(bytes: number, reps: number): Promise<CopyTiming> {
     const a = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
     const b = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
     const once = async (count: number): Promise<number> => {

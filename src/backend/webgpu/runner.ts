@@ -26,9 +26,10 @@ import { Worker } from "node:worker_threads";
 import type { ModelConfig } from "../../model/config.ts";
 import { headDim } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
+import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { weightArrays, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { weightArrays, type CopyTiming, type MatmulTiming, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -71,9 +72,9 @@ export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;
   /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's gate/up weights, and the weight bytes it reads. */
-  timeMatmul(rows: number, tile: MatmulTile, reps: number): { bytes: number; seconds: number };
+  timeMatmul(rows: number, tile: MatmulTile, reps: number): MatmulTiming;
   /** Bytes per second of a device-to-device buffer copy (read plus write). */
-  timeCopy(bytes: number, reps: number): { bytesPerSecond: number };
+  timeCopy(bytes: number, reps: number): CopyTiming;
 }
 
 // ---------------------------------------------------------------- the runner
@@ -124,7 +125,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       const T = tokens.length;
       const P = cache?.length ?? 0;
       const input = checkedInput(config, tokens, forwardOptions, P);
-      const { ids } = bridge.call({ op: "forward", cache: cache?.id ?? null, P, ...input });
+      const { ids } = bridge.call({ op: "forward", input: { cache: cache?.id ?? null, P, ...input } });
       cache?.extend(T);
       const forward = ++forwards;
       let logits: Tensor | null = null;
@@ -142,8 +143,8 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
         },
       } satisfies ForwardResult;
     },
-    timeMatmul: (rows, tile, reps) => bridge.call({ op: "timeMatmul", rows, tile, reps }).json as { bytes: number; seconds: number },
-    timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as { bytesPerSecond: number },
+    timeMatmul: (rows, tile, reps) => bridge.call({ op: "timeMatmul", rows, tile, reps }).json as MatmulTiming,
+    timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,
     close() {
       bridge.call({ op: "close" });
       void bridge.close();
@@ -178,7 +179,7 @@ class GpuSequenceCache implements SequenceCache {
     this.rows = length + count;
   }
 
-  read(layer: number): { keys: Float64Array; values: Float64Array } {
+  read(layer: number): LayerRows {
     const size = this.rows * this.width;
     const out = new SharedArrayBuffer(8 * Math.max(size, 1));
     this.bridge.call({ op: "readCache", cache: this.id, layer, rows: this.rows, out });

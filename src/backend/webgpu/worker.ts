@@ -55,18 +55,46 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
 
 // ---------------------------------------------------------------- requests
 
-/** What the main thread asks. @category WebGPU */
-export type Request =
-  | { readonly op: "init"; readonly config: ModelConfig; readonly weights: WeightSource; readonly tiles?: TileChoice; readonly answer: SharedArrayBuffer }
-  | ({ readonly op: "forward" } & GpuForwardInput)
-  | { readonly op: "logits"; readonly rows: number; readonly out: SharedArrayBuffer }
-  | { readonly op: "newCache" }
-  | { readonly op: "free"; readonly cache: number }
-  | { readonly op: "keepRows"; readonly cache: number; readonly length: number; readonly from: number; readonly count: number }
-  | { readonly op: "readCache"; readonly cache: number; readonly layer: number; readonly rows: number; readonly out: SharedArrayBuffer }
-  | { readonly op: "timeMatmul"; readonly rows: number; readonly tile: MatmulTile; readonly reps: number }
-  | { readonly op: "timeCopy"; readonly bytes: number; readonly reps: number }
-  | { readonly op: "close" };
+/**
+ * What the main thread asks: `op` names a {@link GpuModel} method, the other fields are its arguments
+ * (see there). `init` also brings the answer buffer; `logits` and `readCache` bring a buffer for the result.
+ *
+ * @category WebGPU
+ */
+export interface Request {
+  /** Which operation. */
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeCopy" | "close";
+  /** init: the model's blueprint. */
+  readonly config?: ModelConfig;
+  /** init: where its weights come from. */
+  readonly weights?: WeightSource;
+  /** init: the matmul tiles. */
+  readonly tiles?: TileChoice;
+  /** init: the shared buffer every answer is written to. */
+  readonly answer?: SharedArrayBuffer;
+  /** forward: the inputs. */
+  readonly input?: GpuForwardInput;
+  /** The cache operated on. */
+  readonly cache?: number;
+  /** logits, readCache, timeMatmul: how many rows. */
+  readonly rows?: number;
+  /** logits, readCache: where the float32 result goes. */
+  readonly out?: SharedArrayBuffer;
+  /** keepRows: rows kept in place. */
+  readonly length?: number;
+  /** keepRows: first row moved. */
+  readonly from?: number;
+  /** keepRows: rows moved. */
+  readonly count?: number;
+  /** readCache: which layer. */
+  readonly layer?: number;
+  /** timeMatmul: the tile. */
+  readonly tile?: MatmulTile;
+  /** timeMatmul, timeCopy: repetitions. */
+  readonly reps?: number;
+  /** timeCopy: bytes per copy. */
+  readonly bytes?: number;
+}
 
 /** The GPU instance, an adapter's device and its name — or why WebGPU cannot run, in words a user can act on. */
 async function openDevice(): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
@@ -104,31 +132,32 @@ export function workerMain(): void {
   let queue = Promise.resolve();
 
   const handle = async (request: Request): Promise<{ json: unknown; ids?: Int32Array } | null> => {
-    if (request.op === "init") {
-      answer = request.answer;
+    const r = request as Required<Request>;                   // each op reads only the fields it is sent with
+    if (r.op === "init") {
+      answer = r.answer;
       const opened = await openDevice();
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
-      model = await GpuModel.create(device, request.config, request.weights, request.tiles);
+      model = await GpuModel.create(device, r.config, r.weights, r.tiles);
       return { json: { adapter: opened.adapter } };
     }
-    if (model === null) throw new Error(`GPU worker: "${request.op}" before a successful init`);
-    switch (request.op) {
-      case "forward": return { json: null, ids: await model.forward(request) };
-      case "logits": new Float32Array(request.out).set(await model.readLogits(request.rows)); return { json: null };
+    if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
+    switch (r.op) {
+      case "forward": return { json: null, ids: await model.forward(r.input) };
+      case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); return { json: null };
       case "newCache": return { json: model.newCache() };
-      case "free": model.freeCache(request.cache); return null;
-      case "keepRows": model.keepRows(request.cache, request.length, request.from, request.count); return { json: null };
+      case "free": model.freeCache(r.cache); return null;
+      case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); return { json: null };
       case "readCache": {
-        const { keys, values } = await model.readCache(request.cache, request.layer, request.rows);
-        const out = new Float32Array(request.out);
+        const { keys, values } = await model.readCache(r.cache, r.layer, r.rows);
+        const out = new Float32Array(r.out);
         out.set(keys);
         out.set(values, keys.length);
         return { json: null };
       }
-      case "timeMatmul": return { json: await model.timeMatmul(request.rows, request.tile, request.reps) };
-      case "timeCopy": return { json: await model.timeCopy(request.bytes, request.reps) };
-      case "close": device?.destroy(); model = null; gpu = null; return { json: gpu };
+      case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps) };
+      case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
+      case "close": device?.destroy(); model = null; gpu = null; return { json: null };
     }
   };
 
@@ -138,7 +167,7 @@ export function workerMain(): void {
         const result = await handle(request);
         if (result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);
       } catch (error) {
-        if (answer === null && request.op === "init") answer = request.answer;
+        if (answer === null && request.answer !== undefined) answer = request.answer;
         if (answer !== null) writeAnswer(answer, 1, (error as Error).message, null);
       }
       if (request.op === "init") port.postMessage("answered");            // the main thread awaits init, it does not block

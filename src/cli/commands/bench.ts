@@ -1,14 +1,17 @@
 /**
  * `jacobi-forcing bench` (also `npm run bench`): measures the forward cost curve, AR speed, and Jacobi
  * and multi-block decoding next to AR (TPF, positions per token, tokens/s, speedup, identical output) on the random
- * `small` model. Never part of `npm test`.
+ * `small` model. With `--backend webgpu` it runs the GPU bench instead (`bench/gpu.ts`, also `npm run bench:gpu`).
+ * Never part of `npm test`.
  *
  * @module
  */
 import { arTokensPerSecond, forwardCost } from "../../../bench/forward.ts";
+import { gpuBench } from "../../../bench/gpu.ts";
 import { DEFAULT_JACOBI_RUNS, DEFAULT_MR_RUNS, compareMethods, formatMethodRows } from "../../../bench/methods.ts";
 import { PRESETS } from "../../model/config.ts";
 import { initParams } from "../../model/params.ts";
+import { BACKEND_FLAG } from "../backend.ts";
 import type { Command } from "../command.ts";
 
 /** The `bench` command. @category CLI */
@@ -17,8 +20,16 @@ export const benchCommand: Command = {
   flags: {
     quick: { type: "boolean", help: "fewer repetitions (well under a minute)" },
     json: { type: "boolean", help: "print one JSON object instead of a table" },
+    backend: BACKEND_FLAG,
+    model: { type: "string", default: "models/math-teacher", help: "webgpu: the trained checkpoint decoded next to the realistic random model" },
   },
-  run(flags, io) {
+  async run(flags, io) {
+    if (flags.backend === "webgpu") {
+      // the GPU bench (bench/gpu.ts, also npm run bench:gpu): its table goes to stderr as it runs
+      const result = await gpuBench({ model: flags.model as string, quick: flags.quick === true, smoke: false });
+      if (flags.json) io.out(JSON.stringify(result) + "\n");
+      return;
+    }
     const config = PRESETS.small;
     const params = initParams(config, { seed: 0 });
     const reps = flags.quick ? 5 : 21;

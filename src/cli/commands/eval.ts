@@ -33,7 +33,9 @@ import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import type { CharTokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
+import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, type Flags } from "../args.ts";
+import { BACKEND_FLAG, openRunner } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
@@ -42,17 +44,17 @@ function blockSize(method: string, flags: Flags): number {
   return (flags["block-size"] as number | undefined) ?? (method === "jacobi" ? 16 : MULTIBLOCK_DEFAULTS.blockSize);
 }
 
-/** The decoder named by `--method`, configured by its flags. */
-function decoderFor(method: string, config: ModelConfig, params: Params, flags: Flags): Decode {
+/** The decoder named by `--method`, configured by its flags, on the backend of `runner`. */
+function decoderFor(method: string, config: ModelConfig, params: Params, flags: Flags, runner: ModelRunner): Decode {
   if (method === "ar") {
     return (prompt, maxNewTokens) => {
-      const g = arGreedy(config, params, prompt, { maxNewTokens });
+      const g = arGreedy(config, params, prompt, { maxNewTokens, runner });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
   if (method === "jacobi") {
     return (prompt, maxNewTokens) => {
-      const g = jacobi(config, params, prompt, { maxNewTokens, blockSize: blockSize(method, flags) });
+      const g = jacobi(config, params, prompt, { maxNewTokens, blockSize: blockSize(method, flags), runner });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
@@ -65,6 +67,7 @@ function decoderFor(method: string, config: ModelConfig, params: Params, flags: 
         spawnRatio: flags["spawn-ratio"] as number,
         poolSize: flags.pool as number,
         poolKind: flags["pool-kind"] as PoolKind,
+        runner,
       });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
@@ -86,6 +89,7 @@ export const evalCommand: Command = {
     "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
     json: { type: "boolean", help: "print one JSON object" },
     examples: { type: "int", optional: true, help: "math problems (default 500) / most held-out code windows (default all)" },
+    backend: BACKEND_FLAG,
   },
   run: (flags, io) => runEval(flags, io),
 };
@@ -117,10 +121,19 @@ export function loadModelFor(command: string, dir: string, dataset: Dataset): Tr
   return { config, params, tokenizer };
 }
 
-function runEval(args: Flags, io: Io): void {
+async function runEval(args: Flags, io: Io): Promise<void> {
   const dataset = datasetFor(args.data as string);
   const { config, params, tokenizer } = loadModelFor("eval", args.model as string, dataset);
-  const decode = decoderFor(args.method as string, config, params, args);
+  const runner = await openRunner("eval", args, config, params);
+  try {
+    evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner));
+  } finally {
+    runner.close();
+  }
+}
+
+/** The evaluation itself, with the decoder on the chosen backend. */
+function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, tokenizer }: TrainedModel, decode: Decode): void {
   const json = args.json === true;
   let accuracy: number | null = null;
   let bitsPerChar: number | null = null;

@@ -17,13 +17,15 @@ import { DRAFT_INITS, JACOBI_MODES, jacobi, type DraftInit, type JacobiMode, typ
 import { MULTIBLOCK_DEFAULTS, multiBlock, type MultiBlockStats } from "../../decoding/multiblock.ts";
 import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
+import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
+import { BACKEND_FLAG, openRunner } from "../backend.ts";
 import type { Command } from "../command.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
-/** The stopping options every method shares: the budget, and EOS unless `--ignore-eos`. */
-function stopOptions(flags: Flags): StopOptions {
-  return { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}) };
+/** The stopping options every method shares: the budget, and EOS unless `--ignore-eos`; and the backend. */
+function stopOptions(flags: Flags, runner: ModelRunner): StopOptions & { runner: ModelRunner } {
+  return { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
 }
 
 /** The sampling options of every method: none (greedy) unless `--temperature` is above 0. */
@@ -47,14 +49,14 @@ interface MethodResult {
 }
 
 /** A decoding method as the CLI runs it; `onIteration` is given only with `--trace`. */
-type Method = (config: ModelConfig, params: Params, prompt: number[], flags: Flags, onIteration?: (step: JacobiStep) => void) => MethodResult;
+type Method = (config: ModelConfig, params: Params, prompt: number[], flags: Flags, runner: ModelRunner, onIteration?: (step: JacobiStep) => void) => MethodResult;
 
 const METHODS: Record<string, Method> = {
-  ar: (config, params, prompt, flags) => (resolveSampling(samplingOptions(flags), "generate --method ar") === null
-    ? arGreedy(config, params, prompt, stopOptions(flags))
-    : arSample(config, params, prompt, { ...stopOptions(flags), ...samplingOptions(flags), seed: flags.seed as number })),
-  jacobi: (config, params, prompt, flags, onIteration) => jacobi(config, params, prompt, {
-    ...stopOptions(flags),
+  ar: (config, params, prompt, flags, runner) => (resolveSampling(samplingOptions(flags), "generate --method ar") === null
+    ? arGreedy(config, params, prompt, stopOptions(flags, runner))
+    : arSample(config, params, prompt, { ...stopOptions(flags, runner), ...samplingOptions(flags), seed: flags.seed as number })),
+  jacobi: (config, params, prompt, flags, runner, onIteration) => jacobi(config, params, prompt, {
+    ...stopOptions(flags, runner),
     ...samplingOptions(flags),
     blockSize: blockSize(flags, 16),
     init: flags.init as DraftInit,
@@ -62,8 +64,8 @@ const METHODS: Record<string, Method> = {
     seed: flags.seed as number,
     onIteration,
   }),
-  mr: (config, params, prompt, flags) => multiBlock(config, params, prompt, {
-    ...stopOptions(flags),
+  mr: (config, params, prompt, flags, runner) => multiBlock(config, params, prompt, {
+    ...stopOptions(flags, runner),
     ...samplingOptions(flags),
     blockSize: blockSize(flags, MULTIBLOCK_DEFAULTS.blockSize),
     maxBlocks: flags.blocks as number,
@@ -135,8 +137,9 @@ export const generateCommand: Command = {
     "top-p": { type: "number", optional: true, help: "sampling: keep the smallest most-probable set of mass p" },
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
     json: { type: "boolean", help: "print one JSON object {tokens, text, stats}" },
+    backend: BACKEND_FLAG,
   },
-  run(flags, io) {
+  async run(flags, io) {
     checkOnePrompt("generate", flags);
     if (flags.trace && flags.method !== "jacobi") throw new CliError("generate: --trace shows Jacobi iterations; it needs --method jacobi");
     if (flags.trace && flags.json) throw new CliError("generate: --trace and --json cannot be combined (the JSON must stay machine-readable)");
@@ -144,7 +147,13 @@ export const generateCommand: Command = {
     const prompt = promptIds("generate", flags, tokenizer);
     const method = METHODS[flags.method as string];
     const rows: TraceRow[] = [];
-    const result = method(config, params, prompt, flags, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+    const runner = await openRunner("generate", flags, config, params);
+    let result: MethodResult;
+    try {
+      result = method(config, params, prompt, flags, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+    } finally {
+      runner.close();
+    }
     const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
     if (flags.json) {
       io.out(JSON.stringify({ tokens: result.tokens, text, stats: result.stats }) + "\n");
