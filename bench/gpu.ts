@@ -56,8 +56,22 @@ function log(line: string): void {
   process.stderr.write(line + "\n");
 }
 
+/** Dawn toggles that drop bounds clamping, workgroup-memory zeroing and API validation. */
+const FAST_TOGGLES = ["disable_robustness", "disable_workgroup_init", "skip_validation"];
+
+interface LatencyRow {
+  /** New tokens in the forward. */
+  readonly T: number;
+  /** Median wall time of `runner.forward` on the main thread (what a decoder pays). */
+  readonly ms: number;
+  /** Of which, median, in the worker: encoding the dispatches, and waiting for the GPU and the read-back. */
+  readonly encodeMs: number;
+  readonly waitMs: number;
+  readonly ratio: number;
+}
+
 /** Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does). */
-function forwardLatency(runner: WebGpuRunner, reps: number): { T: number; ms: number; ratio: number }[] {
+function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   const rng = new Rng("bench-gpu");
   const V = runner.config.vocabSize;
   const cache = runner.newCache();
@@ -65,13 +79,17 @@ function forwardLatency(runner: WebGpuRunner, reps: number): { T: number; ms: nu
   const rows = SIZES.filter((T) => 32 + T <= runner.config.maxPositions).map((T) => {
     const tokens = Array.from({ length: T }, () => rng.int(V));
     const times: number[] = [];
+    const encode: number[] = [];
+    const wait: number[] = [];
     for (let r = 0; r < reps + 2; r++) {
       const start = performance.now();
       runner.forward(tokens, { cache });
       times.push(performance.now() - start);
+      encode.push(runner.lastTiming().encodeMs);
+      wait.push(runner.lastTiming().waitMs);
       cache.truncate(32);
     }
-    return { T, ms: median(times.slice(2)) };
+    return { T, ms: median(times.slice(2)), encodeMs: median(encode.slice(2)), waitMs: median(wait.slice(2)) };
   });
   return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
 }
@@ -144,19 +162,47 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
   const reps = quick ? 5 : 21;
   const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, options };
 
-  // ---- the realistic random model: forward latency, bandwidth, AR vs Jacobi on random weights
+  // ---- the realistic random model: forward latency, bandwidth, AR vs Jacobi on random weights; twice,
+  // with Dawn's safety defaults and with FAST_TOGGLES
   log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
-  const realistic = await webgpuRunner(REALISTIC, { random: true, seed: 1, std: 0.02 });
+  const runs = [];
+  for (const toggles of [[], FAST_TOGGLES]) {
+    runs.push(await realisticRun(REALISTIC, toggles, reps, quick, result));
+  }
+  result.realistic = { config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES, runs };
+
+  // ---- the trained model: latency and the decoding methods on its own task
+  const { config, params } = loadCheckpoint(modelDir);
+  log(`trained model ${modelDir}: ${JSON.stringify(config)}`);
+  const trained = await webgpuRunner(config, params);
+  const trainedLatency = forwardLatency(trained, reps);
+  for (const r of trainedLatency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
+  const { tokenizer } = loadCheckpoint(modelDir);
+  const problems = mathEvalSet(quick ? 10 : 100, 1234);
+  const prompts = problems.map((p) => tokenizer!.encode(mathPrompt(p)));
+  const trainedMethods = methods(trained, config, params, prompts, 64, true, [16, 32]);
+  trained.close();
+  result.trained = { model: modelDir, config, prompts: `${prompts.length} held-out math problems (mathEvalSet seed 1234), EOS honoured, at most 64 new tokens`, forwardLatency: trainedLatency, methods: trainedMethods };
+  return result;
+}
+
+
+/** Every measurement of the realistic model on one runner, opened with `toggles`. */
+async function realisticRun(REALISTIC: ModelConfig, toggles: string[], reps: number, quick: boolean, result: Record<string, unknown>): Promise<Record<string, unknown>> {
+  log(`dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
+  const realistic = await webgpuRunner(REALISTIC, { random: true, seed: 1, std: 0.02 }, { dawnToggles: toggles });
   result.adapter = realistic.adapter;
   log(`adapter: ${realistic.adapter}`);
   const latency = forwardLatency(realistic, reps);
-  for (const r of latency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms  t(T)/t(1) ${r.ratio.toFixed(2)}`);
+  for (const r of latency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
   const copy = realistic.timeCopy(1 << 30, quick ? 5 : 20);
-  log(`  copy bandwidth (read + write): ${(copy.bytesPerSecond / 1e9).toFixed(0)} GB/s`);
+  const copyKernel = realistic.timeCopyKernel(1 << 30, quick ? 5 : 20);
+  const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
+  log(`  copy bandwidth (read + write): copyBufferToBuffer ${(copy.bytesPerSecond / 1e9).toFixed(0)} GB/s, copy kernel ${(copyKernel.bytesPerSecond / 1e9).toFixed(0)} GB/s`);
   const matmul = Object.entries(TILES).map(([name, tile]) => {
     const rows = [1, 64].map((M) => {
       const { bytes, seconds } = realistic.timeMatmul(M, tile, quick ? 10 : 50);
-      return { M, microseconds: seconds * 1e6, weightBytesPerSecond: bytes / seconds, ofCopy: bytes / seconds / copy.bytesPerSecond };
+      return { M, microseconds: seconds * 1e6, weightBytesPerSecond: bytes / seconds, ofCopy: bytes / seconds / copyBest };
     });
     log(`  matmul [2I, C] = [${2 * REALISTIC.intermediateSize}, ${REALISTIC.hiddenSize}] tile ${name}: ` +
       rows.map((r) => `M=${r.M} ${r.microseconds.toFixed(1)} us ${(r.weightBytesPerSecond / 1e9).toFixed(0)} GB/s (${(100 * r.ofCopy).toFixed(0)}% of copy)`).join(", "));
@@ -169,21 +215,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
   const emptyParams = null as unknown as Params;                                         // the runner holds the weights
   const realisticMethods = methods(realistic, REALISTIC, emptyParams, randomPrompts, quick ? 32 : 128, false, [16, 64]);
   realistic.close();
-  result.realistic = { config: REALISTIC, weights: "uniform random, std 0.02, seed 1", forwardLatency: latency, copyBytesPerSecond: copy.bytesPerSecond, matmul, batchInvariant: invariant, methods: realisticMethods, defaultTiles: DEFAULT_TILES };
-
-  // ---- the trained model: latency and the decoding methods on its own task
-  const { config, params } = loadCheckpoint(modelDir);
-  log(`trained model ${modelDir}: ${JSON.stringify(config)}`);
-  const trained = await webgpuRunner(config, params);
-  const trainedLatency = forwardLatency(trained, reps);
-  for (const r of trainedLatency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms  t(T)/t(1) ${r.ratio.toFixed(2)}`);
-  const { tokenizer } = loadCheckpoint(modelDir);
-  const problems = mathEvalSet(quick ? 10 : 100, 1234);
-  const prompts = problems.map((p) => tokenizer!.encode(mathPrompt(p)));
-  const trainedMethods = methods(trained, config, params, prompts, 64, true, [16, 32]);
-  trained.close();
-  result.trained = { model: modelDir, config, prompts: `${prompts.length} held-out math problems (mathEvalSet seed 1234), EOS honoured, at most 64 new tokens`, forwardLatency: trainedLatency, methods: trainedMethods };
-  return result;
+  return { dawnToggles: toggles, forwardLatency: latency, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest }, matmul, batchInvariant: invariant, methods: realisticMethods };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -79,6 +79,14 @@ export interface CopyTiming {
   readonly bytesPerSecond: number;
 }
 
+/** Where one forward's time went, seen from the GPU worker thread. @category WebGPU */
+export interface ForwardTiming {
+  /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation). */
+  readonly encodeMs: number;
+  /** Milliseconds from the submit until the token ids were mapped (the GPU's work plus the read-back). */
+  readonly waitMs: number;
+}
+
 /** The valid rows of one layer of a GPU cache, read back. @category WebGPU */
 export interface GpuLayerRows {
   /** [rows, Hkv*D] keys. */
@@ -119,9 +127,9 @@ export interface TileChoice {
 
 /** The default tiles; `docs/webgpu.md` says how they were chosen on an H100. @category WebGPU */
 export const DEFAULT_TILES: TileChoice = {
-  small: { TM: 1, TN: 1, GM: 1, GN: 8 },
-  large: { TM: 4, TN: 4, GM: 2, GN: 4 },
-  smallRows: 4,
+  small: { TM: 1, TN: 2, GM: 1, GN: 8 },
+  large: { TM: 2, TN: 2, GM: 2, GN: 4 },
+  smallRows: 1,
 };
 
 /** A KV cache in GPU memory: per layer, keys and values [maxPositions, Hkv*D]. */
@@ -352,6 +360,7 @@ export class GpuModel {
    * @returns [T] the greedy token after each row
    */
   async forward(input: GpuForwardInput): Promise<Int32Array> {
+    const started = performance.now();
     const { config, device, buffers } = this;
     const plan = this.plan!;
     const T = input.tokens.length;
@@ -400,13 +409,18 @@ export class GpuModel {
     run(this.pipeline("argmax"), plan.argmax, T);                                             // ids [T]
     pass.end();
     encoder.copyBufferToBuffer(buffers.ids, 0, buffers.idsRead, 0, 4 * T);
+    const submitted = performance.now();
     device.queue.submit([encoder.finish()]);                                                  // the one submit
 
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
+    this.lastTiming = { encodeMs: submitted - started, waitMs: performance.now() - submitted };
     return ids;
   }
+
+  /** Where the last forward's time went, seen from this thread. */
+  lastTiming: ForwardTiming = { encodeMs: 0, waitMs: 0 };
 
   /** [T, V] the logits of the last forward's T rows. */
   async readLogits(T: number): Promise<Float32Array> {
@@ -443,6 +457,43 @@ export class GpuModel {
     await once(2);                                                                            // warm-up
     const seconds = ((await once(reps + 1)) - (await once(1))) / reps;                        // the submit's fixed cost cancels
     return { bytes: 4 * shape.N * shape.K, seconds };
+  }
+
+  /**
+   * Bytes moved per second by a WGSL copy kernel (vec4 loads and stores, one per thread) over `bytes`
+   * bytes, each read once and written once: the streaming bandwidth a compute kernel can reach.
+   */
+  async timeCopyKernel(bytes: number, reps: number): Promise<CopyTiming> {
+    const count = bytes / 16;
+    const a = this.device.createBuffer({ size: bytes, usage: STORAGE });
+    const b = this.device.createBuffer({ size: bytes, usage: STORAGE });
+    const pipeline = this.compiled("copy", () => ["in1out1", `${"struct Step { T: u32, P: u32, L: u32, hasMask: u32 }"}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * 65535u * 256u + g.x;
+  if (i < ${count}u) { dst[i] = src[i]; }
+}`]);
+    const group = this.bindGroup("in1out1", [this.buffers.step, a, b]);
+    const groups = Math.ceil(count / 256);
+    const once = async (n: number): Promise<number> => {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      for (let r = 0; r < n; r++) pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
+      pass.end();
+      const start = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      return (performance.now() - start) / 1000;
+    };
+    await once(2);
+    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;
+    a.destroy();
+    b.destroy();
+    return { bytesPerSecond: (2 * bytes) / seconds };
   }
 
   /** Bytes moved per second by `copyBufferToBuffer` of `bytes` bytes (each byte read once and written once). */

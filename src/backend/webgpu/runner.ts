@@ -29,7 +29,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { weightArrays, type CopyTiming, type MatmulTiming, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { weightArrays, type CopyTiming, type ForwardTiming, type MatmulTiming, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -65,6 +65,12 @@ export interface WebGpuRunnerOptions {
   readonly tiles?: TileChoice;
   /** Longest wait for one answer of the GPU worker, in ms; default 600 000 (SwiftShader is slow). */
   readonly timeoutMs?: number;
+  /**
+   * Dawn toggles to enable, e.g. `["disable_robustness", "disable_workgroup_init", "skip_validation"]`
+   * (bounds clamping, zeroing of workgroup memory, and API validation off: safe for these kernels, which
+   * index in bounds and initialise what they read; `docs/webgpu.md` shows what they save). Default none.
+   */
+  readonly dawnToggles?: readonly string[];
 }
 
 /** A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs. @category WebGPU */
@@ -75,6 +81,10 @@ export interface WebGpuRunner extends ModelRunner {
   timeMatmul(rows: number, tile: MatmulTile, reps: number): MatmulTiming;
   /** Bytes per second of a device-to-device buffer copy (read plus write). */
   timeCopy(bytes: number, reps: number): CopyTiming;
+  /** Bytes per second of a WGSL copy kernel (read plus write). */
+  timeCopyKernel(bytes: number, reps: number): CopyTiming;
+  /** Where the last forward's time went in the worker: encoding, and waiting for the GPU. */
+  lastTiming(): ForwardTiming;
 }
 
 // ---------------------------------------------------------------- the runner
@@ -99,12 +109,13 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     : { kind: "arrays", arrays: weightArrays(weights) };
   let adapter: string;
   try {
-    ({ adapter } = await bridge.start({ op: "init", config, weights: source, tiles: options.tiles, answer: bridge.answer }) as { adapter: string });
+    ({ adapter } = await bridge.start({ op: "init", config, weights: source, tiles: options.tiles, dawnToggles: options.dawnToggles, answer: bridge.answer }) as { adapter: string });
   } catch (error) {
     await bridge.close();
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
+  let timing: ForwardTiming = { encodeMs: 0, waitMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
@@ -125,7 +136,9 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       const T = tokens.length;
       const P = cache?.length ?? 0;
       const input = checkedInput(config, tokens, forwardOptions, P);
-      const { ids } = bridge.call({ op: "forward", input: { cache: cache?.id ?? null, P, ...input } });
+      const answer = bridge.call({ op: "forward", input: { cache: cache?.id ?? null, P, ...input } });
+      const ids = answer.ids;
+      timing = answer.json as ForwardTiming;
       cache?.extend(T);
       const forward = ++forwards;
       let logits: Tensor | null = null;
@@ -145,6 +158,8 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     },
     timeMatmul: (rows, tile, reps) => bridge.call({ op: "timeMatmul", rows, tile, reps }).json as MatmulTiming,
     timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,
+    timeCopyKernel: (bytes, reps) => bridge.call({ op: "timeCopyKernel", bytes, reps }).json as CopyTiming,
+    lastTiming: () => timing,
     close() {
       bridge.call({ op: "close" });
       void bridge.close();

@@ -63,13 +63,15 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  */
 export interface Request {
   /** Which operation. */
-  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeCopy" | "close";
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeCopy" | "timeCopyKernel" | "close";
   /** init: the model's blueprint. */
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
   readonly weights?: WeightSource;
   /** init: the matmul tiles. */
   readonly tiles?: TileChoice;
+  /** init: Dawn toggles to enable (e.g. `disable_robustness`). */
+  readonly dawnToggles?: readonly string[];
   /** init: the shared buffer every answer is written to. */
   readonly answer?: SharedArrayBuffer;
   /** forward: the inputs. */
@@ -97,14 +99,14 @@ export interface Request {
 }
 
 /** The GPU instance, an adapter's device and its name — or why WebGPU cannot run, in words a user can act on. */
-async function openDevice(): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
+async function openDevice(toggles: readonly string[]): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
   let webgpu: { create(options: string[]): GPU };
   try {
     webgpu = await import("webgpu");
   } catch (error) {
     return `the optional package "webgpu" (Dawn for Node) could not be loaded (${(error as Error).message.split("\n")[0]}); install it with npm install webgpu`;
   }
-  const gpu = webgpu.create([]);
+  const gpu = webgpu.create(toggles.length > 0 ? [`enable-dawn-features=${toggles.join(",")}`] : []);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (adapter === null) {
     return "Dawn found no GPU adapter (no Vulkan driver with a device; on a CPU-only machine point VK_ICD_FILENAMES at SwiftShader's ICD, see docs/webgpu.md)";
@@ -135,7 +137,7 @@ export function workerMain(): void {
     const r = request as Required<Request>;                   // each op reads only the fields it is sent with
     if (r.op === "init") {
       answer = r.answer;
-      const opened = await openDevice();
+      const opened = await openDevice(r.dawnToggles ?? []);
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
       model = await GpuModel.create(device, r.config, r.weights, r.tiles);
@@ -143,7 +145,10 @@ export function workerMain(): void {
     }
     if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
     switch (r.op) {
-      case "forward": return { json: null, ids: await model.forward(r.input) };
+      case "forward": {
+        const ids = await model.forward(r.input);
+        return { json: model.lastTiming, ids };
+      }
       case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); return { json: null };
       case "newCache": return { json: model.newCache() };
       case "free": model.freeCache(r.cache); return null;
@@ -157,6 +162,7 @@ export function workerMain(): void {
       }
       case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps) };
       case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
+      case "timeCopyKernel": return { json: await model.timeCopyKernel(r.bytes, r.reps) };
       case "close": device?.destroy(); model = null; gpu = null; return { json: null };
     }
   };
