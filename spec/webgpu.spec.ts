@@ -15,8 +15,13 @@
  * Runs wherever Dawn finds an adapter: a GPU, or SwiftShader on the CPU (`.ci/swiftshader.sh`). Without
  * one the specs are skipped, except under CI (CI=true), where a missing adapter is a failure.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
@@ -204,6 +209,21 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
         expectBitIdentical(`values of layer ${l}`, cache.read(l).values, fresh.read(l).values);
       }
     });
+  });
+
+  it("the CLI: generate --backend webgpu --method jacobi prints the GPU's AR greedy tokens", async () => {
+    const { config, params, gpu: runner } = started[2];
+    const dir = mkdtempSync(join(tmpdir(), "jf-webgpu-"));
+    try {
+      saveCheckpoint(dir, { config, params, tokenizer: null }, { dtype: "F64" });
+      let out = "";
+      const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "12", "--ignore-eos", "--method", "jacobi", "--block-size", "4", "--backend", "webgpu", "--json"],
+        { out: (t) => { out += t; }, err: () => {}, isTTY: false });
+      expect(code).toBe(0);
+      expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { maxNewTokens: 12, eosTokenId: null, runner }).tokens);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a model the device cannot hold is refused with the reason", async () => {
