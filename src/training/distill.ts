@@ -20,11 +20,10 @@ import { loadCheckpoint } from "../model/checkpoint.ts";
 import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
-import { backward, zeroGrad } from "../tensor/autograd.ts";
-import { scale } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
-import { buildExample, jacobiForcingLoss, type JacobiForcingOptions, type TrajectoryData } from "./jacobi-forcing.ts";
+import { buildExample, type JacobiForcingOptions, type TrajectoryData } from "./jacobi-forcing.ts";
 import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions } from "./optimizer.ts";
+import { GradientPool } from "./parallel.ts";
 import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
 import { trainableParams, type Progress, type TrainHooks, type TrainResult } from "./trainer.ts";
 
@@ -97,57 +96,61 @@ export async function distill(trajectories: readonly TrajectoryData[], tokenizer
   const trainable = trainableParams(config, params);
   const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
+  const pool = new GradientPool(hooks.workers ?? 1, config, trainable.names, trainable.tensors, options.batchSize, options);
+  try {
+    const started = performance.now();
+    let sessionTokens = 0;
+    let sessionSteps = 0;
+    while (state.step < options.steps) {
+      if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
+        save();
+        return { params, history: state.history, finished: false };
+      }
+      const lr = learningRate(state.step, schedule);
+      const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
+      const step = await distillStep(pool, params, batch, options, dataRng);
+      const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
+      adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
+      state.step++;
+      sessionSteps++;
+      sessionTokens += step.tokens;
+      state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: { ar: step.ar, consistency: step.consistency } });
 
-  const started = performance.now();
-  let sessionTokens = 0;
-  let sessionSteps = 0;
-  while (state.step < options.steps) {
-    if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
-      save();
-      return { params, history: state.history, finished: false };
+      let evaluation: Record<string, number> | undefined;
+      if (state.step % options.evalEvery === 0 || state.step === options.steps) {
+        evaluation = { ...hooks.evaluate?.(params) };
+        state.evals.push({ step: state.step, ...evaluation });
+      }
+      if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
+      const seconds = (performance.now() - started) / 1000;
+      const progress: Progress = {
+        step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
+        etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
+      };
+      hooks.onProgress?.(progress);
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const lr = learningRate(state.step, schedule);
-    const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
-    const step = distillStep(config, params, trainable, batch, options, dataRng);
-    const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
-    adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
-    state.step++;
-    sessionSteps++;
-    sessionTokens += step.tokens;
-    state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: { ar: step.ar, consistency: step.consistency } });
-
-    let evaluation: Record<string, number> | undefined;
-    if (state.step % options.evalEvery === 0 || state.step === options.steps) {
-      evaluation = { ...hooks.evaluate?.(params) };
-      state.evals.push({ step: state.step, ...evaluation });
-    }
-    if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
-    const seconds = (performance.now() - started) / 1000;
-    const progress: Progress = {
-      step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
-      etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
-    };
-    hooks.onProgress?.(progress);
-    await new Promise((resolve) => setImmediate(resolve));
+    return { params, history: state.history, finished: true };
+  } finally {
+    await pool.close();
   }
-  return { params, history: state.history, finished: true };
 }
 
-/** The gradient of one minibatch (accumulated into the trainable tensors) and its mean losses. */
-function distillStep(
-  config: ModelConfig, params: Params, trainable: ReturnType<typeof trainableParams>, batch: readonly TrajectoryData[],
-  options: DistillOptions, rng: Rng,
-): { loss: number; ar: number; consistency: number; tokens: number } {
-  zeroGrad(trainable.tensors);
-  let loss = 0, ar = 0, consistency = 0, tokens = 0;
-  for (const trajectory of batch) {
-    const example = buildExample(trajectory, options, rng);
-    const result = jacobiForcingLoss(config, params, example, options);
-    backward(scale(result.loss, 1 / batch.length));                       // the gradient of the batch mean
-    loss += result.loss.data[0] / batch.length;
-    ar += result.ar / batch.length;
-    consistency += result.consistency / batch.length;
-    tokens += example.packed.tokens.length;
+/**
+ * The gradient of one minibatch (each trainable tensor's `grad` = the gradient of the batch-mean loss)
+ * and its mean losses. The examples are built here, in order, from the run's generator; the pool
+ * computes their gradients (inline or on workers: the same bits).
+ */
+async function distillStep(
+  pool: GradientPool, params: Params, batch: readonly TrajectoryData[], options: DistillOptions, rng: Rng,
+): Promise<{ loss: number; ar: number; consistency: number; tokens: number }> {
+  const examples = batch.map((trajectory) => buildExample(trajectory, options, rng));
+  const losses = await pool.gradients(params, examples);
+  let loss = 0, ar = 0, consistency = 0;
+  for (const l of losses) {
+    loss += l.loss / batch.length;
+    ar += l.ar / batch.length;
+    consistency += l.consistency / batch.length;
   }
-  return { loss, ar, consistency, tokens };
+  return { loss, ar, consistency, tokens: examples.reduce((s, e) => s + e.packed.tokens.length, 0) };
 }

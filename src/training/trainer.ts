@@ -216,6 +216,11 @@ export interface TrainHooks {
   readonly shouldStop?: () => boolean;
   /** Stop after this many steps of this session (for specs of resume); default: run to the end. */
   readonly stopAfter?: number;
+  /**
+   * Worker threads computing the minibatch's gradients (default 1: none). An execution choice only: the
+   * result is bit-identical for any count, so a run may be resumed with another one. Used by `distill`.
+   */
+  readonly workers?: number;
 }
 
 /** What {@link train} returns. @category Training */

@@ -43,10 +43,11 @@ export const distillCommand: Command = {
     lr: { type: "number", default: DEFAULT_DISTILL.maxLr, help: "peak learning rate (cosine down to lr/10)" },
     "eval-every": { type: "int", default: DEFAULT_DISTILL.evalEvery, help: "steps between evaluations" },
     "checkpoint-every": { type: "int", default: DEFAULT_DISTILL.checkpointEvery, help: "steps between checkpoints" },
+    workers: { type: "int", default: 1, help: "worker threads for the minibatch's gradients (same result for any count)" },
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    for (const name of ["steps", "batch", "window", "block-size", "eval-every", "checkpoint-every"]) {
+    for (const name of ["steps", "batch", "window", "block-size", "eval-every", "checkpoint-every", "workers"]) {
       if ((flags[name] as number) <= 0) throw new CliError(`distill: --${name} must be positive, got ${flags[name]}`);
     }
     const teacher = loadCheckpoint(flags.teacher as string);
@@ -107,6 +108,7 @@ export const distillCommand: Command = {
         onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
         ...(evaluate ? { evaluate } : {}),
         shouldStop: () => stopRequested,
+        workers: flags.workers as number,
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.err(result.finished
