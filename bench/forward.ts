@@ -1,7 +1,9 @@
 /**
- * Forward-pass benchmark: how long one forward over T new tokens takes after a cache of 64 tokens, and
- * the cost ratio t(T)/t(1) that decides whether Jacobi decoding can pay off in wall-clock time (it pays
- * only where a forward over n tokens costs little more than a forward over one). Also AR greedy tokens/s.
+ * Forward-pass benchmark on the random `small` model: the cost curve t(T)/t(1) — how long a forward over
+ * T new tokens takes, in single-token forwards, after a cache of 64 tokens — and AR greedy tokens/s.
+ * The curve decides whether Jacobi decoding can pay off in wall-clock time: it pays only where a
+ * forward over n tokens costs little more than a forward over one. `--block-size auto` reads the same
+ * curve (`measureCostCurve`), measured on the model it decodes with.
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Compare ratios measured in the
  * same run only.
@@ -12,22 +14,12 @@ import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
+import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import { Rng } from "../src/tensor/random.ts";
 
-/** One row of the forward-cost table. */
-export interface ForwardCostRow {
-  /** New tokens in the forward. */
-  readonly T: number;
-  /** Median wall time of one forward, milliseconds. */
-  readonly ms: number;
-  /** t(T) / t(1). */
-  readonly ratio: number;
-}
-
-/** Median of a few timed runs of `fn`, in milliseconds. */
+/** Median of a few timed runs of `fn`, in milliseconds (after one warm-up run). */
 export function medianMs(fn: () => void, reps: number): number {
-  fn(); // warm-up: let V8 compile the hot loops first
+  fn();
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -38,29 +30,12 @@ export function medianMs(fn: () => void, reps: number): number {
   return times[Math.floor(times.length / 2)];
 }
 
-/**
- * Times a forward over T random tokens after a 64-token cache, for each T; the cache is truncated back
- * to 64 rows after every forward (the same rollback Jacobi decoding does).
- */
-export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): ForwardCostRow[] {
-  const rng = new Rng("bench-forward");
-  const cached = 64;
-  const cache = new KVCache(config);
-  forward(config, params, Array.from({ length: cached }, () => rng.int(config.vocabSize)), { cache });
-  const rows: ForwardCostRow[] = [];
-  for (const T of sizes) {
-    const tokens = Array.from({ length: T }, () => rng.int(config.vocabSize));
-    const ms = medianMs(() => {
-      forward(config, params, tokens, { cache });
-      cache.truncate(cached);
-    }, reps);
-    rows.push({ T, ms, ratio: 0 });
-  }
-  const t1 = rows.find((r) => r.T === 1)?.ms ?? rows[0].ms;
-  return rows.map((r) => ({ ...r, ratio: r.ms / t1 }));
+/** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
+export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): CostPoint[] {
+  return measureCostCurve(config, params, sizes, { reps, cached: 64 });
 }
 
-/** AR greedy tokens per second (decode time only, prefill excluded by subtracting a prefill-only run). */
+/** AR greedy tokens per second (decode time only: a prefill-only run's time is subtracted). */
 export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number): number {
   const prompt = [config.bosTokenId, 40, 41, 42, 43];
   const ms = medianMs(() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }), 3);
