@@ -58,7 +58,7 @@ export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24
 /**
  * The cost curve `t(T)/t(1)` of `forward` for each T in `sizes`, measured on this machine and backend:
  * the median of `reps` timed forwards of T tokens after `cached` cached tokens (the cache is truncated
- * back after each, as Jacobi's rollback does).
+ * back after each, as Jacobi's rollback does), the sizes taking turns after a warm-up of all of them.
  *
  * @param sizes - the T to measure; 1 is added when missing (it is the unit)
  * @example
@@ -77,21 +77,26 @@ export function measureCostCurve(
   const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
   const cache = new KVCache(config);
   forward(config, params, Array.from({ length: cached }, (_, i) => token(i)), { cache });
-  const ms = all.map((T) => {
+  const runs = all.map((T) => {
     const tokens = Array.from({ length: T }, (_, i) => token(7 * i));
-    const run = () => {
+    return () => {
       forward(config, params, tokens, { cache });
       cache.truncate(cached);
     };
-    run(); // warm-up: let V8 compile the loops at this shape first
-    const times: number[] = [];
-    for (let r = 0; r < reps; r++) {
+  });
+  // Warm up every size first (V8 optimises the loops over the first calls; a size timed before that
+  // would look slow), then time the sizes in turn, round after round, so that a change in the machine's
+  // load hits all of them alike.
+  for (let r = 0; r < 3; r++) for (const run of runs) run();
+  const times: number[][] = all.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    runs.forEach((run, i) => {
       const t0 = performance.now();
       run();
-      times.push(performance.now() - t0);
-    }
-    return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
-  });
+      times[i].push(performance.now() - t0);
+    });
+  }
+  const ms = times.map((t) => t.sort((a, b) => a - b)[Math.floor(reps / 2)]);
   return all.map((T, i) => ({ T, ms: ms[i], ratio: ms[i] / ms[0] }));
 }
 
