@@ -3,7 +3,8 @@
  * T new tokens takes, in single-token forwards, after a cache of 64 tokens — and AR greedy tokens/s.
  * The curve decides whether Jacobi decoding can pay off in wall-clock time: it pays only where a
  * forward over n tokens costs little more than a forward over one. `--block-size auto` reads the same
- * curve (`measureCostCurve`), measured on the model it decodes with.
+ * curve (`measureCostCurve`), measured on the model it decodes with. And the forward on two kernel
+ * threads against one, with a check that the logits are bit-identical.
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Compare ratios measured in the
  * same run only.
@@ -12,10 +13,12 @@
  */
 import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
-import type { Params } from "../src/model/params.ts";
+import { namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
 import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
+import { KernelThreads } from "../src/tensor/threads.ts";
 
 /** Median of a few timed runs of `fn`, in milliseconds (after one warm-up run). */
 export function medianMs(fn: () => void, reps: number): number {
@@ -41,4 +44,57 @@ export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens
   const ms = medianMs(() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }), 3);
   const prefillMs = medianMs(() => forward(config, params, prompt, { cache: new KVCache(config) }), 3);
   return newTokens / ((ms - prefillMs) / 1000);
+}
+
+/** One row of the thread-scaling table. */
+export interface ThreadRow {
+  /** Tokens in the forward. */
+  readonly T: number;
+  /** Median forward time on one thread, ms. */
+  readonly oneThreadMs: number;
+  /** Median forward time with the products split over `threads` threads, ms. */
+  readonly threadedMs: number;
+  /** oneThreadMs / threadedMs. */
+  readonly speedup: number;
+  /** Whether the logits were bit-identical. */
+  readonly identical: boolean;
+}
+
+/**
+ * Forward time after a 64-token cache on one thread and on `threads` kernel threads (the weights copied
+ * into a {@link KernelThreads} arena), interleaved forward by forward, and whether the logits agree bit for bit.
+ */
+export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], reps: number): Promise<ThreadRow[]> {
+  const named = namedParams(config, params);
+  const pool = await KernelThreads.start(threads, named.map(([, t]) => t));
+  try {
+    const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
+    const shared = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
+    const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
+    const caches = [new KVCache(config), new KVCache(config)];
+    forward(config, params, prompt, { cache: caches[0] });
+    forward(config, shared, prompt, { cache: caches[1] });
+    return sizes.map((T) => {
+      const tokens = Array.from({ length: T }, (_, i) => (5 + 3 * i) % config.vocabSize);
+      const runs = [params, shared].map((p, c) => () => {
+        const logits = forward(config, p, tokens, { cache: caches[c] });
+        caches[c].truncate(64);
+        return logits.data;
+      });
+      const [a, b] = runs.map((run) => run());
+      for (let r = 0; r < 2; r++) runs.forEach((run) => run());
+      const times: number[][] = [[], []];
+      for (let r = 0; r < reps; r++) {
+        runs.forEach((run, c) => {
+          const t0 = performance.now();
+          run();
+          times[c].push(performance.now() - t0);
+        });
+      }
+      const [one, many] = times.map((t) => t.sort((x, y) => x - y)[Math.floor(reps / 2)]);
+      return { T, oneThreadMs: one, threadedMs: many, speedup: one / many, identical: a.every((v, i) => Object.is(v, b[i])) };
+    });
+  } finally {
+    await pool.close();
+  }
 }

@@ -80,7 +80,9 @@ export function compareMethods(
     { name: `jacobi n=${n}`, model: "teacher", decode: (p) => jacobi(teacher.config, teacher.params, p, { ...stop, blockSize: n }) },
     ...(models.jfIsTeacher ? [] : [{ name: "ar", model: "jf" as const, decode: (p: readonly number[]) => arGreedy(jf.config, jf.params, p, stop) }]),
     { name: `jacobi n=${n}`, model: "jf", decode: (p) => jacobi(jf.config, jf.params, p, { ...stop, blockSize: n }) },
-    { name: `jacobi auto (n=${auto.blockSize})`, model: "jf", decode: (p) => jacobi(jf.config, jf.params, p, { ...stop, blockSize: auto.blockSize }) },
+    // n = 1 is AR: one token a forward, decoded by the AR loop, which skips Jacobi's bookkeeping.
+    { name: `jacobi auto (n=${auto.blockSize})`, model: "jf", decode: (p) => (auto.blockSize === 1
+      ? arGreedy(jf.config, jf.params, p, stop) : jacobi(jf.config, jf.params, p, { ...stop, blockSize: auto.blockSize })) },
     { name: `mr n=${n} K=2 pool=4`, model: "jf", decode: (p) => multiBlock(jf.config, jf.params, p, { ...stop, blockSize: n, maxBlocks: 2, spawnRatio: 0.85, poolSize: 4 }) },
   ];
 

@@ -68,8 +68,12 @@ export const JOB_MATMUL = 1;
 /** Job kind: leave the loop and end the worker. @category Threads */
 export const JOB_EXIT = 2;
 
-/** How many times a waiting thread re-reads a word before it sleeps in `Atomics.wait`. */
-export const SPIN = 20_000;
+/**
+ * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
+ * sleeping thread costs tens of microseconds to milliseconds on a busy machine — more than a whole
+ * product at these sizes — while the products of one forward follow each other within microseconds.
+ */
+export const SPIN_MS = 2;
 
 /** Rows per job: longer inputs are processed in chunks of this many rows (any chunking gives the same bits). */
 const ROWS_PER_JOB = 128;
@@ -95,7 +99,7 @@ export interface KernelWorkerInit {
 }
 
 /**
- * Waits until `words[index]` differs from `seen`: spins {@link SPIN} reads, then sleeps, re-checking
+ * Waits until `words[index]` differs from `seen`: spins for {@link SPIN_MS}, then sleeps, re-checking
  * after every wake-up (a wake-up alone proves nothing). Returns the new value.
  *
  * @example
@@ -106,7 +110,12 @@ export interface KernelWorkerInit {
  */
 export function waitForChange(words: Int32Array, index: number, seen: number, failed?: () => boolean): number {
   let value = Atomics.load(words, index);
-  for (let spin = 0; value === seen && spin < SPIN; spin++) value = Atomics.load(words, index);
+  if (value !== seen) return value;
+  const until = performance.now() + SPIN_MS;
+  for (let spin = 1; value === seen; spin++) {
+    value = Atomics.load(words, index);
+    if ((spin & 1023) === 0 && performance.now() > until) break;
+  }
   while (value === seen) {
     Atomics.wait(words, index, seen, 200);
     value = Atomics.load(words, index);
@@ -237,7 +246,10 @@ export class KernelThreads {
   /** Ends the workers. The pool's tensors stay valid (single-threaded from then on). */
   async close(): Promise<void> {
     owners.delete(this.arena.buffer);
-    const exited = this.workers.map((w) => new Promise<void>((resolve) => w.once("exit", () => resolve())));
+    const exited = this.workers.map((w) => new Promise<void>((resolve) => {
+      w.ref(); // keep the process alive until the worker has seen the exit job
+      w.once("exit", () => resolve());
+    }));
     this.control[CONTROL.KIND] = JOB_EXIT;
     Atomics.store(this.control, CONTROL.SEQ, ++this.seq);
     Atomics.notify(this.control, CONTROL.SEQ);

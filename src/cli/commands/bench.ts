@@ -4,7 +4,8 @@
  *
  * 1. the matrix-product kernels: GFLOP/s of the fast kernel, its reference loop and a plain K x N
  *    register-tiled kernel and the kernel this project had before, at M ∈ {1, 4, 16, 32, 64}, K = N ∈ {256, 512}, against the scalar peak;
- * 2. the forward cost curve t(T)/t(1) for T up to 64 on the random `small` model, and AR tokens/s;
+ * 2. the forward cost curve t(T)/t(1) for T up to 64 on the random `small` model, AR tokens/s, and the
+ *    forward on two kernel threads against one (logits checked bit for bit);
  * 3. the decoding methods on held-out math and code prompts: AR, Jacobi on the teacher, Jacobi on the
  *    Jacobi Forcing model at a fixed block size and at `auto`, multi-block on the JF model — TPF,
  *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's.
@@ -18,7 +19,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { arTokensPerSecond, forwardCost } from "../../../bench/forward.ts";
+import { arTokensPerSecond, forwardCost, threadScaling } from "../../../bench/forward.ts";
 import { kernelTable, scalarPeakGflops } from "../../../bench/kernels.ts";
 import { compareMethods, formatMethodRows, type MethodRow } from "../../../bench/methods.ts";
 import { benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
@@ -35,7 +36,7 @@ export const benchCommand: Command = {
     json: { type: "boolean", help: "print one JSON object instead of the tables" },
     out: { type: "string", default: "bench/results", help: "folder for the JSON result (one file per run)" },
   },
-  run(flags, io) {
+  async run(flags, io) {
     const quick = flags.quick === true;
     const say = (text: string) => { if (!flags.json) io.out(text); };
     const note = (line: string) => io.err(`bench: ${line}\n`);
@@ -60,6 +61,13 @@ export const benchCommand: Command = {
     say(`\nforward after a 64-token cache, small (random, seed 0)\n     T   ms/forward   t(T)/t(1)\n`);
     for (const p of curve) say(`${String(p.T).padStart(6)}   ${p.ms.toFixed(3).padStart(10)}   ${p.ratio.toFixed(2).padStart(9)}\n`);
     say(`AR greedy on small: ${arTps.toFixed(0)} tokens/s\n`);
+    const threads = await threadScaling(small, smallParams, 2, quick ? [1, 16] : [1, 4, 16, 64], quick ? 9 : 31);
+    say("\nforward on small, products split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
+    say("     T   1 thread ms   2 threads ms   speedup   logits identical\n");
+    for (const r of threads) {
+      say(`${String(r.T).padStart(6)}   ${r.oneThreadMs.toFixed(3).padStart(11)}   ${r.threadedMs.toFixed(3).padStart(12)}   ` +
+        `${r.speedup.toFixed(2).padStart(6)}x   ${r.identical ? "yes" : "NO (a bug)"}\n`);
+    }
 
     // 3. decoding methods on the shipped models
     const methods: MethodRow[] = [];
@@ -90,6 +98,7 @@ export const benchCommand: Command = {
       kernels,
       forwardCost: curve.map((p) => ({ T: p.T, ms: p.ms, ratio: p.ratio })),
       arTokensPerSecondSmall: arTps,
+      threads,
       autoBlockSize: autoChoices,
     };
     const dir = flags.out as string;
@@ -99,5 +108,6 @@ export const benchCommand: Command = {
     if (flags.json) io.out(JSON.stringify(result) + "\n");
     else io.out(`\nresults written to ${file}\n`);
     if (methods.some((m) => !m.identicalToAr)) throw new Error("bench: a method's output differs from AR greedy — a bug");
+    if (threads.some((t) => !t.identical)) throw new Error("bench: two kernel threads gave other logits than one — a bug");
   },
 };

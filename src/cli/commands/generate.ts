@@ -163,15 +163,21 @@ export const generateCommand: Command = {
     const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
     if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
     let resolved = flags;
+    let run = method;
     if (auto) {
       // Calibrate on the prompt itself, greedily, for up to 32 tokens: the cost curve of this machine and
       // backend, and the TPF each candidate n reaches on this model (src/decoding/block-size.ts).
       const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) } });
       io.err(formatBlockSizeChoice(choice));
       resolved = { ...flags, "block-size": String(choice.blockSize) };
+      // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
+      if (choice.blockSize === 1 && !flags.trace) {
+        run = METHODS.ar;
+        resolved = { ...flags, method: "ar" };
+      }
     }
     const rows: TraceRow[] = [];
-    const result = method(config, params, prompt, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+    const result = run(config, params, prompt, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
     const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
     if (flags.json) {
       io.out(JSON.stringify({ tokens: result.tokens, text, stats: result.stats }) + "\n");
