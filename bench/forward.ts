@@ -98,3 +98,41 @@ export async function threadScaling(config: ModelConfig, params: Params, threads
     await pool.close();
   }
 }
+
+/**
+ * The cost curve as a small SVG line chart: measured t(T)/t(1) against T, with the line t(T)/t(1) = T
+ * (no gain from parallel tokens at all) and 1 (parallel tokens for free, a GPU below its roofline knee).
+ *
+ * @example
+ * ```ts
+ * writeFileSync("docs/cost-curve.svg", costCurveSvg([{ T: 1, ratio: 1 }, { T: 64, ratio: 29 }], "small, 1 thread"));
+ * ```
+ */
+export function costCurveSvg(points: readonly { readonly T: number; readonly ratio: number }[], title: string): string {
+  const width = 560, height = 360, left = 56, right = 16, top = 36, bottom = 44;
+  const maxT = Math.max(...points.map((p) => p.T));
+  const maxY = Math.max(maxT, ...points.map((p) => p.ratio));
+  const x = (T: number) => left + ((T - 0) / maxT) * (width - left - right);
+  const y = (r: number) => height - bottom - (r / maxY) * (height - top - bottom);
+  const path = (ps: readonly { T: number; ratio: number }[]) => ps.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.T).toFixed(1)},${y(p.ratio).toFixed(1)}`).join(" ");
+  const ticks = [0, 16, 32, 48, 64].filter((t) => t <= maxT);
+  const lines = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${title}</text>`,
+    `<line x1="${left}" y1="${y(0)}" x2="${width - right}" y2="${y(0)}" stroke="black"/>`,
+    `<line x1="${left}" y1="${y(0)}" x2="${left}" y2="${top}" stroke="black"/>`,
+    ...ticks.map((t) => `<text x="${x(t)}" y="${y(0) + 16}" text-anchor="middle">${t}</text>`),
+    ...ticks.map((t) => `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`),
+    `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">T, tokens in one forward</text>`,
+    `<text x="14" y="${height / 2}" text-anchor="middle" transform="rotate(-90 14 ${height / 2})">t(T) / t(1)</text>`,
+    `<path d="${path([{ T: 1, ratio: 1 }, { T: maxT, ratio: maxT }])}" stroke="#999" stroke-dasharray="4 4" fill="none"/>`,
+    `<text x="${x(maxT) - 4}" y="${y(maxT) + 16}" text-anchor="end" fill="#666">t(T) = T t(1): no gain</text>`,
+    `<path d="${path([{ T: 1, ratio: 1 }, { T: maxT, ratio: 1 }])}" stroke="#999" stroke-dasharray="2 3" fill="none"/>`,
+    `<text x="${x(maxT) - 4}" y="${y(1) - 6}" text-anchor="end" fill="#666">t(T) = t(1): parallel tokens free (GPU, small T)</text>`,
+    `<path d="${path(points)}" stroke="#c0392b" stroke-width="2" fill="none"/>`,
+    ...points.map((p) => `<circle cx="${x(p.T).toFixed(1)}" cy="${y(p.ratio).toFixed(1)}" r="3" fill="#c0392b"><title>T=${p.T}: ${p.ratio.toFixed(2)}</title></circle>`),
+    "</svg>",
+  ];
+  return lines.join("\n") + "\n";
+}

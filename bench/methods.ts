@@ -8,8 +8,8 @@
  * this run, and whether the output equals AR's on every prompt (it must; `false` is a bug and fails the
  * bench).
  *
- * Timing: each method decodes every evaluation prompt; the methods take turns, round after round, and
- * each keeps the median of its rounds — so a change in the machine's load (2 cores shared here) hits
+ * Timing: each method decodes every evaluation prompt; the methods take turns, round after round (every
+ * other round in reverse order), and each keeps the median of its rounds — so a change in the machine's load (2 cores shared here) hits
  * all of them alike. Decode time is the wall time minus the prompts' prefill, measured the same way.
  *
  * A benchmark, not a test: compare numbers measured in the same run only.
@@ -92,11 +92,13 @@ export function compareMethods(
   const timed = [...methods.map((m) => () => { for (const p of prompts.evaluation) m.decode(p); }), prefill(teacher), prefill(jf)];
   const times: number[][] = timed.map(() => []);
   for (let r = 0; r < options.rounds; r++) {
-    timed.forEach((run, i) => {
+    // Every other round in reverse order, so that no method always runs right after the same one.
+    const order = timed.map((_, i) => (r % 2 === 0 ? i : timed.length - 1 - i));
+    for (const i of order) {
       const t0 = performance.now();
-      run();
+      timed[i]();
       times[i].push(performance.now() - t0);
-    });
+    }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const prefillMs = { teacher: median(times[methods.length]), jf: median(times[methods.length + 1]) };

@@ -98,8 +98,12 @@ describe("generate --block-size auto", () => {
 
   it("is the default for --method jacobi on a Jacobi Forcing model, and not on a teacher", async () => {
     const args = ["--prompt-ids", "1,40,41", "--method", "jacobi", "--max-new-tokens", "6", "--ignore-eos"];
-    expect((await cli("generate", "--model", jfModel, ...args)).err).toMatch(/^block size auto: n = \d+/);
+    const jf = await cli("generate", "--model", jfModel, ...args);
+    expect(jf.code, jf.err).toBe(0);
+    expect(jf.err).toMatch(/^block size auto: n = \d+/);
+    expect(jf.err).toMatch(/\n\[(ar|jacobi n=\d+ block init=context)\] 6 tokens in \d+ forwards/);
     const plain = await cli("generate", "--model", model, ...args);
+    expect(plain.code, plain.err).toBe(0);
     expect(plain.err).not.toMatch(/block size auto/);
     expect(plain.err).toMatch(/^\[jacobi n=16 block/);
   });

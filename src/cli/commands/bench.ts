@@ -19,7 +19,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { arTokensPerSecond, forwardCost, threadScaling } from "../../../bench/forward.ts";
+import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling } from "../../../bench/forward.ts";
 import { kernelTable, scalarPeakGflops } from "../../../bench/kernels.ts";
 import { compareMethods, formatMethodRows, type MethodRow } from "../../../bench/methods.ts";
 import { benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
@@ -35,6 +35,7 @@ export const benchCommand: Command = {
     quick: { type: "boolean", help: "fewer shapes, prompts and repetitions (under a minute)" },
     json: { type: "boolean", help: "print one JSON object instead of the tables" },
     out: { type: "string", default: "bench/results", help: "folder for the JSON result (one file per run)" },
+    plot: { type: "string", optional: true, help: "also write the cost curve as an SVG chart to this file (docs/cost-curve.svg)" },
   },
   async run(flags, io) {
     const quick = flags.quick === true;
@@ -101,6 +102,7 @@ export const benchCommand: Command = {
       threads,
       autoBlockSize: autoChoices,
     };
+    if (flags.plot !== undefined) writeFileSync(flags.plot as string, costCurveSvg(curve, `forward cost on small (random), ${result.machine.cpu}, Node ${result.node}`));
     const dir = flags.out as string;
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);

@@ -173,7 +173,7 @@ export const generateCommand: Command = {
       // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
       if (choice.blockSize === 1 && !flags.trace) {
         run = METHODS.ar;
-        resolved = { ...flags, method: "ar" };
+        resolved = { ...flags, method: "ar", "block-size": "1" };
       }
     }
     const rows: TraceRow[] = [];
