@@ -15,6 +15,7 @@ import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
+import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
 
 /** Every command, by name. @category CLI */
@@ -22,6 +23,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   init: initCommand,
   generate: generateCommand,
   logits: logitsCommand,
+  trace: traceCommand,
   bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,
@@ -72,6 +74,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
  * @category CLI
  */
 export async function runFromProcess(): Promise<void> {
+  // `jacobi-forcing demo | head`: the reader has gone; stop quietly instead of dying with EPIPE
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const io: Io = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
