@@ -15,6 +15,7 @@ import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
+import { picturesCommand } from "./commands/pictures.ts";
 import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
 
@@ -24,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   generate: generateCommand,
   logits: logitsCommand,
   trace: traceCommand,
+  pictures: picturesCommand,
   bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,

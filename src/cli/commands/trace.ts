@@ -16,14 +16,48 @@
  *
  * @module
  */
-import { DRAFT_INITS, jacobi, type DraftInit } from "../../decoding/jacobi.ts";
+import { DRAFT_INITS, jacobi, type DraftInit, type JacobiOptions, type JacobiResult } from "../../decoding/jacobi.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
+import type { ModelConfig } from "../../model/config.ts";
+import type { Params } from "../../model/params.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { formatTrace, traceRow, visibleText, type TraceRow } from "../trace.ts";
 import { traceSvg } from "../trace-svg.ts";
 import { promptIds } from "./generate.ts";
+
+/** What {@link tracedJacobi} returns. @category CLI */
+export interface TracedJacobi {
+  /** One row per iteration of every block, in decoding order. */
+  readonly rows: TraceRow[];
+  /** What `jacobi` returned. */
+  readonly result: JacobiResult;
+}
+
+/**
+ * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
+ * `pictures` draw.
+ *
+ * @param prompt - [P] token ids
+ * @example
+ * ```ts
+ * const { rows, result } = tracedJacobi(config, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
+ * rows.length === result.stats.forwards; // true: one row per forward
+ * ```
+ * @category CLI
+ */
+export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): TracedJacobi {
+  const rows: TraceRow[] = [];
+  const result = jacobi(config, params, prompt, { ...options, onIteration: (step) => rows.push(traceRow(step)) });
+  return { rows, result };
+}
+
+/** One line of what a traced run cost: `34 tokens in 27 forwards (TPF 1.26), iterations per block 15 10 2`. @category CLI */
+export function traceSummary(result: JacobiResult): string {
+  const s = result.stats;
+  return `${s.committedTokens} tokens in ${s.forwards} forwards (TPF ${s.tokensPerForward.toFixed(2)}), iterations per block ${s.iterationsPerBlock.join(" ")}`;
+}
 
 /** The `trace` command. @category CLI */
 export const traceCommand: Command = {
@@ -45,13 +79,11 @@ export const traceCommand: Command = {
     const { config, params, tokenizer } = loadCheckpoint(model);
     const prompt = promptIds("trace", flags, tokenizer);
     const blockSize = flags["block-size"] as number;
-    const all: TraceRow[] = [];
-    const result = jacobi(config, params, prompt, {
+    const { rows: all, result } = tracedJacobi(config, params, prompt, {
       maxNewTokens: flags["max-new-tokens"] as number,
       blockSize,
       init: flags.init as DraftInit,
       seed: flags.seed as number,
-      onIteration: (step) => all.push(traceRow(step)),
     });
     const blocks = result.stats.iterationsPerBlock.length;
     const only = flags.block as number | undefined;
@@ -59,8 +91,7 @@ export const traceCommand: Command = {
       throw new CliError(`trace: --block must be in 0..${blocks - 1} (the output has ${blocks} block${blocks === 1 ? "" : "s"}), got ${only}`);
     }
     const rows = only === undefined ? all : all.filter((r) => r.block === only);
-    const summary = `${result.stats.committedTokens} tokens in ${result.stats.forwards} forwards (TPF ${result.stats.tokensPerForward.toFixed(2)}), ` +
-      `iterations per block ${result.stats.iterationsPerBlock.join(" ")}`;
+    const summary = traceSummary(result);
     if (flags.svg === undefined) {
       io.out(formatTrace(rows, tokenizer, io.isTTY));
       io.err(`[trace jacobi n=${blockSize}] ${summary}\n`);

@@ -1,0 +1,69 @@
+/**
+ * `trace` and `pictures`: the picture of a trajectory has one row of cells per iteration, coloured by
+ * the same marks as the text trace; `--block` picks one block; the docs pictures are redrawn from the
+ * shipped models, skipping (and naming) a student that is not there.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import { drawDocsPictures } from "../src/cli/commands/pictures.ts";
+import { SHIPPED_MODELS, packageRoot } from "../src/cli/shipped-models.ts";
+import { traceMarks, traceRight, type TraceRow } from "../src/cli/trace.ts";
+
+const root = mkdtempSync(join(tmpdir(), "jf-trace-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const teacher = join(packageRoot(), "models", "math-teacher");
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "", err = "";
+  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+describe("trace", () => {
+  it("marks: accepted, changed since the previous row, unchanged; right = equal to the block's fixed point", () => {
+    const rows: TraceRow[] = [
+      { block: 0, iteration: 1, start: 0, state: [5, 9, 7, 3], committed: 1, accepted: 1 },
+      { block: 0, iteration: 2, start: 0, state: [5, 6, 7, 4], committed: 4, accepted: 3 },
+    ];
+    expect(traceMarks(rows)).toEqual([["accepted", "unchanged", "unchanged", "unchanged"], ["accepted", "accepted", "accepted", "accepted"]]);
+    expect(traceRight(rows)).toEqual([[true, false, true, false], [true, true, true, true]]);
+  });
+
+  it("--svg draws one row of cells per iteration of the chosen block", async () => {
+    const file = join(root, "block.svg");
+    const r = await cli("trace", "--model", teacher, "--prompt", "914+169\n", "--max-new-tokens", "16", "--block", "0", "--svg", file);
+    expect(r.code, r.err).toBe(0);
+    const iterations = Number(/block 0, (\d+) iterations/.exec(r.out)![1]);
+    const svg = readFileSync(file, "utf8");
+    expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg.match(/<text [^>]*>iteration \d+<\/text>/g)!.length).toBe(iterations);
+    expect(svg.match(/<rect [^>]*width="20"/g)!.length).toBe(16 * iterations);           // 16 cells a row
+    expect(svg.match(/fill="#4caf50"/g)!.length).toBeGreaterThanOrEqual(16 + iterations); // the last row is all accepted
+  });
+
+  it("without --svg prints the text trace; a block out of range is bad usage", async () => {
+    const r = await cli("trace", "--model", teacher, "--prompt", "914+169\n", "--max-new-tokens", "16");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("block 0: output positions 0..15");
+    const bad = await cli("trace", "--model", teacher, "--prompt", "914+169\n", "--max-new-tokens", "16", "--block", "3");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe("jacobi-forcing: trace: --block must be in 0..0 (the output has 1 block), got 3\n");
+  });
+
+  it("pictures redraws the docs pictures from the shipped folders and names a missing student", () => {
+    const [math] = SHIPPED_MODELS;
+    mkdirSync(join(root, "models"));
+    mkdirSync(join(root, "docs", "pictures"), { recursive: true });
+    symlinkSync(teacher, join(root, math.teacher));
+    let out = "";
+    const written = drawDocsPictures({ out: (t) => { out += t; }, err: () => {}, isTTY: false }, root);
+    expect(written).toEqual(["docs/pictures/trajectory-math-teacher.svg"]);
+    expect(out).toContain(`skipped math-jf: ${math.jf} has no model yet`);
+    // the committed picture is what the command draws today
+    expect(readFileSync(join(root, written[0]), "utf8")).toBe(readFileSync(join(packageRoot(), written[0]), "utf8"));
+  });
+});
