@@ -48,7 +48,15 @@ export {
 } from "./decoding/acceptance.ts";
 export { firstMismatch, type Trajectory, type TrajectoryBlock } from "./decoding/trajectory.ts";
 
-/** Where two token sequences first differ, as {@link firstDifference} reports it. @category Oracle */
+/**
+ * Where two token sequences first differ, as {@link firstDifference} reports it.
+ *
+ * @example
+ * ```ts
+ * firstDifference([5, 6, 7, 8], [5, 6, 9]); // { index: 2, expected: 7, actual: 9, message: "token 2 differs: expected 7, got 9 (after 5, 6)" }
+ * ```
+ * @category Oracle
+ */
 export interface TokenDifference {
   /** The first index where they differ (or where the shorter one ends). */
   readonly index: number;

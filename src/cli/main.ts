@@ -19,7 +19,15 @@ import { picturesCommand } from "./commands/pictures.ts";
 import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
 
-/** Every command, by name. @category CLI */
+/**
+ * Every command, by name.
+ *
+ * @example
+ * ```ts
+ * Object.keys(COMMANDS); // ["init", "generate", "logits", "trace", "pictures", "bench", "demo", "train", "collect", "distill", "eval"]
+ * ```
+ * @category CLI
+ */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   init: initCommand,
   generate: generateCommand,
@@ -73,6 +81,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
 /**
  * Runs the CLI on this process's arguments and sets its exit code (what `bin/jacobi-forcing.js` calls).
+ * @example
+ * ```ts
+ * // bin/jacobi-forcing.js, after registering tsx:
+ * await runFromProcess();   // process.exitCode = 0, 1 (an error) or 2 (bad usage)
+ * ```
  * @category CLI
  */
 export async function runFromProcess(): Promise<void> {

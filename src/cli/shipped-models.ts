@@ -18,7 +18,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** One task's shipped models, as folders relative to the repository root. @category CLI */
+/**
+ * One task's shipped models, as folders relative to the repository root.
+ *
+ * @example
+ * ```ts
+ * const math: ShippedTask = { task: "math", teacher: "models/math-teacher", jf: "models/math-jf" };
+ * ```
+ * @category CLI
+ */
 export interface ShippedTask {
   /** The dataset the models were trained on (`math` or `code`), as `--data` names it. */
   readonly task: "math" | "code";

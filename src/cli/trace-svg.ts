@@ -45,7 +45,15 @@ function xml(text: string): string {
 
 // ---------------------------------------------------------------- the picture
 
-/** What {@link traceSvg} draws besides the rows. @category CLI */
+/**
+ * What {@link traceSvg} draws besides the rows.
+ *
+ * @example
+ * ```ts
+ * traceSvg(rows, tokenizer, { title: "math-teacher: block 0 of greedy Jacobi, n = 16", subtitle: "prompt 914+169⏎" });
+ * ```
+ * @category CLI
+ */
 export interface TraceSvgOptions {
   /** First line of the picture, e.g. `models/math-teacher — Jacobi n = 16`. */
   readonly title: string;

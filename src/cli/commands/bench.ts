@@ -11,7 +11,15 @@ import { PRESETS } from "../../model/config.ts";
 import { initParams } from "../../model/params.ts";
 import type { Command } from "../command.ts";
 
-/** The `bench` command. @category CLI */
+/**
+ * The `bench` command.
+ *
+ * @example
+ * ```ts
+ * // npm run bench   (= jacobi-forcing bench)
+ * ```
+ * @category CLI
+ */
 export const benchCommand: Command = {
   summary: "benchmark forward cost t(T)/t(1), AR tokens/s, and Jacobi and multi-block vs AR on the random small model",
   flags: {

@@ -251,7 +251,15 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
   if (!allSame) throw new Error("demo: a parallel decoder's output differs from AR greedy — a bug");
 }
 
-/** The `demo` command: `npm start`. @category CLI */
+/**
+ * The `demo` command: `npm start`.
+ *
+ * @example
+ * ```ts
+ * // npm start   (= jacobi-forcing demo)
+ * ```
+ * @category CLI
+ */
 export const demoCommand: Command = {
   summary: "AR vs Jacobi vs multi-block on the shipped teacher and Jacobi Forcing models (what npm start runs)",
   flags: {},

@@ -60,7 +60,16 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
   return written;
 }
 
-/** The `pictures` command. @category CLI */
+/**
+ * The `pictures` command.
+ *
+ * @example
+ * ```ts
+ * // npm run pictures
+ * // wrote docs/pictures/trajectory-math-teacher.svg: 15 iterations for block 0
+ * ```
+ * @category CLI
+ */
 export const picturesCommand: Command = {
   summary: "redraw the trajectory pictures of the docs (docs/pictures/) from the shipped models",
   flags: {},

@@ -27,7 +27,16 @@ import { formatTrace, traceRow, visibleText, type TraceRow } from "../trace.ts";
 import { traceSvg } from "../trace-svg.ts";
 import { promptIds } from "./generate.ts";
 
-/** What {@link tracedJacobi} returns. @category CLI */
+/**
+ * What {@link tracedJacobi} returns.
+ *
+ * @example
+ * ```ts
+ * const { rows, result } = tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16 });
+ * rows.filter((r) => r.block === 0).length === result.stats.iterationsPerBlock[0]; // true
+ * ```
+ * @category CLI
+ */
 export interface TracedJacobi {
   /** One row per iteration of every block, in decoding order. */
   readonly rows: TraceRow[];
@@ -53,13 +62,31 @@ export function tracedJacobi(config: ModelConfig, params: Params, prompt: readon
   return { rows, result };
 }
 
-/** One line of what a traced run cost: `34 tokens in 27 forwards (TPF 1.26), iterations per block 15 10 2`. @category CLI */
+/**
+ * One line of what a traced run cost: `34 tokens in 27 forwards (TPF 1.26), iterations per block 15 10 2`.
+ *
+ * @example
+ * ```ts
+ * traceSummary(tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16 }).result);
+ * // "34 tokens in 29 forwards (TPF 1.17), iterations per block 15 12 2"   (the math teacher on 914+169)
+ * ```
+ * @category CLI
+ */
 export function traceSummary(result: JacobiResult): string {
   const s = result.stats;
   return `${s.committedTokens} tokens in ${s.forwards} forwards (TPF ${s.tokensPerForward.toFixed(2)}), iterations per block ${s.iterationsPerBlock.join(" ")}`;
 }
 
-/** The `trace` command. @category CLI */
+/**
+ * The `trace` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing trace --model models/math-teacher --prompt $'914+169\n' --block 0 --svg block.svg
+ * // wrote block.svg: block 0, 15 iterations; 34 tokens in 29 forwards (TPF 1.17), iterations per block 15 12 2
+ * ```
+ * @category CLI
+ */
 export const traceCommand: Command = {
   summary: "draw the Jacobi trajectory of a prompt: text, or an SVG picture with --svg",
   flags: {
