@@ -21,7 +21,7 @@
  *
  * Paper: §3.1 Fig. 2, App. C Fig. 6; public code: `complete_training_sequence_ids`, `traj_position_indices`.
  *
- * Read next: `jacobi-forcing-loss.ts`, which reads these rows.
+ * Read next: `jacobi-forcing.ts`, which reads these rows.
  *
  * @module
  */
