@@ -13,7 +13,7 @@ import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { Params } from "../../model/params.ts";
 import { DEFAULT_AR_WEIGHT } from "../../training/jacobi-forcing.ts";
 import { DEFAULT_DISTILL, distill, type DistillOptions } from "../../training/distill.ts";
-import { SCHEDULE_STRATEGIES, type ScheduleStrategy, type TargetSpacing } from "../../training/noise-schedule.ts";
+import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetSpacing, type WindowPhase } from "../../training/noise-schedule.ts";
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { progressReporter } from "../../training/progress.ts";
 import { CliError } from "../args.ts";
@@ -40,6 +40,7 @@ export const distillCommand: Command = {
     steps: { type: "int", help: "optimizer steps" },
     mask: { type: "string", choices: MASK_KINDS, default: "noise-conditioned", help: "attention mask of the packed sequence" },
     schedule: { type: "string", choices: SCHEDULE_STRATEGIES, default: "progressive", help: "order of the noise targets" },
+    "window-phase": { type: "string", choices: WINDOW_PHASES, default: "zero", help: "zero: block b gets target W[b mod w] (paper); random: a random phase per sequence (short trajectories)" },
     spacing: { type: "string", choices: ["linspace", "paper"], default: "linspace", help: "targets linspace(0,1,w) (code) or k/w (paper)" },
     "ar-weight": { type: "number", default: DEFAULT_AR_WEIGHT, help: "w_AR, weight of the AR loss" },
     "divide-by-blocks": { type: "boolean", help: "also divide the consistency loss by the number of blocks (released code)" },
@@ -80,6 +81,7 @@ export const distillCommand: Command = {
       window: flags.window as number,
       spacing: flags.spacing as TargetSpacing,
       strategy: flags.schedule as ScheduleStrategy,
+      windowPhase: flags["window-phase"] as WindowPhase,
       mask: flags.mask as MaskKind,
       arWeight: flags["ar-weight"] as number,
       divideByBlocks: flags["divide-by-blocks"] === true,
