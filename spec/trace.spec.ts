@@ -3,7 +3,7 @@
  * the same marks as the text trace; `--block` picks one block; the docs pictures are redrawn from the
  * shipped models, skipping (and naming) a student that is not there.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -54,16 +54,25 @@ describe("trace", () => {
     expect(bad.err).toBe("jacobi-forcing: trace: --block must be in 0..0 (the output has 1 block), got 3\n");
   });
 
-  it("pictures redraws the docs pictures from the shipped folders and names a missing student", () => {
+  it("pictures redraws the docs pictures and their table from the shipped folders, naming a missing student", () => {
     const [math] = SHIPPED_MODELS;
+    const doc = join("docs", "ARCHITECTURE.md");
     mkdirSync(join(root, "models"));
     mkdirSync(join(root, "docs", "pictures"), { recursive: true });
+    copyFileSync(join(packageRoot(), doc), join(root, doc));
     symlinkSync(teacher, join(root, math.teacher));
+    const io = { out: (t: string) => { out += t; }, err: () => {}, isTTY: false };
     let out = "";
-    const written = drawDocsPictures({ out: (t) => { out += t; }, err: () => {}, isTTY: false }, root);
+    const written = drawDocsPictures(io, root);
     expect(written).toEqual(["docs/pictures/trajectory-math-teacher.svg"]);
     expect(out).toContain(`skipped math-jf: ${math.jf} has no model yet`);
-    // the committed picture is what the command draws today
+    // the committed picture and table are what the command draws today
     expect(readFileSync(join(root, written[0]), "utf8")).toBe(readFileSync(join(packageRoot(), written[0]), "utf8"));
+    expect(readFileSync(join(root, doc), "utf8")).toBe(readFileSync(join(packageRoot(), doc), "utf8"));
+    // once a student is there (a stand-in: the teacher under the student's name), both stand side by side
+    symlinkSync(teacher, join(root, math.jf));
+    expect(drawDocsPictures(io, root)).toEqual(["docs/pictures/trajectory-math-teacher.svg", "docs/pictures/trajectory-math-jf.svg"]);
+    expect(readFileSync(join(root, doc), "utf8")).toContain(
+      "| ![block 0 of math-teacher](pictures/trajectory-math-teacher.svg) | ![block 0 of math-jf](pictures/trajectory-math-jf.svg) |");
   });
 });

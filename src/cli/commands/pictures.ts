@@ -6,10 +6,13 @@
  * picture of `docs/ARCHITECTURE.md` §5 gets its second panel.
  *
  * The models come from `SHIPPED_MODELS`, the drawing from `trace-svg.ts`: each picture is exactly what
- * `jacobi-forcing trace --model DIR --prompt-ids IDS --block 0 --svg FILE` writes.
+ * `jacobi-forcing trace --model DIR --prompt-ids IDS --block 0 --svg FILE` writes. It also rewrites the
+ * table between the `pictures:begin` and `pictures:end` markers of `docs/ARCHITECTURE.md`: the two
+ * pictures side by side, or the teacher's and a note while the student is missing.
  *
  * @module
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import { SPECIAL_TOKENS } from "../../model/tokenizer.ts";
@@ -24,12 +27,38 @@ const PROMPT = "914+169\n";
 /** n of the pictures: the demo's block size. */
 const BLOCK_SIZE = 16;
 
+/** The document whose marked table shows the pictures, relative to the root. */
+const DOC = join("docs", "ARCHITECTURE.md");
+const BEGIN = "<!-- pictures:begin";
+const END = "<!-- pictures:end -->";
+
+/**
+ * The table of pictures: one column per model, the picture or a note that the model is not shipped yet.
+ *
+ * @param models - `[name, picture path relative to docs/ or null]` per model, teacher first
+ * @example
+ * ```ts
+ * picturesTable([["math-teacher", "pictures/trajectory-math-teacher.svg"], ["math-jf", null]]);
+ * // | math-teacher | math-jf |
+ * // |---|---|
+ * // | ![block 0 of math-teacher](pictures/trajectory-math-teacher.svg) | not shipped yet: rerun `npm run pictures` once `models/math-jf` lands |
+ * ```
+ * @category CLI
+ */
+export function picturesTable(models: readonly (readonly [string, string | null])[]): string {
+  const cell = ([name, picture]: readonly [string, string | null]): string =>
+    picture === null ? `not shipped yet: rerun \`npm run pictures\` once \`models/${name}\` lands` : `![block 0 of ${name}](${picture})`;
+  return [`| ${models.map(([name]) => name).join(" | ")} |`, `|${models.map(() => "---|").join("")}`, `| ${models.map(cell).join(" | ")} |`].join("\n");
+}
+
 /**
  * Writes `docs/pictures/trajectory-<model>.svg` for the math teacher and, when it is there, the math
- * JF student, under `root`; reports each file written or skipped.
+ * JF student, under `root`, and the table of `docs/ARCHITECTURE.md` that shows them; reports each file
+ * written or skipped.
  *
  * @param root - the repository root (default: this checkout)
- * @returns the paths written, relative to `root`
+ * @returns the pictures written, relative to `root`
+ * @throws Error when `docs/ARCHITECTURE.md` exists but has lost its markers
  * @example
  * ```ts
  * drawDocsPictures(io); // ["docs/pictures/trajectory-math-teacher.svg"] while models/math-jf is absent
@@ -39,10 +68,12 @@ const BLOCK_SIZE = 16;
 export function drawDocsPictures(io: Io, root: string = packageRoot()): string[] {
   const math = SHIPPED_MODELS.find((t) => t.task === "math")!;
   const written: string[] = [];
+  const columns: [string, string | null][] = [];
   for (const folder of [math.teacher, math.jf]) {
     const name = folder.split("/").pop()!;
     if (!shippedModelPresent(folder, root)) {
       io.out(`skipped ${name}: ${folder} has no model yet; rerun \`npm run pictures\` once it lands\n`);
+      columns.push([name, null]);
       continue;
     }
     const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(folder, root));
@@ -55,7 +86,18 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
     });
     writeFileAtomic(join(root, file), svg);
     written.push(file);
+    columns.push([name, `pictures/trajectory-${name}.svg`]);
     io.out(`wrote ${file}: ${result.stats.iterationsPerBlock[0]} iterations for block 0\n`);
+  }
+  const doc = join(root, DOC);
+  if (existsSync(doc)) {
+    const text = readFileSync(doc, "utf8");
+    const begin = text.indexOf(BEGIN);
+    const end = text.indexOf(END);
+    if (begin < 0 || end < begin) throw new Error(`pictures: ${DOC} has no ${BEGIN} ... ${END} markers`);
+    const head = text.indexOf("\n", begin) + 1;
+    writeFileAtomic(doc, text.slice(0, head) + picturesTable(columns) + "\n" + text.slice(end));
+    io.out(`updated the table of ${DOC}\n`);
   }
   return written;
 }
