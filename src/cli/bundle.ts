@@ -6,10 +6,11 @@
  * @module
  */
 import { isMainThread } from "node:worker_threads";
+import { workerMain as kernelWorker } from "../tensor/kernel-worker.ts";
 import { workerMain as gradientWorker } from "../training/gradient-worker.ts";
 import { registerBundledWorkers, runBundledWorker } from "../util/workers.ts";
 import { runFromProcess } from "./main.ts";
 
-registerBundledWorkers(new URL(import.meta.url), { "gradient-worker": gradientWorker });
+registerBundledWorkers(new URL(import.meta.url), { "gradient-worker": gradientWorker, "kernel-worker": kernelWorker });
 if (isMainThread) await runFromProcess();
 else runBundledWorker();
