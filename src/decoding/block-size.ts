@@ -32,7 +32,15 @@ import { jacobi } from "./jacobi.ts";
 
 // ---------------------------------------------------------------- the measured inputs
 
-/** One point of the forward cost curve. @category Decoding */
+/**
+ * One point of the forward cost curve.
+ *
+ * @example
+ * ```ts
+ * const point: CostPoint = { T: 16, ms: 0.9, ratio: 3.2 };   // a forward of 16 tokens costs 3.2 single-token forwards
+ * ```
+ * @category Decoding
+ */
 export interface CostPoint {
   /** T: tokens in the forward. */
   readonly T: number;
@@ -42,7 +50,15 @@ export interface CostPoint {
   readonly ratio: number;
 }
 
-/** What Jacobi decoding reached at one block size on the calibration prompts. @category Decoding */
+/**
+ * What Jacobi decoding reached at one block size on the calibration prompts.
+ *
+ * @example
+ * ```ts
+ * const c: BlockCalibration = { blockSize: 16, tokensPerForward: 1.17, tokensPerForwardCall: 9.2 };   // the math teacher, roughly
+ * ```
+ * @category Decoding
+ */
 export interface BlockCalibration {
   /** n: the block size. */
   readonly blockSize: number;
@@ -52,7 +68,15 @@ export interface BlockCalibration {
   readonly tokensPerForwardCall: number;
 }
 
-/** The block sizes `auto` considers by default. @category Decoding */
+/**
+ * The block sizes `auto` considers by default.
+ *
+ * @example
+ * ```ts
+ * AUTO_BLOCK_SIZES; // [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]: n = 1 is AR greedy itself
+ * ```
+ * @category Decoding
+ */
 export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
 
 /**
@@ -129,7 +153,15 @@ export function calibrateBlockSizes(
 
 // ---------------------------------------------------------------- the choice
 
-/** One candidate with its expected speedup. @category Decoding */
+/**
+ * One candidate with its expected speedup.
+ *
+ * @example
+ * ```ts
+ * // TPF 3 at T̄ = 9 on a curve with t(9)/t(1) = 6.9: { blockSize: 16, tokensPerForward: 3, tokensPerForwardCall: 9, costRatio: 6.87, expectedSpeedup: 0.44 }
+ * ```
+ * @category Decoding
+ */
 export interface BlockSizeCandidate extends BlockCalibration {
   /** t(T̄)/t(1), read off the cost curve. */
   readonly costRatio: number;
@@ -137,7 +169,15 @@ export interface BlockSizeCandidate extends BlockCalibration {
   readonly expectedSpeedup: number;
 }
 
-/** What {@link chooseBlockSize} decided, and from what. @category Decoding */
+/**
+ * What {@link chooseBlockSize} decided, and from what.
+ *
+ * @example
+ * ```ts
+ * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], calibration); // { blockSize: 16, expectedSpeedup: 2.85, candidates: [...] }
+ * ```
+ * @category Decoding
+ */
 export interface BlockSizeChoice {
   /** The block size with the largest expected speedup (the smallest n on a tie). */
   readonly blockSize: number;
@@ -192,7 +232,15 @@ export function chooseBlockSize(curve: readonly Pick<CostPoint, "T" | "ratio">[]
   return { blockSize: best.blockSize, expectedSpeedup: best.expectedSpeedup, candidates };
 }
 
-/** Options of {@link autoBlockSize}. @category Decoding */
+/**
+ * Options of {@link autoBlockSize}.
+ *
+ * @example
+ * ```ts
+ * autoBlockSize(config, params, prompts, { blockSizes: [1, 4, 16], stop: { maxNewTokens: 64 } });   // three candidates only
+ * ```
+ * @category Decoding
+ */
 export interface AutoBlockSizeOptions {
   /** Block sizes to consider (default {@link AUTO_BLOCK_SIZES}, capped by the context). */
   readonly blockSizes?: readonly number[];

@@ -161,6 +161,12 @@ export function matmulTransposedReference(out: Float64Array, x: Float64Array, w:
  * @param out - [M, N], overwritten
  * @param a - [M, K]
  * @param b - [K, N]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);                                  // [M, N] = [1, 2]
+ * matmulKernel(out, Float64Array.of(1, 2), Float64Array.of(3, 4, 5, 6), 1, 2, 2);
+ * out; // [13, 16] = [1·3 + 2·5, 1·4 + 2·6]: b is [K, N]
+ * ```
  * @category Kernels
  */
 export function matmulKernel(out: Float64Array, a: Float64Array, b: Float64Array, M: number, K: number, N: number): void {
@@ -184,6 +190,12 @@ export function matmulKernel(out: Float64Array, a: Float64Array, b: Float64Array
  * @param out - [M, C], overwritten (may alias `x`)
  * @param x - [M, C]
  * @param weight - [C]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * rmsNormKernel(out, Float64Array.of(3, 4), Float64Array.of(1, 1), 1, 2, 0);
+ * out; // [0.8485, 1.1314] = [3, 4] / sqrt((9 + 16) / 2)
+ * ```
  * @category Kernels
  */
 export function rmsNormKernel(out: Float64Array, x: Float64Array, weight: Float64Array, M: number, C: number, eps: number): void {
@@ -202,6 +214,12 @@ export function rmsNormKernel(out: Float64Array, x: Float64Array, weight: Float6
  *
  * @param out - [M, N], overwritten (may alias `x`)
  * @param x - [M, N]
+ * @example
+ * ```ts
+ * const out = new Float64Array(3);
+ * softmaxKernel(out, Float64Array.of(0, 0, Math.log(2)), 1, 3);
+ * out; // [0.25, 0.25, 0.5]
+ * ```
  * @category Kernels
  */
 export function softmaxKernel(out: Float64Array, x: Float64Array, M: number, N: number): void {
@@ -225,6 +243,12 @@ export function softmaxKernel(out: Float64Array, x: Float64Array, M: number, N: 
  *
  * @param out - [M], overwritten
  * @param x - [M, N]
+ * @example
+ * ```ts
+ * const out = new Int32Array(1);
+ * argmaxKernel(out, Float64Array.of(1, 3, 3, 0), 1, 4);
+ * out; // [1]: a tie between ids 1 and 2, the lowest wins
+ * ```
  * @category Kernels
  */
 export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: number): void {
@@ -254,6 +278,13 @@ export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: num
  * @param x - [M, heads * D]
  * @param positions - [M] the absolute position of each row
  * @param sign - +1 rotates forward; -1 rotates back (the transpose, used by the backward pass)
+ * @example
+ * ```ts
+ * // position 0 is the identity rotation; position p turns pair (x1[j], x2[j]) by p / base^(2j/D)
+ * const out = new Float64Array(4);
+ * ropeKernel(out, Float64Array.of(1, 0, 0, 1), [0], 1, 1, 4, 10000, 1);   // sign -1: the inverse rotation (backward)
+ * out; // [1, 0, 0, 1]
+ * ```
  * @category Kernels
  */
 export function ropeKernel(
@@ -288,11 +319,23 @@ export function ropeKernel(
  * - `explicit`: `visible[i * L + j] = 1` when query `i` may attend to key `j` (L = number of keys) —
  *   used for packed training sequences and for verifying several candidate drafts in one forward.
  *
+ * @example
+ * ```ts
+ * forward(config, params, tokens, { mask });   // an explicit visibility; without `mask`, causal after the cache
+ * ```
  * @category Kernels
  */
 export type Visibility = CausalVisibility | ExplicitVisibility;
 
-/** Causal attention after `offset` cached rows. @category Kernels */
+/**
+ * Causal attention after `offset` cached rows.
+ *
+ * @example
+ * ```ts
+ * const v: CausalVisibility = { kind: "causal", offset: 5 };   // 5 cached rows: query i sees keys 0 .. 5 + i
+ * ```
+ * @category Kernels
+ */
 export interface CausalVisibility {
   /** Discriminant. */
   readonly kind: "causal";
@@ -300,7 +343,15 @@ export interface CausalVisibility {
   readonly offset: number;
 }
 
-/** Attention through an explicit mask. @category Kernels */
+/**
+ * Attention through an explicit mask.
+ *
+ * @example
+ * ```ts
+ * const v: ExplicitVisibility = { kind: "explicit", visible: Uint8Array.from([1, 0, 1, 1]) };   // [T, L] = [2, 2]: causal, spelled out
+ * ```
+ * @category Kernels
+ */
 export interface ExplicitVisibility {
   /** Discriminant. */
   readonly kind: "explicit";
@@ -320,6 +371,13 @@ export interface ExplicitVisibility {
  * @param q - [M, H * D]
  * @param k - [L, Hkv * D]
  * @param v - [L, Hkv * D]
+ * @example
+ * ```ts
+ * // one query (H = Hkv = 1, D = 1), two visible keys with equal scores: the mean of the two values
+ * const out = new Float64Array(1), probs = new Float64Array(2);
+ * attentionKernel(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, 1, 1, 1, { kind: "causal", offset: 1 });
+ * out; // [3]; probs [0.5, 0.5]
+ * ```
  * @category Kernels
  */
 export function attentionKernel(

@@ -405,7 +405,15 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
 
 // ---------------------------------------------------------------- attention
 
-/** Head layout of an attention call. @category Operations */
+/**
+ * Head layout of an attention call.
+ *
+ * @example
+ * ```ts
+ * const shape: AttentionShape = { numHeads: 4, numKeyValueHeads: 2, headDim: 16 };   // the math teacher: query heads 0, 1 share KV head 0
+ * ```
+ * @category Operations
+ */
 export interface AttentionShape {
   /** H, query heads. */
   readonly numHeads: number;

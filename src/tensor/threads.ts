@@ -39,7 +39,16 @@ import { Tensor } from "./tensor.ts";
 
 // ---------------------------------------------------------------- the control block
 
-/** Indices into the shared Int32Array of control words (see the protocol in the module header). */
+/**
+ * Indices into the shared Int32Array of control words (see the protocol in the module header).
+ *
+ * @example
+ * ```ts
+ * Atomics.add(words, CONTROL.SEQ, 1);   // publish a job
+ * Atomics.load(words, CONTROL.DONE + 1); // the last job worker 1 finished
+ * ```
+ * @category Threads
+ */
 export const CONTROL = {
   /** Job counter: incremented once per job. */
   SEQ: 0,
@@ -63,15 +72,37 @@ export const CONTROL = {
   SIZE: 64,
 } as const;
 
-/** Job kind: one matrix product. @category Threads */
+/**
+ * Job kind: one matrix product.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_MATMUL;   // the next job is a matrix product
+ * ```
+ * @category Threads
+ */
 export const JOB_MATMUL = 1;
-/** Job kind: leave the loop and end the worker. @category Threads */
+/**
+ * Job kind: leave the loop and end the worker.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_EXIT;     // workers leave their loop: the pool is closing
+ * ```
+ * @category Threads
+ */
 export const JOB_EXIT = 2;
 
 /**
  * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
  * sleeping thread costs tens of microseconds to milliseconds on a busy machine — more than a whole
  * product at these sizes — while the products of one forward follow each other within microseconds.
+ *
+ * @example
+ * ```ts
+ * waitForChange(words, CONTROL.SEQ, seen); // re-reads for SPIN_MS = 2 ms, then sleeps in Atomics.wait
+ * ```
+ * @category Threads
  */
 export const SPIN_MS = 2;
 
@@ -81,10 +112,25 @@ const ROWS_PER_JOB = 128;
 /**
  * Products smaller than this many multiply-adds stay on the calling thread: below it the handoff
  * (microseconds) costs more than half the work saves.
+ *
+ * @example
+ * ```ts
+ * // the math teacher's lm_head for one token: 1 × 64 × 20 = 1,280 multiply-adds < 12,000: one thread
+ * // a 16-token block through its MLP: 16 × 64 × 192 = 196,608: split between the threads
+ * ```
+ * @category Threads
  */
 export const MIN_PARALLEL_WORK = 12_000;
 
-/** What a kernel worker receives at start. @category Threads */
+/**
+ * What a kernel worker receives at start.
+ *
+ * @example
+ * ```ts
+ * // { index: 0, control, arena, input, output }: worker 0 of a pool, with the four shared buffers
+ * ```
+ * @category Threads
+ */
 export interface KernelWorkerInit {
   /** This worker's index j (0-based among the workers; the caller is not counted). */
   readonly index: number;

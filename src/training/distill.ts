@@ -29,7 +29,16 @@ import { trainableParams, type Progress, type TrainHooks, type TrainResult } fro
 
 // ---------------------------------------------------------------- options
 
-/** Everything that defines a distillation run (saved with it; a resume must match). @category Jacobi Forcing */
+/**
+ * Everything that defines a distillation run (saved with it; a resume must match).
+ *
+ * @example
+ * ```ts
+ * // what `distill --teacher models/math-teacher --trajectories t.jsonl --block-size 16 --steps 500` passes:
+ * // { objective: "Jacobi Forcing", teacher: "models/math-teacher", window: 16, steps: 500, batchSize: 8, maxLr: 1e-3, ... }
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface DistillOptions extends JacobiForcingOptions {
   /** Always "Jacobi Forcing" (names the run in its files). */
   readonly objective: "Jacobi Forcing";
@@ -59,7 +68,15 @@ export interface DistillOptions extends JacobiForcingOptions {
   readonly checkpointEvery: number;
 }
 
-/** Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md). @category Jacobi Forcing */
+/**
+ * Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md).
+ *
+ * @example
+ * ```ts
+ * DEFAULT_DISTILL.maxLr; // 1e-3, cosine down to 1e-4 after 20 warm-up steps; batch 8, clip 1
+ * ```
+ * @category Jacobi Forcing
+ */
 export const DEFAULT_DISTILL: Pick<DistillOptions, "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "checkpointEvery"> = {
   batchSize: 8, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, clipNorm: 1, adamw: DEFAULT_ADAMW, evalEvery: 100, checkpointEvery: 50,
 };

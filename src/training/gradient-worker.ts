@@ -13,6 +13,10 @@ import { trainableParams } from "./trainer.ts";
 /**
  * Runs in the worker: answers `{ jobs, weight }` messages with `{ losses }` (or `{ error }`).
  *
+ * @example
+ * ```ts
+ * // never called directly: spawnWorker starts a thread that imports this module and calls workerMain()
+ * ```
  * @category Training
  */
 export function workerMain(): void {

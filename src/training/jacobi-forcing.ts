@@ -33,7 +33,15 @@ import { arTargets, attentionMask, consistencyRows, packSequence, type MaskKind,
 
 // ---------------------------------------------------------------- data and options
 
-/** One block of a trajectory, as training reads it. @category Jacobi Forcing */
+/**
+ * One block of a trajectory, as training reads it.
+ *
+ * @example
+ * ```ts
+ * const block: TrajectoryBlockData = { context: [1, 40], states: [[4, 9, 9], [4, 5, 6]], fixedPoint: [4, 5, 6] };
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface TrajectoryBlockData {
   /** The clean context the block was decoded after (prompt ++ earlier fixed points). */
   readonly context: readonly number[];
@@ -43,7 +51,15 @@ export interface TrajectoryBlockData {
   readonly fixedPoint: readonly number[];
 }
 
-/** The Jacobi trajectory of one prompt, as training reads it. @category Jacobi Forcing */
+/**
+ * The Jacobi trajectory of one prompt, as training reads it.
+ *
+ * @example
+ * ```ts
+ * const data: TrajectoryData = readTrajectories("runs/traj.jsonl")[0];   // a decoding Trajectory is one, as plain data
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface TrajectoryData {
   /** [P] the prompt. */
   readonly prompt: readonly number[];
@@ -53,7 +69,15 @@ export interface TrajectoryData {
   readonly blocks: readonly TrajectoryBlockData[];
 }
 
-/** Options of the objective, with the paper's names. @category Jacobi Forcing */
+/**
+ * Options of the objective, with the paper's names.
+ *
+ * @example
+ * ```ts
+ * const options: JacobiForcingOptions = { window: 16, mask: "noise-conditioned", arWeight: 10, eosTokenId: 2 };
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface JacobiForcingOptions extends NoiseScheduleOptions {
   /** Attention mask of the packed sequence: `noise-conditioned` (default) or `clean-context` (CLLM-style baseline). */
   readonly mask?: MaskKind;
@@ -72,12 +96,31 @@ export interface JacobiForcingOptions extends NoiseScheduleOptions {
   readonly eosTokenId: number | null;
 }
 
-/** Default AR-loss weight: 10, as in the released code. @category Jacobi Forcing */
+/**
+ * Default AR-loss weight: 10, as in the released code.
+ *
+ * @example
+ * ```ts
+ * // L = L_pc + DEFAULT_AR_WEIGHT · L_AR = L_pc + 10 · L_AR
+ * ```
+ * @category Jacobi Forcing
+ */
 export const DEFAULT_AR_WEIGHT = 10;
 
 // ---------------------------------------------------------------- one training example
 
-/** A trajectory turned into what one forward needs. @category Jacobi Forcing */
+/**
+ * A trajectory turned into what one forward needs.
+ *
+ * @example
+ * ```ts
+ * // the math teacher's trajectory of 914+169 (n = 16, w = 16): 3 blocks of 16, 16 and 2 tokens
+ * const ex = buildExample(trajectory, { window: 16, eosTokenId: 2 }, new Rng(0));
+ * ex.packed.tokens.length; // 77 = P 9 + 2 × 34
+ * ex.targets;              // [0, 0.0667, 0.1333]: W[0], W[1], W[2] of linspace(0, 1, 16)
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface JacobiForcingExample {
   /** The packed sequence (tokens, shared positions, block offsets). */
   readonly packed: PackedSequence;
@@ -125,7 +168,16 @@ export function buildExample(trajectory: TrajectoryData, options: JacobiForcingO
 
 // ---------------------------------------------------------------- the loss
 
-/** The loss of one example, and its two parts. @category Jacobi Forcing */
+/**
+ * The loss of one example, and its two parts.
+ *
+ * @example
+ * ```ts
+ * // the math teacher on its own trajectory of 914+169 (w = 16): nearly nothing to learn yet
+ * // { ar: 0.00011, consistency: 0.00026, consistencyPositions: 2, loss: 0.00137 (= 0.00026 + 10 · 0.00011) }
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface JacobiForcingLoss {
   /** `L = L_pc + w_AR · L_AR`, a scalar tensor `[]` with a gradient graph when the weights are trainable. */
   readonly loss: Tensor;

@@ -24,16 +24,49 @@ import { Rng } from "../tensor/random.ts";
 
 // ---------------------------------------------------------------- options
 
-/** Where the window's target ratios sit. @category Jacobi Forcing */
+/**
+ * Where the window's target ratios sit.
+ *
+ * @example
+ * ```ts
+ * windowTargets(4, "linspace"); // [0, 0.333, 0.667, 1]
+ * windowTargets(4, "paper");    // [0, 0.25, 0.5, 0.75]
+ * ```
+ * @category Jacobi Forcing
+ */
 export type TargetSpacing = "linspace" | "paper";
 
-/** The order in which targets are given to consecutive blocks. @category Jacobi Forcing */
+/**
+ * The order in which targets are given to consecutive blocks.
+ *
+ * @example
+ * ```ts
+ * blockTargets(4, { window: 4, strategy: "reverse" }, new Rng(0)); // [1, 0.667, 0.333, 0]
+ * ```
+ * @category Jacobi Forcing
+ */
 export type ScheduleStrategy = "progressive" | "random" | "reverse";
 
-/** All strategies, for option checking. @category Jacobi Forcing */
+/**
+ * All strategies, for option checking.
+ *
+ * @example
+ * ```ts
+ * SCHEDULE_STRATEGIES; // ["progressive", "random", "reverse"]
+ * ```
+ * @category Jacobi Forcing
+ */
 export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ["progressive", "random", "reverse"];
 
-/** Options of the noise schedule. @category Jacobi Forcing */
+/**
+ * Options of the noise schedule.
+ *
+ * @example
+ * ```ts
+ * blockTargets(4, { window: 4, spacing: "linspace", strategy: "progressive" }, new Rng(0)); // [0, 0.333, 0.667, 1]
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface NoiseScheduleOptions {
   /** w, the number of blocks over which targets rise from 0 towards 1 (paper: 16 in round 1, 8 in round 2). */
   readonly window: number;
@@ -51,13 +84,37 @@ export interface NoiseScheduleOptions {
   readonly windowPhase?: WindowPhase;
 }
 
-/** Where a sequence's first window starts (see {@link NoiseScheduleOptions.windowPhase}). @category Jacobi Forcing */
+/**
+ * Where a sequence's first window starts (see {@link NoiseScheduleOptions.windowPhase}).
+ *
+ * @example
+ * ```ts
+ * blockTargets(2, { window: 4, windowPhase: "random" }, new Rng(0)); // [W[φ], W[(φ + 1) mod 4]], a phase φ drawn from rng
+ * ```
+ * @category Jacobi Forcing
+ */
 export type WindowPhase = "zero" | "random";
 
-/** All window phases, for option checking. @category Jacobi Forcing */
+/**
+ * All window phases, for option checking.
+ *
+ * @example
+ * ```ts
+ * WINDOW_PHASES; // ["zero", "random"]
+ * ```
+ * @category Jacobi Forcing
+ */
 export const WINDOW_PHASES: readonly WindowPhase[] = ["zero", "random"];
 
-/** Thrown for bad schedule options or trajectory data. @category Jacobi Forcing */
+/**
+ * Thrown for bad schedule options or trajectory data.
+ *
+ * @example
+ * ```ts
+ * windowTargets(0); // throws NoiseScheduleError: windowTargets: window must be a positive integer, got 0
+ * ```
+ * @category Jacobi Forcing
+ */
 export class NoiseScheduleError extends Error {
   /** @param message - the full message, starting with the function that found the problem */
   constructor(message: string) {

@@ -30,7 +30,15 @@ import { jacobiForcingLoss, type JacobiForcingExample, type JacobiForcingOptions
 
 // ---------------------------------------------------------------- one example
 
-/** The losses of one example of a minibatch (the gradient went to its slot). @category Training */
+/**
+ * The losses of one example of a minibatch (the gradient went to its slot).
+ *
+ * @example
+ * ```ts
+ * // one example of the math teacher's trajectory of 914+169: { loss: 0.00137, ar: 0.00011, consistency: 0.00026 }
+ * ```
+ * @category Training
+ */
 export interface ExampleLosses {
   /** `L = L_pc + w_AR · L_AR` of the example (not yet divided by the batch size). */
   readonly loss: number;
@@ -107,7 +115,16 @@ export function sumExampleGradients(tensors: readonly Tensor[], slots: Float64Ar
 
 // ---------------------------------------------------------------- the pool
 
-/** What a gradient worker is started with. @category Training */
+/**
+ * What a gradient worker is started with.
+ *
+ * @example
+ * ```ts
+ * // built once by GradientPool: the config, the parameter names and shapes, and the two shared buffers
+ * // { config, names: ["model.embed_tokens.weight", ...], shapes: [[20, 64], ...], weights, gradients, options }
+ * ```
+ * @category Training
+ */
 export interface GradientWorkerInit {
   /** The model's blueprint. */
   readonly config: ModelConfig;
@@ -123,7 +140,15 @@ export interface GradientWorkerInit {
   readonly options: JacobiForcingOptions;
 }
 
-/** One job of a step: an example and the slot its gradient goes to. @category Training */
+/**
+ * One job of a step: an example and the slot its gradient goes to.
+ *
+ * @example
+ * ```ts
+ * const job: GradientJob = { slot: 3, example };   // the 4th example of the batch: its gradient goes to slot 3
+ * ```
+ * @category Training
+ */
 export interface GradientJob {
   /** Slot index = the example's index in the minibatch. */
   readonly slot: number;

@@ -18,7 +18,15 @@
  */
 import { Worker, workerData } from "node:worker_threads";
 
-/** What a worker module exports. @category Utilities */
+/**
+ * What a worker module exports.
+ *
+ * @example
+ * ```ts
+ * // src/training/gradient-worker.ts is one: it exports workerMain(), which reads workerData.data
+ * ```
+ * @category Utilities
+ */
 export interface WorkerModule {
   /** Runs in the worker thread; reads `workerData.data`, talks over `parentPort`. */
   workerMain(): void;
@@ -76,6 +84,11 @@ export function spawnWorker(moduleUrl: URL, data: unknown): Worker {
  * In a worker started from the bundle: runs the registered main the worker was started for.
  *
  * @throws Error when this thread was not started by {@link spawnWorker} from a bundle
+ * @example
+ * ```ts
+ * // the bundle's entry, in a worker thread:
+ * if (!isMainThread) runBundledWorker();
+ * ```
  * @category Utilities
  */
 export function runBundledWorker(): void {

@@ -28,7 +28,15 @@ import { PRESETS } from "../../model/config.ts";
 import { initParams } from "../../model/params.ts";
 import type { Command } from "../command.ts";
 
-/** The `bench` command. @category CLI */
+/**
+ * The `bench` command.
+ *
+ * @example
+ * ```ts
+ * // npm run bench   (= jacobi-forcing bench)
+ * ```
+ * @category CLI
+ */
 export const benchCommand: Command = {
   summary: "benchmark kernels, the forward cost curve, and every decoding method vs AR on the math and code models",
   flags: {

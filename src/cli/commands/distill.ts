@@ -20,7 +20,15 @@ import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
-/** The `distill` command. @category CLI */
+/**
+ * The `distill` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing distill --teacher models/math-teacher --trajectories runs/traj.jsonl --block-size 16 --steps 500 --out runs/math-jf
+ * ```
+ * @category CLI
+ */
 export const distillCommand: Command = {
   summary: "Jacobi Forcing: train a teacher on its own Jacobi trajectories; resumable",
   flags: {

@@ -111,7 +111,15 @@ function costLine(flags: Flags, result: MethodResult): string {
   return line + "\n";
 }
 
-/** Bad usage unless exactly one of `--prompt` and `--prompt-ids` is given. @category CLI */
+/**
+ * Bad usage unless exactly one of `--prompt` and `--prompt-ids` is given.
+ *
+ * @example
+ * ```ts
+ * checkOnePrompt("generate", { prompt: "hi", "prompt-ids": "1,2" }); // throws: generate: give exactly one of --prompt TEXT and --prompt-ids IDS
+ * ```
+ * @category CLI
+ */
 export function checkOnePrompt(command: string, flags: Flags): void {
   if ((flags.prompt === undefined) === (flags["prompt-ids"] === undefined)) {
     throw new CliError(`${command}: give exactly one of --prompt TEXT and --prompt-ids IDS`);
@@ -120,6 +128,10 @@ export function checkOnePrompt(command: string, flags: Flags): void {
 
 /**
  * The prompt's token ids: `--prompt-ids` as given, or BOS followed by the characters of `--prompt`.
+ * @example
+ * ```ts
+ * promptIds("generate", { prompt: "914+169\n" }, mathTokenizer); // [1, 16, 8, 11, 5, 8, 13, 16, 3]: BOS, then one id per character
+ * ```
  * @category CLI
  */
 export function promptIds(command: string, flags: Flags, tokenizer: CharTokenizer | null): number[] {
@@ -129,7 +141,15 @@ export function promptIds(command: string, flags: Flags, tokenizer: CharTokenize
   return [SPECIAL_TOKENS.bos, ...tokenizer.encode(flags.prompt as string)];
 }
 
-/** The `generate` command. @category CLI */
+/**
+ * The `generate` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json
+ * ```
+ * @category CLI
+ */
 export const generateCommand: Command = {
   summary: "generate a continuation of a prompt",
   flags: {
