@@ -1,7 +1,10 @@
 /**
- * Forward-pass benchmark: how long one forward over T new tokens takes after a cache of 64 tokens, and
- * the cost ratio t(T)/t(1) that decides whether Jacobi decoding can pay off in wall-clock time (it pays
- * only where a forward over n tokens costs little more than a forward over one). Also AR greedy tokens/s.
+ * Forward-pass benchmark on the random `small` model: the cost curve t(T)/t(1) — how long a forward over
+ * T new tokens takes, in single-token forwards, after a cache of 64 tokens — and AR greedy tokens/s.
+ * The curve decides whether Jacobi decoding can pay off in wall-clock time: it pays only where a
+ * forward over n tokens costs little more than a forward over one. `--block-size auto` reads the same
+ * curve (`measureCostCurve`), measured on the model it decodes with. And the forward on two kernel
+ * threads against one, with a check that the logits are bit-identical.
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Compare ratios measured in the
  * same run only.
@@ -10,24 +13,16 @@
  */
 import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
-import type { Params } from "../src/model/params.ts";
+import { namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
+import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import { Rng } from "../src/tensor/random.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
+import { KernelThreads } from "../src/tensor/threads.ts";
 
-/** One row of the forward-cost table. */
-export interface ForwardCostRow {
-  /** New tokens in the forward. */
-  readonly T: number;
-  /** Median wall time of one forward, milliseconds. */
-  readonly ms: number;
-  /** t(T) / t(1). */
-  readonly ratio: number;
-}
-
-/** Median of a few timed runs of `fn`, in milliseconds. */
+/** Median of a few timed runs of `fn`, in milliseconds (after one warm-up run). */
 export function medianMs(fn: () => void, reps: number): number {
-  fn(); // warm-up: let V8 compile the hot loops first
+  fn();
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -38,32 +33,106 @@ export function medianMs(fn: () => void, reps: number): number {
   return times[Math.floor(times.length / 2)];
 }
 
-/**
- * Times a forward over T random tokens after a 64-token cache, for each T; the cache is truncated back
- * to 64 rows after every forward (the same rollback Jacobi decoding does).
- */
-export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): ForwardCostRow[] {
-  const rng = new Rng("bench-forward");
-  const cached = 64;
-  const cache = new KVCache(config);
-  forward(config, params, Array.from({ length: cached }, () => rng.int(config.vocabSize)), { cache });
-  const rows: ForwardCostRow[] = [];
-  for (const T of sizes) {
-    const tokens = Array.from({ length: T }, () => rng.int(config.vocabSize));
-    const ms = medianMs(() => {
-      forward(config, params, tokens, { cache });
-      cache.truncate(cached);
-    }, reps);
-    rows.push({ T, ms, ratio: 0 });
-  }
-  const t1 = rows.find((r) => r.T === 1)?.ms ?? rows[0].ms;
-  return rows.map((r) => ({ ...r, ratio: r.ms / t1 }));
+/** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
+export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): CostPoint[] {
+  return measureCostCurve(config, params, sizes, { reps, cached: 64 });
 }
 
-/** AR greedy tokens per second (decode time only, prefill excluded by subtracting a prefill-only run). */
+/** AR greedy tokens per second (decode time only: a prefill-only run's time is subtracted). */
 export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number): number {
   const prompt = [config.bosTokenId, 40, 41, 42, 43];
   const ms = medianMs(() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }), 3);
   const prefillMs = medianMs(() => forward(config, params, prompt, { cache: new KVCache(config) }), 3);
   return newTokens / ((ms - prefillMs) / 1000);
+}
+
+/** One row of the thread-scaling table. */
+export interface ThreadRow {
+  /** Tokens in the forward. */
+  readonly T: number;
+  /** Median forward time on one thread, ms. */
+  readonly oneThreadMs: number;
+  /** Median forward time with the products split over `threads` threads, ms. */
+  readonly threadedMs: number;
+  /** oneThreadMs / threadedMs. */
+  readonly speedup: number;
+  /** Whether the logits were bit-identical. */
+  readonly identical: boolean;
+}
+
+/**
+ * Forward time after a 64-token cache on one thread and on `threads` kernel threads (the weights copied
+ * into a {@link KernelThreads} arena), interleaved forward by forward, and whether the logits agree bit for bit.
+ */
+export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], reps: number): Promise<ThreadRow[]> {
+  const named = namedParams(config, params);
+  const pool = await KernelThreads.start(threads, named.map(([, t]) => t));
+  try {
+    const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
+    const shared = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
+    const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
+    const caches = [new KVCache(config), new KVCache(config)];
+    forward(config, params, prompt, { cache: caches[0] });
+    forward(config, shared, prompt, { cache: caches[1] });
+    return sizes.map((T) => {
+      const tokens = Array.from({ length: T }, (_, i) => (5 + 3 * i) % config.vocabSize);
+      const runs = [params, shared].map((p, c) => () => {
+        const logits = forward(config, p, tokens, { cache: caches[c] });
+        caches[c].truncate(64);
+        return logits.data;
+      });
+      const [a, b] = runs.map((run) => run());
+      for (let r = 0; r < 2; r++) runs.forEach((run) => run());
+      const times: number[][] = [[], []];
+      for (let r = 0; r < reps; r++) {
+        runs.forEach((run, c) => {
+          const t0 = performance.now();
+          run();
+          times[c].push(performance.now() - t0);
+        });
+      }
+      const [one, many] = times.map((t) => t.sort((x, y) => x - y)[Math.floor(reps / 2)]);
+      return { T, oneThreadMs: one, threadedMs: many, speedup: one / many, identical: a.every((v, i) => Object.is(v, b[i])) };
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * The cost curve as a small SVG line chart: measured t(T)/t(1) against T, with the line t(T)/t(1) = T
+ * (no gain from parallel tokens at all) and 1 (parallel tokens for free, a GPU below its roofline knee).
+ *
+ * @example
+ * ```ts
+ * writeFileSync("docs/cost-curve.svg", costCurveSvg([{ T: 1, ratio: 1 }, { T: 64, ratio: 29 }], "small, 1 thread"));
+ * ```
+ */
+export function costCurveSvg(points: readonly { readonly T: number; readonly ratio: number }[], title: string): string {
+  const width = 560, height = 360, left = 56, right = 16, top = 36, bottom = 44;
+  const maxT = Math.max(...points.map((p) => p.T));
+  const maxY = Math.max(maxT, ...points.map((p) => p.ratio));
+  const x = (T: number) => left + ((T - 0) / maxT) * (width - left - right);
+  const y = (r: number) => height - bottom - (r / maxY) * (height - top - bottom);
+  const path = (ps: readonly { T: number; ratio: number }[]) => ps.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.T).toFixed(1)},${y(p.ratio).toFixed(1)}`).join(" ");
+  const ticks = [0, 16, 32, 48, 64].filter((t) => t <= maxT);
+  const lines = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${title}</text>`,
+    `<line x1="${left}" y1="${y(0)}" x2="${width - right}" y2="${y(0)}" stroke="black"/>`,
+    `<line x1="${left}" y1="${y(0)}" x2="${left}" y2="${top}" stroke="black"/>`,
+    ...ticks.map((t) => `<text x="${x(t)}" y="${y(0) + 16}" text-anchor="middle">${t}</text>`),
+    ...ticks.map((t) => `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`),
+    `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">T, tokens in one forward</text>`,
+    `<text x="14" y="${height / 2}" text-anchor="middle" transform="rotate(-90 14 ${height / 2})">t(T) / t(1)</text>`,
+    `<path d="${path([{ T: 1, ratio: 1 }, { T: maxT, ratio: maxT }])}" stroke="#999" stroke-dasharray="4 4" fill="none"/>`,
+    `<text x="${x(maxT) - 4}" y="${y(maxT) + 16}" text-anchor="end" fill="#666">t(T) = T t(1): no gain</text>`,
+    `<path d="${path([{ T: 1, ratio: 1 }, { T: maxT, ratio: 1 }])}" stroke="#999" stroke-dasharray="2 3" fill="none"/>`,
+    `<text x="${x(maxT) - 4}" y="${y(1) - 6}" text-anchor="end" fill="#666">t(T) = t(1): parallel tokens free (GPU, small T)</text>`,
+    `<path d="${path(points)}" stroke="#c0392b" stroke-width="2" fill="none"/>`,
+    ...points.map((p) => `<circle cx="${x(p.T).toFixed(1)}" cy="${y(p.ratio).toFixed(1)}" r="3" fill="#c0392b"><title>T=${p.T}: ${p.ratio.toFixed(2)}</title></circle>`),
+    "</svg>",
+  ];
+  return lines.join("\n") + "\n";
 }

@@ -102,6 +102,23 @@ describe("the noise schedule", () => {
     expect(() => blockTargets(1, { window: 2, strategy: "sideways" as never }, rng)).toThrow(/strategy must be one of/);
   });
 
+  it("a random window phase shifts the progressive (and reverse) order by one draw per sequence, and reaches every phase", () => {
+    const W = [0, 1 / 3, 2 / 3, 1];
+    const firsts = new Set<number>();
+    const rng = new Rng(2);
+    for (let k = 0; k < 100; k++) {
+      const t = blockTargets(6, { window: 4, windowPhase: "random" }, rng);
+      const phase = W.indexOf(t[0]);
+      expect(t).toEqual(Array.from({ length: 6 }, (_, b) => W[(b + phase) % 4]));
+      firsts.add(t[0]);
+      const r = blockTargets(5, { window: 4, windowPhase: "random", strategy: "reverse" }, rng);
+      const rp = 3 - W.indexOf(r[0]);
+      expect(r).toEqual(Array.from({ length: 5 }, (_, b) => W[3 - ((b + rp) % 4)]));
+    }
+    expect(firsts).toEqual(new Set(W));
+    expect(() => blockTargets(1, { window: 2, windowPhase: "late" as never }, rng)).toThrow(/windowPhase must be one of zero, random, got "late"/);
+  });
+
   it("noise ratio and the state closest to a target, ties to the noisier", () => {
     const y = [5, 6, 7, 8];
     expect(noiseRatio([5, 6, 9, 9], y)).toBe(0.5);

@@ -11,6 +11,10 @@
 /**
  * Thrown for bad command-line input; the CLI prints its message (no stack trace) and exits with code 2.
  *
+ * @example
+ * ```ts
+ * throw new CliError("generate: --block-size must be a number, got \"many\""); // the CLI prints the message, exits 2
+ * ```
  * @category CLI
  */
 export class CliError extends Error {
@@ -21,7 +25,15 @@ export class CliError extends Error {
   }
 }
 
-/** One flag of a command. @category CLI */
+/**
+ * One flag of a command.
+ *
+ * @example
+ * ```ts
+ * const blockSize: FlagSpec = { type: "int", default: 16, help: "tokens per Jacobi block n" };
+ * ```
+ * @category CLI
+ */
 export interface FlagSpec {
   /** `string`, `int` (a safe integer), `number` (finite), or `boolean` (present or absent). */
   readonly type: "string" | "int" | "number" | "boolean";
@@ -35,7 +47,15 @@ export interface FlagSpec {
   readonly optional?: boolean;
 }
 
-/** A command: its flags and what it does. @category CLI */
+/**
+ * A command: its flags and what it does.
+ *
+ * @example
+ * ```ts
+ * const spec: CommandSpec = { summary: "print logits", flags: { json: { type: "boolean", help: "print JSON" } } };
+ * ```
+ * @category CLI
+ */
 export interface CommandSpec {
   /** One line for the command list. */
   readonly summary: string;
@@ -43,7 +63,15 @@ export interface CommandSpec {
   readonly flags: Readonly<Record<string, FlagSpec>>;
 }
 
-/** Parsed flag values by name. @category CLI */
+/**
+ * Parsed flag values by name.
+ *
+ * @example
+ * ```ts
+ * parseFlags("trace", traceCommand, ["--model", "m", "--prompt", "hi"]); // { model: "m", prompt: "hi", "block-size": 16, ... }
+ * ```
+ * @category CLI
+ */
 export type Flags = Record<string, string | number | boolean | undefined>;
 
 /**
@@ -105,6 +133,11 @@ function convert(command: string, name: string, flag: FlagSpec, raw: string): st
 /**
  * Parses a comma-separated list of token ids such as `5,9,12`.
  *
+ * @example
+ * ```ts
+ * parseIds("logits", "prompt-ids", "1, 40,41"); // [1, 40, 41]
+ * parseIds("logits", "prompt-ids", "1,x");      // throws: logits: --prompt-ids entry 1 must be a non-negative integer token id, got "x"
+ * ```
  * @category CLI
  */
 export function parseIds(command: string, flag: string, raw: string): number[] {
@@ -118,7 +151,19 @@ export function parseIds(command: string, flag: string, raw: string): number[] {
   });
 }
 
-/** The `--help` text of a command. @category CLI */
+/**
+ * The `--help` text of a command.
+ *
+ * @example
+ * ```ts
+ * commandHelp("logits", logitsCommand);
+ * // jacobi-forcing logits: print the [T][V] logits of a causal forward over the given token ids
+ * //
+ * //   --model STRING                  checkpoint folder
+ * //   ...
+ * ```
+ * @category CLI
+ */
 export function commandHelp(name: string, spec: CommandSpec): string {
   const lines = [`jacobi-forcing ${name}: ${spec.summary}`, ""];
   for (const [flag, f] of Object.entries(spec.flags)) {

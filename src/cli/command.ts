@@ -6,7 +6,16 @@
  */
 import type { CommandSpec, Flags } from "./args.ts";
 
-/** Where a command writes. @category CLI */
+/**
+ * Where a command writes.
+ *
+ * @example
+ * ```ts
+ * let out = "";
+ * const io: Io = { out: (t) => { out += t; }, err: () => {}, isTTY: false };   // what specs pass to capture output
+ * ```
+ * @category CLI
+ */
 export interface Io {
   /** Writes to standard output (the command adds its own newlines). */
   readonly out: (text: string) => void;
@@ -16,7 +25,15 @@ export interface Io {
   readonly isTTY: boolean;
 }
 
-/** A CLI command. @category CLI */
+/**
+ * A CLI command.
+ *
+ * @example
+ * ```ts
+ * const hello: Command = { summary: "say hello", flags: {}, run: (_flags, io) => io.out("hello\n") };
+ * ```
+ * @category CLI
+ */
 export interface Command extends CommandSpec {
   /** Runs the command with parsed flags. */
   readonly run: (flags: Flags, io: Io) => void | Promise<void>;

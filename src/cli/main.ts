@@ -15,13 +15,25 @@ import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
+import { picturesCommand } from "./commands/pictures.ts";
+import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
 
-/** Every command, by name. @category CLI */
+/**
+ * Every command, by name.
+ *
+ * @example
+ * ```ts
+ * Object.keys(COMMANDS); // ["init", "generate", "logits", "trace", "pictures", "bench", "demo", "train", "collect", "distill", "eval"]
+ * ```
+ * @category CLI
+ */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   init: initCommand,
   generate: generateCommand,
   logits: logitsCommand,
+  trace: traceCommand,
+  pictures: picturesCommand,
   bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,
@@ -69,9 +81,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
 /**
  * Runs the CLI on this process's arguments and sets its exit code (what `bin/jacobi-forcing.js` calls).
+ * @example
+ * ```ts
+ * // bin/jacobi-forcing.js, after registering tsx:
+ * await runFromProcess();   // process.exitCode = 0, 1 (an error) or 2 (bad usage)
+ * ```
  * @category CLI
  */
 export async function runFromProcess(): Promise<void> {
+  // `jacobi-forcing demo | head`: the reader has gone; stop quietly instead of dying with EPIPE
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const io: Io = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

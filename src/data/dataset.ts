@@ -22,10 +22,27 @@ import { MATH_CHARS, mathEvalSet, mathPrompt, sampleMath, type MathProblem } fro
 
 // ---------------------------------------------------------------- packed sequences
 
-/** Target of a row that is not trained (prompt tokens, padding). @category Data */
+/**
+ * Target of a row that is not trained (prompt tokens, padding).
+ *
+ * @example
+ * ```ts
+ * crossEntropy(logits, [IGNORE, IGNORE, 7, 8]); // the first two rows (prompt) are not trained
+ * ```
+ * @category Data
+ */
 export const IGNORE = -1;
 
-/** One training sequence of T rows. @category Data */
+/**
+ * One training sequence of T rows.
+ *
+ * @example
+ * ```ts
+ * // two math documents packed into T = 8 rows: positions restart per document, prompt targets IGNORE (-1)
+ * const s: TrainingSequence = { tokens: [1, 9, 3, 2, 1, 8, 3, 2], targets: [-1, 3, 2, -1, -1, 3, 2, -1], positions: [0, 1, 2, 3, 0, 1, 2, 3], mask: null };
+ * ```
+ * @category Data
+ */
 export interface TrainingSequence {
   /** [T] input token ids. */
   readonly tokens: number[];
@@ -37,7 +54,15 @@ export interface TrainingSequence {
   readonly mask: Uint8Array | null;
 }
 
-/** Thrown for unusable data: an empty or non-UTF-8 file, a document longer than the context. @category Data */
+/**
+ * Thrown for unusable data: an empty or non-UTF-8 file, a document longer than the context.
+ *
+ * @example
+ * ```ts
+ * codeDataset("/nonexistent"); // throws DataError: codeFiles: cannot list /nonexistent (ENOENT); is the typescript package installed?
+ * ```
+ * @category Data
+ */
 export class DataError extends Error {
   /** @param message - the full message, starting with the function or file that found the problem */
   constructor(message: string) {
@@ -50,6 +75,10 @@ export class DataError extends Error {
  * A document as token ids: `BOS text EOS`, where rows before `trainFrom` are not trained (they predict
  * prompt tokens, which are given, not generated).
  *
+ * @example
+ * ```ts
+ * mathDocument(tokenizer, solveMath(734, "+", 259)); // { tokens: [BOS, "734+259\n", solution, EOS] as ids, trainFrom: 9 }
+ * ```
  * @category Data
  */
 export interface Document {
@@ -106,6 +135,12 @@ export function packDocuments(draw: () => Document, T: number): TrainingSequence
  * A training corpus: a tokenizer, an endless deterministic stream of training sequences, and a fixed
  * held-out set.
  *
+ * @example
+ * ```ts
+ * const data = mathDataset();
+ * data.trainSequence(new Rng(1), 128).tokens.length; // 128
+ * data.heldoutSequences(128, 2).length;               // 2
+ * ```
  * @category Data
  */
 export interface Dataset {

@@ -43,7 +43,15 @@ import { Rng } from "../tensor/random.ts";
 
 // ---------------------------------------------------------------- problems
 
-/** One arithmetic problem with its worked solution. @category Data */
+/**
+ * One arithmetic problem with its worked solution.
+ *
+ * @example
+ * ```ts
+ * solveMath(734, "+", 259); // { question: "734+259", solution: "4+9+0=13\n3+5+1=09\n7+2+0=09\nA:0993", answer: "0993" }
+ * ```
+ * @category Data
+ */
 export interface MathProblem {
   /** The question, e.g. `734+259` (what follows BOS in the prompt, before the newline). */
   readonly question: string;
@@ -53,9 +61,25 @@ export interface MathProblem {
   readonly answer: string;
 }
 
-/** Digits of every operand (zero-padded). @category Data */
+/**
+ * Digits of every operand (zero-padded).
+ *
+ * @example
+ * ```ts
+ * solveMath(7, "+", 5).question; // "007+005": operands are zero-padded to MATH_DIGITS = 3
+ * ```
+ * @category Data
+ */
 export const MATH_DIGITS = 3;
-/** Marker that introduces the final answer. @category Data */
+/**
+ * Marker that introduces the final answer.
+ *
+ * @example
+ * ```ts
+ * extractAnswer(`4+9+0=13\n${ANSWER_MARKER}0993`); // "0993"
+ * ```
+ * @category Data
+ */
 export const ANSWER_MARKER = "A:";
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -113,7 +137,15 @@ export function solveMath(a: number, op: "+" | "-" | "*", b: number): MathProble
 
 // ---------------------------------------------------------------- the split
 
-/** Which part of a dataset: `train` for learning, `heldout` for evaluation only. @category Data */
+/**
+ * Which part of a dataset: `train` for learning, `heldout` for evaluation only.
+ *
+ * @example
+ * ```ts
+ * mathSplitOf("734+259"); // "train" or "heldout", by a hash of the question
+ * ```
+ * @category Data
+ */
 export type Split = "train" | "heldout";
 
 /** FNV-1a hash of a string, 32 bits. */
@@ -215,5 +247,13 @@ export function extractAnswer(text: string): string | null {
   return text.slice(at + ANSWER_MARKER.length).split("\n")[0];
 }
 
-/** Every character a math document can contain: the vocabulary of the math tokenizer. @category Data */
+/**
+ * Every character a math document can contain: the vocabulary of the math tokenizer.
+ *
+ * @example
+ * ```ts
+ * CharTokenizer.fromText(MATH_CHARS).vocabSize; // 20 = 3 specials + 17 characters
+ * ```
+ * @category Data
+ */
 export const MATH_CHARS = "\n+-*0123456789=A:";

@@ -16,6 +16,10 @@ import type { ModelConfig } from "../model/config.ts";
 /**
  * Thrown for bad decoding options or prompts; the message names the function, the value and what was expected.
  *
+ * @example
+ * ```ts
+ * jacobi(config, params, [1, 40], { maxNewTokens: 8, blockSize: 0 }); // throws DecodingError: jacobi: blockSize must be a positive integer, got 0
+ * ```
  * @category Decoding
  */
 export class DecodingError extends Error {
@@ -26,7 +30,16 @@ export class DecodingError extends Error {
   }
 }
 
-/** Options every decoder takes. @category Decoding */
+/**
+ * Options every decoder takes.
+ *
+ * @example
+ * ```ts
+ * arGreedy(config, params, prompt, { maxNewTokens: 64 });                    // stop at the config's EOS or after 64 tokens
+ * arGreedy(config, params, prompt, { maxNewTokens: 64, eosTokenId: null });  // ignore EOS: exactly 64 tokens
+ * ```
+ * @category Decoding
+ */
 export interface StopOptions {
   /** Most tokens to generate (EOS included). */
   readonly maxNewTokens: number;
@@ -97,7 +110,16 @@ export function generationBudget(config: ModelConfig, prompt: ArrayLike<number>,
   return Math.min(maxNewTokens, config.maxPositions - prompt.length);
 }
 
-/** The EOS id in force: the option if given (null disables), else the config's. @category Decoding */
+/**
+ * The EOS id in force: the option if given (null disables), else the config's.
+ *
+ * @example
+ * ```ts
+ * stopToken(PRESETS.tiny, { maxNewTokens: 8 });                    // 2, the config's EOS
+ * stopToken(PRESETS.tiny, { maxNewTokens: 8, eosTokenId: null });  // null: generate to the budget
+ * ```
+ * @category Decoding
+ */
 export function stopToken(config: ModelConfig, options: StopOptions): number | null {
   return options.eosTokenId === undefined ? config.eosTokenId : options.eosTokenId;
 }
@@ -162,6 +184,11 @@ export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike
  * prompt is counted apart. Every committed token passes through exactly one decode forward, so AR greedy
  * has `tokensPerForward = 1` and any faster decoder has more.
  *
+ * @example
+ * ```ts
+ * // Jacobi n=16 on the math teacher, prompt 914+169:
+ * // { forwards: 29, prefillForwards: 1, committedTokens: 34, tokensPerForward: 1.1724, tokenPositions: 266 }
+ * ```
  * @category Decoding
  */
 export interface DecodeStats {
@@ -177,7 +204,15 @@ export interface DecodeStats {
   readonly tokenPositions: number;
 }
 
-/** Assembles {@link DecodeStats} from counts. @category Decoding */
+/**
+ * Assembles {@link DecodeStats} from counts.
+ *
+ * @example
+ * ```ts
+ * makeStats(10, 1, 25, 160); // { forwards: 10, prefillForwards: 1, committedTokens: 25, tokensPerForward: 2.5, tokenPositions: 160 }
+ * ```
+ * @category Decoding
+ */
 export function makeStats(forwards: number, prefillForwards: number, committedTokens: number, tokenPositions: number): DecodeStats {
   return {
     forwards,

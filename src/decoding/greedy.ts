@@ -18,7 +18,17 @@ import type { Params } from "../model/params.ts";
 import { resolveRunner, type ForwardResult, type RunnerOption } from "../model/runner.ts";
 import { generationBudget, makeStats, stopToken, type DecodeStats, type StopOptions } from "./acceptance.ts";
 
-/** What a decoder returns. @category Decoding */
+/**
+ * What a decoder returns.
+ *
+ * @example
+ * ```ts
+ * const { tokens, stats } = arGreedy(config, params, [1, 16, 8, 11, 5, 8, 13, 16, 3], { maxNewTokens: 64 });
+ * tokens.length;          // 34 for the math teacher: "4+9+0=13\n1+6+1=08\n9+1+0=10\nA:1083" and EOS
+ * stats.tokensPerForward; // 1
+ * ```
+ * @category Decoding
+ */
 export interface GenerationResult {
   /** The generated token ids only (not the prompt); ends with EOS if one was generated. */
   readonly tokens: number[];

@@ -47,20 +47,56 @@ import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
  * - `'repeat-last'`: the token just before the draft slots, repeated;
  * - `'pad'`: the pad token.
  *
+ * @example
+ * ```ts
+ * jacobi(config, params, prompt, { maxNewTokens: 64, init: "repeat-last" }); // every draft slot holds the seed: deterministic
+ * ```
  * @category Decoding
  */
 export type DraftInit = "context" | "vocab" | "repeat-last" | "pad";
 
-/** Every {@link DraftInit}, in documentation order. @category Decoding */
+/**
+ * Every {@link DraftInit}, in documentation order.
+ *
+ * @example
+ * ```ts
+ * DRAFT_INITS; // ["context", "vocab", "repeat-last", "pad"]
+ * ```
+ * @category Decoding
+ */
 export const DRAFT_INITS: readonly DraftInit[] = ["context", "vocab", "repeat-last", "pad"];
 
-/** Block by block to each fixed point (`'block'`), or a sliding window of n tokens (`'window'`). @category Decoding */
+/**
+ * Block by block to each fixed point (`'block'`), or a sliding window of n tokens (`'window'`).
+ *
+ * @example
+ * ```ts
+ * jacobi(config, params, prompt, { maxNewTokens: 64, mode: "window" }); // 16 tokens always in flight, no block boundaries
+ * ```
+ * @category Decoding
+ */
 export type JacobiMode = "block" | "window";
 
-/** Every {@link JacobiMode}. @category Decoding */
+/**
+ * Every {@link JacobiMode}.
+ *
+ * @example
+ * ```ts
+ * JACOBI_MODES; // ["block", "window"]
+ * ```
+ * @category Decoding
+ */
 export const JACOBI_MODES: readonly JacobiMode[] = ["block", "window"];
 
-/** Options of {@link jacobi}. @category Decoding */
+/**
+ * Options of {@link jacobi}.
+ *
+ * @example
+ * ```ts
+ * const options: JacobiOptions = { maxNewTokens: 64, blockSize: 16, init: "context", seed: 0, recordTrajectory: true };
+ * ```
+ * @category Decoding
+ */
 export interface JacobiOptions extends StopOptions, SamplingOptions, RunnerOption {
   /** n, tokens per block (or in the window); default 16. */
   readonly blockSize?: number;
@@ -83,7 +119,16 @@ export interface JacobiOptions extends StopOptions, SamplingOptions, RunnerOptio
   readonly onIteration?: (step: JacobiStep) => void;
 }
 
-/** The options with their defaults filled in and checked. @category Decoding */
+/**
+ * The options with their defaults filled in and checked.
+ *
+ * @example
+ * ```ts
+ * resolveJacobiOptions({ maxNewTokens: 8 }, "jacobi");
+ * // { blockSize: 16, init: "context", seed: 0, mode: "block", maxIterations: 16, sampling: null }
+ * ```
+ * @category Decoding
+ */
 export interface ResolvedJacobiOptions {
   /** n. */
   readonly blockSize: number;
@@ -158,7 +203,16 @@ export function draftTokens(init: DraftInit, count: number, text: readonly numbe
 
 // ---------------------------------------------------------------- one Jacobi iteration
 
-/** What one {@link jacobiIteration} found. @category Decoding */
+/**
+ * What one {@link jacobiIteration} found.
+ *
+ * @example
+ * ```ts
+ * // the first iteration of the math teacher on 914+169 with n = 4 and drafts "repeat-last":
+ * // window [11, 11, 11, 11] -> { greedy: [5, 5, 5, 5], accepted: 1, next: [5, 5, 5] }
+ * ```
+ * @category Decoding
+ */
 export interface IterationOutcome {
   /** [T] argmax of each row: `greedy[i]` is the model's token after `window[0..i]`. */
   readonly greedy: number[];
@@ -241,7 +295,16 @@ export function jacobiSampledIteration(
 
 // ---------------------------------------------------------------- the decoder
 
-/** What {@link JacobiOptions.onIteration} sees after each iteration. @category Decoding */
+/**
+ * What {@link JacobiOptions.onIteration} sees after each iteration.
+ *
+ * @example
+ * ```ts
+ * // the first step of the math teacher on 914+169 (n = 4, drafts "repeat-last"), cache left out:
+ * // { block: 0, iteration: 1, committedBefore: 0, state: [11, 11, 11, 11], window: [11, 11, 11, 11], greedy: [5, 5, 5, 5], accepted: 1 }
+ * ```
+ * @category Decoding
+ */
 export interface JacobiStep {
   /** Block mode: the block's index; window mode: null (there are no blocks). */
   readonly block: number | null;
@@ -261,13 +324,31 @@ export interface JacobiStep {
   readonly cache: SequenceCache;
 }
 
-/** {@link DecodeStats} plus what only Jacobi has. @category Decoding */
+/**
+ * {@link DecodeStats} plus what only Jacobi has.
+ *
+ * @example
+ * ```ts
+ * // Jacobi n=16 on the math teacher, prompt 914+169: 34 tokens in 29 forwards
+ * // { forwards: 29, prefillForwards: 1, committedTokens: 34, tokensPerForward: 1.1724, tokenPositions: 266, iterationsPerBlock: [15, 12, 2] }
+ * ```
+ * @category Decoding
+ */
 export interface JacobiStats extends DecodeStats {
   /** Block mode: forwards spent on each block, in order (each ≤ n); window mode: empty. */
   readonly iterationsPerBlock: readonly number[];
 }
 
-/** What {@link jacobi} returns. @category Decoding */
+/**
+ * What {@link jacobi} returns.
+ *
+ * @example
+ * ```ts
+ * const { tokens, stats, trajectory } = jacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16, recordTrajectory: true });
+ * trajectory!.blocks.length === stats.iterationsPerBlock.length; // true
+ * ```
+ * @category Decoding
+ */
 export interface JacobiResult {
   /** The generated token ids (not the prompt); equal to AR greedy's. */
   readonly tokens: number[];

@@ -22,13 +22,39 @@
 
 // ---------------------------------------------------------------- the interface
 
-/** Which pool supplies candidate drafts. @category Decoding */
+/**
+ * Which pool supplies candidate drafts.
+ *
+ * @example
+ * ```ts
+ * multiBlock(config, params, prompt, { maxNewTokens: 64, poolKind: "ngram" }); // Lookahead decoding's n-gram pool
+ * ```
+ * @category Decoding
+ */
 export type PoolKind = "recycling" | "ngram";
 
-/** Every {@link PoolKind}. @category Decoding */
+/**
+ * Every {@link PoolKind}.
+ *
+ * @example
+ * ```ts
+ * POOL_KINDS; // ["recycling", "ngram"]
+ * ```
+ * @category Decoding
+ */
 export const POOL_KINDS: readonly PoolKind[] = ["recycling", "ngram"];
 
-/** A pool of rejected token sequences that proposes candidate drafts. @category Decoding */
+/**
+ * A pool of rejected token sequences that proposes candidate drafts.
+ *
+ * @example
+ * ```ts
+ * const pool = makePool("recycling", 4);
+ * pool.record([7, 8, 9, 4]);             // a rejected tail
+ * pool.candidates([8, 1, 1]);            // [[8, 9, 4]]: the tokens that followed the seed 8 there
+ * ```
+ * @category Decoding
+ */
 export interface CandidatePool {
   /** Which kind it is. */
   readonly kind: PoolKind;

@@ -30,7 +30,15 @@ import type { GenerationResult } from "./greedy.ts";
 
 // ---------------------------------------------------------------- options
 
-/** How a sampling decoder shapes the model's distribution. Temperature 0 or absent means greedy. @category Sampling */
+/**
+ * How a sampling decoder shapes the model's distribution. Temperature 0 or absent means greedy.
+ *
+ * @example
+ * ```ts
+ * jacobi(config, params, prompt, { maxNewTokens: 64, temperature: 0.8, topK: 5, seed: 1 }); // samples, losslessly
+ * ```
+ * @category Sampling
+ */
 export interface SamplingOptions {
   /** Softmax temperature τ > 0 (logits are divided by τ); 0 or absent decodes greedily. */
   readonly temperature?: number;
@@ -40,7 +48,16 @@ export interface SamplingOptions {
   readonly topP?: number;
 }
 
-/** {@link SamplingOptions} checked, for a decoder that samples. @category Sampling */
+/**
+ * {@link SamplingOptions} checked, for a decoder that samples.
+ *
+ * @example
+ * ```ts
+ * resolveSampling({ temperature: 1, topK: 5 }, "jacobi"); // { temperature: 1, topK: 5, topP: 1 }
+ * resolveSampling({}, "jacobi");                          // null: greedy
+ * ```
+ * @category Sampling
+ */
 export interface ResolvedSampling {
   /** τ > 0. */
   readonly temperature: number;
@@ -161,7 +178,16 @@ function withoutToken(p: Float64Array, token: number): Float64Array {
 
 // ---------------------------------------------------------------- the acceptance rule
 
-/** What {@link verifySampled} decided. @category Sampling */
+/**
+ * What {@link verifySampled} decided.
+ *
+ * @example
+ * ```ts
+ * // one row [7, 8, 9]: 8 passed its test (probability p(8)), 9 failed, 4 drawn from p with 9 removed
+ * // { row: 0, accepted: 2, next: 4 }
+ * ```
+ * @category Sampling
+ */
 export interface SampledVerification {
   /** The row whose tokens were committed (the first one of those that agree with them). */
   readonly row: number;
@@ -221,7 +247,15 @@ export function verifySampled(
 
 // ---------------------------------------------------------------- AR sampling, the reference
 
-/** Options of {@link arSample}. @category Sampling */
+/**
+ * Options of {@link arSample}.
+ *
+ * @example
+ * ```ts
+ * arSample(config, params, prompt, { maxNewTokens: 64, temperature: 1, seed: 0 }); // the math teacher on 914+169: "4+9+0=13\n1+6+1=08\n9+1+0=10\nA:1083"
+ * ```
+ * @category Sampling
+ */
 export interface ArSampleOptions extends StopOptions, SamplingOptions, RunnerOption {
   /** Seed of the sampling stream; default 0. */
   readonly seed?: number;

@@ -32,7 +32,16 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 
 // ---------------------------------------------------------------- the record
 
-/** One block of a {@link Trajectory}. @category Trajectories */
+/**
+ * One block of a {@link Trajectory}.
+ *
+ * @example
+ * ```ts
+ * // y(0) = [4, 9, 9]: seed right, drafts wrong; y(1) = [4, 5, 9]; y* = [4, 5, 6]
+ * const block: TrajectoryBlock = { context: [1, 40], states: [[4, 9, 9], [4, 5, 9], [4, 5, 6]], fixedPoint: [4, 5, 6] };
+ * ```
+ * @category Trajectories
+ */
 export interface TrajectoryBlock {
   /** [P + earlier blocks] the clean context: prompt ++ the fixed points of all earlier blocks. */
   readonly context: number[];
@@ -42,7 +51,16 @@ export interface TrajectoryBlock {
   readonly fixedPoint: number[];
 }
 
-/** The Jacobi trajectory of one prompt: one JSONL line. @category Trajectories */
+/**
+ * The Jacobi trajectory of one prompt: one JSONL line.
+ *
+ * @example
+ * ```ts
+ * const t: Trajectory = { prompt: [1, 40], blockSize: 3, blocks: [{ context: [1, 40], states: [[4, 9, 9], [4, 5, 6]], fixedPoint: [4, 5, 6] }] };
+ * checkTrajectory(t, "example"); // passes: the first mismatch goes 1 -> 3
+ * ```
+ * @category Trajectories
+ */
 export interface Trajectory {
   /** [P] the prompt. */
   readonly prompt: number[];
@@ -56,6 +74,10 @@ export interface Trajectory {
  * Thrown for a malformed trajectory; the message names the function, the file and line where there is
  * one, the field, and what was expected.
  *
+ * @example
+ * ```ts
+ * parseTrajectories("{}\n", "t.jsonl"); // throws TrajectoryError: parseTrajectories: t.jsonl line 1: prompt must be an array of token ids, got undefined
+ * ```
  * @category Trajectories
  */
 export class TrajectoryError extends Error {

@@ -16,7 +16,15 @@ import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 
 // ---------------------------------------------------------------- the decoder interface
 
-/** What a decoder reports for one prompt. @category Evaluation */
+/**
+ * What a decoder reports for one prompt.
+ *
+ * @example
+ * ```ts
+ * const g: Generation = { tokens: [11, 5, 16], forwards: 2 };   // 3 tokens in 2 decode forwards
+ * ```
+ * @category Evaluation
+ */
 export interface Generation {
   /** Generated token ids (not the prompt), ending with EOS when one was generated. */
   readonly tokens: readonly number[];
@@ -24,10 +32,29 @@ export interface Generation {
   readonly forwards: number;
 }
 
-/** A decoder: prompt ids (BOS first) and a budget in, generated ids out. @category Evaluation */
+/**
+ * A decoder: prompt ids (BOS first) and a budget in, generated ids out.
+ *
+ * @example
+ * ```ts
+ * const decode: Decode = (prompt, max) => {
+ *   const r = jacobi(config, params, [...prompt], { maxNewTokens: max, blockSize: 16 });
+ *   return { tokens: r.tokens, forwards: r.stats.forwards };
+ * };
+ * ```
+ * @category Evaluation
+ */
 export type Decode = (prompt: readonly number[], maxNewTokens: number) => Generation;
 
-/** Aggregate numbers of an evaluation. @category Evaluation */
+/**
+ * Aggregate numbers of an evaluation.
+ *
+ * @example
+ * ```ts
+ * // the math teacher, 500 problems, AR greedy: { tokens: 17000, forwards: 17000, seconds: 2.96 }, about 5700 tokens/s
+ * ```
+ * @category Evaluation
+ */
 export interface DecodeTotals {
   /** Generated tokens over all prompts. */
   readonly tokens: number;
@@ -39,7 +66,16 @@ export interface DecodeTotals {
 
 // ---------------------------------------------------------------- math
 
-/** A held-out problem answered wrongly. @category Evaluation */
+/**
+ * A held-out problem answered wrongly.
+ *
+ * @example
+ * ```ts
+ * // one of the math teacher's six failures on the 500 held-out problems:
+ * const f: MathFailure = { question: "919*6", expected: "5514", got: "5504" };
+ * ```
+ * @category Evaluation
+ */
 export interface MathFailure {
   /** The question as written in the prompt. */
   readonly question: string;
@@ -49,7 +85,15 @@ export interface MathFailure {
   readonly got: string;
 }
 
-/** A held-out prefix and the model's greedy continuation of it. @category Evaluation */
+/**
+ * A held-out prefix and the model's greedy continuation of it.
+ *
+ * @example
+ * ```ts
+ * continueText(tokenizer, ["interface Foo {"], 20, decode)[0]; // { prefix: "interface Foo {", continuation: "\n    readonly ..." }
+ * ```
+ * @category Evaluation
+ */
 export interface Continuation {
   /** The prefix given. */
   readonly prefix: string;
@@ -57,7 +101,15 @@ export interface Continuation {
   readonly continuation: string;
 }
 
-/** The result of {@link mathAccuracy}. @category Evaluation */
+/**
+ * The result of {@link mathAccuracy}.
+ *
+ * @example
+ * ```ts
+ * mathAccuracy(tokenizer, mathEvalSet(500, 1234), decode).accuracy; // 0.988 for the math teacher
+ * ```
+ * @category Evaluation
+ */
 export interface MathResult extends DecodeTotals {
   /** Fraction of problems whose final answer matches exactly. */
   readonly accuracy: number;

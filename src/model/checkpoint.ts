@@ -25,7 +25,16 @@ import { CharTokenizer, TokenizerError } from "./tokenizer.ts";
 
 export { CheckpointError };
 
-/** A loaded (or to-be-saved) model: blueprint, weights and tokenizer. @category Checkpoints */
+/**
+ * A loaded (or to-be-saved) model: blueprint, weights and tokenizer.
+ *
+ * @example
+ * ```ts
+ * const { config, params, tokenizer } = loadCheckpoint("models/math-teacher");
+ * config.hiddenSize; // 64
+ * ```
+ * @category Checkpoints
+ */
 export interface Checkpoint {
   /** The blueprint. */
   readonly config: ModelConfig;
@@ -35,7 +44,15 @@ export interface Checkpoint {
   readonly tokenizer: CharTokenizer | null;
 }
 
-/** Options of {@link saveCheckpoint}. @category Checkpoints */
+/**
+ * Options of {@link saveCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * saveCheckpoint("/tmp/m", checkpoint, { dtype: "F64", metadata: { step: "1300" } }); // lossless weights, plus a note
+ * ```
+ * @category Checkpoints
+ */
 export interface SaveOptions {
   /** On-disk precision: F32 (default, what Hugging Face expects) or F64 (lossless for trained float64 weights). */
   readonly dtype?: "F32" | "F64";

@@ -16,6 +16,10 @@
  * A Llama/Qwen2-family decoder-only transformer. Symbols in brackets are the shape legend used in
  * shape comments throughout the model code.
  *
+ * @example
+ * ```ts
+ * PRESETS["math-teacher"]; // { architecture: "LlamaForCausalLM", vocabSize: 20, hiddenSize: 64, intermediateSize: 192, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256, ... }
+ * ```
  * @category Model
  */
 export interface ModelConfig {
@@ -54,6 +58,10 @@ export interface ModelConfig {
 /**
  * Thrown for an invalid model configuration; the message names the field, its value and what was expected.
  *
+ * @example
+ * ```ts
+ * validateConfig({ ...PRESETS.tiny, numHeads: 3 }); // throws ConfigError: validateConfig: hiddenSize 16 must be numHeads 3 times an even head size
+ * ```
  * @category Model
  */
 export class ConfigError extends Error {
@@ -64,7 +72,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Head size D = C / H. @category Model */
+/**
+ * Head size D = C / H.
+ *
+ * @example
+ * ```ts
+ * headDim(PRESETS.tiny);  // 4  = 16 / 4
+ * headDim(PRESETS.small); // 32 = 128 / 4
+ * ```
+ * @category Model
+ */
 export function headDim(config: ModelConfig): number {
   return config.hiddenSize / config.numHeads;
 }
@@ -105,7 +122,15 @@ export const PRESETS: Readonly<Record<"tiny" | "small" | "math-teacher" | "code-
   "code-teacher": { ...base, hiddenSize: 96, intermediateSize: 256, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
 };
 
-/** Names of the presets. @category Model */
+/**
+ * Names of the presets.
+ *
+ * @example
+ * ```ts
+ * initParams(PRESETS["code-teacher" satisfies PresetName], { seed: 1 });
+ * ```
+ * @category Model
+ */
 export type PresetName = keyof typeof PRESETS;
 
 // ---------------------------------------------------------------- validation
@@ -199,6 +224,10 @@ export function toHfConfig(config: ModelConfig): Record<string, unknown> {
  * @param json - the parsed JSON
  * @param file - used in error messages
  * @throws ConfigError naming the file and the missing or bad field
+ * @example
+ * ```ts
+ * fromHfConfig(JSON.parse(readFileSync("models/math-teacher/config.json", "utf8")), "config.json").hiddenSize; // 64
+ * ```
  * @category Checkpoints
  */
 export function fromHfConfig(json: unknown, file: string): ModelConfig {

@@ -17,7 +17,17 @@ import { headDim, validateConfig, type ModelConfig } from "./config.ts";
 
 // ---------------------------------------------------------------- the weights
 
-/** The weights of one transformer block. @category Model */
+/**
+ * The weights of one transformer block.
+ *
+ * @example
+ * ```ts
+ * const layer = initParams(PRESETS.tiny, { seed: 1 }).layers[0];
+ * layer.wq.shape; // [16, 16]: [H*D, C]
+ * layer.wk.shape; // [8, 16]:  [Hkv*D, C]
+ * ```
+ * @category Model
+ */
 export interface LayerParams {
   /** [C] RMSNorm gain before attention (`input_layernorm`). */
   readonly inputNorm: Tensor;
@@ -45,7 +55,17 @@ export interface LayerParams {
   readonly wDown: Tensor;
 }
 
-/** All weights of a model. @category Model */
+/**
+ * All weights of a model.
+ *
+ * @example
+ * ```ts
+ * const params = initParams(PRESETS.tiny, { seed: 1 });
+ * params.embed.shape;  // [100, 16]: [V, C]
+ * params.lmHead.shape; // [100, 16]: [V, C]
+ * ```
+ * @category Model
+ */
 export interface Params {
   /** [V, C] token embedding. */
   readonly embed: Tensor;
@@ -59,7 +79,15 @@ export interface Params {
 
 // ---------------------------------------------------------------- names and shapes
 
-/** A weight with its Hugging Face name and expected shape. @category Model */
+/**
+ * A weight with its Hugging Face name and expected shape.
+ *
+ * @example
+ * ```ts
+ * paramSpecs(PRESETS.tiny)[1]; // { name: "model.layers.0.input_layernorm.weight", shape: [16] }
+ * ```
+ * @category Model
+ */
 export interface NamedParam {
   /** Hugging Face name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
   readonly name: string;
@@ -107,6 +135,11 @@ export function paramSpecs(config: ModelConfig): NamedParam[] {
  * Assembles `Params` from tensors looked up by Hugging Face name (see {@link paramSpecs}).
  * The caller has already checked that every name exists with the right shape.
  *
+ * @example
+ * ```ts
+ * const decoded = decodeSafetensors(bytes, "model.safetensors");
+ * const params = paramsFromNamed(config, (name) => { const t = decoded.tensors.get(name)!; return Tensor.from(t.data, t.shape); });
+ * ```
  * @category Model
  */
 export function paramsFromNamed(config: ModelConfig, get: (name: string) => Tensor): Params {
@@ -136,6 +169,10 @@ export function paramsFromNamed(config: ModelConfig, get: (name: string) => Tens
  * The weights as `[name, tensor]` pairs in {@link paramSpecs} order — for checkpoints and optimizers.
  * A tied output projection appears once (as the embedding).
  *
+ * @example
+ * ```ts
+ * namedParams(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 })).length; // 21 = embed + 2 layers x 9 + norm + lm_head
+ * ```
  * @category Model
  */
 export function namedParams(config: ModelConfig, params: Params): [string, Tensor][] {
@@ -167,7 +204,15 @@ export function namedParams(config: ModelConfig, params: Params): [string, Tenso
 
 // ---------------------------------------------------------------- initialisation
 
-/** How {@link initParams} draws weights. @category Model */
+/**
+ * How {@link initParams} draws weights.
+ *
+ * @example
+ * ```ts
+ * initParams(PRESETS.tiny, { seed: 1, std: 0.5 }); // larger weights: a random model with confident predictions
+ * ```
+ * @category Model
+ */
 export interface InitOptions {
   /** Seed of the generator; equal seeds give bit-identical weights. */
   readonly seed: number;

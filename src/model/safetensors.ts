@@ -260,6 +260,10 @@ interface ValidatedEntry {
 /**
  * A decoded tensor: its stored dtype besides its name, shape and float64 values.
  *
+ * @example
+ * ```ts
+ * decodeSafetensors(bytes, "model.safetensors").tensors.get("model.norm.weight"); // { name, dtype: "F32", shape: [64], data: Float64Array(64) }
+ * ```
  * @category Checkpoints
  */
 export interface DecodedTensor extends StoredTensor {
@@ -270,6 +274,11 @@ export interface DecodedTensor extends StoredTensor {
 /**
  * What {@link decodeSafetensors} returns.
  *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = decodeSafetensors(readFileSync("models/math-teacher/model.safetensors"), "model.safetensors");
+ * tensors.size; // 30 = embed + 3 layers x 9 + norm + lm_head
+ * ```
  * @category Checkpoints
  */
 export interface DecodedSafetensors {

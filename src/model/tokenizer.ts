@@ -17,6 +17,10 @@
 /**
  * Thrown for text or ids the tokenizer cannot map, and for a malformed `tokenizer.json`.
  *
+ * @example
+ * ```ts
+ * CharTokenizer.fromText("ab").encode("abc"); // throws TokenizerError: encode: character "c" (U+0063) at index 2 is not in the vocabulary
+ * ```
  * @category Tokenizer
  */
 export class TokenizerError extends Error {
@@ -27,7 +31,15 @@ export class TokenizerError extends Error {
   }
 }
 
-/** Ids of the special tokens. @category Tokenizer */
+/**
+ * Ids of the special tokens.
+ *
+ * @example
+ * ```ts
+ * SPECIAL_TOKENS.eos; // 2
+ * ```
+ * @category Tokenizer
+ */
 export interface SpecialTokens {
   /** Padding (also the `'pad'` draft initialisation). */
   readonly pad: 0;
@@ -37,10 +49,26 @@ export interface SpecialTokens {
   readonly eos: 2;
 }
 
-/** The special token ids: PAD 0, BOS 1, EOS 2. @category Tokenizer */
+/**
+ * The special token ids: PAD 0, BOS 1, EOS 2.
+ *
+ * @example
+ * ```ts
+ * [SPECIAL_TOKENS.bos, ...tokenizer.encode("hi")]; // a prompt: BOS first
+ * ```
+ * @category Tokenizer
+ */
 export const SPECIAL_TOKENS: SpecialTokens = Object.freeze({ pad: 0, bos: 1, eos: 2 });
 
-/** The `tokenizer.json` object. @category Tokenizer */
+/**
+ * The `tokenizer.json` object.
+ *
+ * @example
+ * ```ts
+ * const json: TokenizerJson = { type: "char", version: 1, specials: { pad: 0, bos: 1, eos: 2 }, chars: ["\n", " ", "a"] };
+ * ```
+ * @category Tokenizer
+ */
 export interface TokenizerJson {
   /** Always `"char"`. */
   readonly type: "char";
@@ -57,6 +85,10 @@ const FIRST_CHAR_ID = 3;
  * The default vocabulary: newline, tab and the 95 printable ASCII characters — 100 ids in all with the
  * specials, the `vocabSize` of the presets.
  *
+ * @example
+ * ```ts
+ * ASCII_CHARS.length; // 97: newline, tab and the 95 printable ASCII characters
+ * ```
  * @category Tokenizer
  */
 export const ASCII_CHARS: readonly string[] = ["\n", "\t", ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))];

@@ -23,7 +23,16 @@ import type { KVCache } from "./cache.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 import type { Params } from "./params.ts";
 
-/** Options of {@link forward}. @category Model */
+/**
+ * Options of {@link forward}.
+ *
+ * @example
+ * ```ts
+ * // a packed training sequence: two 2-token blocks at the same positions, each seeing only itself
+ * forward(config, params, [5, 6, 7, 8], { positions: [0, 1, 0, 1], mask: Uint8Array.from([1,0,0,0, 1,1,0,0, 0,0,1,0, 0,0,1,1]) });
+ * ```
+ * @category Model
+ */
 export interface ForwardOptions {
   /** Cache to continue from and append to; without one the call sees only its own tokens. */
   readonly cache?: KVCache;

@@ -10,7 +10,9 @@
  * token are bit-identical whether it was forwarded alone, inside a 64-token Jacobi block, or in a full
  * recompute — which is what lets the decoders be tested for *exact* equality with AR greedy.
  *
- * What this file is not: a fast BLAS. It is the reference; faster kernels must agree with it bit for bit.
+ * What this file is not: a BLAS. The matrix product is register-tiled (it is where almost all the time
+ * goes), but only in ways that keep each element's arithmetic unchanged, and it is checked bit for bit
+ * against the plain reference loop kept beside it.
  *
  * Read next: `ops.ts`, which checks shapes and wraps these kernels as tensor operations.
  *
@@ -21,39 +23,133 @@
 
 /**
  * `out[i, n] = sum_k x[i, k] * w[n, k]` — a product with the right operand stored transposed, which is
- * how every Linear weight is stored (`[out, in]`, as in Hugging Face). Each output element is one
- * sequential dot product; four columns are computed side by side to share the loads of `x`.
+ * how every Linear weight is stored (`[out, in]`, as in Hugging Face). The fast kernel every `linear`
+ * runs: rows are taken three at a time (a 3 x 4 register tile: each load of four weight values serves
+ * three rows, each load of an `x` value serves four columns), and a lone row gets eight columns at a time.
+ * Each output element is still ONE accumulator that starts at 0 and adds `x[i, k] * w[n, k]` for
+ * `k = 0 .. K-1` in order — the tiles only interleave *different* elements — so the result is bit-identical
+ * to {@link matmulTransposedReference} whatever M, which rows share a tile, or how many threads split N.
+ *
+ * Why these tile sizes: V8 emits scalar float64 code and x86-64 has 16 vector registers. 3 x 4 = 12
+ * accumulators plus four weights fit; 4 x 4 spills and is slower. A single token (AR decoding) has no
+ * second row to share the weight loads with, so it is load-bound; eight independent accumulators hide
+ * the add latency. Measured (`npm run bench`, docs/performance.md): about 1.45x the previous kernel
+ * (one row, four columns) at M ≥ 16 and 1.2x at M = 1, bit for bit the same results.
  *
  * @param out - [M, N], overwritten
  * @param x - [M, K]
  * @param w - [N, K]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * matmulTransposedKernel(out, Float64Array.of(1, 2), Float64Array.of(1, 0, 1, 1), 1, 2, 2); // out = [1, 3]
+ * ```
  * @category Kernels
  */
 export function matmulTransposedKernel(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-  for (let i = 0; i < M; i++) {
-    const xo = i * K;
-    const oo = i * N;
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (let k = 0; k < K; k++) {
-        const xv = x[xo + k];
-        a0 += xv * w[w0 + k];
-        a1 += xv * w[w1 + k];
-        a2 += xv * w[w2 + k];
-        a3 += xv * w[w3 + k];
-      }
-      out[oo + n] = a0;
-      out[oo + n + 1] = a1;
-      out[oo + n + 2] = a2;
-      out[oo + n + 3] = a3;
+  matmulTransposedColumns(out, x, w, M, K, N, 0, N);
+}
+
+/**
+ * Columns `n0 .. n1-1` of {@link matmulTransposedKernel} (every row). Splitting N between threads calls
+ * this with disjoint column ranges; an element's arithmetic does not depend on the range it falls in.
+ *
+ * @param out - [M, N], columns n0 .. n1-1 overwritten
+ * @param x - [M, K]
+ * @param w - [N, K]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * matmulTransposedColumns(out, Float64Array.of(1, 2), Float64Array.of(1, 0, 1, 1), 1, 2, 2, 1, 2); // out = [0, 3]
+ * ```
+ * @category Kernels
+ */
+export function matmulTransposedColumns(
+  out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number, n0: number, n1: number,
+): void {
+  let i = 0;
+  for (; i + 3 <= M; i += 3) threeRows(out, x, w, i, K, N, n0, n1);
+  for (; i < M; i++) oneRow(out, x, w, i, K, N, n0, n1);
+}
+
+/** Rows i, i+1, i+2 of columns n0 .. n1-1: a 3 x 4 register tile, then single remaining columns. */
+function threeRows(out: Float64Array, x: Float64Array, w: Float64Array, i: number, K: number, N: number, n0: number, n1: number): void {
+  const x0 = i * K, x1 = x0 + K, x2 = x1 + K;
+  const o0 = i * N, o1 = o0 + N, o2 = o1 + N;
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+    let a00 = 0, a01 = 0, a02 = 0, a03 = 0;
+    let a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+    let a20 = 0, a21 = 0, a22 = 0, a23 = 0;
+    for (let k = 0; k < K; k++) {
+      const b0 = w[w0 + k], b1 = w[w1 + k], b2 = w[w2 + k], b3 = w[w3 + k];
+      let u = x[x0 + k];
+      a00 += u * b0; a01 += u * b1; a02 += u * b2; a03 += u * b3;
+      u = x[x1 + k];
+      a10 += u * b0; a11 += u * b1; a12 += u * b2; a13 += u * b3;
+      u = x[x2 + k];
+      a20 += u * b0; a21 += u * b1; a22 += u * b2; a23 += u * b3;
     }
-    for (; n < N; n++) {
-      const wo = n * K;
+    out[o0 + n] = a00; out[o0 + n + 1] = a01; out[o0 + n + 2] = a02; out[o0 + n + 3] = a03;
+    out[o1 + n] = a10; out[o1 + n + 1] = a11; out[o1 + n + 2] = a12; out[o1 + n + 3] = a13;
+    out[o2 + n] = a20; out[o2 + n + 1] = a21; out[o2 + n + 2] = a22; out[o2 + n + 3] = a23;
+  }
+  for (; n < n1; n++) {
+    const wo = n * K;
+    let a0 = 0, a1 = 0, a2 = 0;
+    for (let k = 0; k < K; k++) {
+      const b = w[wo + k];
+      a0 += x[x0 + k] * b; a1 += x[x1 + k] * b; a2 += x[x2 + k] * b;
+    }
+    out[o0 + n] = a0; out[o1 + n] = a1; out[o2 + n] = a2;
+  }
+}
+
+/** Row i of columns n0 .. n1-1: eight columns at a time, then single remaining columns. */
+function oneRow(out: Float64Array, x: Float64Array, w: Float64Array, i: number, K: number, N: number, n0: number, n1: number): void {
+  const xo = i * K, oo = i * N;
+  let n = n0;
+  for (; n + 8 <= n1; n += 8) {
+    const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K, w4 = w3 + K, w5 = w4 + K, w6 = w5 + K, w7 = w6 + K;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (let k = 0; k < K; k++) {
+      const u = x[xo + k];
+      a0 += u * w[w0 + k]; a1 += u * w[w1 + k]; a2 += u * w[w2 + k]; a3 += u * w[w3 + k];
+      a4 += u * w[w4 + k]; a5 += u * w[w5 + k]; a6 += u * w[w6 + k]; a7 += u * w[w7 + k];
+    }
+    out[oo + n] = a0; out[oo + n + 1] = a1; out[oo + n + 2] = a2; out[oo + n + 3] = a3;
+    out[oo + n + 4] = a4; out[oo + n + 5] = a5; out[oo + n + 6] = a6; out[oo + n + 7] = a7;
+  }
+  for (; n < n1; n++) {
+    const wo = n * K;
+    let a = 0;
+    for (let k = 0; k < K; k++) a += x[xo + k] * w[wo + k];
+    out[oo + n] = a;
+  }
+}
+
+/**
+ * The reference for {@link matmulTransposedKernel}: one output element at a time, one plain dot product
+ * each. Slow and obviously right; the fast kernel must agree with it bit for bit (spec/kernels.spec.ts),
+ * and `npm run bench` times both side by side.
+ *
+ * @param out - [M, N], overwritten
+ * @param x - [M, K]
+ * @param w - [N, K]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * matmulTransposedReference(out, Float64Array.of(1, 2), Float64Array.of(1, 0, 1, 1), 1, 2, 2); // out = [1, 3]
+ * ```
+ * @category Kernels
+ */
+export function matmulTransposedReference(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
       let a = 0;
-      for (let k = 0; k < K; k++) a += x[xo + k] * w[wo + k];
-      out[oo + n] = a;
+      for (let k = 0; k < K; k++) a += x[i * K + k] * w[n * K + k];
+      out[i * N + n] = a;
     }
   }
 }
@@ -65,6 +161,12 @@ export function matmulTransposedKernel(out: Float64Array, x: Float64Array, w: Fl
  * @param out - [M, N], overwritten
  * @param a - [M, K]
  * @param b - [K, N]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);                                  // [M, N] = [1, 2]
+ * matmulKernel(out, Float64Array.of(1, 2), Float64Array.of(3, 4, 5, 6), 1, 2, 2);
+ * out; // [13, 16] = [1·3 + 2·5, 1·4 + 2·6]: b is [K, N]
+ * ```
  * @category Kernels
  */
 export function matmulKernel(out: Float64Array, a: Float64Array, b: Float64Array, M: number, K: number, N: number): void {
@@ -88,6 +190,12 @@ export function matmulKernel(out: Float64Array, a: Float64Array, b: Float64Array
  * @param out - [M, C], overwritten (may alias `x`)
  * @param x - [M, C]
  * @param weight - [C]
+ * @example
+ * ```ts
+ * const out = new Float64Array(2);
+ * rmsNormKernel(out, Float64Array.of(3, 4), Float64Array.of(1, 1), 1, 2, 0);
+ * out; // [0.8485, 1.1314] = [3, 4] / sqrt((9 + 16) / 2)
+ * ```
  * @category Kernels
  */
 export function rmsNormKernel(out: Float64Array, x: Float64Array, weight: Float64Array, M: number, C: number, eps: number): void {
@@ -106,6 +214,12 @@ export function rmsNormKernel(out: Float64Array, x: Float64Array, weight: Float6
  *
  * @param out - [M, N], overwritten (may alias `x`)
  * @param x - [M, N]
+ * @example
+ * ```ts
+ * const out = new Float64Array(3);
+ * softmaxKernel(out, Float64Array.of(0, 0, Math.log(2)), 1, 3);
+ * out; // [0.25, 0.25, 0.5]
+ * ```
  * @category Kernels
  */
 export function softmaxKernel(out: Float64Array, x: Float64Array, M: number, N: number): void {
@@ -129,6 +243,12 @@ export function softmaxKernel(out: Float64Array, x: Float64Array, M: number, N: 
  *
  * @param out - [M], overwritten
  * @param x - [M, N]
+ * @example
+ * ```ts
+ * const out = new Int32Array(1);
+ * argmaxKernel(out, Float64Array.of(1, 3, 3, 0), 1, 4);
+ * out; // [1]: a tie between ids 1 and 2, the lowest wins
+ * ```
  * @category Kernels
  */
 export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: number): void {
@@ -158,6 +278,13 @@ export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: num
  * @param x - [M, heads * D]
  * @param positions - [M] the absolute position of each row
  * @param sign - +1 rotates forward; -1 rotates back (the transpose, used by the backward pass)
+ * @example
+ * ```ts
+ * // position 0 is the identity rotation; position p turns pair (x1[j], x2[j]) by p / base^(2j/D)
+ * const out = new Float64Array(4);
+ * ropeKernel(out, Float64Array.of(1, 0, 0, 1), [0], 1, 1, 4, 10000, 1);   // sign -1: the inverse rotation (backward)
+ * out; // [1, 0, 0, 1]
+ * ```
  * @category Kernels
  */
 export function ropeKernel(
@@ -192,11 +319,23 @@ export function ropeKernel(
  * - `explicit`: `visible[i * L + j] = 1` when query `i` may attend to key `j` (L = number of keys) —
  *   used for packed training sequences and for verifying several candidate drafts in one forward.
  *
+ * @example
+ * ```ts
+ * forward(config, params, tokens, { mask });   // an explicit visibility; without `mask`, causal after the cache
+ * ```
  * @category Kernels
  */
 export type Visibility = CausalVisibility | ExplicitVisibility;
 
-/** Causal attention after `offset` cached rows. @category Kernels */
+/**
+ * Causal attention after `offset` cached rows.
+ *
+ * @example
+ * ```ts
+ * const v: CausalVisibility = { kind: "causal", offset: 5 };   // 5 cached rows: query i sees keys 0 .. 5 + i
+ * ```
+ * @category Kernels
+ */
 export interface CausalVisibility {
   /** Discriminant. */
   readonly kind: "causal";
@@ -204,7 +343,15 @@ export interface CausalVisibility {
   readonly offset: number;
 }
 
-/** Attention through an explicit mask. @category Kernels */
+/**
+ * Attention through an explicit mask.
+ *
+ * @example
+ * ```ts
+ * const v: ExplicitVisibility = { kind: "explicit", visible: Uint8Array.from([1, 0, 1, 1]) };   // [T, L] = [2, 2]: causal, spelled out
+ * ```
+ * @category Kernels
+ */
 export interface ExplicitVisibility {
   /** Discriminant. */
   readonly kind: "explicit";
@@ -224,6 +371,13 @@ export interface ExplicitVisibility {
  * @param q - [M, H * D]
  * @param k - [L, Hkv * D]
  * @param v - [L, Hkv * D]
+ * @example
+ * ```ts
+ * // one query (H = Hkv = 1, D = 1), two visible keys with equal scores: the mean of the two values
+ * const out = new Float64Array(1), probs = new Float64Array(2);
+ * attentionKernel(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, 1, 1, 1, { kind: "causal", offset: 1 });
+ * out; // [3]; probs [0.5, 0.5]
+ * ```
  * @category Kernels
  */
 export function attentionKernel(
@@ -234,40 +388,64 @@ export function attentionKernel(
   const group = H / Hkv;
   const qWidth = H * D;
   const kvWidth = Hkv * D;
+  const mask = visibility.kind === "explicit" ? visibility.visible : null;
+  const visible = new Int32Array(L); // the visible keys of the current row, ascending
   probs.fill(0, 0, M * H * L);
   for (let i = 0; i < M; i++) {
+    let count = 0;
     const last = visibility.kind === "causal" ? Math.min(visibility.offset + i, L - 1) : L - 1;
-    const mask = visibility.kind === "explicit" ? visibility.visible : null;
+    for (let j = 0; j <= last; j++) if (mask === null || mask[i * L + j] !== 0) visible[count++] = j;
     for (let h = 0; h < H; h++) {
       const qo = i * qWidth + h * D;
       const ko = Math.floor(h / group) * D;
-      const p = probs.subarray((i * H + h) * L, (i * H + h + 1) * L);
-      // scores and their max, over visible keys only
-      let max = -Infinity;
-      for (let j = 0; j <= last; j++) {
-        if (mask !== null && mask[i * L + j] === 0) continue;
-        let dot = 0;
-        for (let d = 0; d < D; d++) dot += q[qo + d] * k[j * kvWidth + ko + d];
-        const s = dot * scale;
-        p[j] = s;
-        if (s > max) max = s;
+      const po = (i * H + h) * L;
+      // Scores of four keys side by side (four accumulators sharing the loads of q); each is still one
+      // dot product over d = 0 .. D-1 from 0, so the bits do not depend on which keys share a pass.
+      let t = 0;
+      for (; t + 4 <= count; t += 4) {
+        const k0 = visible[t] * kvWidth + ko, k1 = visible[t + 1] * kvWidth + ko;
+        const k2 = visible[t + 2] * kvWidth + ko, k3 = visible[t + 3] * kvWidth + ko;
+        let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        for (let d = 0; d < D; d++) {
+          const u = q[qo + d];
+          d0 += u * k[k0 + d]; d1 += u * k[k1 + d]; d2 += u * k[k2 + d]; d3 += u * k[k3 + d];
+        }
+        probs[po + visible[t]] = d0 * scale; probs[po + visible[t + 1]] = d1 * scale;
+        probs[po + visible[t + 2]] = d2 * scale; probs[po + visible[t + 3]] = d3 * scale;
       }
-      // softmax (subtract the max so exp cannot overflow), then the weighted sum of values
+      for (; t < count; t++) {
+        const ko0 = visible[t] * kvWidth + ko;
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko0 + d];
+        probs[po + visible[t]] = dot * scale;
+      }
+      // softmax over the visible keys in ascending order (subtract the max so exp cannot overflow)
+      let max = -Infinity;
+      for (let t2 = 0; t2 < count; t2++) if (probs[po + visible[t2]] > max) max = probs[po + visible[t2]];
       let sum = 0;
-      for (let j = 0; j <= last; j++) {
-        if (mask !== null && mask[i * L + j] === 0) continue;
-        const e = Math.exp(p[j] - max);
-        p[j] = e;
+      for (let t2 = 0; t2 < count; t2++) {
+        const e = Math.exp(probs[po + visible[t2]] - max);
+        probs[po + visible[t2]] = e;
         sum += e;
       }
+      // out = sum_j p_j v_j, keys in ascending order; two keys per pass over d, added one after the other
       const oo = i * qWidth + h * D;
       for (let d = 0; d < D; d++) out[oo + d] = 0;
-      for (let j = 0; j <= last; j++) {
-        if (mask !== null && mask[i * L + j] === 0) continue;
-        const w = p[j] / sum;
-        p[j] = w;
-        const vo = j * kvWidth + ko;
-        for (let d = 0; d < D; d++) out[oo + d] += w * v[vo + d];
+      let t3 = 0;
+      for (; t3 + 2 <= count; t3 += 2) {
+        const j0 = visible[t3], j1 = visible[t3 + 1];
+        const p0 = probs[po + j0] / sum, p1 = probs[po + j1] / sum;
+        probs[po + j0] = p0;
+        probs[po + j1] = p1;
+        const v0 = j0 * kvWidth + ko, v1 = j1 * kvWidth + ko;
+        for (let d = 0; d < D; d++) out[oo + d] = out[oo + d] + p0 * v[v0 + d] + p1 * v[v1 + d];
+      }
+      for (; t3 < count; t3++) {
+        const j0 = visible[t3];
+        const p0 = probs[po + j0] / sum;
+        probs[po + j0] = p0;
+        const v0 = j0 * kvWidth + ko;
+        for (let d = 0; d < D; d++) out[oo + d] += p0 * v[v0 + d];
       }
     }
   }

@@ -28,7 +28,15 @@ function logSumExp(x: Float64Array, o: number, N: number): number {
   return max + Math.log(sum);
 }
 
-/** How a loss combines its rows. @category Losses */
+/**
+ * How a loss combines its rows.
+ *
+ * @example
+ * ```ts
+ * crossEntropy(logits, targets, -1, "sum"); // summed nats; "mean" (default) divides by the rows kept
+ * ```
+ * @category Losses
+ */
 export type Reduction = "mean" | "sum";
 
 // ---------------------------------------------------------------- cross-entropy

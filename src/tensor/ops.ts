@@ -19,9 +19,9 @@
  * @module
  */
 import {
-  argmaxKernel, attentionKernel, matmulKernel, matmulTransposedKernel, rmsNormKernel, ropeKernel,
-  softmaxKernel, type Visibility,
+  argmaxKernel, attentionKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type Visibility,
 } from "./kernels.ts";
+import { matmulTransposedShared } from "./threads.ts";
 import { gradOf, needsGrad, track } from "./autograd.ts";
 import { ShapeError, Tensor, formatShape } from "./tensor.ts";
 
@@ -66,7 +66,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     throw new ShapeError(`linear: expected bias [${N}], got ${formatShape(bias.shape)}`);
   }
   const out = Tensor.zeros([M, N]);
-  matmulTransposedKernel(out.data, x.data, weight.data, M, K, N);
+  matmulTransposedShared(out.data, x.data, weight.data, M, K, N); // on kernel threads when the weight is theirs
   if (bias !== undefined) {
     for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) out.data[i * N + n] += bias.data[n];
   }
@@ -405,7 +405,15 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
 
 // ---------------------------------------------------------------- attention
 
-/** Head layout of an attention call. @category Operations */
+/**
+ * Head layout of an attention call.
+ *
+ * @example
+ * ```ts
+ * const shape: AttentionShape = { numHeads: 4, numKeyValueHeads: 2, headDim: 16 };   // the math teacher: query heads 0, 1 share KV head 0
+ * ```
+ * @category Operations
+ */
 export interface AttentionShape {
   /** H, query heads. */
   readonly numHeads: number;

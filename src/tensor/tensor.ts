@@ -17,6 +17,10 @@
  * Thrown when an operation receives tensors of incompatible shapes. The message starts with the
  * operation's name and shows the offending shapes, e.g. `matmul: expected a [M, K] and b [K, N], got [2, 3] and [4, 5]`.
  *
+ * @example
+ * ```ts
+ * linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 5])); // throws ShapeError: linear: expected x [M, K] and weight [N, K], got [2, 3] and [4, 5]
+ * ```
  * @category Tensor
  */
 export class ShapeError extends Error {
@@ -47,6 +51,10 @@ export function sizeOf(shape: readonly number[]): number {
 /**
  * Formats a shape for error messages: `[2, 3]`.
  *
+ * @example
+ * ```ts
+ * formatShape([2, 3]); // "[2, 3]"
+ * ```
  * @category Tensor
  */
 export function formatShape(shape: readonly number[]): string {
@@ -68,6 +76,13 @@ function checkShape(shape: readonly number[], where: string): void {
  * computed from, and a function that receives d(loss)/d(output) and accumulates d(loss)/d(input)
  * into each input's `grad`. See `autograd.ts` for `backward`.
  *
+ * @example
+ * ```ts
+ * const w = Tensor.from([2], [1]);
+ * w.requiresGrad = true;
+ * const y = mul(w, Tensor.from([3], [1]));
+ * y.node!.inputs.length; // 2; y.node!.backward adds 3 · dL/dy into w.grad
+ * ```
  * @category Autograd
  */
 export interface GradNode {

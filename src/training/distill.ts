@@ -20,17 +20,25 @@ import { loadCheckpoint } from "../model/checkpoint.ts";
 import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
-import { backward, zeroGrad } from "../tensor/autograd.ts";
-import { scale } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
-import { buildExample, jacobiForcingLoss, type JacobiForcingOptions, type TrajectoryData } from "./jacobi-forcing.ts";
+import { buildExample, type JacobiForcingOptions, type ReplaySequence, type TrajectoryData } from "./jacobi-forcing.ts";
 import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions } from "./optimizer.ts";
+import { GradientPool } from "./parallel.ts";
 import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
 import { trainableParams, type Progress, type TrainHooks, type TrainResult } from "./trainer.ts";
 
 // ---------------------------------------------------------------- options
 
-/** Everything that defines a distillation run (saved with it; a resume must match). @category Jacobi Forcing */
+/**
+ * Everything that defines a distillation run (saved with it; a resume must match).
+ *
+ * @example
+ * ```ts
+ * // what `distill --teacher models/math-teacher --trajectories t.jsonl --block-size 16 --steps 500` passes:
+ * // { objective: "Jacobi Forcing", teacher: "models/math-teacher", window: 16, steps: 500, batchSize: 8, maxLr: 1e-3, ... }
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface DistillOptions extends JacobiForcingOptions {
   /** Always "Jacobi Forcing" (names the run in its files). */
   readonly objective: "Jacobi Forcing";
@@ -58,9 +66,24 @@ export interface DistillOptions extends JacobiForcingOptions {
   readonly evalEvery: number;
   /** Checkpoint every this many steps, at the end, and on a stop request. */
   readonly checkpointEvery: number;
+  /** With `replayWeight` > 0: the dataset whose training text is replayed (its name, saved with the run). */
+  readonly replayData?: string;
+  /** Tokens per replayed sequence (default 128). */
+  readonly replayLength?: number;
 }
 
-/** Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md). @category Jacobi Forcing */
+/** Draws one real-text training sequence for the replay loss from the run's generator. @category Jacobi Forcing */
+export type ReplaySource = (rng: Rng, length: number) => ReplaySequence;
+
+/**
+ * Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md).
+ *
+ * @example
+ * ```ts
+ * DEFAULT_DISTILL.maxLr; // 1e-3, cosine down to 1e-4 after 20 warm-up steps; batch 8, clip 1
+ * ```
+ * @category Jacobi Forcing
+ */
 export const DEFAULT_DISTILL: Pick<DistillOptions, "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "checkpointEvery"> = {
   batchSize: 8, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, clipNorm: 1, adamw: DEFAULT_ADAMW, evalEvery: 100, checkpointEvery: 50,
 };
@@ -79,8 +102,11 @@ export const DEFAULT_DISTILL: Pick<DistillOptions, "batchSize" | "maxLr" | "minL
  * ```
  * @category Jacobi Forcing
  */
-export async function distill(trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks): Promise<TrainResult> {
+export async function distill(
+  trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks, replay?: ReplaySource,
+): Promise<TrainResult> {
   if (trajectories.length === 0) throw new Error("distill: no trajectories to train on");
+  if ((options.replayWeight ?? 0) > 0 && replay === undefined) throw new Error("distill: replayWeight > 0 needs a replay source (the replayed dataset)");
   const { config } = options;
   const corpus = { name: `trajectories (${trajectories.length})`, tokenizer };
   let state: TrainState;
@@ -97,57 +123,67 @@ export async function distill(trajectories: readonly TrajectoryData[], tokenizer
   const trainable = trainableParams(config, params);
   const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
+  const pool = new GradientPool(hooks.workers ?? 1, config, trainable.names, trainable.tensors, options.batchSize, options);
+  try {
+    const started = performance.now();
+    let sessionTokens = 0;
+    let sessionSteps = 0;
+    while (state.step < options.steps) {
+      if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
+        save();
+        return { params, history: state.history, finished: false };
+      }
+      const lr = learningRate(state.step, schedule);
+      const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
+      const step = await distillStep(pool, params, batch, options, dataRng, replay);
+      const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
+      adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
+      state.step++;
+      sessionSteps++;
+      sessionTokens += step.tokens;
+      state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: (options.replayWeight ?? 0) > 0 ? { ar: step.ar, consistency: step.consistency, replay: step.replay } : { ar: step.ar, consistency: step.consistency } });
 
-  const started = performance.now();
-  let sessionTokens = 0;
-  let sessionSteps = 0;
-  while (state.step < options.steps) {
-    if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
-      save();
-      return { params, history: state.history, finished: false };
+      let evaluation: Record<string, number> | undefined;
+      if (state.step % options.evalEvery === 0 || state.step === options.steps) {
+        evaluation = { ...hooks.evaluate?.(params) };
+        state.evals.push({ step: state.step, ...evaluation });
+      }
+      if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
+      const seconds = (performance.now() - started) / 1000;
+      const progress: Progress = {
+        step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
+        etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
+      };
+      hooks.onProgress?.(progress);
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const lr = learningRate(state.step, schedule);
-    const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
-    const step = distillStep(config, params, trainable, batch, options, dataRng);
-    const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
-    adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
-    state.step++;
-    sessionSteps++;
-    sessionTokens += step.tokens;
-    state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: { ar: step.ar, consistency: step.consistency } });
-
-    let evaluation: Record<string, number> | undefined;
-    if (state.step % options.evalEvery === 0 || state.step === options.steps) {
-      evaluation = { ...hooks.evaluate?.(params) };
-      state.evals.push({ step: state.step, ...evaluation });
-    }
-    if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
-    const seconds = (performance.now() - started) / 1000;
-    const progress: Progress = {
-      step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
-      etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
-    };
-    hooks.onProgress?.(progress);
-    await new Promise((resolve) => setImmediate(resolve));
+    return { params, history: state.history, finished: true };
+  } finally {
+    await pool.close();
   }
-  return { params, history: state.history, finished: true };
 }
 
-/** The gradient of one minibatch (accumulated into the trainable tensors) and its mean losses. */
-function distillStep(
-  config: ModelConfig, params: Params, trainable: ReturnType<typeof trainableParams>, batch: readonly TrajectoryData[],
-  options: DistillOptions, rng: Rng,
-): { loss: number; ar: number; consistency: number; tokens: number } {
-  zeroGrad(trainable.tensors);
-  let loss = 0, ar = 0, consistency = 0, tokens = 0;
-  for (const trajectory of batch) {
+/**
+ * The gradient of one minibatch (each trainable tensor's `grad` = the gradient of the batch-mean loss)
+ * and its mean losses. The examples are built here, in order, from the run's generator; the pool
+ * computes their gradients (inline or on workers: the same bits).
+ */
+async function distillStep(
+  pool: GradientPool, params: Params, batch: readonly TrajectoryData[], options: DistillOptions, rng: Rng, replay: ReplaySource | undefined,
+): Promise<{ loss: number; ar: number; consistency: number; replay: number; tokens: number }> {
+  const withReplay = (options.replayWeight ?? 0) > 0 && replay !== undefined;
+  const examples = batch.map((trajectory) => {
     const example = buildExample(trajectory, options, rng);
-    const result = jacobiForcingLoss(config, params, example, options);
-    backward(scale(result.loss, 1 / batch.length));                       // the gradient of the batch mean
-    loss += result.loss.data[0] / batch.length;
-    ar += result.ar / batch.length;
-    consistency += result.consistency / batch.length;
-    tokens += example.packed.tokens.length;
+    return withReplay ? { ...example, replay: replay(rng, options.replayLength ?? 128) } : example;
+  });
+  const losses = await pool.gradients(params, examples);
+  let loss = 0, ar = 0, consistency = 0, replayed = 0;
+  for (const l of losses) {
+    loss += l.loss / batch.length;
+    ar += l.ar / batch.length;
+    consistency += l.consistency / batch.length;
+    replayed += l.replay / batch.length;
   }
-  return { loss, ar, consistency, tokens };
+  const tokens = examples.reduce((s, e) => s + e.packed.tokens.length + (e.replay?.tokens.length ?? 0), 0);
+  return { loss, ar, consistency, replay: replayed, tokens };
 }

@@ -24,16 +24,49 @@ import { Rng } from "../tensor/random.ts";
 
 // ---------------------------------------------------------------- options
 
-/** Where the window's target ratios sit. @category Jacobi Forcing */
+/**
+ * Where the window's target ratios sit.
+ *
+ * @example
+ * ```ts
+ * windowTargets(4, "linspace"); // [0, 0.333, 0.667, 1]
+ * windowTargets(4, "paper");    // [0, 0.25, 0.5, 0.75]
+ * ```
+ * @category Jacobi Forcing
+ */
 export type TargetSpacing = "linspace" | "paper";
 
-/** The order in which targets are given to consecutive blocks. @category Jacobi Forcing */
+/**
+ * The order in which targets are given to consecutive blocks.
+ *
+ * @example
+ * ```ts
+ * blockTargets(4, { window: 4, strategy: "reverse" }, new Rng(0)); // [1, 0.667, 0.333, 0]
+ * ```
+ * @category Jacobi Forcing
+ */
 export type ScheduleStrategy = "progressive" | "random" | "reverse";
 
-/** All strategies, for option checking. @category Jacobi Forcing */
+/**
+ * All strategies, for option checking.
+ *
+ * @example
+ * ```ts
+ * SCHEDULE_STRATEGIES; // ["progressive", "random", "reverse"]
+ * ```
+ * @category Jacobi Forcing
+ */
 export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ["progressive", "random", "reverse"];
 
-/** Options of the noise schedule. @category Jacobi Forcing */
+/**
+ * Options of the noise schedule.
+ *
+ * @example
+ * ```ts
+ * blockTargets(4, { window: 4, spacing: "linspace", strategy: "progressive" }, new Rng(0)); // [0, 0.333, 0.667, 1]
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface NoiseScheduleOptions {
   /** w, the number of blocks over which targets rise from 0 towards 1 (paper: 16 in round 1, 8 in round 2). */
   readonly window: number;
@@ -41,9 +74,47 @@ export interface NoiseScheduleOptions {
   readonly spacing?: TargetSpacing;
   /** `progressive` (default), `random` (ablation) or `reverse` (ablation). */
   readonly strategy?: ScheduleStrategy;
+  /**
+   * Where each sequence's first window starts: `zero` (default, the paper: block b gets `W[b mod w]`) or
+   * `random` (a per-sequence phase φ drawn uniformly from 0..w-1: block b gets `W[(b + φ) mod w]`). With
+   * trajectories of few blocks — our solutions are 2–5 blocks long, the paper's hundreds of tokens — the
+   * zero phase gives every sequence's first block the target 0, so the first block after the prompt is
+   * never trained on noise; the random phase keeps the progressive order and varies where it starts.
+   */
+  readonly windowPhase?: WindowPhase;
 }
 
-/** Thrown for bad schedule options or trajectory data. @category Jacobi Forcing */
+/**
+ * Where a sequence's first window starts (see {@link NoiseScheduleOptions.windowPhase}).
+ *
+ * @example
+ * ```ts
+ * blockTargets(2, { window: 4, windowPhase: "random" }, new Rng(0)); // [W[φ], W[(φ + 1) mod 4]], a phase φ drawn from rng
+ * ```
+ * @category Jacobi Forcing
+ */
+export type WindowPhase = "zero" | "random";
+
+/**
+ * All window phases, for option checking.
+ *
+ * @example
+ * ```ts
+ * WINDOW_PHASES; // ["zero", "random"]
+ * ```
+ * @category Jacobi Forcing
+ */
+export const WINDOW_PHASES: readonly WindowPhase[] = ["zero", "random"];
+
+/**
+ * Thrown for bad schedule options or trajectory data.
+ *
+ * @example
+ * ```ts
+ * windowTargets(0); // throws NoiseScheduleError: windowTargets: window must be a positive integer, got 0
+ * ```
+ * @category Jacobi Forcing
+ */
 export class NoiseScheduleError extends Error {
   /** @param message - the full message, starting with the function that found the problem */
   constructor(message: string) {
@@ -113,12 +184,14 @@ export function windowTargets(window: number, spacing: TargetSpacing = "linspace
 }
 
 /**
- * The target ratio of each of `blocks` consecutive blocks. Progressive: `W[b mod w]`; reverse:
- * `W[w-1 - (b mod w)]`; random: a uniformly drawn `W[k]` per block, from `rng`.
+ * The target ratio of each of `blocks` consecutive blocks. Progressive: `W[(b + φ) mod w]`; reverse:
+ * `W[w-1 - ((b + φ) mod w)]`; random: a uniformly drawn `W[k]` per block, from `rng`. The phase φ is 0,
+ * or with `windowPhase: 'random'` one draw from `rng` per call (per sequence).
  *
  * @example
  * ```ts
  * blockTargets(5, { window: 3 }, new Rng(0)); // [0, 0.5, 1, 0, 0.5]
+ * blockTargets(3, { window: 3, windowPhase: "random" }, rng); // [0.5, 1, 0] when φ = 1
  * ```
  * @category Jacobi Forcing
  */
@@ -128,10 +201,15 @@ export function blockTargets(blocks: number, options: NoiseScheduleOptions, rng:
   if (!SCHEDULE_STRATEGIES.includes(strategy)) {
     throw new NoiseScheduleError(`blockTargets: strategy must be one of ${SCHEDULE_STRATEGIES.join(", ")}, got ${JSON.stringify(strategy)}`);
   }
+  const phaseKind = options.windowPhase ?? "zero";
+  if (!WINDOW_PHASES.includes(phaseKind)) {
+    throw new NoiseScheduleError(`blockTargets: windowPhase must be one of ${WINDOW_PHASES.join(", ")}, got ${JSON.stringify(phaseKind)}`);
+  }
   const w = targets.length;
+  const phase = phaseKind === "random" && strategy !== "random" ? rng.int(w) : 0;
   return Array.from({ length: blocks }, (_, b) => {
-    if (strategy === "progressive") return targets[b % w];
-    if (strategy === "reverse") return targets[w - 1 - (b % w)];
+    if (strategy === "progressive") return targets[(b + phase) % w];
+    if (strategy === "reverse") return targets[w - 1 - ((b + phase) % w)];
     return targets[rng.int(w)];
   });
 }

@@ -14,7 +14,15 @@ import type { Tensor } from "../tensor/tensor.ts";
 
 // ---------------------------------------------------------------- hyper-parameters
 
-/** AdamW hyper-parameters. @category Training */
+/**
+ * AdamW hyper-parameters.
+ *
+ * @example
+ * ```ts
+ * adamwStep(tensors, decay, state, 1e-3, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+ * ```
+ * @category Training
+ */
 export interface AdamWOptions {
   /** beta1: decay of the first-moment (mean) estimate. */
   readonly beta1: number;
@@ -26,12 +34,28 @@ export interface AdamWOptions {
   readonly weightDecay: number;
 }
 
-/** The paper's betas, eps 1e-8, weight decay 0.1. @category Training */
+/**
+ * The paper's betas, eps 1e-8, weight decay 0.1.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_ADAMW; // { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 }: the paper's betas
+ * ```
+ * @category Training
+ */
 export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
 
 // ---------------------------------------------------------------- state
 
-/** AdamW's state for a list of parameters (same order). @category Training */
+/**
+ * AdamW's state for a list of parameters (same order).
+ *
+ * @example
+ * ```ts
+ * const state: AdamWState = adamwInit([Tensor.zeros([2, 3])]);   // { step: 0, m: [Float64Array(6)], v: [Float64Array(6)] }
+ * ```
+ * @category Training
+ */
 export interface AdamWState {
   /** Number of updates taken so far (t in the bias corrections). */
   step: number;
@@ -96,7 +120,15 @@ export function adamwStep(params: readonly Tensor[], decay: readonly boolean[], 
 
 // ---------------------------------------------------------------- schedule and clipping
 
-/** The learning-rate schedule. @category Training */
+/**
+ * The learning-rate schedule.
+ *
+ * @example
+ * ```ts
+ * learningRate(10, { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 100 }); // 1e-3, the peak right after warm-up
+ * ```
+ * @category Training
+ */
 export interface ScheduleOptions {
   /** Peak learning rate, reached at the end of warm-up. */
   readonly maxLr: number;

@@ -21,14 +21,22 @@
  *
  * Paper: §3.1 Fig. 2, App. C Fig. 6; public code: `complete_training_sequence_ids`, `traj_position_indices`.
  *
- * Read next: `jacobi-forcing-loss.ts`, which reads these rows.
+ * Read next: `jacobi-forcing.ts`, which reads these rows.
  *
  * @module
  */
 
 // ---------------------------------------------------------------- the packed sequence
 
-/** A noisy state and the clean block it should agree with. @category Jacobi Forcing */
+/**
+ * A noisy state and the clean block it should agree with.
+ *
+ * @example
+ * ```ts
+ * const pair: BlockPair = { noisy: [5, 9, 9], clean: [5, 6, 7] };   // a state that converged as far as index 1, and y*
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface BlockPair {
   /** [m] the trajectory state chosen by the noise schedule. */
   readonly noisy: readonly number[];
@@ -36,7 +44,15 @@ export interface BlockPair {
   readonly clean: readonly number[];
 }
 
-/** Where one block's two copies sit in a {@link PackedSequence}. @category Jacobi Forcing */
+/**
+ * Where one block's two copies sit in a {@link PackedSequence}.
+ *
+ * @example
+ * ```ts
+ * packSequence([1, 7], [{ noisy: [9, 9], clean: [5, 6] }]).blocks[0]; // { noisyStart: 2, cleanStart: 4, length: 2, position: 2 }
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface PackedBlock {
   /** Index of noisy_j's first token in the packed sequence. */
   readonly noisyStart: number;
@@ -48,7 +64,17 @@ export interface PackedBlock {
   readonly position: number;
 }
 
-/** A packed training sequence. @category Jacobi Forcing */
+/**
+ * A packed training sequence.
+ *
+ * @example
+ * ```ts
+ * const p = packSequence([1, 7], [{ noisy: [9, 9], clean: [5, 6] }]);
+ * p.tokens;    // [1, 7, 9, 9, 5, 6]
+ * p.positions; // [0, 1, 2, 3, 2, 3]
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface PackedSequence {
   /** [P + 2Σm] token ids. */
   readonly tokens: number[];
@@ -60,7 +86,16 @@ export interface PackedSequence {
   readonly blocks: readonly PackedBlock[];
 }
 
-/** Thrown for blocks that cannot be packed. @category Jacobi Forcing */
+/**
+ * Thrown for blocks that cannot be packed.
+ *
+ * @example
+ * ```ts
+ * packSequence([1], [{ noisy: [9], clean: [5, 6] }]);
+ * // throws PackingError: packSequence: block 0 has a noisy state of 1 tokens and a clean block of 2; they must be equal and non-zero
+ * ```
+ * @category Jacobi Forcing
+ */
 export class PackingError extends Error {
   /** @param message - the full message, starting with the function that found the problem */
   constructor(message: string) {
@@ -104,10 +139,26 @@ export function packSequence(prompt: readonly number[], blocks: readonly BlockPa
 
 // ---------------------------------------------------------------- the masks
 
-/** Which attention mask to train with. @category Jacobi Forcing */
+/**
+ * Which attention mask to train with.
+ *
+ * @example
+ * ```ts
+ * attentionMask(packed, "clean-context"); // the CLLM-style ablation; "noise-conditioned" is the default
+ * ```
+ * @category Jacobi Forcing
+ */
 export type MaskKind = "noise-conditioned" | "clean-context";
 
-/** All mask kinds, for option checking. @category Jacobi Forcing */
+/**
+ * All mask kinds, for option checking.
+ *
+ * @example
+ * ```ts
+ * MASK_KINDS; // ["noise-conditioned", "clean-context"]
+ * ```
+ * @category Jacobi Forcing
+ */
 export const MASK_KINDS: readonly MaskKind[] = ["noise-conditioned", "clean-context"];
 
 /**
@@ -174,7 +225,15 @@ export function arTargets(packed: PackedSequence, eosTokenId: number | null, pro
   return targets;
 }
 
-/** Row pairs for the consistency loss. @category Jacobi Forcing */
+/**
+ * Row pairs for the consistency loss.
+ *
+ * @example
+ * ```ts
+ * consistencyRows(packSequence([1], [{ noisy: [5, 9, 9], clean: [5, 6, 7] }])); // { student: [2, 3], teacher: [5, 6], block: [0, 0] }
+ * ```
+ * @category Jacobi Forcing
+ */
 export interface ConsistencyRows {
   /** Rows of noisy tokens: the student predictions. */
   readonly student: number[];

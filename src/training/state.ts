@@ -33,6 +33,10 @@ import type { CharTokenizer } from "../model/tokenizer.ts";
  * What identifies a run, saved with it: a resume must be given the very same options. The AR trainer's
  * `TrainOptions` and the distiller's `DistillOptions` are both such options.
  *
+ * @example
+ * ```ts
+ * const run: RunOptions = { config: PRESETS["math-teacher"], seed: 1 };   // a resume must match these
+ * ```
  * @category Training
  */
 export interface RunOptions {
@@ -44,7 +48,15 @@ export interface RunOptions {
   readonly objective?: string;
 }
 
-/** The data a run trains on, as the checkpoint records it. @category Training */
+/**
+ * The data a run trains on, as the checkpoint records it.
+ *
+ * @example
+ * ```ts
+ * const corpus: Corpus = mathDataset();   // a Dataset is a Corpus: its name and tokenizer are what a checkpoint records
+ * ```
+ * @category Training
+ */
 export interface Corpus {
   /** `math`, `code`, a file path, or a trajectories file. */
   readonly name: string;
@@ -52,7 +64,15 @@ export interface Corpus {
   readonly tokenizer: CharTokenizer;
 }
 
-/** One training step in the history. @category Training */
+/**
+ * One training step in the history.
+ *
+ * @example
+ * ```ts
+ * const row: HistoryRow = { step: 1300, lr: 3e-4, loss: 0.0021, gradNorm: 0.04 };   // one line of loss.csv
+ * ```
+ * @category Training
+ */
 export interface HistoryRow {
   /** Steps done after this one (1-based). */
   readonly step: number;
@@ -66,13 +86,30 @@ export interface HistoryRow {
   readonly parts?: Readonly<Record<string, number>>;
 }
 
-/** One evaluation: the step and its metrics (`heldoutLoss` and any extra). @category Training */
+/**
+ * One evaluation: the step and its metrics (`heldoutLoss` and any extra).
+ *
+ * @example
+ * ```ts
+ * const row: EvalRow = { step: 1300, heldoutLoss: 0.0014, accuracy: 0.96 };   // step, then any named metrics
+ * ```
+ * @category Training
+ */
 export interface EvalRow extends Readonly<Record<string, number>> {
   /** The step after which the evaluation ran. */
   readonly step: number;
 }
 
-/** A training run in memory. @category Training */
+/**
+ * A training run in memory.
+ *
+ * @example
+ * ```ts
+ * const state = loadTrainState("runs/math-teacher", options, mathDataset());
+ * state.step; // where the run stopped; state.params and state.optimizer continue bit for bit
+ * ```
+ * @category Training
+ */
 export interface TrainState {
   /** Steps done. */
   step: number;

@@ -1,25 +1,52 @@
 /**
- * `jacobi-forcing bench` (also `npm run bench`): measures the forward cost curve, AR speed, and Jacobi
- * and multi-block decoding next to AR (TPF, positions per token, tokens/s, speedup, identical output) on the random
- * `small` model. With `--backend webgpu` it runs the GPU bench instead (`bench/gpu.ts`, also `npm run bench:gpu`).
- * Never part of `npm test`.
+ * `jacobi-forcing bench` (also `npm run bench`): one command that measures, side by side in one process
+ * and one run,
+ *
+ * 1. the matrix-product kernels: GFLOP/s of the fast kernel, its reference loop and a plain K x N
+ *    register-tiled kernel and the kernel this project had before, at M ∈ {1, 4, 16, 32, 64}, K = N ∈ {256, 512}, against the scalar peak;
+ * 2. the forward cost curve t(T)/t(1) for T up to 64 on the random `small` model, AR tokens/s, and the
+ *    forward on two kernel threads against one (logits checked bit for bit);
+ * 3. the decoding methods on held-out math and code prompts: AR, Jacobi on the teacher, Jacobi on the
+ *    Jacobi Forcing model at a fixed block size and at `auto`, multi-block on the JF model — TPF,
+ *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's.
+ *
+ * A table on stdout (or one JSON object with `--json`), and the same JSON in `bench/results/` with the
+ * machine, Node version and date. With `--backend webgpu` it runs the GPU bench instead (`bench/gpu.ts`,
+ * also `npm run bench:gpu`). Never part of `npm test`. Which models it decodes with:
+ * `bench/models.ts`.
  *
  * @module
  */
-import { arTokensPerSecond, forwardCost } from "../../../bench/forward.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling } from "../../../bench/forward.ts";
+import { kernelTable, scalarPeakGflops } from "../../../bench/kernels.ts";
+import { compareMethods, formatMethodRows, type MethodRow } from "../../../bench/methods.ts";
+import { benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
+import { formatBlockSizeChoice } from "../../decoding/block-size.ts";
 import { gpuBench } from "../../../bench/gpu.ts";
-import { DEFAULT_JACOBI_RUNS, DEFAULT_MR_RUNS, compareMethods, formatMethodRows } from "../../../bench/methods.ts";
 import { PRESETS } from "../../model/config.ts";
 import { initParams } from "../../model/params.ts";
 import { BACKEND_FLAG } from "../backend.ts";
 import type { Command } from "../command.ts";
 
-/** The `bench` command. @category CLI */
+/**
+ * The `bench` command.
+ *
+ * @example
+ * ```ts
+ * // npm run bench   (= jacobi-forcing bench)
+ * ```
+ * @category CLI
+ */
 export const benchCommand: Command = {
-  summary: "benchmark forward cost t(T)/t(1), AR tokens/s, and Jacobi and multi-block vs AR on the random small model",
+  summary: "benchmark kernels, the forward cost curve, and every decoding method vs AR on the math and code models",
   flags: {
-    quick: { type: "boolean", help: "fewer repetitions (well under a minute)" },
-    json: { type: "boolean", help: "print one JSON object instead of a table" },
+    quick: { type: "boolean", help: "fewer shapes, prompts and repetitions (under a minute)" },
+    json: { type: "boolean", help: "print one JSON object instead of the tables" },
+    out: { type: "string", default: "bench/results", help: "folder for the JSON result (one file per run)" },
+    plot: { type: "string", optional: true, help: "also write the cost curve as an SVG chart to this file (docs/cost-curve.svg)" },
     backend: BACKEND_FLAG,
     model: { type: "string", default: "models/math-teacher", help: "webgpu: the trained checkpoint decoded next to the realistic random model" },
   },
@@ -30,30 +57,78 @@ export const benchCommand: Command = {
       if (flags.json) io.out(JSON.stringify(result) + "\n");
       return;
     }
-    const config = PRESETS.small;
-    const params = initParams(config, { seed: 0 });
-    const reps = flags.quick ? 5 : 21;
-    const forwardRows = forwardCost(config, params, [1, 4, 16, 32, 64], reps);
-    const arTps = arTokensPerSecond(config, params, flags.quick ? 32 : 128);
-    const methods = compareMethods(config, params, { newTokens: flags.quick ? 32 : 128, reps: flags.quick ? 1 : 5, jacobi: DEFAULT_JACOBI_RUNS, multiBlock: DEFAULT_MR_RUNS });
+    const quick = flags.quick === true;
+    const say = (text: string) => { if (!flags.json) io.out(text); };
+    const note = (line: string) => io.err(`bench: ${line}\n`);
+
+    // 1. kernels
+    const peak = scalarPeakGflops(quick ? 100 : 300);
+    const kernels = kernelTable({ rows: quick ? [1, 16, 64] : [1, 4, 16, 32, 64], widths: quick ? [256] : [256, 512], msPerPoint: quick ? 60 : 250 });
+    say(`matrix product out[M, N] = x[M, K] w^T, GFLOP/s, one thread (scalar float64 peak of this core: ${peak.toFixed(2)})\n`);
+    say("   M     K     N     tiled  before (1x4)   kxn-4x4   reference   tiled/before   tiled/peak\n");
+    for (const r of kernels.filter((k) => k.kernel === "tiled")) {
+      const of = (kernel: string) => kernels.find((k) => k.kernel === kernel && k.M === r.M && k.K === r.K)?.gflops ?? NaN;
+      say(`${String(r.M).padStart(4)}  ${String(r.K).padStart(4)}  ${String(r.N).padStart(4)}  ${r.gflops.toFixed(2).padStart(8)}  ` +
+        `${of("before").toFixed(2).padStart(12)}  ${of("kxn-4x4").toFixed(2).padStart(8)}  ${of("reference").toFixed(2).padStart(10)}  ` +
+        `${(r.gflops / of("before")).toFixed(2).padStart(12)}x  ${(100 * r.gflops / peak).toFixed(0).padStart(10)}%\n`);
+    }
+
+    // 2. forward cost curve and AR speed on the random small model
+    const small = PRESETS.small;
+    const smallParams = initParams(small, { seed: 0 });
+    const curve = forwardCost(small, smallParams, quick ? [1, 4, 16, 64] : [1, 2, 4, 8, 16, 24, 32, 48, 64], quick ? 5 : 15);
+    const arTps = arTokensPerSecond(small, smallParams, quick ? 32 : 128);
+    say(`\nforward after a 64-token cache, small (random, seed 0)\n     T   ms/forward   t(T)/t(1)\n`);
+    for (const p of curve) say(`${String(p.T).padStart(6)}   ${p.ms.toFixed(3).padStart(10)}   ${p.ratio.toFixed(2).padStart(9)}\n`);
+    say(`AR greedy on small: ${arTps.toFixed(0)} tokens/s\n`);
+    const threads = await threadScaling(small, smallParams, 2, quick ? [1, 16] : [1, 4, 16, 64], quick ? 9 : 31);
+    say("\nforward on small, products split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
+    say("     T   1 thread ms   2 threads ms   speedup   logits identical\n");
+    for (const r of threads) {
+      say(`${String(r.T).padStart(6)}   ${r.oneThreadMs.toFixed(3).padStart(11)}   ${r.threadedMs.toFixed(3).padStart(12)}   ` +
+        `${r.speedup.toFixed(2).padStart(6)}x   ${r.identical ? "yes" : "NO (a bug)"}\n`);
+    }
+
+    // 3. decoding methods on the shipped models
+    const methods: MethodRow[] = [];
+    const autoChoices: Record<string, unknown> = {};
+    const models: Record<string, string> = {};
+    for (const dataset of ["math", "code"] as BenchDataset[]) {
+      const loaded = loadBenchModels(dataset, note);
+      models[`${dataset}-jf`] = loaded.jfPath;
+      const prompts = benchPrompts(dataset, loaded.teacher, quick ? 4 : 12, quick ? 2 : 4);
+      const { rows, auto } = compareMethods(loaded, prompts, { maxNewTokens: dataset === "math" ? 96 : 64, rounds: quick ? 1 : 5, blockSize: 16 });
+      methods.push(...rows);
+      autoChoices[dataset] = auto;
+      say(`\n${dataset}: ${prompts.evaluation.length} held-out prompts, ${loaded.jfIsTeacher ? "NO JF MODEL YET: the jf rows run on the teacher" : `JF model ${loaded.jfPath}`}; ` +
+        `auto chose on ${prompts.calibration.length} other prompts:\n`);
+      say(formatBlockSizeChoice(auto));
+    }
+    say("\ndecoding methods (speedup vs AR of the same model, measured in this run):\n");
+    say(formatMethodRows(methods));
+
     const result = {
-      model: "small (random, seed 0)",
+      machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
       node: process.version,
       date: new Date().toISOString(),
-      forwardCost: forwardRows.map((r) => ({ T: r.T, ms: r.ms, ratio: r.ratio })),
-      arTokensPerSecond: arTps,
+      quick,
+      scalarPeakGflops: peak,
+      models,
       methods,
+      kernels,
+      forwardCost: curve.map((p) => ({ T: p.T, ms: p.ms, ratio: p.ratio })),
+      arTokensPerSecondSmall: arTps,
+      threads,
+      autoBlockSize: autoChoices,
     };
-    if (flags.json) {
-      io.out(JSON.stringify(result) + "\n");
-      return;
-    }
-    io.out(`forward after a 64-token cache, ${result.model}, Node ${result.node}\n`);
-    io.out("   T   ms/forward   t(T)/t(1)\n");
-    for (const r of forwardRows) io.out(`${String(r.T).padStart(4)}   ${r.ms.toFixed(3).padStart(10)}   ${r.ratio.toFixed(2).padStart(9)}\n`);
-    io.out(`AR greedy: ${arTps.toFixed(0)} tokens/s\n`);
-    io.out(`\ndecoding methods, ${flags.quick ? 32 : 128} new tokens (EOS ignored), speedup measured in this run:\n`);
-    io.out(formatMethodRows(methods));
+    if (flags.plot !== undefined) writeFileSync(flags.plot as string, costCurveSvg(curve, `forward cost on small (random), ${result.machine.cpu}, Node ${result.node}`));
+    const dir = flags.out as string;
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${result.date.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+    if (flags.json) io.out(JSON.stringify(result) + "\n");
+    else io.out(`\nresults written to ${file}\n`);
     if (methods.some((m) => !m.identicalToAr)) throw new Error("bench: a method's output differs from AR greedy — a bug");
+    if (threads.some((t) => !t.identical)) throw new Error("bench: two kernel threads gave other logits than one — a bug");
   },
 };

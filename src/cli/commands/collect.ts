@@ -67,7 +67,15 @@ function checkPositive(flags: Flags, name: string): void {
 
 // ---------------------------------------------------------------- the command
 
-/** The `collect` command. @category CLI */
+/**
+ * The `collect` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing collect --model models/math-teacher --data math --prompts 200 --block-size 16 --out runs/traj.jsonl
+ * ```
+ * @category CLI
+ */
 export const collectCommand: Command = {
   summary: "decode training prompts with Jacobi and write their trajectories (JSONL) for distill",
   flags: {

@@ -12,15 +12,23 @@ import { mathAccuracy } from "../../evaluation/tasks.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { Params } from "../../model/params.ts";
 import { DEFAULT_AR_WEIGHT } from "../../training/jacobi-forcing.ts";
-import { DEFAULT_DISTILL, distill, type DistillOptions } from "../../training/distill.ts";
-import { SCHEDULE_STRATEGIES, type ScheduleStrategy, type TargetSpacing } from "../../training/noise-schedule.ts";
+import { DEFAULT_DISTILL, distill, type DistillOptions, type ReplaySource } from "../../training/distill.ts";
+import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetSpacing, type WindowPhase } from "../../training/noise-schedule.ts";
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { progressReporter } from "../../training/progress.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
-/** The `distill` command. @category CLI */
+/**
+ * The `distill` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing distill --teacher models/math-teacher --trajectories runs/traj.jsonl --block-size 16 --steps 500 --out runs/math-jf
+ * ```
+ * @category CLI
+ */
 export const distillCommand: Command = {
   summary: "Jacobi Forcing: train a teacher on its own Jacobi trajectories; resumable",
   flags: {
@@ -32,6 +40,7 @@ export const distillCommand: Command = {
     steps: { type: "int", help: "optimizer steps" },
     mask: { type: "string", choices: MASK_KINDS, default: "noise-conditioned", help: "attention mask of the packed sequence" },
     schedule: { type: "string", choices: SCHEDULE_STRATEGIES, default: "progressive", help: "order of the noise targets" },
+    "window-phase": { type: "string", choices: WINDOW_PHASES, default: "zero", help: "zero: block b gets target W[b mod w] (paper); random: a random phase per sequence (short trajectories)" },
     spacing: { type: "string", choices: ["linspace", "paper"], default: "linspace", help: "targets linspace(0,1,w) (code) or k/w (paper)" },
     "ar-weight": { type: "number", default: DEFAULT_AR_WEIGHT, help: "w_AR, weight of the AR loss" },
     "divide-by-blocks": { type: "boolean", help: "also divide the consistency loss by the number of blocks (released code)" },
@@ -43,10 +52,14 @@ export const distillCommand: Command = {
     lr: { type: "number", default: DEFAULT_DISTILL.maxLr, help: "peak learning rate (cosine down to lr/10)" },
     "eval-every": { type: "int", default: DEFAULT_DISTILL.evalEvery, help: "steps between evaluations" },
     "checkpoint-every": { type: "int", default: DEFAULT_DISTILL.checkpointEvery, help: "steps between checkpoints" },
+    "replay-data": { type: "string", optional: true, help: "math, code or FILE: also train next-token loss on this real text (not in the paper; keeps held-out likelihood)" },
+    "replay-weight": { type: "number", default: 0, help: "weight of the replay loss (0: none)" },
+    "replay-length": { type: "int", default: 128, help: "tokens per replayed sequence" },
+    workers: { type: "int", default: 1, help: "worker threads for the minibatch's gradients (same result for any count)" },
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    for (const name of ["steps", "batch", "window", "block-size", "eval-every", "checkpoint-every"]) {
+    for (const name of ["steps", "batch", "window", "block-size", "eval-every", "checkpoint-every", "workers"]) {
       if ((flags[name] as number) <= 0) throw new CliError(`distill: --${name} must be positive, got ${flags[name]}`);
     }
     const teacher = loadCheckpoint(flags.teacher as string);
@@ -71,12 +84,25 @@ export const distillCommand: Command = {
       window: flags.window as number,
       spacing: flags.spacing as TargetSpacing,
       strategy: flags.schedule as ScheduleStrategy,
+      windowPhase: flags["window-phase"] as WindowPhase,
       mask: flags.mask as MaskKind,
       arWeight: flags["ar-weight"] as number,
       divideByBlocks: flags["divide-by-blocks"] === true,
       promptLoss: flags["prompt-loss"] === true,
       eosTokenId: teacher.config.eosTokenId,
+      replayWeight: flags["replay-weight"] as number,
+      ...(flags["replay-data"] !== undefined ? { replayData: flags["replay-data"] as string, replayLength: flags["replay-length"] as number } : {}),
     };
+    if ((flags["replay-weight"] as number) < 0) throw new CliError(`distill: --replay-weight must be >= 0, got ${flags["replay-weight"]}`);
+    if ((flags["replay-weight"] as number) > 0 && flags["replay-data"] === undefined) throw new CliError("distill: --replay-weight needs --replay-data (the text to replay)");
+    let replay: ReplaySource | undefined;
+    if (options.replayData !== undefined) {
+      const data = datasetFor(options.replayData);
+      if (JSON.stringify(data.tokenizer.chars) !== JSON.stringify(teacher.tokenizer.chars)) {
+        throw new CliError(`distill: --replay-data ${options.replayData} has another vocabulary than the teacher's`);
+      }
+      replay = (rng, length) => data.trainSequence(rng, Math.min(length, teacher.config.maxPositions));
+    }
     let evaluate: ((params: Params) => Record<string, number>) | undefined;
     if (flags.data === "math") {
       const tokenizer = datasetFor("math").tokenizer;
@@ -107,7 +133,8 @@ export const distillCommand: Command = {
         onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
         ...(evaluate ? { evaluate } : {}),
         shouldStop: () => stopRequested,
-      });
+        workers: flags.workers as number,
+      }, replay);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.err(result.finished
         ? `distill: done, ${result.history.length} steps; this session took ${seconds} s; model in ${flags.out}\n`

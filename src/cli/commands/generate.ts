@@ -1,17 +1,21 @@
 /**
  * `jacobi-forcing generate`: decodes a continuation of a prompt with a chosen method and prints the
  * text and what it cost (`--json` for one machine-readable object). `--method jacobi` decodes n tokens
- * per block (`--block-size`); `--trace` shows every Jacobi iteration, token by token. `--method mr` is
+ * per block (`--block-size`; `auto`, the default on Jacobi Forcing models, picks n from the measured cost
+ * of a forward and the TPF each n reaches, and prints why); `--trace` shows every Jacobi iteration. `--method mr` is
  * multi-block decoding with rejection recycling (`--blocks` K, `--spawn-ratio` r, `--pool` size).
  * `--temperature` (with `--top-k`, `--top-p`, `--seed`) samples instead, losslessly, with every method.
  *
  * @module
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { DecodeStats, StopOptions } from "../../decoding/acceptance.ts";
+import { autoBlockSize, formatBlockSizeChoice } from "../../decoding/block-size.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
 import { DRAFT_INITS, JACOBI_MODES, jacobi, type DraftInit, type JacobiMode, type JacobiStats, type JacobiStep } from "../../decoding/jacobi.ts";
 import { MULTIBLOCK_DEFAULTS, multiBlock, type MultiBlockStats } from "../../decoding/multiblock.ts";
@@ -37,9 +41,22 @@ function samplingOptions(flags: Flags): SamplingOptions {
   };
 }
 
-/** `--block-size`, or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
+/** `--block-size` as a number (`auto` is resolved before a method runs), or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
 function blockSize(flags: Flags, fallback: number): number {
-  return (flags["block-size"] as number | undefined) ?? fallback;
+  const raw = flags["block-size"] as string | undefined;
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n)) throw new CliError(`generate: --block-size must be an integer or auto, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * True for a checkpoint written by `distill` (its loss.csv has the Jacobi Forcing consistency column):
+ * there `--block-size` defaults to `auto`.
+ */
+function isJacobiForcingModel(dir: string): boolean {
+  const file = join(dir, "loss.csv");
+  return existsSync(file) && (readFileSync(file, "utf8").split("\n", 1)[0] ?? "").split(",").includes("consistency_loss");
 }
 
 /** What a method returns: the tokens, and the stats (with per-block iterations where there are blocks). */
@@ -96,7 +113,15 @@ function costLine(flags: Flags, result: MethodResult): string {
   return line + "\n";
 }
 
-/** Bad usage unless exactly one of `--prompt` and `--prompt-ids` is given. @category CLI */
+/**
+ * Bad usage unless exactly one of `--prompt` and `--prompt-ids` is given.
+ *
+ * @example
+ * ```ts
+ * checkOnePrompt("generate", { prompt: "hi", "prompt-ids": "1,2" }); // throws: generate: give exactly one of --prompt TEXT and --prompt-ids IDS
+ * ```
+ * @category CLI
+ */
 export function checkOnePrompt(command: string, flags: Flags): void {
   if ((flags.prompt === undefined) === (flags["prompt-ids"] === undefined)) {
     throw new CliError(`${command}: give exactly one of --prompt TEXT and --prompt-ids IDS`);
@@ -105,6 +130,10 @@ export function checkOnePrompt(command: string, flags: Flags): void {
 
 /**
  * The prompt's token ids: `--prompt-ids` as given, or BOS followed by the characters of `--prompt`.
+ * @example
+ * ```ts
+ * promptIds("generate", { prompt: "914+169\n" }, mathTokenizer); // [1, 16, 8, 11, 5, 8, 13, 16, 3]: BOS, then one id per character
+ * ```
  * @category CLI
  */
 export function promptIds(command: string, flags: Flags, tokenizer: CharTokenizer | null): number[] {
@@ -114,7 +143,15 @@ export function promptIds(command: string, flags: Flags, tokenizer: CharTokenize
   return [SPECIAL_TOKENS.bos, ...tokenizer.encode(flags.prompt as string)];
 }
 
-/** The `generate` command. @category CLI */
+/**
+ * The `generate` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json
+ * ```
+ * @category CLI
+ */
 export const generateCommand: Command = {
   summary: "generate a continuation of a prompt",
   flags: {
@@ -124,7 +161,7 @@ export const generateCommand: Command = {
     method: { type: "string", choices: Object.keys(METHODS), default: "ar", help: "decoding method" },
     "max-new-tokens": { type: "int", default: 32, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },
-    "block-size": { type: "int", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr)" },
+    "block-size": { type: "string", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr); jacobi: auto = chosen from measured costs (the default on Jacobi Forcing models)" },
     blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
     "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn a block once the newest has ceil(r n) tokens settled" },
     pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
@@ -146,11 +183,27 @@ export const generateCommand: Command = {
     const { config, params, tokenizer } = loadCheckpoint(flags.model as string);
     const prompt = promptIds("generate", flags, tokenizer);
     const method = METHODS[flags.method as string];
+    const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
+    if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
+    let resolved = flags;
+    let run = method;
+    if (auto) {
+      // Calibrate on the prompt itself, greedily, for up to 32 tokens: the cost curve of this machine and
+      // backend, and the TPF each candidate n reaches on this model (src/decoding/block-size.ts).
+      const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) } });
+      io.err(formatBlockSizeChoice(choice));
+      resolved = { ...flags, "block-size": String(choice.blockSize) };
+      // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
+      if (choice.blockSize === 1 && !flags.trace) {
+        run = METHODS.ar;
+        resolved = { ...flags, method: "ar", "block-size": "1" };
+      }
+    }
     const rows: TraceRow[] = [];
     const runner = await openRunner("generate", flags, config, params);
     let result: MethodResult;
     try {
-      result = method(config, params, prompt, flags, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+      result = run(config, params, prompt, resolved, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
     } finally {
       runner.close();
     }
@@ -161,6 +214,6 @@ export const generateCommand: Command = {
     }
     if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
     io.out(`${text ?? result.tokens.join(",")}\n`);
-    io.err(costLine(flags, result));
+    io.err(costLine(resolved, result));
   },
 };

@@ -9,7 +9,15 @@ import { initParams } from "../../model/params.ts";
 import { CharTokenizer } from "../../model/tokenizer.ts";
 import type { Command } from "../command.ts";
 
-/** The `init` command. @category CLI */
+/**
+ * The `init` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing init --preset tiny --seed 3 --out /tmp/tiny
+ * ```
+ * @category CLI
+ */
 export const initCommand: Command = {
   summary: "write a random checkpoint (config.json, model.safetensors, tokenizer.json)",
   flags: {

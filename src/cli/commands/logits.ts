@@ -10,7 +10,16 @@ import { argmax } from "../../tensor/ops.ts";
 import { parseIds } from "../args.ts";
 import type { Command } from "../command.ts";
 
-/** The `logits` command. @category CLI */
+/**
+ * The `logits` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing logits --model models/math-teacher --prompt-ids 1,16,8 --json
+ * // [[-0.2856137523211053,-0.2597798698771425,-4.513945530626355, ...], ...]   3 rows of 20 logits
+ * ```
+ * @category CLI
+ */
 export const logitsCommand: Command = {
   summary: "print the [T][V] logits of a causal forward over the given token ids",
   flags: {

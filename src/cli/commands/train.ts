@@ -54,7 +54,15 @@ export function configFor(preset: string, dataset: Dataset): ModelConfig {
   return validateConfig({ ...PRESETS[preset as PresetName], vocabSize: dataset.tokenizer.vocabSize }, "train");
 }
 
-/** The `train` command. @category CLI */
+/**
+ * The `train` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing train --data math --preset tiny --steps 200 --out runs/demo
+ * ```
+ * @category CLI
+ */
 export const trainCommand: Command = {
   summary: "train a model (AR pretraining) on math, code or a UTF-8 file; resumable",
   flags: {

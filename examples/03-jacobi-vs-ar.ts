@@ -1,5 +1,5 @@
 /**
- * Example 2 — Jacobi decoding gives exactly the AR greedy output, in fewer forwards when guesses are right.
+ * Example 3 — Jacobi decoding gives exactly the AR greedy output, in fewer forwards when guesses are right.
  *
  * 1. Decodes 32 tokens from the random `small` model with AR greedy and with Jacobi (n = 8): the same
  *    tokens, and what each cost (forwards, token positions processed).
@@ -8,7 +8,7 @@
  *    iteration is right, each block takes at most 2 forwards, and TPF is at least n/2 — the regime
  *    Jacobi Forcing trains a real model towards.
  *
- * Run: npx tsx examples/02-jacobi-vs-ar.ts
+ * Run: npx tsx examples/03-jacobi-vs-ar.ts
  */
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
@@ -54,6 +54,6 @@ for (const n of [4, 16, 32]) {
   const a = arGreedy(config, blind, prompt, { maxNewTokens: 64, eosTokenId: null });
   const equal = a.tokens.every((t, i) => t === r.tokens[i]);
   console.log(`  n=${String(n).padStart(2)}: ${r.stats.forwards} forwards (AR: ${a.stats.forwards}), TPF ${r.stats.tokensPerForward.toFixed(1)} >= n/2 = ${n / 2}, identical to AR: ${equal}`);
-  if (!equal || r.stats.tokensPerForward < n / 2) throw new Error("example 2: Jacobi broke its guarantee — a bug");
+  if (!equal || r.stats.tokensPerForward < n / 2) throw new Error("example 3: Jacobi broke its guarantee — a bug");
 }
-if (!same) throw new Error("example 2: Jacobi differs from AR greedy — a bug");
+if (!same) throw new Error("example 3: Jacobi differs from AR greedy — a bug");

@@ -1,5 +1,5 @@
 /**
- * Example 3 — multi-block decoding with rejection recycling: the same output as AR greedy, and where
+ * Example 6 — multi-block decoding with rejection recycling: the same output as AR greedy, and where
  * its accepted tokens come from.
  *
  * 1. Decodes a few held-out math problems with the shipped math teacher (`models/math-teacher`, an AR
@@ -11,7 +11,7 @@
  * 3. Sampling (temperature 1, top-k 5): Jacobi and MR sample several tokens per forward, yet the
  *    second generated token follows its exact AR-sampling distribution (frequencies over 1000 seeds).
  *
- * Run: npx tsx examples/03-multiblock.ts
+ * Run: npx tsx examples/06-multiblock.ts
  */
 import { join } from "node:path";
 import { mathEvalSet, mathPrompt } from "../src/data/math.ts";
@@ -99,4 +99,4 @@ console.log("  token   exact p   Jacobi   MR");
 });
 console.log(`  (frequencies from ${N} samples scatter by up to about ±0.015, one standard deviation; spec/sampling.spec.ts`);
 console.log("   tests whole outputs against the exact distribution with a chi-square test)");
-if (!allSame) throw new Error("example 3: a method's output differs from AR greedy — a bug");
+if (!allSame) throw new Error("example 6: a method's output differs from AR greedy — a bug");

@@ -1,12 +1,12 @@
 /**
- * Example 1 — the transformer and its KV cache.
+ * Example 2 — the transformer and its KV cache.
  *
  * Builds the `tiny` model with random weights, runs one forward over a whole sequence, then feeds the
  * same sequence through the KV cache in uneven chunks, and shows that the logits are bit-identical.
  * Then it rolls the cache back (what Jacobi decoding does with rejected drafts) and shows that the
  * rolled-back cache behaves exactly as if the dropped tokens had never been forwarded.
  *
- * Run: npx tsx examples/01-forward-and-cache.ts
+ * Run: npx tsx examples/02-forward-and-cache.ts
  */
 import { KVCache } from "../src/model/cache.ts";
 import { PRESETS } from "../src/model/config.ts";
@@ -47,4 +47,4 @@ forward(config, params, [...tokens, 10], { cache: clean });
 const neverDrafted = forward(config, params, [13], { cache: clean });
 const same = afterRollback.data.every((v, i) => Object.is(v, neverDrafted.data[i]));
 console.log(`logits after the rollback equal those of a cache that never saw the drafts: ${same}`);
-if (!identical || !same) throw new Error("example 1: the cache is not exact — a bug");
+if (!identical || !same) throw new Error("example 2: the cache is not exact — a bug");

@@ -1,0 +1,132 @@
+/**
+ * `jacobi-forcing trace`: decodes a prompt with greedy block Jacobi and shows its trajectory — every
+ * iteration of every block, token by token, marked accepted / changed / unchanged — as text on stdout,
+ * or with `--svg FILE` as a picture (rows are iterations, cells are tokens; `trace-svg.ts`).
+ *
+ * ```
+ * jacobi-forcing trace --model DIR --prompt TEXT [--svg FILE] [--block N] [--block-size n]
+ *                      [--max-new-tokens M] [--init context|vocab|repeat-last|pad] [--seed S] [--title T]
+ * ```
+ * `--block N` keeps one block (0-based), the usual choice for a picture. The decoding is exactly
+ * `generate --method jacobi` with the same flags: the same tokens, the same iterations.
+ *
+ * What it is not: a decoder of its own. It only watches `jacobi` through its `onIteration` hook.
+ *
+ * Read next: `../trace-svg.ts` (the picture), `../trace.ts` (the marks and the text view).
+ *
+ * @module
+ */
+import { DRAFT_INITS, jacobi, type DraftInit, type JacobiOptions, type JacobiResult } from "../../decoding/jacobi.ts";
+import { loadCheckpoint } from "../../model/checkpoint.ts";
+import type { ModelConfig } from "../../model/config.ts";
+import type { Params } from "../../model/params.ts";
+import { writeFileAtomic } from "../../util/atomic-write.ts";
+import { CliError } from "../args.ts";
+import type { Command } from "../command.ts";
+import { formatTrace, traceRow, visibleText, type TraceRow } from "../trace.ts";
+import { traceSvg } from "../trace-svg.ts";
+import { promptIds } from "./generate.ts";
+
+/**
+ * What {@link tracedJacobi} returns.
+ *
+ * @example
+ * ```ts
+ * const { rows, result } = tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16 });
+ * rows.filter((r) => r.block === 0).length === result.stats.iterationsPerBlock[0]; // true
+ * ```
+ * @category CLI
+ */
+export interface TracedJacobi {
+  /** One row per iteration of every block, in decoding order. */
+  readonly rows: TraceRow[];
+  /** What `jacobi` returned. */
+  readonly result: JacobiResult;
+}
+
+/**
+ * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
+ * `pictures` draw.
+ *
+ * @param prompt - [P] token ids
+ * @example
+ * ```ts
+ * const { rows, result } = tracedJacobi(config, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
+ * rows.length === result.stats.forwards; // true: one row per forward
+ * ```
+ * @category CLI
+ */
+export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): TracedJacobi {
+  const rows: TraceRow[] = [];
+  const result = jacobi(config, params, prompt, { ...options, onIteration: (step) => rows.push(traceRow(step)) });
+  return { rows, result };
+}
+
+/**
+ * One line of what a traced run cost: `34 tokens in 27 forwards (TPF 1.26), iterations per block 15 10 2`.
+ *
+ * @example
+ * ```ts
+ * traceSummary(tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16 }).result);
+ * // "34 tokens in 29 forwards (TPF 1.17), iterations per block 15 12 2"   (the math teacher on 914+169)
+ * ```
+ * @category CLI
+ */
+export function traceSummary(result: JacobiResult): string {
+  const s = result.stats;
+  return `${s.committedTokens} tokens in ${s.forwards} forwards (TPF ${s.tokensPerForward.toFixed(2)}), iterations per block ${s.iterationsPerBlock.join(" ")}`;
+}
+
+/**
+ * The `trace` command.
+ *
+ * @example
+ * ```ts
+ * // jacobi-forcing trace --model models/math-teacher --prompt $'914+169\n' --block 0 --svg block.svg
+ * // wrote block.svg: block 0, 15 iterations; 34 tokens in 29 forwards (TPF 1.17), iterations per block 15 12 2
+ * ```
+ * @category CLI
+ */
+export const traceCommand: Command = {
+  summary: "draw the Jacobi trajectory of a prompt: text, or an SVG picture with --svg",
+  flags: {
+    model: { type: "string", help: "checkpoint folder" },
+    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended)" },
+    "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
+    svg: { type: "string", optional: true, help: "write the picture to this file instead of printing the text trace" },
+    block: { type: "int", optional: true, help: "show only this block (0-based)" },
+    "block-size": { type: "int", default: 16, help: "tokens per Jacobi block n" },
+    "max-new-tokens": { type: "int", default: 64, help: "most tokens to generate" },
+    init: { type: "string", choices: DRAFT_INITS, default: "context", help: "how draft tokens are first guessed" },
+    seed: { type: "int", default: 0, help: "seed of the draft generator" },
+    title: { type: "string", optional: true, help: "first line of the picture (default: the model folder and n)" },
+  },
+  run(flags, io) {
+    const model = flags.model as string;
+    const { config, params, tokenizer } = loadCheckpoint(model);
+    const prompt = promptIds("trace", flags, tokenizer);
+    const blockSize = flags["block-size"] as number;
+    const { rows: all, result } = tracedJacobi(config, params, prompt, {
+      maxNewTokens: flags["max-new-tokens"] as number,
+      blockSize,
+      init: flags.init as DraftInit,
+      seed: flags.seed as number,
+    });
+    const blocks = result.stats.iterationsPerBlock.length;
+    const only = flags.block as number | undefined;
+    if (only !== undefined && (only < 0 || only >= blocks)) {
+      throw new CliError(`trace: --block must be in 0..${blocks - 1} (the output has ${blocks} block${blocks === 1 ? "" : "s"}), got ${only}`);
+    }
+    const rows = only === undefined ? all : all.filter((r) => r.block === only);
+    const summary = traceSummary(result);
+    if (flags.svg === undefined) {
+      io.out(formatTrace(rows, tokenizer, io.isTTY));
+      io.err(`[trace jacobi n=${blockSize}] ${summary}\n`);
+      return;
+    }
+    const title = (flags.title as string | undefined) ?? `${model} — greedy Jacobi, n = ${blockSize}`;
+    const subtitle = `prompt ${visibleText(prompt, tokenizer)} · ${summary}`;
+    writeFileAtomic(flags.svg as string, traceSvg(rows, tokenizer, { title, subtitle }));
+    io.out(`wrote ${flags.svg}: ${only === undefined ? `${blocks} blocks` : `block ${only}`}, ${rows.length} iterations; ${summary}\n`);
+  },
+};

@@ -1,0 +1,295 @@
+/**
+ * Choosing the Jacobi block size n from measured costs: `--block-size auto`.
+ *
+ * A Jacobi forward over T tokens commits TPF tokens on average; AR commits one token per single-token
+ * forward. So, with `t(T)` the wall time of a forward over T tokens,
+ *
+ *     expected speedup over AR at block size n  =  TPF(n) · t(1) / t(T̄(n))
+ *
+ * where T̄(n) is the mean number of tokens per forward at block size n (a block shrinks as its tokens are
+ * accepted, so T̄ < n). Both factors are measured, nothing is assumed: the cost curve `t(T)/t(1)` by
+ * timing forwards of the model on the backend in use, TPF(n) and T̄(n) by decoding a few calibration
+ * prompts at each candidate n. The cost curve is close to linear in T, so the cost of the mean forward
+ * is the mean cost of the forwards. n = 1 is always a candidate: it is AR (one token a forward, TPF 1,
+ * speedup 1 by definition), so the choice is never expected to be slower than AR.
+ *
+ * Why it matters: on a GPU a forward over 32 tokens costs about what one over a single token costs, so
+ * the largest n the model can use wins; on this CPU in plain JavaScript t(T)/t(1) grows almost like T,
+ * and the best n is small — or 1. No reference implementation measures this; they fix n.
+ *
+ * What this is not: an online tuner. It calibrates once, before decoding, and the choice is printed.
+ *
+ * Read next: `jacobi.ts` (what the chosen n is used for), `bench/methods.ts` (the `auto` row).
+ *
+ * @module
+ */
+import { KVCache } from "../model/cache.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import { forward } from "../model/transformer.ts";
+import { DecodingError, type StopOptions } from "./acceptance.ts";
+import { jacobi } from "./jacobi.ts";
+
+// ---------------------------------------------------------------- the measured inputs
+
+/**
+ * One point of the forward cost curve.
+ *
+ * @example
+ * ```ts
+ * const point: CostPoint = { T: 16, ms: 0.9, ratio: 3.2 };   // a forward of 16 tokens costs 3.2 single-token forwards
+ * ```
+ * @category Decoding
+ */
+export interface CostPoint {
+  /** T: tokens in the forward. */
+  readonly T: number;
+  /** t(T): median wall time of one forward, milliseconds. */
+  readonly ms: number;
+  /** t(T) / t(1): the forward's wall time in single-token forwards. */
+  readonly ratio: number;
+}
+
+/**
+ * What Jacobi decoding reached at one block size on the calibration prompts.
+ *
+ * @example
+ * ```ts
+ * const c: BlockCalibration = { blockSize: 16, tokensPerForward: 1.17, tokensPerForwardCall: 9.2 };   // the math teacher, roughly
+ * ```
+ * @category Decoding
+ */
+export interface BlockCalibration {
+  /** n: the block size. */
+  readonly blockSize: number;
+  /** Committed tokens per decode forward, over all calibration prompts. */
+  readonly tokensPerForward: number;
+  /** T̄: token positions processed per decode forward (mean tokens in a forward). */
+  readonly tokensPerForwardCall: number;
+}
+
+/**
+ * The block sizes `auto` considers by default.
+ *
+ * @example
+ * ```ts
+ * AUTO_BLOCK_SIZES; // [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]: n = 1 is AR greedy itself
+ * ```
+ * @category Decoding
+ */
+export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
+
+/**
+ * The cost curve `t(T)/t(1)` of `forward` for each T in `sizes`, measured on this machine and backend:
+ * the median of `reps` timed forwards of T tokens after `cached` cached tokens (the cache is truncated
+ * back after each, as Jacobi's rollback does), the sizes taking turns after a warm-up of all of them.
+ *
+ * @param sizes - the T to measure; 1 is added when missing (it is the unit)
+ * @example
+ * ```ts
+ * measureCostCurve(PRESETS.small, params, [1, 4, 16], { reps: 5 }); // e.g. [{T:1,ms:0.9,ratio:1}, {T:4,ms:2.8,ratio:3.1}, ...]
+ * ```
+ * @category Decoding
+ */
+export function measureCostCurve(
+  config: ModelConfig, params: Params, sizes: readonly number[], options: { readonly reps?: number; readonly cached?: number } = {},
+): CostPoint[] {
+  const reps = options.reps ?? 7;
+  const cached = Math.min(options.cached ?? 32, config.maxPositions - Math.max(...sizes));
+  if (cached < 1) throw new DecodingError(`measureCostCurve: T up to ${Math.max(...sizes)} leaves no room in a context of ${config.maxPositions}`);
+  const all = [...new Set([1, ...sizes])].sort((a, b) => a - b);
+  const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
+  const cache = new KVCache(config);
+  forward(config, params, Array.from({ length: cached }, (_, i) => token(i)), { cache });
+  const runs = all.map((T) => {
+    const tokens = Array.from({ length: T }, (_, i) => token(7 * i));
+    return () => {
+      forward(config, params, tokens, { cache });
+      cache.truncate(cached);
+    };
+  });
+  // Warm up every size first (V8 optimises the loops over the first calls; a size timed before that
+  // would look slow), then time the sizes in turn, round after round, so that a change in the machine's
+  // load hits all of them alike.
+  for (let r = 0; r < 3; r++) for (const run of runs) run();
+  const times: number[][] = all.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    runs.forEach((run, i) => {
+      const t0 = performance.now();
+      run();
+      times[i].push(performance.now() - t0);
+    });
+  }
+  const ms = times.map((t) => t.sort((a, b) => a - b)[Math.floor(reps / 2)]);
+  return all.map((T, i) => ({ T, ms: ms[i], ratio: ms[i] / ms[0] }));
+}
+
+/**
+ * TPF and mean tokens per forward of greedy block Jacobi at each block size, over the calibration
+ * prompts (counts are summed over prompts before dividing).
+ *
+ * @example
+ * ```ts
+ * calibrateBlockSizes(config, params, [[1, 5, 6]], [1, 4], { maxNewTokens: 32 });
+ * // [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 }, { blockSize: 4, tokensPerForward: 1.6, ... }]
+ * ```
+ * @category Decoding
+ */
+export function calibrateBlockSizes(
+  config: ModelConfig, params: Params, prompts: readonly (readonly number[])[], blockSizes: readonly number[], stop: StopOptions,
+): BlockCalibration[] {
+  if (prompts.length === 0) throw new DecodingError("calibrateBlockSizes: expected at least one calibration prompt, got none");
+  return blockSizes.map((blockSize) => {
+    let committed = 0, forwards = 0, positions = 0;
+    for (const prompt of prompts) {
+      const { stats } = jacobi(config, params, prompt, { ...stop, blockSize });
+      committed += stats.committedTokens;
+      forwards += stats.forwards;
+      positions += stats.tokenPositions;
+    }
+    return { blockSize, tokensPerForward: committed / Math.max(1, forwards), tokensPerForwardCall: positions / Math.max(1, forwards) };
+  });
+}
+
+// ---------------------------------------------------------------- the choice
+
+/**
+ * One candidate with its expected speedup.
+ *
+ * @example
+ * ```ts
+ * // TPF 3 at T̄ = 9 on a curve with t(9)/t(1) = 6.9: { blockSize: 16, tokensPerForward: 3, tokensPerForwardCall: 9, costRatio: 6.87, expectedSpeedup: 0.44 }
+ * ```
+ * @category Decoding
+ */
+export interface BlockSizeCandidate extends BlockCalibration {
+  /** t(T̄)/t(1), read off the cost curve. */
+  readonly costRatio: number;
+  /** TPF / costRatio: expected tokens/s relative to AR. */
+  readonly expectedSpeedup: number;
+}
+
+/**
+ * What {@link chooseBlockSize} decided, and from what.
+ *
+ * @example
+ * ```ts
+ * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], calibration); // { blockSize: 16, expectedSpeedup: 2.85, candidates: [...] }
+ * ```
+ * @category Decoding
+ */
+export interface BlockSizeChoice {
+  /** The block size with the largest expected speedup (the smallest n on a tie). */
+  readonly blockSize: number;
+  /** Its expected speedup over AR. */
+  readonly expectedSpeedup: number;
+  /** Every candidate, in the order given. */
+  readonly candidates: readonly BlockSizeCandidate[];
+}
+
+/**
+ * `t(T)/t(1)` at any T ≥ 1, linearly interpolated between measured points and extrapolated from the
+ * last two beyond them.
+ *
+ * @example
+ * ```ts
+ * costAt([{ T: 1, ratio: 1 }, { T: 4, ratio: 2.5 }], 2); // 1.5
+ * ```
+ * @category Decoding
+ */
+export function costAt(curve: readonly Pick<CostPoint, "T" | "ratio">[], T: number): number {
+  if (curve.length === 0) throw new DecodingError("costAt: the cost curve is empty");
+  const points = [...curve].sort((a, b) => a.T - b.T);
+  if (points.length === 1) return points[0].ratio * (T / points[0].T);
+  let hi = points.findIndex((p) => p.T >= T);
+  if (hi <= 0) hi = hi === 0 ? 1 : points.length - 1;
+  const a = points[hi - 1], b = points[hi];
+  return a.ratio + ((b.ratio - a.ratio) * (T - a.T)) / (b.T - a.T);
+}
+
+/**
+ * Picks the block size that maximises `TPF(n) / (t(T̄(n)) / t(1))`, the expected tokens/s relative to AR.
+ *
+ * @example
+ * ```ts
+ * const calibration = [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 },
+ *                      { blockSize: 16, tokensPerForward: 3, tokensPerForwardCall: 9 }];
+ * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 12 }], calibration).blockSize;  // 1: a CPU, 3 / 6.9 < 1
+ * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], calibration).blockSize; // 16: a GPU, 3 / 1.05 > 1
+ * ```
+ * @category Decoding
+ */
+export function chooseBlockSize(curve: readonly Pick<CostPoint, "T" | "ratio">[], calibration: readonly BlockCalibration[]): BlockSizeChoice {
+  if (calibration.length === 0) throw new DecodingError("chooseBlockSize: expected at least one calibrated block size, got none");
+  const candidates = calibration.map((c) => {
+    const costRatio = costAt(curve, c.tokensPerForwardCall);
+    return { ...c, costRatio, expectedSpeedup: c.tokensPerForward / costRatio };
+  });
+  let best = candidates[0];
+  for (const c of candidates) {
+    if (c.expectedSpeedup > best.expectedSpeedup || (c.expectedSpeedup === best.expectedSpeedup && c.blockSize < best.blockSize)) best = c;
+  }
+  return { blockSize: best.blockSize, expectedSpeedup: best.expectedSpeedup, candidates };
+}
+
+/**
+ * Options of {@link autoBlockSize}.
+ *
+ * @example
+ * ```ts
+ * autoBlockSize(config, params, prompts, { blockSizes: [1, 4, 16], stop: { maxNewTokens: 64 } });   // three candidates only
+ * ```
+ * @category Decoding
+ */
+export interface AutoBlockSizeOptions {
+  /** Block sizes to consider (default {@link AUTO_BLOCK_SIZES}, capped by the context). */
+  readonly blockSizes?: readonly number[];
+  /** How long each calibration decode runs (EOS as given). */
+  readonly stop: StopOptions;
+  /** Timed forwards per point of the cost curve (median kept); default 7. */
+  readonly reps?: number;
+}
+
+/**
+ * Measures the cost curve and calibrates every candidate block size on `prompts`, then chooses.
+ *
+ * @example
+ * ```ts
+ * const choice = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 } });
+ * jacobi(config, params, prompt, { maxNewTokens: 64, blockSize: choice.blockSize });
+ * ```
+ * @category Decoding
+ */
+export function autoBlockSize(
+  config: ModelConfig, params: Params, prompts: readonly (readonly number[])[], options: AutoBlockSizeOptions,
+): BlockSizeChoice {
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const room = config.maxPositions - longest;
+  const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n < room);
+  if (sizes.length === 0) throw new DecodingError(`autoBlockSize: no candidate block size fits after a prompt of ${longest} in a context of ${config.maxPositions}`);
+  const curve = measureCostCurve(config, params, sizes, { reps: options.reps ?? 7 });
+  return chooseBlockSize(curve, calibrateBlockSizes(config, params, prompts, sizes, options.stop));
+}
+
+/**
+ * One line per candidate, the chosen one marked: what `--block-size auto` prints.
+ *
+ * @example
+ * ```ts
+ * formatBlockSizeChoice(choice);
+ * // "block size auto: n = 4, expected 1.12x AR tokens/s\n    n   TPF   tokens/forward   t(T)/t(1)   expected\n  * 4  1.80  2.90  1.61  1.12x\n..."
+ * ```
+ * @category Decoding
+ */
+export function formatBlockSizeChoice(choice: BlockSizeChoice): string {
+  const lines = [
+    `block size auto: n = ${choice.blockSize}, expected ${choice.expectedSpeedup.toFixed(2)}x AR tokens/s ` +
+    "(TPF / cost of a forward of that many tokens in single-token forwards, both measured here)",
+    "      n    TPF   tokens/forward   t(T)/t(1)   expected speedup",
+  ];
+  for (const c of choice.candidates) {
+    lines.push(`  ${c.blockSize === choice.blockSize ? "*" : " "} ${String(c.blockSize).padStart(4)}  ${c.tokensPerForward.toFixed(2).padStart(5)}  ` +
+      `${c.tokensPerForwardCall.toFixed(2).padStart(15)}  ${c.costRatio.toFixed(2).padStart(10)}  ${c.expectedSpeedup.toFixed(2).padStart(16)}x`);
+  }
+  return lines.join("\n") + "\n";
+}

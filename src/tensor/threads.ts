@@ -1,0 +1,324 @@
+/**
+ * Kernel threads: the matrix product of `linear` split by output columns over worker threads.
+ *
+ * JavaScript runs one thread per realm, so a second core needs a second realm (`worker_threads`) and
+ * memory both can see (`SharedArrayBuffer`). {@link KernelThreads.start} copies the weights into one
+ * shared arena and returns tensors that view it; a `linear` whose weight lives in a pool's arena is then
+ * computed by the calling thread and the pool's workers together, each taking a range of output columns.
+ * Every other tensor stays where it was.
+ *
+ * **Exact whatever the split.** A thread computes its columns with `matmulTransposedColumns`, the very
+ * loop the single-threaded kernel runs; an output element's dot product does not depend on which thread
+ * or which column range computed it. So the logits with 2 threads are bit-identical to those with one
+ * (spec/threads.spec.ts), and every decoder stays exactly equal to AR greedy.
+ *
+ * **Handoff protocol** (one Int32Array of control words in shared memory):
+ * 1. The caller writes x into the shared scratch, the job's sizes and each worker's column range, then
+ *    increments the job counter `SEQ` (an atomic store publishes the plain writes before it) and
+ *    notifies.
+ * 2. A worker spins on `SEQ` for a while (a job usually follows within microseconds during a forward),
+ *    then sleeps in `Atomics.wait`. It RE-CHECKS in a loop: `Atomics.wait` may return "ok" for a
+ *    notify that was meant for an earlier value, with the counter unchanged — acting on that runs a job
+ *    twice and then hangs. Plain `Atomics.wait`/`notify` without the spin is slower than one thread.
+ * 3. The worker computes its columns, stores the job number in its own `DONE` word and notifies; the
+ *    caller computes its own range meanwhile, then waits for every `DONE` the same way (spin, then
+ *    wait, re-checking), and copies the result out of the scratch.
+ *
+ * What this is not: a general thread pool, or safe for weights that change. The arena is a copy made
+ * at start: use the returned tensors for inference; training updates its own weights in place and does
+ * not use kernel threads (it has data-parallel workers, `src/training/parallel.ts`).
+ *
+ * Read next: `kernel-worker.ts` (the worker's loop), `kernels.ts` (`matmulTransposedColumns`).
+ *
+ * @module
+ */
+import type { Worker } from "node:worker_threads";
+import { spawnWorker } from "../util/workers.ts";
+import { matmulTransposedColumns, matmulTransposedKernel } from "./kernels.ts";
+import { Tensor } from "./tensor.ts";
+
+// ---------------------------------------------------------------- the control block
+
+/**
+ * Indices into the shared Int32Array of control words (see the protocol in the module header).
+ *
+ * @example
+ * ```ts
+ * Atomics.add(words, CONTROL.SEQ, 1);   // publish a job
+ * Atomics.load(words, CONTROL.DONE + 1); // the last job worker 1 finished
+ * ```
+ * @category Threads
+ */
+export const CONTROL = {
+  /** Job counter: incremented once per job. */
+  SEQ: 0,
+  /** Job kind: {@link JOB_MATMUL} or {@link JOB_EXIT}. */
+  KIND: 1,
+  /** Rows M of this chunk. */
+  M: 2,
+  /** Reduction width K. */
+  K: 3,
+  /** Output width N. */
+  N: 4,
+  /** Offset of the weight [N, K] in the arena, in float64s. */
+  WEIGHT: 5,
+  /** Set to 1 by a worker that failed (the caller stops waiting and throws). */
+  ERROR: 6,
+  /** Worker j's column range is [RANGES + 2j, RANGES + 2j + 1]. */
+  RANGES: 8,
+  /** Worker j stores the number of the last job it finished at DONE + j. */
+  DONE: 40,
+  /** Words in the control block (room for 16 workers). */
+  SIZE: 64,
+} as const;
+
+/**
+ * Job kind: one matrix product.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_MATMUL;   // the next job is a matrix product
+ * ```
+ * @category Threads
+ */
+export const JOB_MATMUL = 1;
+/**
+ * Job kind: leave the loop and end the worker.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_EXIT;     // workers leave their loop: the pool is closing
+ * ```
+ * @category Threads
+ */
+export const JOB_EXIT = 2;
+
+/**
+ * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
+ * sleeping thread costs tens of microseconds to milliseconds on a busy machine — more than a whole
+ * product at these sizes — while the products of one forward follow each other within microseconds.
+ *
+ * @example
+ * ```ts
+ * waitForChange(words, CONTROL.SEQ, seen); // re-reads for SPIN_MS = 2 ms, then sleeps in Atomics.wait
+ * ```
+ * @category Threads
+ */
+export const SPIN_MS = 2;
+
+/** Rows per job: longer inputs are processed in chunks of this many rows (any chunking gives the same bits). */
+const ROWS_PER_JOB = 128;
+
+/**
+ * Products smaller than this many multiply-adds stay on the calling thread: below it the handoff
+ * (microseconds) costs more than half the work saves.
+ *
+ * @example
+ * ```ts
+ * // the math teacher's lm_head for one token: 1 × 64 × 20 = 1,280 multiply-adds < 12,000: one thread
+ * // a 16-token block through its MLP: 16 × 64 × 192 = 196,608: split between the threads
+ * ```
+ * @category Threads
+ */
+export const MIN_PARALLEL_WORK = 12_000;
+
+/**
+ * What a kernel worker receives at start.
+ *
+ * @example
+ * ```ts
+ * // { index: 0, control, arena, input, output }: worker 0 of a pool, with the four shared buffers
+ * ```
+ * @category Threads
+ */
+export interface KernelWorkerInit {
+  /** This worker's index j (0-based among the workers; the caller is not counted). */
+  readonly index: number;
+  /** Control words, Int32Array over this buffer. */
+  readonly control: SharedArrayBuffer;
+  /** The weights, Float64Array over this buffer. */
+  readonly arena: SharedArrayBuffer;
+  /** x of the current job, [ROWS_PER_JOB, largest K]. */
+  readonly input: SharedArrayBuffer;
+  /** out of the current job, [ROWS_PER_JOB, largest N]. */
+  readonly output: SharedArrayBuffer;
+}
+
+/**
+ * Waits until `words[index]` differs from `seen`: spins for {@link SPIN_MS}, then sleeps, re-checking
+ * after every wake-up (a wake-up alone proves nothing). Returns the new value.
+ *
+ * @example
+ * ```ts
+ * const seq = waitForChange(control, CONTROL.SEQ, lastSeen);
+ * ```
+ * @category Threads
+ */
+export function waitForChange(words: Int32Array, index: number, seen: number, failed?: () => boolean): number {
+  let value = Atomics.load(words, index);
+  if (value !== seen) return value;
+  const until = performance.now() + SPIN_MS;
+  for (let spin = 1; value === seen; spin++) {
+    value = Atomics.load(words, index);
+    if ((spin & 1023) === 0 && performance.now() > until) break;
+  }
+  while (value === seen) {
+    Atomics.wait(words, index, seen, 200);
+    value = Atomics.load(words, index);
+    if (value === seen && failed?.() === true) throw new Error("KernelThreads: a worker thread failed");
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------- the pool
+
+/** Which pool owns an arena: `linear` looks its weight's buffer up here. */
+const owners = new WeakMap<ArrayBufferLike, KernelThreads>();
+
+/**
+ * Worker threads that share `linear`'s matrix products with the calling thread.
+ *
+ * @example
+ * ```ts
+ * const threads = await KernelThreads.start(2, [weight]);  // one worker + the calling thread
+ * const shared = threads.tensors[0];                        // same values, in shared memory
+ * linear(x, shared);                                        // split over both threads, same bits as linear(x, weight)
+ * await threads.close();
+ * ```
+ * @category Threads
+ */
+export class KernelThreads {
+  /** The weights given to {@link KernelThreads.start}, copied into the shared arena, in the same order. */
+  readonly tensors: readonly Tensor[];
+  /** Threads that compute a product: the workers plus the calling thread. */
+  readonly threads: number;
+  private readonly workers: readonly Worker[];
+  private readonly control: Int32Array;
+  private readonly arena: Float64Array;
+  private readonly input: Float64Array;
+  private readonly output: Float64Array;
+  private seq = 0;
+
+  private constructor(tensors: Tensor[], workers: Worker[], control: Int32Array, arena: Float64Array, input: Float64Array, output: Float64Array) {
+    this.tensors = tensors;
+    this.threads = workers.length + 1;
+    this.workers = workers;
+    this.control = control;
+    this.arena = arena;
+    this.input = input;
+    this.output = output;
+  }
+
+  /**
+   * Starts `threads - 1` workers and copies `weights` (each [N, K]) into shared memory.
+   *
+   * @param threads - threads that compute a product, the calling thread included (1..17)
+   * @param weights - the Linear weights to share, [N, K] each
+   */
+  static async start(threads: number, weights: readonly Tensor[]): Promise<KernelThreads> {
+    if (!Number.isInteger(threads) || threads < 1 || threads > 17) {
+      throw new RangeError(`KernelThreads.start: threads must be an integer in 1..17, got ${threads}`);
+    }
+    const total = weights.reduce((s, t) => s + t.size, 0);
+    const arena = new Float64Array(new SharedArrayBuffer(Math.max(1, total) * 8));
+    const tensors: Tensor[] = [];
+    let at = 0;
+    let widest = 1, tallest = 1;
+    for (const t of weights) {
+      const view = arena.subarray(at, at + t.size);
+      view.set(t.data);
+      tensors.push(new Tensor(view, t.shape));
+      at += t.size;
+      if (t.shape.length === 2) {
+        tallest = Math.max(tallest, t.shape[0]);
+        widest = Math.max(widest, t.shape[1]);
+      }
+    }
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
+    const input = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * widest * 8));
+    const output = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * tallest * 8));
+    const workers: Worker[] = [];
+    for (let index = 0; index < threads - 1; index++) {
+      const init: KernelWorkerInit = { index, control: control.buffer as SharedArrayBuffer, arena: arena.buffer as SharedArrayBuffer,
+        input: input.buffer as SharedArrayBuffer, output: output.buffer as SharedArrayBuffer };
+      workers.push(spawnWorker(new URL("./kernel-worker.ts", import.meta.url), init));
+    }
+    // Each worker says "ready" once it is about to enter its loop; until then it could miss nothing
+    // (it reads the counter first), but waiting keeps start-up errors here rather than in a forward.
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      w.once("message", () => resolve());
+      w.once("error", reject);
+    })));
+    for (const w of workers) w.unref(); // an idle pool never keeps the process alive
+    const pool = new KernelThreads(tensors, workers, control, arena, input, output);
+    owners.set(arena.buffer, pool);
+    return pool;
+  }
+
+  /**
+   * `out = x w^T` with the columns split over the pool; `w` must be one of {@link KernelThreads.tensors}' data.
+   * Bit-identical to `matmulTransposedKernel`.
+   */
+  matmulTransposed(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
+    const c = this.control;
+    const workers = this.workers.length;
+    const weight = w.byteOffset / 8;
+    for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
+      const rows = Math.min(ROWS_PER_JOB, M - r0);
+      this.input.set(x.subarray(r0 * K, (r0 + rows) * K));
+      // Column ranges: the caller takes the first share, worker j the (j+1)-th; multiples of 4 columns.
+      const share = Math.ceil(N / this.threads / 4) * 4;
+      c[CONTROL.KIND] = JOB_MATMUL;
+      c[CONTROL.M] = rows;
+      c[CONTROL.K] = K;
+      c[CONTROL.N] = N;
+      c[CONTROL.WEIGHT] = weight;
+      for (let j = 0; j < workers; j++) {
+        c[CONTROL.RANGES + 2 * j] = Math.min(N, (j + 1) * share);
+        c[CONTROL.RANGES + 2 * j + 1] = Math.min(N, (j + 2) * share);
+      }
+      const seq = ++this.seq;
+      Atomics.store(c, CONTROL.SEQ, seq);
+      Atomics.notify(c, CONTROL.SEQ);
+      matmulTransposedColumns(this.output, this.input, w, rows, K, N, 0, Math.min(N, share));
+      for (let j = 0; j < workers; j++) {
+        let done = Atomics.load(c, CONTROL.DONE + j);
+        while (done !== seq) done = waitForChange(c, CONTROL.DONE + j, done, () => Atomics.load(c, CONTROL.ERROR) !== 0);
+      }
+      out.set(this.output.subarray(0, rows * N), r0 * N);
+    }
+  }
+
+  /** Ends the workers. The pool's tensors stay valid (single-threaded from then on). */
+  async close(): Promise<void> {
+    owners.delete(this.arena.buffer);
+    const exited = this.workers.map((w) => new Promise<void>((resolve) => {
+      w.ref(); // keep the process alive until the worker has seen the exit job
+      w.once("exit", () => resolve());
+    }));
+    this.control[CONTROL.KIND] = JOB_EXIT;
+    Atomics.store(this.control, CONTROL.SEQ, ++this.seq);
+    Atomics.notify(this.control, CONTROL.SEQ);
+    await Promise.all(exited);
+  }
+}
+
+/**
+ * The product `linear` runs: `out = x w^T`, on the threads of the pool whose arena holds `w` when there
+ * is one and the product is large enough to gain, else on this thread. Same bits either way.
+ *
+ * @param out - [M, N], overwritten
+ * @param x - [M, K]
+ * @param w - [N, K]
+ * @example
+ * ```ts
+ * matmulTransposedShared(out, x, threads.tensors[0].data, 16, 128, 384); // 2 threads
+ * matmulTransposedShared(out, x, ordinaryWeight, 16, 128, 384);          // 1 thread
+ * ```
+ * @category Threads
+ */
+export function matmulTransposedShared(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
+  const pool = w.buffer instanceof SharedArrayBuffer ? owners.get(w.buffer) : undefined;
+  if (pool === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8) matmulTransposedKernel(out, x, w, M, K, N);
+  else pool.matmulTransposed(out, x, w, M, K, N);
+}

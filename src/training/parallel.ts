@@ -1,0 +1,271 @@
+/**
+ * Data-parallel gradients: the examples of one minibatch computed on several worker threads, with a
+ * result that does not depend on how many threads there were.
+ *
+ * JavaScript runs one thread per realm, so the only way to use a second core for training is a second
+ * realm (`worker_threads`). Each worker holds the model's configuration, reads the current weights from
+ * a SharedArrayBuffer the main thread fills before every step, computes the gradient of its share of
+ * the minibatch ONE EXAMPLE AT A TIME, and writes each example's gradient into its own slot of a shared
+ * gradient buffer. The main thread then sums the slots in example order.
+ *
+ * Why one slot per example: floating-point addition is not associative, so "each worker sums its
+ * examples, then the main thread sums the workers" would give different bits for 1, 2 or 16 workers.
+ * Summing per-example gradients in example order gives the same bits for any number of workers — and
+ * the single-thread path uses the very same per-example function and sum — so a run may be resumed with
+ * another `--workers` and still repeat the uninterrupted run bit for bit (spec/parallel.spec.ts).
+ *
+ * Memory: one gradient slot per example of the batch, `batch × parameters` float64s (the math teacher:
+ * 8 × 75k × 8 B ≈ 5 MB).
+ *
+ * @module
+ */
+import type { Worker } from "node:worker_threads";
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
+import { backward, zeroGrad } from "../tensor/autograd.ts";
+import { scale } from "../tensor/ops.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { spawnWorker } from "../util/workers.ts";
+import { jacobiForcingLoss, type JacobiForcingExample, type JacobiForcingOptions } from "./jacobi-forcing.ts";
+
+// ---------------------------------------------------------------- one example
+
+/**
+ * The losses of one example of a minibatch (the gradient went to its slot).
+ *
+ * @example
+ * ```ts
+ * // one example of the math teacher's trajectory of 914+169: { loss: 0.00137, ar: 0.00011, consistency: 0.00026 }
+ * ```
+ * @category Training
+ */
+export interface ExampleLosses {
+  /** `L = L_pc + w_AR · L_AR` of the example (not yet divided by the batch size). */
+  readonly loss: number;
+  /** L_AR of the example. */
+  readonly ar: number;
+  /** L_pc of the example. */
+  readonly consistency: number;
+  /** The replay loss of the example (0 without replay). */
+  readonly replay: number;
+}
+
+/** Offsets of each trainable tensor in the flat parameter (and gradient) vector. */
+function offsetsOf(tensors: readonly Tensor[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of tensors) {
+    offsets.push(at);
+    at += t.size;
+  }
+  return offsets;
+}
+
+/**
+ * The gradient of `weight · L(example)` with respect to `tensors`, written flat into `out` (checkpoint
+ * order); the tensors' own `grad` buffers are used as scratch and left holding it.
+ *
+ * @param weight - the example's weight in the minibatch loss, `1 / batch` for a mean
+ * @param out - receives the gradient, length = total size of `tensors`
+ * @example
+ * ```ts
+ * const losses = exampleGradient(config, params, trainable.tensors, example, options, 1 / 8, slot);
+ * ```
+ * @category Training
+ */
+export function exampleGradient(
+  config: ModelConfig, params: Params, tensors: readonly Tensor[], example: JacobiForcingExample,
+  options: JacobiForcingOptions, weight: number, out: Float64Array,
+): ExampleLosses {
+  zeroGrad(tensors);
+  const result = jacobiForcingLoss(config, params, example, options);
+  backward(scale(result.loss, weight));
+  let at = 0;
+  for (const t of tensors) {
+    if (t.grad === null) out.fill(0, at, at + t.size);
+    else out.set(t.grad, at);
+    at += t.size;
+  }
+  return { loss: result.loss.data[0], ar: result.ar, consistency: result.consistency, replay: result.replay };
+}
+
+/**
+ * Sets each tensor's `grad` to the sum of the first `count` per-example gradients in `slots`, added
+ * in slot order (the order that makes the result independent of the number of workers).
+ *
+ * @param slots - `count` consecutive flat gradients
+ * @example
+ * ```ts
+ * sumExampleGradients(trainable.tensors, slots, 8); // grad = g_0 + g_1 + ... + g_7, left to right
+ * ```
+ * @category Training
+ */
+export function sumExampleGradients(tensors: readonly Tensor[], slots: Float64Array, count: number): void {
+  const offsets = offsetsOf(tensors);
+  const total = offsets.length === 0 ? 0 : offsets[offsets.length - 1] + tensors[tensors.length - 1].size;
+  if (slots.length < count * total) throw new RangeError(`sumExampleGradients: ${count} slots of ${total} need ${count * total} values, got ${slots.length}`);
+  tensors.forEach((t, k) => {
+    const grad = t.grad ?? (t.grad = new Float64Array(t.size));
+    const base = offsets[k];
+    for (let i = 0; i < t.size; i++) {
+      let sum = slots[base + i];
+      for (let e = 1; e < count; e++) sum += slots[e * total + base + i];
+      grad[i] = sum;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- the pool
+
+/**
+ * What a gradient worker is started with.
+ *
+ * @example
+ * ```ts
+ * // built once by GradientPool: the config, the parameter names and shapes, and the two shared buffers
+ * // { config, names: ["model.embed_tokens.weight", ...], shapes: [[20, 64], ...], weights, gradients, options }
+ * ```
+ * @category Training
+ */
+export interface GradientWorkerInit {
+  /** The model's blueprint. */
+  readonly config: ModelConfig;
+  /** Names of the trainable tensors, checkpoint order. */
+  readonly names: readonly string[];
+  /** Their shapes. */
+  readonly shapes: readonly (readonly number[])[];
+  /** The weights, flat, written by the main thread before every step. */
+  readonly weights: SharedArrayBuffer;
+  /** One flat gradient slot per example of the largest batch. */
+  readonly gradients: SharedArrayBuffer;
+  /** The objective's options. */
+  readonly options: JacobiForcingOptions;
+}
+
+/**
+ * One job of a step: an example and the slot its gradient goes to.
+ *
+ * @example
+ * ```ts
+ * const job: GradientJob = { slot: 3, example };   // the 4th example of the batch: its gradient goes to slot 3
+ * ```
+ * @category Training
+ */
+export interface GradientJob {
+  /** Slot index = the example's index in the minibatch. */
+  readonly slot: number;
+  /** The example. */
+  readonly example: JacobiForcingExample;
+}
+
+/**
+ * Minibatch gradients of the Jacobi Forcing objective over `count` worker threads (count 1: no thread,
+ * the same computation inline). Call {@link GradientPool.close} when done.
+ *
+ * @example
+ * ```ts
+ * const pool = new GradientPool(4, config, names, trainable.tensors, 8, options);
+ * const losses = await pool.gradients(params, examples); // each tensor's grad = the batch-mean gradient
+ * await pool.close();
+ * ```
+ * @category Training
+ */
+export class GradientPool {
+  private readonly workers: Worker[] = [];
+  private readonly weights: Float64Array;
+  private readonly slots: Float64Array;
+  private readonly total: number;
+
+  /**
+   * @param count - worker threads (1: compute inline)
+   * @param names - names of `tensors` (checkpoint order), so workers rebuild the same parameter set
+   * @param tensors - the trainable tensors, whose `grad` receives each step's gradient
+   * @param maxBatch - the most examples one step will have
+   */
+  constructor(
+    readonly count: number, private readonly config: ModelConfig, names: readonly string[],
+    private readonly tensors: readonly Tensor[], maxBatch: number, private readonly options: JacobiForcingOptions,
+  ) {
+    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`GradientPool: workers must be a positive integer, got ${count}`);
+    this.total = tensors.reduce((s, t) => s + t.size, 0);
+    const shared = count > 1;
+    const weights = shared ? new SharedArrayBuffer(this.total * 8) : new ArrayBuffer(0);
+    const gradients = shared ? new SharedArrayBuffer(maxBatch * this.total * 8) : new ArrayBuffer(maxBatch * this.total * 8);
+    this.weights = new Float64Array(weights);
+    this.slots = new Float64Array(gradients);
+    if (!shared) return;
+    const init: GradientWorkerInit = {
+      config, names, shapes: tensors.map((t) => t.shape), weights: weights as SharedArrayBuffer,
+      gradients: gradients as SharedArrayBuffer, options,
+    };
+    for (let w = 0; w < count; w++) this.workers.push(spawnWorker(new URL("./gradient-worker.ts", import.meta.url), init));
+  }
+
+  /**
+   * Sets every tensor's `grad` to the gradient of the mean loss over `examples`, and returns each
+   * example's losses (in order). Bit-identical for any number of workers.
+   *
+   * @param params - the model (its trainable tensors are this pool's `tensors`)
+   */
+  async gradients(params: Params, examples: readonly JacobiForcingExample[]): Promise<ExampleLosses[]> {
+    const weight = 1 / examples.length;
+    if (examples.length * this.total > this.slots.length) {
+      throw new RangeError(`GradientPool.gradients: ${examples.length} examples, but the pool was made for at most ${this.slots.length / this.total}`);
+    }
+    let losses: ExampleLosses[];
+    if (this.workers.length === 0) {
+      losses = examples.map((example, e) =>
+        exampleGradient(this.config, params, this.tensors, example, this.options, weight, this.slots.subarray(e * this.total, (e + 1) * this.total)));
+    } else {
+      let at = 0;
+      for (const t of this.tensors) {
+        this.weights.set(t.data, at);
+        at += t.size;
+      }
+      // contiguous shares: worker w gets examples [w·B/W, (w+1)·B/W)
+      const shares = this.workers.map((_, w) => {
+        const from = Math.floor((w * examples.length) / this.workers.length);
+        const to = Math.floor(((w + 1) * examples.length) / this.workers.length);
+        return Array.from({ length: to - from }, (_, k) => ({ slot: from + k, example: examples[from + k] }));
+      });
+      const replies = await Promise.all(this.workers.map((worker, w) => request(worker, { jobs: shares[w], weight })));
+      losses = replies.flat();
+    }
+    sumExampleGradients(this.tensors, this.slots, examples.length);
+    return losses;
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}
+
+/** Sends one step's jobs to a worker and waits for its losses (or its error). */
+function request(worker: Worker, message: { jobs: GradientJob[]; weight: number }): Promise<ExampleLosses[]> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    const onMessage = (reply: { losses?: ExampleLosses[]; error?: string }): void => {
+      cleanup();
+      if (reply.error !== undefined) reject(new Error(`gradient worker: ${reply.error}`));
+      else resolve(reply.losses ?? []);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new Error(`gradient worker exited with code ${code} during a step`));
+    };
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage(message);
+  });
+}
