@@ -13,10 +13,26 @@ import type { Params } from "../model/params.ts";
 import { cpuRunner, type ModelRunner } from "../model/runner.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 
-/** The backends a command can run on. @category CLI */
+/**
+ * The backends a command can run on.
+ *
+ * @example
+ * ```ts
+ * BACKENDS; // ["cpu", "webgpu"]
+ * ```
+ * @category CLI
+ */
 export const BACKENDS = ["cpu", "webgpu"] as const;
 
-/** The `--backend` flag's specification. @category CLI */
+/**
+ * The `--backend` flag's specification.
+ *
+ * @example
+ * ```ts
+ * const flags = { backend: BACKEND_FLAG }; // --backend cpu|webgpu, default cpu
+ * ```
+ * @category CLI
+ */
 export const BACKEND_FLAG: FlagSpec = {
   type: "string", choices: BACKENDS, default: "cpu",
   help: "cpu (float64 reference) or webgpu (float32 WGSL kernels on the GPU; needs the optional webgpu package)",
@@ -27,6 +43,10 @@ export const BACKEND_FLAG: FlagSpec = {
  *
  * @param command - the command's name, for the error message
  * @throws CliError when the WebGPU backend is unavailable, saying why
+ * @example
+ * ```ts
+ * const runner = await openRunner("generate", { backend: "webgpu" }, config, params);
+ * ```
  * @category CLI
  */
 export async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params): Promise<ModelRunner> {

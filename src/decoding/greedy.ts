@@ -36,7 +36,15 @@ export interface GenerationResult {
   readonly stats: DecodeStats;
 }
 
-/** Options of the AR greedy decoders: when to stop, and (optionally) which backend runs. @category Decoding */
+/**
+ * Options of the AR greedy decoders: when to stop, and (optionally) which backend runs.
+ *
+ * @example
+ * ```ts
+ * arGreedy(config, params, [1, 40], { maxNewTokens: 8, runner: await webgpuRunner(config, params) });
+ * ```
+ * @category Decoding
+ */
 export interface GreedyOptions extends StopOptions, RunnerOption {}
 
 /** The greedy token after the last row of a forward. */

@@ -16,7 +16,15 @@
 import { ShapeError } from "../tensor/tensor.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 
-/** The valid rows of one layer of a cache, copied out. @category Model */
+/**
+ * The valid rows of one layer of a cache, copied out.
+ *
+ * @example
+ * ```ts
+ * cache.read(0).keys.length; // cache.length * Hkv * D
+ * ```
+ * @category Model
+ */
 export interface LayerRows {
   /** [P, Hkv*D] keys. */
   readonly keys: Float64Array;

@@ -34,6 +34,12 @@ import { forward } from "./transformer.ts";
  * A KV cache as a decoder sees it: a length that grows with each forward, and two ways to roll back.
  * {@link KVCache} is one; the WebGPU backend's cache is another (its rows live in GPU buffers).
  *
+ * @example
+ * ```ts
+ * const cache: SequenceCache = runner.newCache();
+ * runner.forward([1, 5, 9], { cache });
+ * cache.truncate(1); // as if only [1] had been forwarded
+ * ```
  * @category Model
  */
 export interface SequenceCache {
@@ -50,7 +56,15 @@ export interface SequenceCache {
   read(layer: number): LayerRows;
 }
 
-/** Options of {@link ModelRunner.forward}: those of `transformer.forward`, with the runner's own cache. @category Model */
+/**
+ * Options of {@link ModelRunner.forward}: those of `transformer.forward`, with the runner's own cache.
+ *
+ * @example
+ * ```ts
+ * runner.forward([7, 8, 9, 8], { cache, positions: [3, 4, 3, 4], mask }); // two candidate rows at the same positions
+ * ```
+ * @category Model
+ */
 export interface RunnerForwardOptions {
   /** Cache to continue from and append to (made by the same runner); without one the call sees only its own tokens. */
   readonly cache?: SequenceCache;
@@ -64,6 +78,12 @@ export interface RunnerForwardOptions {
  * What one forward produced. The greedy tokens are always at hand; the full logits may have to be
  * fetched (from GPU memory), and only until the runner's next forward.
  *
+ * @example
+ * ```ts
+ * const result = runner.forward([1, 40, 41]);
+ * result.argmax();        // Int32Array [3]
+ * result.logits().shape;  // [3, V]
+ * ```
  * @category Model
  */
 export interface ForwardResult {
@@ -100,7 +120,15 @@ export interface ModelRunner {
   close(): void;
 }
 
-/** The option every decoder takes to choose its backend. @category Model */
+/**
+ * The option every decoder takes to choose its backend.
+ *
+ * @example
+ * ```ts
+ * jacobi(config, params, prompt, { maxNewTokens: 32, runner }); // on whichever backend `runner` is
+ * ```
+ * @category Model
+ */
 export interface RunnerOption {
   /** The backend that runs the forward passes; default the CPU reference, `cpuRunner(config, params)`. */
   readonly runner?: ModelRunner;
@@ -142,6 +170,10 @@ export function cpuRunner(config: ModelConfig, params: Params): ModelRunner {
  *
  * @param where - the decoder's name, for the error message
  * @throws ShapeError when the runner's model has another vocabulary, width, depth or context length
+ * @example
+ * ```ts
+ * resolveRunner(config, params, {}, "jacobi").backend; // "cpu"
+ * ```
  * @category Model
  */
 export function resolveRunner(config: ModelConfig, params: Params, options: RunnerOption, where: string): ModelRunner {

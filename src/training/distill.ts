@@ -72,7 +72,15 @@ export interface DistillOptions extends JacobiForcingOptions {
   readonly replayLength?: number;
 }
 
-/** Draws one real-text training sequence for the replay loss from the run's generator. @category Jacobi Forcing */
+/**
+ * Draws one real-text training sequence for the replay loss from the run's generator.
+ *
+ * @example
+ * ```ts
+ * const replay: ReplaySource = (rng, length) => replayDataset.sample(rng, length); // real text for the replay loss
+ * ```
+ * @category Jacobi Forcing
+ */
 export type ReplaySource = (rng: Rng, length: number) => ReplaySequence;
 
 /**

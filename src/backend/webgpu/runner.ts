@@ -39,6 +39,11 @@ import { ANSWER, answerBytes, type Request } from "./worker.ts";
  * Thrown (as a rejection of {@link webgpuRunner}) when the GPU path cannot run; the message says why:
  * the `webgpu` package is not installed, Dawn found no adapter, or the model does not fit the device.
  *
+ * @example
+ * ```ts
+ * await webgpuRunner(config, params).catch((e) => e.message);
+ * // "webgpu backend unavailable because Dawn found no GPU adapter (...)" on a machine without Vulkan
+ * ```
  * @category WebGPU
  */
 export class WebGpuUnavailableError extends Error {
@@ -49,7 +54,15 @@ export class WebGpuUnavailableError extends Error {
   }
 }
 
-/** Random weights for a model too large for the CPU: uniform noise of standard deviation `std`, norm gains 1. @category WebGPU */
+/**
+ * Random weights for a model too large for the CPU: uniform noise of standard deviation `std`, norm gains 1.
+ *
+ * @example
+ * ```ts
+ * await webgpuRunner(realisticConfig, { random: true, seed: 1, std: 0.02 }); // 3 GB of weights, never on the CPU
+ * ```
+ * @category WebGPU
+ */
 export interface RandomWeights {
   /** Discriminant. */
   readonly random: true;
@@ -59,7 +72,15 @@ export interface RandomWeights {
   readonly std: number;
 }
 
-/** Options of {@link webgpuRunner}. @category WebGPU */
+/**
+ * Options of {@link webgpuRunner}.
+ *
+ * @example
+ * ```ts
+ * await webgpuRunner(config, params, { dawnToggles: ["disable_robustness"], timeoutMs: 60_000 });
+ * ```
+ * @category WebGPU
+ */
 export interface WebGpuRunnerOptions {
   /** The matmul tiles (default `DEFAULT_TILES`); any choice gives the same bits, only the speed differs. */
   readonly tiles?: TileChoice;
@@ -73,7 +94,16 @@ export interface WebGpuRunnerOptions {
   readonly dawnToggles?: readonly string[];
 }
 
-/** A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs. @category WebGPU */
+/**
+ * A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs.
+ *
+ * @example
+ * ```ts
+ * const runner = await webgpuRunner(config, params);
+ * runner.adapter; // "nvidia  NVIDIA: 580.159.04 580.159.4.0" on the lent H100
+ * ```
+ * @category WebGPU
+ */
 export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;

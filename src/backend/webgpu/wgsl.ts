@@ -44,7 +44,15 @@ function f32(x: number): string {
 
 // ---------------------------------------------------------------- embedding
 
-/** `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C]. @category WebGPU */
+/**
+ * `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C].
+ *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: embeddingSource(16) });
+ * ```
+ * @category WebGPU
+ */
 export function embeddingSource(C: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
@@ -59,7 +67,15 @@ export function embeddingSource(C: number): string {
 
 // ---------------------------------------------------------------- RMSNorm
 
-/** `out = x / sqrt(mean(x^2) + eps) * w`, one 256-thread workgroup per row; [T, C]. @category WebGPU */
+/**
+ * `out = x / sqrt(mean(x^2) + eps) * w`, one 256-thread workgroup per row; [T, C].
+ *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: rmsNormSource(16, 1e-6) });
+ * ```
+ * @category WebGPU
+ */
 export function rmsNormSource(C: number, eps: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -83,7 +99,15 @@ var<workgroup> part: array<f32, 256>;
 
 // ---------------------------------------------------------------- matrix product
 
-/** The tile a matmul workgroup computes; every tile reduces in the same order (see the module header). @category WebGPU */
+/**
+ * The tile a matmul workgroup computes; every tile reduces in the same order (see the module header).
+ *
+ * @example
+ * ```ts
+ * const tile: MatmulTile = { TM: 2, TN: 2, GM: 2, GN: 4 }; // a workgroup computes 4 rows x 8 columns
+ * ```
+ * @category WebGPU
+ */
 export interface MatmulTile {
   /** Rows (tokens) per thread. */
   readonly TM: number;
@@ -95,7 +119,15 @@ export interface MatmulTile {
   readonly GN: number;
 }
 
-/** What a matmul kernel computes: `out[i, n] (+)= sum_k x[i, k] w[n, k] (+ bias[n])`. @category WebGPU */
+/**
+ * What a matmul kernel computes: `out[i, n] (+)= sum_k x[i, k] w[n, k] (+ bias[n])`.
+ *
+ * @example
+ * ```ts
+ * const shape: MatmulShape = { K: 2048, N: 11264, bias: false, residual: false }; // the realistic model's gate/up
+ * ```
+ * @category WebGPU
+ */
 export interface MatmulShape {
   /** The reduction length (input width). */
   readonly K: number;
@@ -114,6 +146,10 @@ export interface MatmulShape {
  * lane order. Weights are read as vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k).
  * Grid: x = ceil(T / (TM GM)) row tiles (fastest, so the tiles sharing weights run together), y = ceil(N / (TN GN)).
  *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: matmulSource({ K: 16, N: 32, bias: false, residual: true }, DEFAULT_TILES.large) });
+ * ```
  * @category WebGPU
  */
 export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
@@ -181,6 +217,10 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
  * angles from a float64 table rounded once to float32) and writes k and v to cache rows P .. P+T-1.
  * One thread per rotated pair; [T, (H + Hkv) D/2] threads.
  *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: ropeCacheSource(4, 2, 4) }); // H = 4, Hkv = 2, D = 4
+ * ```
  * @category WebGPU
  */
 export function ropeCacheSource(H: number, Hkv: number, D: number): string {
@@ -231,6 +271,10 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
  * maximum is exact in any order), the sums are sequential. Visible keys: j ≤ P + i
  * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
  *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: attentionSource(4, 2, 4, 128) }); // up to 128 cached positions
+ * ```
  * @category WebGPU
  */
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
@@ -297,7 +341,15 @@ fn visible(i: u32, j: u32) -> bool {
 
 // ---------------------------------------------------------------- SwiGLU
 
-/** `out[i, j] = silu(gu[i, j]) * gu[i, I + j]` with `silu(x) = x / (1 + e^-x)`; gu [T, 2I] → out [T, I]. @category WebGPU */
+/**
+ * `out[i, j] = silu(gu[i, j]) * gu[i, I + j]` with `silu(x) = x / (1 + e^-x)`; gu [T, 2I] → out [T, I].
+ *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: swigluSource(32) });
+ * ```
+ * @category WebGPU
+ */
 export function swigluSource(I: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> gu: array<f32>;
@@ -314,7 +366,15 @@ export function swigluSource(I: number): string {
 
 // ---------------------------------------------------------------- argmax
 
-/** Index of the largest logit of each row, the lowest index winning ties; one 256-thread workgroup per row. @category WebGPU */
+/**
+ * Index of the largest logit of each row, the lowest index winning ties; one 256-thread workgroup per row.
+ *
+ * @example
+ * ```ts
+ * device.createShaderModule({ code: argmaxSource(100) });
+ * ```
+ * @category WebGPU
+ */
 export function argmaxSource(V: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> logits: array<f32>;

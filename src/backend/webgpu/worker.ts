@@ -18,7 +18,15 @@ import type { MatmulTile } from "./wgsl.ts";
 
 // ---------------------------------------------------------------- the shared answer buffer
 
-/** Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then ids, then text. @category WebGPU */
+/**
+ * Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then ids, then text.
+ *
+ * @example
+ * ```ts
+ * Atomics.wait(new Int32Array(shared, 0, 4), ANSWER.flag, 0); // sleeps until the worker answers
+ * ```
+ * @category WebGPU
+ */
 export const ANSWER = {
   /** Int32 slot the main thread waits on: 0 pending, 1 answered. */
   flag: 0,
@@ -34,12 +42,28 @@ export const ANSWER = {
   textCapacity: 1 << 16,
 } as const;
 
-/** Bytes of an answer buffer for forwards of up to `rows` tokens. @category WebGPU */
+/**
+ * Bytes of an answer buffer for forwards of up to `rows` tokens.
+ *
+ * @example
+ * ```ts
+ * answerBytes(2048); // 73744
+ * ```
+ * @category WebGPU
+ */
 export function answerBytes(rows: number): number {
   return ANSWER.idsOffset + 4 * rows + ANSWER.textCapacity;
 }
 
-/** Writes an answer and wakes the main thread. @category WebGPU */
+/**
+ * Writes an answer and wakes the main thread.
+ *
+ * @example
+ * ```ts
+ * writeAnswer(shared, 0, null, Int32Array.of(47, 83)); // wakes the main thread with two token ids
+ * ```
+ * @category WebGPU
+ */
 export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unknown, ids: Int32Array | null): void {
   const header = new Int32Array(shared, 0, 4);
   const idCapacity = (shared.byteLength - ANSWER.idsOffset - ANSWER.textCapacity) / 4;
@@ -59,6 +83,10 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  * What the main thread asks: `op` names a {@link GpuModel} method, the other fields are its arguments
  * (see there). `init` also brings the answer buffer; `logits` and `readCache` bring a buffer for the result.
  *
+ * @example
+ * ```ts
+ * worker.postMessage({ op: "keepRows", cache: 1, length: 3, from: 5, count: 2 });
+ * ```
  * @category WebGPU
  */
 export interface Request {
@@ -123,7 +151,15 @@ async function openDevice(toggles: readonly string[]): Promise<{ gpu: GPU; devic
   return { gpu, device, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
 }
 
-/** The worker's main loop: handles requests one after another. @category WebGPU */
+/**
+ * The worker's main loop: handles requests one after another.
+ *
+ * @example
+ * ```ts
+ * workerMain(); // what webgpu-worker.ts, the worker thread's entry point, does
+ * ```
+ * @category WebGPU
+ */
 export function workerMain(): void {
   const port = parentPort;
   if (port === null) throw new Error("workerMain: not in a worker thread");
