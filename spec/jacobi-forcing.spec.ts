@@ -100,3 +100,19 @@ describe("the Jacobi Forcing loss", () => {
     expect(worst, where).toBeLessThan(1e-6);
   });
 });
+
+describe("the replay loss (an option outside the paper)", () => {
+  it("adds exactly w_replay times the next-token loss of the replayed sequence, and refuses an example without one", () => {
+    const t = trajectoryOf(5, 4);
+    const params = initParams(config, { seed: 6, std: 0.5 });
+    const ex = buildExample(t, options, new Rng(2));
+    const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
+    const base = jacobiForcingLoss(config, params, ex, options);
+    const withReplay = jacobiForcingLoss(config, params, { ...ex, replay }, { ...options, replayWeight: 3 });
+    const ce = crossEntropy(forward(config, params, replay.tokens), replay.targets, -1, "mean").data[0];
+    expect(base.replay).toBe(0);
+    expect(withReplay.replay).toBe(ce);
+    expect(withReplay.loss.data[0]).toBeCloseTo(base.loss.data[0] + 3 * ce, 12);
+    expect(() => jacobiForcingLoss(config, params, ex, { ...options, replayWeight: 1 })).toThrow(/replayWeight > 0 but the example carries no replay sequence/);
+  });
+});

@@ -21,7 +21,7 @@ import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
 import { Rng } from "../tensor/random.ts";
-import { buildExample, type JacobiForcingOptions, type TrajectoryData } from "./jacobi-forcing.ts";
+import { buildExample, type JacobiForcingOptions, type ReplaySequence, type TrajectoryData } from "./jacobi-forcing.ts";
 import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions } from "./optimizer.ts";
 import { GradientPool } from "./parallel.ts";
 import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
@@ -66,7 +66,14 @@ export interface DistillOptions extends JacobiForcingOptions {
   readonly evalEvery: number;
   /** Checkpoint every this many steps, at the end, and on a stop request. */
   readonly checkpointEvery: number;
+  /** With `replayWeight` > 0: the dataset whose training text is replayed (its name, saved with the run). */
+  readonly replayData?: string;
+  /** Tokens per replayed sequence (default 128). */
+  readonly replayLength?: number;
 }
+
+/** Draws one real-text training sequence for the replay loss from the run's generator. @category Jacobi Forcing */
+export type ReplaySource = (rng: Rng, length: number) => ReplaySequence;
 
 /**
  * Defaults of the optimisation (a tiny model needs its own tuning; see docs/jacobi-forcing.md).
@@ -95,8 +102,11 @@ export const DEFAULT_DISTILL: Pick<DistillOptions, "batchSize" | "maxLr" | "minL
  * ```
  * @category Jacobi Forcing
  */
-export async function distill(trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks): Promise<TrainResult> {
+export async function distill(
+  trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks, replay?: ReplaySource,
+): Promise<TrainResult> {
   if (trajectories.length === 0) throw new Error("distill: no trajectories to train on");
+  if ((options.replayWeight ?? 0) > 0 && replay === undefined) throw new Error("distill: replayWeight > 0 needs a replay source (the replayed dataset)");
   const { config } = options;
   const corpus = { name: `trajectories (${trajectories.length})`, tokenizer };
   let state: TrainState;
@@ -125,13 +135,13 @@ export async function distill(trajectories: readonly TrajectoryData[], tokenizer
       }
       const lr = learningRate(state.step, schedule);
       const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
-      const step = await distillStep(pool, params, batch, options, dataRng);
+      const step = await distillStep(pool, params, batch, options, dataRng, replay);
       const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
       adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
       state.step++;
       sessionSteps++;
       sessionTokens += step.tokens;
-      state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: { ar: step.ar, consistency: step.consistency } });
+      state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: (options.replayWeight ?? 0) > 0 ? { ar: step.ar, consistency: step.consistency, replay: step.replay } : { ar: step.ar, consistency: step.consistency } });
 
       let evaluation: Record<string, number> | undefined;
       if (state.step % options.evalEvery === 0 || state.step === options.steps) {
@@ -159,15 +169,21 @@ export async function distill(trajectories: readonly TrajectoryData[], tokenizer
  * computes their gradients (inline or on workers: the same bits).
  */
 async function distillStep(
-  pool: GradientPool, params: Params, batch: readonly TrajectoryData[], options: DistillOptions, rng: Rng,
-): Promise<{ loss: number; ar: number; consistency: number; tokens: number }> {
-  const examples = batch.map((trajectory) => buildExample(trajectory, options, rng));
+  pool: GradientPool, params: Params, batch: readonly TrajectoryData[], options: DistillOptions, rng: Rng, replay: ReplaySource | undefined,
+): Promise<{ loss: number; ar: number; consistency: number; replay: number; tokens: number }> {
+  const withReplay = (options.replayWeight ?? 0) > 0 && replay !== undefined;
+  const examples = batch.map((trajectory) => {
+    const example = buildExample(trajectory, options, rng);
+    return withReplay ? { ...example, replay: replay(rng, options.replayLength ?? 128) } : example;
+  });
   const losses = await pool.gradients(params, examples);
-  let loss = 0, ar = 0, consistency = 0;
+  let loss = 0, ar = 0, consistency = 0, replayed = 0;
   for (const l of losses) {
     loss += l.loss / batch.length;
     ar += l.ar / batch.length;
     consistency += l.consistency / batch.length;
+    replayed += l.replay / batch.length;
   }
-  return { loss, ar, consistency, tokens: examples.reduce((s, e) => s + e.packed.tokens.length, 0) };
+  const tokens = examples.reduce((s, e) => s + e.packed.tokens.length + (e.replay?.tokens.length ?? 0), 0);
+  return { loss, ar, consistency, replay: replayed, tokens };
 }

@@ -46,6 +46,8 @@ export interface ExampleLosses {
   readonly ar: number;
   /** L_pc of the example. */
   readonly consistency: number;
+  /** The replay loss of the example (0 without replay). */
+  readonly replay: number;
 }
 
 /** Offsets of each trainable tensor in the flat parameter (and gradient) vector. */
@@ -84,7 +86,7 @@ export function exampleGradient(
     else out.set(t.grad, at);
     at += t.size;
   }
-  return { loss: result.loss.data[0], ar: result.ar, consistency: result.consistency };
+  return { loss: result.loss.data[0], ar: result.ar, consistency: result.consistency, replay: result.replay };
 }
 
 /**

@@ -12,7 +12,7 @@ import { mathAccuracy } from "../../evaluation/tasks.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { Params } from "../../model/params.ts";
 import { DEFAULT_AR_WEIGHT } from "../../training/jacobi-forcing.ts";
-import { DEFAULT_DISTILL, distill, type DistillOptions } from "../../training/distill.ts";
+import { DEFAULT_DISTILL, distill, type DistillOptions, type ReplaySource } from "../../training/distill.ts";
 import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetSpacing, type WindowPhase } from "../../training/noise-schedule.ts";
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { progressReporter } from "../../training/progress.ts";
@@ -52,6 +52,9 @@ export const distillCommand: Command = {
     lr: { type: "number", default: DEFAULT_DISTILL.maxLr, help: "peak learning rate (cosine down to lr/10)" },
     "eval-every": { type: "int", default: DEFAULT_DISTILL.evalEvery, help: "steps between evaluations" },
     "checkpoint-every": { type: "int", default: DEFAULT_DISTILL.checkpointEvery, help: "steps between checkpoints" },
+    "replay-data": { type: "string", optional: true, help: "math, code or FILE: also train next-token loss on this real text (not in the paper; keeps held-out likelihood)" },
+    "replay-weight": { type: "number", default: 0, help: "weight of the replay loss (0: none)" },
+    "replay-length": { type: "int", default: 128, help: "tokens per replayed sequence" },
     workers: { type: "int", default: 1, help: "worker threads for the minibatch's gradients (same result for any count)" },
   },
   async run(flags, io) {
@@ -87,7 +90,19 @@ export const distillCommand: Command = {
       divideByBlocks: flags["divide-by-blocks"] === true,
       promptLoss: flags["prompt-loss"] === true,
       eosTokenId: teacher.config.eosTokenId,
+      replayWeight: flags["replay-weight"] as number,
+      ...(flags["replay-data"] !== undefined ? { replayData: flags["replay-data"] as string, replayLength: flags["replay-length"] as number } : {}),
     };
+    if ((flags["replay-weight"] as number) < 0) throw new CliError(`distill: --replay-weight must be >= 0, got ${flags["replay-weight"]}`);
+    if ((flags["replay-weight"] as number) > 0 && flags["replay-data"] === undefined) throw new CliError("distill: --replay-weight needs --replay-data (the text to replay)");
+    let replay: ReplaySource | undefined;
+    if (options.replayData !== undefined) {
+      const data = datasetFor(options.replayData);
+      if (JSON.stringify(data.tokenizer.chars) !== JSON.stringify(teacher.tokenizer.chars)) {
+        throw new CliError(`distill: --replay-data ${options.replayData} has another vocabulary than the teacher's`);
+      }
+      replay = (rng, length) => data.trainSequence(rng, Math.min(length, teacher.config.maxPositions));
+    }
     let evaluate: ((params: Params) => Record<string, number>) | undefined;
     if (flags.data === "math") {
       const tokenizer = datasetFor("math").tokenizer;
@@ -119,7 +134,7 @@ export const distillCommand: Command = {
         ...(evaluate ? { evaluate } : {}),
         shouldStop: () => stopRequested,
         workers: flags.workers as number,
-      });
+      }, replay);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.err(result.finished
         ? `distill: done, ${result.history.length} steps; this session took ${seconds} s; model in ${flags.out}\n`
