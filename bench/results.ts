@@ -43,32 +43,33 @@ interface RowSpec {
   readonly label: string;
   readonly model: string;
   readonly method: "ar" | "jacobi" | "mr";
+  /** Block size n of a Jacobi or multi-block row: 16 is round 1's, 32 round 2's. */
+  readonly n?: number;
 }
 
-/** Block size of every Jacobi row: the n the models were distilled at in round 1. */
+/** Block size of the ablation rows (the n they were distilled at). */
 const BLOCK_SIZE = 16;
-/** Multi-block row: n, K, r, pool (docs/multiblock.md's best region for these models). */
-const MR = { blockSize: 16, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 } as const;
+/** Multi-block rows: K, r, pool (n per row). */
+const MR = { maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 } as const;
+
+/** The rows of one task: the models at the block size of each round. */
+function rowsFor(task: "math" | "code"): RowSpec[] {
+  const m = (name: string): string => `models/${task}-${name}`;
+  return [
+    { label: "AR (teacher)", model: m("teacher"), method: "ar" },
+    { label: "Jacobi (teacher)", model: m("teacher"), method: "jacobi", n: 16 },
+    { label: "Jacobi (teacher)", model: m("teacher"), method: "jacobi", n: 32 },
+    { label: "CLLM-style baseline (clean-context mask)", model: m("cllm"), method: "jacobi", n: 16 },
+    { label: "JF round 1", model: m("jf-r1"), method: "jacobi", n: 16 },
+    { label: "JF round 1", model: m("jf-r1"), method: "jacobi", n: 32 },
+    { label: "JF round 2", model: m("jf"), method: "jacobi", n: 16 },
+    { label: "JF round 2", model: m("jf"), method: "jacobi", n: 32 },
+    { label: "JF round 2, multi-block", model: m("jf"), method: "mr", n: 32 },
+  ];
+}
 
 /** The rows, per task. A row whose model folder is missing is reported as missing, not skipped silently. */
-export const ROWS: Readonly<Record<"math" | "code", readonly RowSpec[]>> = {
-  math: [
-    { label: "AR (teacher)", model: "models/math-teacher", method: "ar" },
-    { label: "Jacobi (teacher)", model: "models/math-teacher", method: "jacobi" },
-    { label: "CLLM-style baseline (clean-context mask)", model: "models/math-cllm", method: "jacobi" },
-    { label: "JF round 1", model: "models/math-jf-r1", method: "jacobi" },
-    { label: "JF round 2", model: "models/math-jf", method: "jacobi" },
-    { label: "JF round 2, multi-block", model: "models/math-jf", method: "mr" },
-  ],
-  code: [
-    { label: "AR (teacher)", model: "models/code-teacher", method: "ar" },
-    { label: "Jacobi (teacher)", model: "models/code-teacher", method: "jacobi" },
-    { label: "CLLM-style baseline (clean-context mask)", model: "models/code-cllm", method: "jacobi" },
-    { label: "JF round 1", model: "models/code-jf-r1", method: "jacobi" },
-    { label: "JF round 2", model: "models/code-jf", method: "jacobi" },
-    { label: "JF round 2, multi-block", model: "models/code-jf", method: "mr" },
-  ],
-};
+export const ROWS: Readonly<Record<"math" | "code", readonly RowSpec[]>> = { math: rowsFor("math"), code: rowsFor("code") };
 
 /** The schedule ablation's models (same budget each; docs/jacobi-forcing.md gives the command). */
 export const ABLATION: readonly { readonly label: string; readonly model: string }[] = [
@@ -81,6 +82,7 @@ export const ABLATION: readonly { readonly label: string; readonly model: string
 /** What one row measured. */
 interface RowResult {
   readonly label: string;
+  readonly n: number;
   readonly model: string;
   readonly method: string;
   readonly tokens: number;
@@ -91,11 +93,11 @@ interface RowResult {
 
 type Decoder = (prompt: readonly number[], maxNewTokens: number) => { tokens: number[]; forwards: number };
 
-function decoderFor(method: RowSpec["method"], config: ModelConfig, params: Params, eos: boolean): Decoder {
+function decoderFor(method: RowSpec["method"], n: number, config: ModelConfig, params: Params, eos: boolean): Decoder {
   const stop = eos ? {} : { eosTokenId: null };
   if (method === "ar") return (p, m) => { const g = arGreedy(config, params, [...p], { maxNewTokens: m, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
-  if (method === "jacobi") return (p, m) => { const g = jacobi(config, params, [...p], { maxNewTokens: m, blockSize: BLOCK_SIZE, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
-  return (p, m) => { const g = multiBlock(config, params, [...p], { maxNewTokens: m, ...MR, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
+  if (method === "jacobi") return (p, m) => { const g = jacobi(config, params, [...p], { maxNewTokens: m, blockSize: n, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
+  return (p, m) => { const g = multiBlock(config, params, [...p], { maxNewTokens: m, blockSize: n, ...MR, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
 }
 
 /**
@@ -105,8 +107,8 @@ function decoderFor(method: RowSpec["method"], config: ModelConfig, params: Para
  * @throws Error when the method's tokens differ from AR's on any prompt
  */
 function decodeAll(row: RowSpec, config: ModelConfig, params: Params, prompts: readonly number[][], maxNewTokens: number, eos: boolean): { outputs: number[][]; tokens: number; forwards: number; seconds: number } {
-  const decode = decoderFor(row.method, config, params, eos);
-  const reference = decoderFor("ar", config, params, eos);
+  const decode = decoderFor(row.method, row.n ?? BLOCK_SIZE, config, params, eos);
+  const reference = decoderFor("ar", 1, config, params, eos);
   const outputs: number[][] = [];
   let tokens = 0, forwards = 0, seconds = 0;
   for (const prompt of prompts) {
@@ -131,7 +133,7 @@ function mathRow(row: RowSpec, dataset: Dataset, problems: readonly MathProblem[
   const prompts = problems.map((p) => [1, ...tokenizer.encode(mathPrompt(p))]);
   const r = decodeAll(row, config, params, prompts, 64, true);
   const correct = r.outputs.filter((out, i) => extractAnswer(decodeText(tokenizer, out)) === problems[i].answer).length;
-  return { label: row.label, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: correct / problems.length };
+  return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: correct / problems.length };
 }
 
 function decodeText(tokenizer: CharTokenizer, ids: readonly number[]): string {
@@ -145,13 +147,13 @@ function codeRow(row: RowSpec, dataset: Dataset, prefixes: number, newTokens: nu
   const step = Math.max(1, Math.floor(windows.length / prefixes));
   const prompts = Array.from({ length: Math.min(prefixes, windows.length) }, (_, i) => [...windows[i * step].tokens.slice(0, 64)]);
   const r = decodeAll(row, config, params, prompts, newTokens, false);
-  return { label: row.label, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: bits };
+  return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: bits };
 }
 
 // ---------------------------------------------------------------- tables
 
 function methodName(row: RowResult): string {
-  return row.method === "ar" ? "AR" : row.method === "jacobi" ? `Jacobi n=${BLOCK_SIZE}` : `multi-block n=${MR.blockSize} K=${MR.maxBlocks} r=${MR.spawnRatio} pool=${MR.poolSize}`;
+  return row.method === "ar" ? "AR" : row.method === "jacobi" ? `Jacobi n=${row.n}` : `multi-block n=${row.n} K=${MR.maxBlocks} r=${MR.spawnRatio} pool=${MR.poolSize}`;
 }
 
 function table(task: "math" | "code", rows: readonly RowResult[], missing: readonly RowSpec[]): string {
@@ -210,12 +212,12 @@ function tpfSvg(curves: readonly { label: string; points: [number, number][] }[]
 // ---------------------------------------------------------------- main
 
 const spec: CommandSpec = {
-  summary: "the Jacobi Forcing results tables",
+  summary: "the Jacobi Forcing results table into docs/results.md",
   flags: {
-    examples: { type: "int", default: 500, help: "held-out math problems" },
-    prefixes: { type: "int", default: 20, help: "held-out code prefixes (64 characters each) to continue" },
-    "new-tokens": { type: "int", default: 96, help: "code: tokens generated per prefix" },
-    "dry-run": { type: "boolean", help: "print the tables, do not write docs/" },
+  examples: { type: "int", default: 500, help: "held-out math problems" },
+  prefixes: { type: "int", default: 20, help: "held-out code prefixes (64 characters each) to continue" },
+  "new-tokens": { type: "int", default: 96, help: "code: tokens generated per prefix" },
+  "dry-run": { type: "boolean", help: "print the tables, do not write docs/" },
   },
 };
 
