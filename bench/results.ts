@@ -49,8 +49,8 @@ interface RowSpec {
 
 /** Block size of the ablation rows (the n they were distilled at). */
 const BLOCK_SIZE = 16;
-/** Multi-block rows: K, r, pool (n per row). */
-const MR = { maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 } as const;
+/** Multi-block rows: K, r, pool (n per row) — the best n = 32 cell of the grid on math-jf (docs/multiblock.md). */
+const MR = { maxBlocks: 2, spawnRatio: 0.5, poolSize: 1 } as const;
 
 /** The rows of one task: the models at the block size of each round. */
 function rowsFor(task: "math" | "code"): RowSpec[] {
@@ -62,6 +62,7 @@ function rowsFor(task: "math" | "code"): RowSpec[] {
     { label: "CLLM-style baseline (clean-context mask)", model: m("cllm"), method: "jacobi", n: 16 },
     { label: "JF round 1", model: m("jf-r1"), method: "jacobi", n: 16 },
     { label: "JF round 1", model: m("jf-r1"), method: "jacobi", n: 32 },
+    ...(task === "code" ? [{ label: "JF round 1 without the replay loss", model: "models/ablations/code-no-replay", method: "jacobi" as const, n: 16 }] : []),
     { label: "JF round 2", model: m("jf"), method: "jacobi", n: 16 },
     { label: "JF round 2", model: m("jf"), method: "jacobi", n: 32 },
     { label: "JF round 2, multi-block", model: m("jf"), method: "mr", n: 32 },
