@@ -252,9 +252,9 @@ function main(): void {
     out.push(`**Noise-schedule ablation** (math, Jacobi n=${BLOCK_SIZE}, same smaller budget for each; lower iterations/token is better):\n\n${lines.join("\n")}`);
   }
   const curves = [
-    { label: "JF round 1", csv: "models/math-jf-r1/loss.csv" },
-    { label: "CLLM-style", csv: "models/math-cllm/loss.csv" },
-    { label: "JF round 2", csv: "models/math-jf/loss.csv" },
+    { label: "JF round 1 (n=16)", csv: "models/math-jf-r1/loss.csv" },
+    { label: "CLLM-style (n=16)", csv: "models/math-cllm/loss.csv" },
+    { label: "JF round 2 (n=32)", csv: "models/math-jf/loss.csv" },
   ].filter((c) => existsSync(c.csv)).map((c) => ({ label: c.label, points: tpfCurve(c.csv) })).filter((c) => c.points.length > 0);
 
   const body = `${out.join("\n\n")}\n\nMeasured ${started} on this machine (${process.arch}, Node ${process.version}) by \`npm run results\`.`;
