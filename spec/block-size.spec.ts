@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
-import { autoBlockSize, chooseBlockSize, costAt, formatBlockSizeChoice, type BlockCalibration } from "../src/decoding/block-size.ts";
+import { AUTO_MIN_GAIN, autoBlockSize, chooseBlockSize, costAt, formatBlockSizeChoice, type BlockCalibration } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
@@ -42,6 +42,13 @@ describe("chooseBlockSize", () => {
     expect(chooseBlockSize(mid, calibration).blockSize).toBe(4);
   });
 
+  it("keeps n = 1 unless a block promises at least AUTO_MIN_GAIN (1.1x): a predicted 1.05x is within calibration error", () => {
+    const slight = [{ T: 1, ratio: 1 }, { T: 3, ratio: 1.9 }, { T: 9, ratio: 8 }]; // n = 4: 2 / 1.9 = 1.053
+    expect(chooseBlockSize(slight, calibration).blockSize).toBe(1);
+    expect(chooseBlockSize(slight, calibration, 1.05).blockSize).toBe(4);
+    expect(AUTO_MIN_GAIN).toBe(1.1);
+  });
+
   it("reads the curve by linear interpolation and extrapolates from the last two points", () => {
     const curve = [{ T: 4, ratio: 2.5 }, { T: 1, ratio: 1 }, { T: 8, ratio: 4.5 }];
     expect(costAt(curve, 2)).toBe(1.5);
@@ -62,6 +69,11 @@ describe("autoBlockSize on a random tiny model", () => {
     expect([1, 2, 4]).toContain(choice.blockSize);
     expect(choice.candidates[0]).toMatchObject({ tokensPerForward: 1, tokensPerForwardCall: 1, costRatio: 1, expectedSpeedup: 1 });
     expect(formatBlockSizeChoice(choice)).toMatch(new RegExp(`^block size auto: n = ${choice.blockSize}, expected \\d+\\.\\d\\dx AR tokens/s`));
+    // a measured check overrules a prediction only towards AR, and says so
+    if (choice.overruled !== undefined) expect(choice.blockSize).toBe(1);
+    if (choice.blockSize > 1) expect(choice.measuredSpeedup).toBeGreaterThanOrEqual(AUTO_MIN_GAIN);
+    const overruled = { ...choice, blockSize: 1, measuredSpeedup: 0.8, overruled: 4 };
+    expect(formatBlockSizeChoice(overruled)).toMatch(/n = 4 was predicted faster but measured 0\.80x AR on the calibration prompts \(< 1\.1\), so AR/);
     for (const prompt of prompts) {
       expectSameTokens("jacobi at the auto n vs AR", jacobi(config, params, prompt, { ...stop, blockSize: choice.blockSize }).tokens,
         arGreedy(config, params, prompt, stop).tokens);
