@@ -49,8 +49,16 @@ interface RowSpec {
 
 /** Block size of the ablation rows (the n they were distilled at). */
 const BLOCK_SIZE = 16;
-/** Multi-block rows: K, r, pool (n per row) — the best n = 32 cell of the grid on math-jf (docs/multiblock.md). */
-const MR = { maxBlocks: 2, spawnRatio: 0.5, poolSize: 1 } as const;
+/**
+ * Multi-block configuration per task, chosen on the grid's 4 prompts (not the table's): math, the best
+ * n = 32 cell on models/math-jf (docs/multiblock.md); code, the best cell of the small grid on
+ * models/code-jf (`npx tsx bench/multiblock-grid.ts --model models/code-jf --data code --prompts 4
+ * --new-tokens 96 --grid small --dry-run`): recycling pays on code, where n-grams repeat.
+ */
+const MR = {
+  math: { blockSize: 32, maxBlocks: 2, spawnRatio: 0.5, poolSize: 1 },
+  code: { blockSize: 16, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 },
+} as const;
 
 /** The rows of one task: the models at the block size of each round. */
 function rowsFor(task: "math" | "code"): RowSpec[] {
@@ -65,7 +73,7 @@ function rowsFor(task: "math" | "code"): RowSpec[] {
     ...(task === "code" ? [{ label: "JF round 1 without the replay loss", model: "models/ablations/code-no-replay", method: "jacobi" as const, n: 16 }] : []),
     { label: "JF round 2", model: m("jf"), method: "jacobi", n: 16 },
     { label: "JF round 2", model: m("jf"), method: "jacobi", n: 32 },
-    { label: "JF round 2, multi-block", model: m("jf"), method: "mr", n: 32 },
+    { label: "JF round 2, multi-block", model: m("jf"), method: "mr", n: MR[task].blockSize },
   ];
 }
 
@@ -94,11 +102,12 @@ interface RowResult {
 
 type Decoder = (prompt: readonly number[], maxNewTokens: number) => { tokens: number[]; forwards: number };
 
-function decoderFor(method: RowSpec["method"], n: number, config: ModelConfig, params: Params, eos: boolean): Decoder {
+function decoderFor(method: RowSpec["method"], n: number, config: ModelConfig, params: Params, eos: boolean, task: "math" | "code" = "math"): Decoder {
   const stop = eos ? {} : { eosTokenId: null };
   if (method === "ar") return (p, m) => { const g = arGreedy(config, params, [...p], { maxNewTokens: m, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
   if (method === "jacobi") return (p, m) => { const g = jacobi(config, params, [...p], { maxNewTokens: m, blockSize: n, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
-  return (p, m) => { const g = multiBlock(config, params, [...p], { maxNewTokens: m, blockSize: n, ...MR, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
+  const { maxBlocks, spawnRatio, poolSize } = MR[task];
+  return (p, m) => { const g = multiBlock(config, params, [...p], { maxNewTokens: m, blockSize: n, maxBlocks, spawnRatio, poolSize, ...stop }); return { tokens: g.tokens, forwards: g.stats.forwards }; };
 }
 
 /**
@@ -107,8 +116,8 @@ function decoderFor(method: RowSpec["method"], n: number, config: ModelConfig, p
  *
  * @throws Error when the method's tokens differ from AR's on any prompt
  */
-function decodeAll(row: RowSpec, config: ModelConfig, params: Params, prompts: readonly number[][], maxNewTokens: number, eos: boolean): { outputs: number[][]; tokens: number; forwards: number; seconds: number } {
-  const decode = decoderFor(row.method, row.n ?? BLOCK_SIZE, config, params, eos);
+function decodeAll(row: RowSpec, config: ModelConfig, params: Params, prompts: readonly number[][], maxNewTokens: number, eos: boolean, task: "math" | "code"): { outputs: number[][]; tokens: number; forwards: number; seconds: number } {
+  const decode = decoderFor(row.method, row.n ?? BLOCK_SIZE, config, params, eos, task);
   const reference = decoderFor("ar", 1, config, params, eos);
   const outputs: number[][] = [];
   let tokens = 0, forwards = 0, seconds = 0;
@@ -132,7 +141,7 @@ function decodeAll(row: RowSpec, config: ModelConfig, params: Params, prompts: r
 function mathRow(row: RowSpec, dataset: Dataset, problems: readonly MathProblem[]): RowResult {
   const { config, params, tokenizer } = loadModelFor("results", row.model, dataset);
   const prompts = problems.map((p) => [1, ...tokenizer.encode(mathPrompt(p))]);
-  const r = decodeAll(row, config, params, prompts, 64, true);
+  const r = decodeAll(row, config, params, prompts, 64, true, "math");
   const correct = r.outputs.filter((out, i) => extractAnswer(decodeText(tokenizer, out)) === problems[i].answer).length;
   return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: correct / problems.length };
 }
@@ -147,14 +156,15 @@ function codeRow(row: RowSpec, dataset: Dataset, prefixes: number, newTokens: nu
   const bits = heldoutLoss(config, params, windows) / Math.LN2;
   const step = Math.max(1, Math.floor(windows.length / prefixes));
   const prompts = Array.from({ length: Math.min(prefixes, windows.length) }, (_, i) => [...windows[i * step].tokens.slice(0, 64)]);
-  const r = decodeAll(row, config, params, prompts, newTokens, false);
+  const r = decodeAll(row, config, params, prompts, newTokens, false, "code");
   return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: bits };
 }
 
 // ---------------------------------------------------------------- tables
 
-function methodName(row: RowResult): string {
-  return row.method === "ar" ? "AR" : row.method === "jacobi" ? `Jacobi n=${row.n}` : `multi-block n=${row.n} K=${MR.maxBlocks} r=${MR.spawnRatio} pool=${MR.poolSize}`;
+function methodName(row: RowResult, task: "math" | "code"): string {
+  const mr = MR[task];
+  return row.method === "ar" ? "AR" : row.method === "jacobi" ? `Jacobi n=${row.n}` : `multi-block n=${row.n} K=${mr.maxBlocks} r=${mr.spawnRatio} pool=${mr.poolSize}`;
 }
 
 function table(task: "math" | "code", rows: readonly RowResult[], missing: readonly RowSpec[]): string {
@@ -168,7 +178,7 @@ function table(task: "math" | "code", rows: readonly RowResult[], missing: reado
     const tpf = r.tokens / r.forwards;
     const speed = r.tokens / r.seconds;
     const q = task === "math" ? `${(100 * r.quality).toFixed(1)}%` : r.quality.toFixed(3);
-    lines.push(`| ${r.label} | \`${r.model}\` | ${methodName(r)} | ${tpf.toFixed(2)} | ${(1 / tpf).toFixed(3)} | ${speed.toFixed(0)} | ${(speed / arSpeed).toFixed(2)}x | ${q} | ✓ |`);
+    lines.push(`| ${r.label} | \`${r.model}\` | ${methodName(r, task)} | ${tpf.toFixed(2)} | ${(1 / tpf).toFixed(3)} | ${speed.toFixed(0)} | ${(speed / arSpeed).toFixed(2)}x | ${q} | ✓ |`);
   }
   for (const m of missing) lines.push(`| ${m.label} | \`${m.model}\` (missing) | | | | | | | |`);
   return lines.join("\n");
