@@ -19,7 +19,7 @@ type Matmul = (out: Float64Array, x: Float64Array, w: Float64Array, M: number, K
  * The yardstick: `out = x w` with `w` stored `[K, N]` and a 4 x 4 register tile (four rows share each
  * load of four contiguous weights). Not used by the model; same per-element order as the others.
  */
-function matmulKxN4x4(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
+export function matmulKxN4x4(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
   for (let i = 0; i < M; i += 4) {
     const rows = Math.min(4, M - i);
     const x0 = i * K, x1 = rows > 1 ? x0 + K : x0, x2 = rows > 2 ? x0 + 2 * K : x0, x3 = rows > 3 ? x0 + 3 * K : x0;

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { costCurveSvg } from "../bench/forward.ts";
 import { kernelTable } from "../bench/kernels.ts";
+import { arVersusKxN } from "../bench/kxn-baseline.ts";
 import { compareMethods } from "../bench/methods.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
@@ -17,6 +18,14 @@ describe("bench", () => {
     expect(rows.map((r) => `${r.kernel} ${r.M}`)).toEqual([
       "tiled 1", "before 1", "kxn-4x4 1", "reference 1", "tiled 5", "before 5", "kxn-4x4 5", "reference 5"]);
     for (const r of rows) expect(r.gflops).toBeGreaterThan(0);
+  });
+
+  it("arVersusKxN: the K x N baseline decodes the very tokens of the model's own forward (a fair yardstick)", () => {
+    const config = PRESETS.tiny;
+    const r = arVersusKxN(config, initParams(config, { seed: 2, std: 0.5 }), 12, 1);
+    expect(r.identical).toBe(true);
+    expect(r.oursTokensPerSecond).toBeGreaterThan(0);
+    expect(r.kxnTokensPerSecond).toBeGreaterThan(0);
   });
 
   it("compareMethods: every row of a tiny model equals AR, and the auto row names its block size", () => {

@@ -22,6 +22,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling } from "../../../bench/forward.ts";
 import { kernelTable, scalarPeakGflops } from "../../../bench/kernels.ts";
+import { arVersusKxN } from "../../../bench/kxn-baseline.ts";
 import { compareMethods, formatMethodRows, type MethodRow } from "../../../bench/methods.ts";
 import { benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
 import { formatBlockSizeChoice } from "../../decoding/block-size.ts";
@@ -81,6 +82,10 @@ export const benchCommand: Command = {
     say(`\nforward after a 64-token cache, small (random, seed 0)\n     T   ms/forward   t(T)/t(1)\n`);
     for (const p of curve) say(`${String(p.T).padStart(6)}   ${p.ms.toFixed(3).padStart(10)}   ${p.ratio.toFixed(2).padStart(9)}\n`);
     say(`AR greedy on small: ${arTps.toFixed(0)} tokens/s\n`);
+    const kxn = arVersusKxN(small, smallParams, quick ? 32 : 64, quick ? 3 : 7);
+    say(`AR greedy on small, whole decode, interleaved: these kernels ${kxn.oursTokensPerSecond.toFixed(0)} tokens/s, ` +
+      `a plain K x N register-tiled kernel ${kxn.kxnTokensPerSecond.toFixed(0)} tokens/s: ${kxn.ratio.toFixed(2)}x` +
+      `${kxn.identical ? " (same tokens)" : " (TOKENS DIFFER: a bug)"}\n`);
     const threads = await threadScaling(small, smallParams, 2, quick ? [1, 16] : [1, 4, 16, 64], quick ? 9 : 31);
     say("\nforward on small, products split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
     say("     T   1 thread ms   2 threads ms   speedup   logits identical\n");
@@ -118,6 +123,7 @@ export const benchCommand: Command = {
       kernels,
       forwardCost: curve.map((p) => ({ T: p.T, ms: p.ms, ratio: p.ratio })),
       arTokensPerSecondSmall: arTps,
+      arVersusKxN: kxn,
       threads,
       autoBlockSize: autoChoices,
     };
