@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { mathDataset, mathPromptIds } from "../src/data/dataset.ts";
 import { mathSplitOf, solveMath } from "../src/data/math.ts";
 import { TEXT_PROMPT_LENGTH, fileDataset } from "../src/data/text.ts";
@@ -23,14 +23,6 @@ const model = join(root, "tiny-math");
 const config = { ...PRESETS.tiny, vocabSize: mathDataset().tokenizer.vocabSize };
 const params = initParams(config, { seed: 4, std: 0.5 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 describe("Dataset.trainPrompt", () => {
   it("math: BOS + a training question, laid out as mathDocument's prompt, a function of the seed", () => {

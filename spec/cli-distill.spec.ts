@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { mathDataset } from "../src/data/dataset.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS } from "../src/model/config.ts";
@@ -17,13 +17,6 @@ const root = mkdtempSync(join(tmpdir(), "jf-cli-distill-"));
 const teacher = join(root, "teacher");
 const trajectories = join(root, "traj.jsonl");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 describe("jacobi-forcing distill", () => {
   beforeAll(async () => {

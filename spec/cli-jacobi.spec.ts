@@ -7,20 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 
 const root = mkdtempSync(join(tmpdir(), "jf-cli-jacobi-"));
 const model = join(root, "small");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 describe("generate --method jacobi", () => {
   beforeAll(async () => {

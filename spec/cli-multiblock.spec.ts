@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { arSample } from "../src/decoding/sampling.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
@@ -14,14 +14,6 @@ import { loadCheckpoint } from "../src/model/checkpoint.ts";
 const root = mkdtempSync(join(tmpdir(), "jf-cli-mr-"));
 const model = join(root, "tiny");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 const base = () => ["generate", "--model", model, "--prompt-ids", "1,40,41", "--max-new-tokens", "20", "--ignore-eos"];
 

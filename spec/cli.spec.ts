@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { decodeSafetensors } from "../src/model/safetensors.ts";
@@ -11,14 +11,6 @@ import { referenceLogits, type HfConfig } from "./reference/llama-reference.ts";
 
 const root = mkdtempSync(join(tmpdir(), "jf-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 describe("jacobi-forcing CLI", () => {
   const model = join(root, "tiny");

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 import { drawDocsPictures } from "../src/cli/commands/pictures.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent } from "../src/cli/shipped-models.ts";
 import { traceMarks, traceRight, type TraceRow } from "../src/cli/trace.ts";
@@ -15,12 +15,6 @@ import { traceMarks, traceRight, type TraceRow } from "../src/cli/trace.ts";
 const root = mkdtempSync(join(tmpdir(), "jf-trace-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const teacher = join(packageRoot(), "models", "math-teacher");
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 describe("trace", () => {
   it("marks: accepted, changed since the previous row, unchanged; right = equal to the block's fixed point", () => {

@@ -9,17 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.ts";
+import { cli } from "./helpers/cli.ts";
 
 const root = mkdtempSync(join(tmpdir(), "jf-train-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 const losses = (dir: string): string[] => readFileSync(join(dir, "loss.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",")[2]);
 
