@@ -22,10 +22,10 @@ import type { Params } from "../model/params.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
 import { Rng } from "../tensor/random.ts";
 import { buildExample, type JacobiForcingOptions, type ReplaySequence, type TrajectoryData } from "./jacobi-forcing.ts";
-import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions } from "./optimizer.ts";
+import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, type AdamWOptions } from "./optimizer.ts";
 import { GradientPool } from "./parallel.ts";
 import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
-import { trainableParams, type Progress, type TrainHooks, type TrainResult } from "./trainer.ts";
+import { runSteps, trainableParams, type TrainHooks, type TrainResult } from "./trainer.ts";
 
 // ---------------------------------------------------------------- options
 
@@ -129,43 +129,18 @@ export async function distill(
   }
   const { params, optimizer, dataRng } = state;
   const trainable = trainableParams(config, params);
-  const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
   const pool = new GradientPool(hooks.workers ?? 1, config, trainable.names, trainable.tensors, options.batchSize, options);
   try {
-    const started = performance.now();
-    let sessionTokens = 0;
-    let sessionSteps = 0;
-    while (state.step < options.steps) {
-      if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
-        save();
-        return { params, history: state.history, finished: false };
-      }
-      const lr = learningRate(state.step, schedule);
+    return await runSteps(state, options, hooks, save, async (lr) => {
       const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
       const step = await distillStep(pool, params, batch, options, dataRng, replay);
       const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
       adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
-      state.step++;
-      sessionSteps++;
-      sessionTokens += step.tokens;
-      state.history.push({ step: state.step, lr, loss: step.loss, gradNorm, parts: (options.replayWeight ?? 0) > 0 ? { ar: step.ar, consistency: step.consistency, replay: step.replay } : { ar: step.ar, consistency: step.consistency } });
-
-      let evaluation: Record<string, number> | undefined;
-      if (state.step % options.evalEvery === 0 || state.step === options.steps) {
-        evaluation = { ...hooks.evaluate?.(params) };
-        state.evals.push({ step: state.step, ...evaluation });
-      }
-      if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
-      const seconds = (performance.now() - started) / 1000;
-      const progress: Progress = {
-        step: state.step, steps: options.steps, loss: step.loss, tokensPerSecond: sessionTokens / seconds,
-        etaSeconds: (seconds / sessionSteps) * (options.steps - state.step), ...(evaluation ? { eval: evaluation } : {}),
-      };
-      hooks.onProgress?.(progress);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return { params, history: state.history, finished: true };
+      const parts: Record<string, number> = { ar: step.ar, consistency: step.consistency };
+      if ((options.replayWeight ?? 0) > 0) parts.replay = step.replay;
+      return { loss: step.loss, gradNorm, tokens: step.tokens, parts };
+    }, () => ({ ...hooks.evaluate?.(params) }));
   } finally {
     await pool.close();
   }

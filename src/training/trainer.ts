@@ -325,9 +325,65 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
   const { params, optimizer, dataRng } = state;
   const trainable = trainableParams(config, params);
   const heldout = dataset.heldoutSequences(options.contextLength, options.evalSequences);
-  const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const save = (): void => saveTrainState(hooks.outDir, state, options, dataset);
 
+  return runSteps(state, options, hooks, save, (lr) => {
+    const batch = Array.from({ length: options.batchSize }, () => dataset.trainSequence(dataRng, options.contextLength));
+    return trainStep(config, params, trainable, optimizer, batch, lr, options);
+  }, () => ({ heldoutLoss: heldoutLoss(config, params, heldout), ...hooks.evaluate?.(params) }));
+}
+
+/**
+ * What one optimizer step tells {@link runSteps}.
+ *
+ * @example
+ * ```ts
+ * const step: LoopStep = { loss: 0.41, gradNorm: 0.9, tokens: 3360, parts: { ar: 0.002, consistency: 0.39 } };
+ * ```
+ * @category Training
+ */
+export interface LoopStep {
+  /** The step's training loss. */
+  readonly loss: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Tokens the step trained on (for tokens/s). */
+  readonly tokens: number;
+  /** Parts of the loss, kept apart in the history (e.g. `ar`, `consistency`). */
+  readonly parts?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The schedule fields of a run that {@link runSteps} reads.
+ *
+ * @example
+ * ```ts
+ * const loop: LoopOptions = { steps: 1500, maxLr: 3e-4, minLr: 3e-5, warmupSteps: 20, evalEvery: 250, checkpointEvery: 100 };
+ * ```
+ * @category Training
+ */
+export type LoopOptions = Pick<TrainOptions, "steps" | "maxLr" | "minLr" | "warmupSteps" | "evalEvery" | "checkpointEvery">;
+
+/**
+ * The training loop shared by `train` and `distill`: from `state.step` to `options.steps`, one `step(lr)`
+ * per optimizer step (it draws its batch, computes the gradient and updates the weights), the history,
+ * evaluation every `evalEvery` steps and at the end, a checkpoint (`save`) every `checkpointEvery` steps,
+ * at the end and on a stop request, and a progress report after every step.
+ *
+ * @param step - one optimizer step at learning rate `lr`
+ * @param evaluate - the held-out metrics, on evaluation steps
+ * @example
+ * ```ts
+ * await runSteps(state, options, hooks, save, (lr) => trainStep(config, params, trainable, optimizer, batch(), lr, options), () => ({}));
+ * ```
+ * @category Training
+ */
+export async function runSteps(
+  state: TrainState, options: LoopOptions, hooks: TrainHooks, save: () => void,
+  step: (lr: number) => LoopStep | Promise<LoopStep>, evaluate: () => Record<string, number>,
+): Promise<TrainResult> {
+  const { params } = state;
+  const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const started = performance.now();
   let sessionTokens = 0;
   let sessionSteps = 0;
@@ -336,25 +392,23 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
       save();
       return { params, history: state.history, finished: false };
     }
-    const batch = Array.from({ length: options.batchSize }, () => dataset.trainSequence(dataRng, options.contextLength));
     const lr = learningRate(state.step, schedule);
-    const result = trainStep(config, params, trainable, optimizer, batch, lr, options);
+    const result = await step(lr);
     state.step++;
     sessionSteps++;
     sessionTokens += result.tokens;
-    state.history.push({ step: state.step, lr, loss: result.loss, gradNorm: result.gradNorm });
+    state.history.push({ step: state.step, lr, loss: result.loss, gradNorm: result.gradNorm, ...(result.parts ? { parts: result.parts } : {}) });
 
     let evaluation: Record<string, number> | undefined;
     if (state.step % options.evalEvery === 0 || state.step === options.steps) {
-      evaluation = { heldoutLoss: heldoutLoss(config, params, heldout), ...hooks.evaluate?.(params) };
+      evaluation = evaluate();
       state.evals.push({ step: state.step, ...evaluation });
     }
     if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
 
     const seconds = (performance.now() - started) / 1000;
-    const tokensPerSecond = sessionTokens / seconds;
     hooks.onProgress?.({
-      step: state.step, steps: options.steps, loss: result.loss, tokensPerSecond,
+      step: state.step, steps: options.steps, loss: result.loss, tokensPerSecond: sessionTokens / seconds,
       etaSeconds: (seconds / sessionSteps) * (options.steps - state.step),
       ...(evaluation ? { eval: evaluation } : {}),
     });
