@@ -19,19 +19,7 @@ import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts"
 import { arGreedy } from "../src/decoding/greedy.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 import { KernelThreads } from "../src/tensor/threads.ts";
-
-/** Median of a few timed runs of `fn`, in milliseconds (after one warm-up run). */
-export function medianMs(fn: () => void, reps: number): number {
-  fn();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
+import { interleavedMedianMs, medianMs } from "../src/util/timing.ts";
 
 /** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
 export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): CostPoint[] {
@@ -82,16 +70,7 @@ export async function threadScaling(config: ModelConfig, params: Params, threads
         return logits.data;
       });
       const [a, b] = runs.map((run) => run());
-      for (let r = 0; r < 2; r++) runs.forEach((run) => run());
-      const times: number[][] = [[], []];
-      for (let r = 0; r < reps; r++) {
-        runs.forEach((run, c) => {
-          const t0 = performance.now();
-          run();
-          times[c].push(performance.now() - t0);
-        });
-      }
-      const [one, many] = times.map((t) => t.sort((x, y) => x - y)[Math.floor(reps / 2)]);
+      const [one, many] = interleavedMedianMs(runs, reps, 2);
       return { T, oneThreadMs: one, threadedMs: many, speedup: one / many, identical: a.every((v, i) => Object.is(v, b[i])) };
     });
   } finally {

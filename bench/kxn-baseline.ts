@@ -17,6 +17,7 @@ import { forward } from "../src/model/transformer.ts";
 import { argmaxKernel } from "../src/tensor/kernels.ts";
 import { add, attention, embedding, mul, rmsNorm, rope, silu } from "../src/tensor/ops.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { interleavedMedianMs } from "../src/util/timing.ts";
 import { matmulKxN4x4 } from "./kernels.ts";
 
 /** Weights transposed once into [K, N], by the tensor they came from. */
@@ -107,16 +108,7 @@ export function arVersusKxN(config: ModelConfig, params: Params, newTokens: numb
   const ours = (): number[] => decode(config, prompt, newTokens, (t, cache) => forward(config, params, t, { cache }));
   const kxn = (): number[] => decode(config, prompt, newTokens, (t, cache) => forwardKxN(config, params, weights, t, cache));
   const identical = JSON.stringify(ours()) === JSON.stringify(kxn());     // also the warm-up of both
-  const a: number[] = [], b: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    let started = performance.now();
-    ours();
-    a.push(performance.now() - started);
-    started = performance.now();
-    kxn();
-    b.push(performance.now() - started);
-  }
-  const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
-  const oursTps = newTokens / (median(a) / 1000), kxnTps = newTokens / (median(b) / 1000);
+  const [oursMs, kxnMs] = interleavedMedianMs([ours, kxn], reps, 0);
+  const oursTps = newTokens / (oursMs / 1000), kxnTps = newTokens / (kxnMs / 1000);
   return { oursTokensPerSecond: oursTps, kxnTokensPerSecond: kxnTps, ratio: oursTps / kxnTps, identical };
 }

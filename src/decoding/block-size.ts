@@ -33,6 +33,7 @@ import { forward } from "../model/transformer.ts";
 import { DecodingError, type StopOptions } from "./acceptance.ts";
 import { arGreedy } from "./greedy.ts";
 import { jacobi } from "./jacobi.ts";
+import { interleavedMedianMs } from "../util/timing.ts";
 
 // ---------------------------------------------------------------- the measured inputs
 
@@ -115,16 +116,7 @@ export function measureCostCurve(
   // Warm up every size first (V8 optimises the loops over the first calls; a size timed before that
   // would look slow), then time the sizes in turn, round after round, so that a change in the machine's
   // load hits all of them alike.
-  for (let r = 0; r < 3; r++) for (const run of runs) run();
-  const times: number[][] = all.map(() => []);
-  for (let r = 0; r < reps; r++) {
-    runs.forEach((run, i) => {
-      const t0 = performance.now();
-      run();
-      times[i].push(performance.now() - t0);
-    });
-  }
-  const ms = times.map((t) => t.sort((a, b) => a - b)[Math.floor(reps / 2)]);
+  const ms = interleavedMedianMs(runs, reps, 3);
   return all.map((T, i) => ({ T, ms: ms[i], ratio: ms[i] / ms[0] }));
 }
 
@@ -306,26 +298,14 @@ export function autoBlockSize(
   if (choice.blockSize === 1) return choice;
   // The prediction leaves out what a Jacobi iteration costs beyond its forward (drafts, acceptance, cache
   // rollback) and rests on few prompts; check it against the decoders themselves before trusting it.
-  const reps = options.reps ?? 7;
-  const ar = medianSeconds(reps, () => { for (const p of prompts) arGreedy(config, params, [...p], options.stop); });
-  const block = medianSeconds(reps, () => { for (const p of prompts) jacobi(config, params, p, { ...options.stop, blockSize: choice.blockSize }); });
+  const [ar, block] = interleavedMedianMs([
+    () => { for (const p of prompts) arGreedy(config, params, [...p], options.stop); },
+    () => { for (const p of prompts) jacobi(config, params, p, { ...options.stop, blockSize: choice.blockSize }); },
+  ], options.reps ?? 7);
   const measuredSpeedup = ar / block;
   if (measuredSpeedup >= AUTO_MIN_GAIN || !sizes.includes(1)) return { ...choice, measuredSpeedup };
   const fallback = chooseBlockSize(curve, calibration, Infinity);
   return { ...fallback, measuredSpeedup, overruled: choice.blockSize };
-}
-
-/** Median wall time in seconds of `reps` runs of `run` (after one untimed warm-up run). */
-function medianSeconds(reps: number, run: () => void): number {
-  run();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const started = performance.now();
-    run();
-    times.push((performance.now() - started) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
 
 /**

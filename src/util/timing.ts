@@ -1,0 +1,42 @@
+/**
+ * Wall-clock medians for measurements that drive choices (`--block-size auto`) and for the benchmarks.
+ *
+ * @module
+ */
+
+/**
+ * Median wall time in milliseconds of each of `runs`, timed in turn round after round (so a change in
+ * the machine's load hits all of them alike), after `warmups` untimed rounds (V8 optimises a loop over
+ * its first calls; a run timed before that would look slow).
+ *
+ * @example
+ * ```ts
+ * const [ar, jacobi] = interleavedMedianMs([() => decodeAr(), () => decodeJacobi()], 7); // ms each
+ * ```
+ * @category Utilities
+ */
+export function interleavedMedianMs(runs: readonly (() => unknown)[], reps: number, warmups = 1): number[] {
+  for (let r = 0; r < warmups; r++) for (const run of runs) run();
+  const times: number[][] = runs.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    runs.forEach((run, i) => {
+      const t0 = performance.now();
+      run();
+      times[i].push(performance.now() - t0);
+    });
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}
+
+/**
+ * Median wall time in milliseconds of `reps` runs of `run`, after one untimed run.
+ *
+ * @example
+ * ```ts
+ * medianMs(() => forward(config, params, [1, 40, 41]), 5); // e.g. 0.7
+ * ```
+ * @category Utilities
+ */
+export function medianMs(run: () => unknown, reps: number): number {
+  return interleavedMedianMs([run], reps)[0];
+}
