@@ -525,13 +525,9 @@ export class GpuModel {
       pass.setBindGroup(0, group);
       for (let r = 0; r < count; r++) pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
       pass.end();
-      const start = performance.now();
-      this.device.queue.submit([encoder.finish()]);
-      await this.device.queue.onSubmittedWorkDone();
-      return (performance.now() - start) / 1000;
+      return this.timedSubmit(encoder);
     };
-    await once(2);                                                                            // warm-up
-    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;                        // the submit's fixed cost cancels
+    const seconds = await secondsPerRep(once, reps);
     return { bytes: 4 * shape.N * shape.K, seconds };
   }
 
@@ -560,13 +556,9 @@ export class GpuModel {
       pass.setBindGroup(0, group);
       for (let r = 0; r < n; r++) pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
       pass.end();
-      const start = performance.now();
-      this.device.queue.submit([encoder.finish()]);
-      await this.device.queue.onSubmittedWorkDone();
-      return (performance.now() - start) / 1000;
+      return this.timedSubmit(encoder);
     };
-    await once(2);
-    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;
+    const seconds = await secondsPerRep(once, reps);
     a.destroy();
     b.destroy();
     return { bytesPerSecond: (2 * bytes) / seconds };
@@ -579,16 +571,20 @@ export class GpuModel {
     const once = async (count: number): Promise<number> => {
       const encoder = this.device.createCommandEncoder();
       for (let r = 0; r < count; r++) encoder.copyBufferToBuffer(a, 0, b, 0, bytes);
-      const start = performance.now();
-      this.device.queue.submit([encoder.finish()]);
-      await this.device.queue.onSubmittedWorkDone();
-      return (performance.now() - start) / 1000;
+      return this.timedSubmit(encoder);
     };
-    await once(2);
-    const seconds = ((await once(reps + 1)) - (await once(1))) / reps;
+    const seconds = await secondsPerRep(once, reps);
     a.destroy();
     b.destroy();
     return { bytesPerSecond: (2 * bytes) / seconds };
+  }
+
+  /** Submits `encoder`'s commands and waits for the GPU: wall seconds. */
+  private async timedSubmit(encoder: GPUCommandEncoder): Promise<number> {
+    const start = performance.now();
+    this.device.queue.submit([encoder.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    return (performance.now() - start) / 1000;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -746,4 +742,13 @@ function weightFiller(source: WeightSource): (target: Float32Array, offset: numb
       target[i] = ((state >>> 0) / 4294967296 * 2 - 1) * a;
     }
   };
+}
+
+/**
+ * Seconds per repetition of `once(n)` (n repetitions in one submit): a warm-up, then the difference of
+ * reps + 1 and 1 repetitions, so the fixed cost of a submit cancels.
+ */
+async function secondsPerRep(once: (n: number) => Promise<number>, reps: number): Promise<number> {
+  await once(2);
+  return ((await once(reps + 1)) - (await once(1))) / reps;
 }
