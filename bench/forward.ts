@@ -13,12 +13,10 @@
  */
 import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
-import { namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
+import { startKernelThreads, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
 import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import type { Tensor } from "../src/tensor/tensor.ts";
-import { KernelThreads } from "../src/tensor/threads.ts";
 import { interleavedMedianMs, medianMs } from "../src/util/timing.ts";
 
 /** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
@@ -53,11 +51,8 @@ export interface ThreadRow {
  * into a {@link KernelThreads} arena), interleaved forward by forward, and whether the logits agree bit for bit.
  */
 export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], reps: number): Promise<ThreadRow[]> {
-  const named = namedParams(config, params);
-  const pool = await KernelThreads.start(threads, named.map(([, t]) => t));
+  const { params: shared, pool } = await startKernelThreads(config, params, threads);
   try {
-    const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
-    const shared = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
     const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
     const caches = [new KVCache(config), new KVCache(config)];
     forward(config, params, prompt, { cache: caches[0] });

@@ -2,29 +2,31 @@
  * `npm run bench:gpu`: the WebGPU backend measured on whatever GPU Dawn finds — forward latency t(T)
  * for T ∈ {1, 16, 32, 64, 128, 256}, AR tokens/s, Jacobi and multi-block TPF, tokens/s and speedup over
  * AR (same GPU, same run, identical output checked), and the matmul's weight-streaming bandwidth next to
- * the card's copy bandwidth measured in the same run. Two models: a trained checkpoint (a path; the
- * shipped JF model once it exists, the math teacher until then) and a realistic random one (hidden 2048,
- * 16 layers, 32k vocabulary, float32, weights generated on the GPU side).
+ * the card's copy bandwidth measured in the same run, the fixed cost of one dispatch, and every matmul
+ * tile on every matrix (any tile gives the same bits; the fastest per matrix is then run as "tuned").
+ * Models: a realistic random one (hidden 2048, 16 layers, 32k vocabulary, float32, weights generated on
+ * the GPU side) and the trained checkpoints — by default the shipped JF models, math and code, each on
+ * its own held-out prompts (`bench/models.ts`).
  *
  * Prints one JSON object (the raw results, `bench/results/`); a human summary goes to stderr.
- * Usage: `tsx bench/gpu.ts [--model DIR] [--quick]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs`
+ * Usage: `tsx bench/gpu.ts [--model DIR --data math|code] [--quick] [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs`
  * (`npm run build:gpu`) runs the same code. Never part of `npm test`. A benchmark, not a test: compare
  * numbers from the same run only. docs/webgpu.md reads the results.
  *
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { mathEvalSet, mathPrompt } from "../src/data/math.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
+import { DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
 import { Rng } from "../src/tensor/random.ts";
+import { BENCH_MODELS, MULTI_BLOCK, benchPrompts, type BenchDataset } from "./models.ts";
 
 /** The realistic random model of issue 8: TinyLlama's shapes with 16 layers. */
 const REALISTIC_CONFIG: ModelConfig = {
@@ -34,18 +36,46 @@ const REALISTIC_CONFIG: ModelConfig = {
 };
 
 /** `--smoke`: a small stand-in, to try the bench where the GPU is SwiftShader. */
-const SMOKE: ModelConfig = { ...PRESETS.small, vocabSize: 1000, maxPositions: 512 };
+const SMOKE: ModelConfig = { ...PRESETS.tiny, hiddenSize: 64, intermediateSize: 128, numLayers: 1, numHeads: 4, numKeyValueHeads: 2, vocabSize: 300, maxPositions: 320 };
 
 const SIZES = [1, 16, 32, 64, 128, 256];
 
-/** Matmul tiles tried for the bandwidth and T=64 measurements (same bits, different speed). */
-const TILES: Record<string, MatmulTile> = {
-  "1x1 (8 groups on N)": { TM: 1, TN: 1, GM: 1, GN: 8 },
-  "1x2 (8 groups on N)": { TM: 1, TN: 2, GM: 1, GN: 8 },
-  "2x2 (2x4 groups)": { TM: 2, TN: 2, GM: 2, GN: 4 },
-  "4x4 (2x4 groups)": { TM: 4, TN: 4, GM: 2, GN: 4 },
-  "4x4 (4x2 groups)": { TM: 4, TN: 4, GM: 4, GN: 2 },
+/**
+ * Matmul tiles tried at T = 1 on every matrix (same bits, different speed): workgroups of 1 to 8
+ * groups of 32 lanes along the columns, 1 to 4 columns a thread, loads unrolled or not.
+ */
+const SMALL_TILES: Record<string, MatmulTile> = {
+  "1x2 g1x8": { TM: 1, TN: 2, GM: 1, GN: 8 },
+  "1x1 g1x8": { TM: 1, TN: 1, GM: 1, GN: 8 },
+  "1x2 g1x4": { TM: 1, TN: 2, GM: 1, GN: 4 },
+  "1x1 g1x4": { TM: 1, TN: 1, GM: 1, GN: 4 },
+  "1x2 g1x2": { TM: 1, TN: 2, GM: 1, GN: 2 },
+  "1x1 g1x2": { TM: 1, TN: 1, GM: 1, GN: 2 },
+  "1x1 g1x1": { TM: 1, TN: 1, GM: 1, GN: 1 },
+  "1x4 g1x2": { TM: 1, TN: 4, GM: 1, GN: 2 },
+  "1x2 g1x8 U2": { TM: 1, TN: 2, GM: 1, GN: 8, U: 2 },
+  "1x2 g1x2 U2": { TM: 1, TN: 2, GM: 1, GN: 2, U: 2 },
+  "1x1 g1x2 U2": { TM: 1, TN: 1, GM: 1, GN: 2, U: 2 },
+  "1x1 g1x2 U4": { TM: 1, TN: 1, GM: 1, GN: 2, U: 4 },
+  "1x1 g1x1 U4": { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
 };
+
+/** Matmul tiles tried at T = 64: a block of outputs a thread, so each loaded weight serves several tokens. */
+const LARGE_TILES: Record<string, MatmulTile> = {
+  "2x2 g2x4": { TM: 2, TN: 2, GM: 2, GN: 4 },
+  "4x4 g2x4": { TM: 4, TN: 4, GM: 2, GN: 4 },
+  "4x4 g4x2": { TM: 4, TN: 4, GM: 4, GN: 2 },
+  "4x4 g2x2": { TM: 4, TN: 4, GM: 2, GN: 2 },
+  "4x2 g4x2": { TM: 4, TN: 2, GM: 4, GN: 2 },
+  "8x2 g8x1": { TM: 8, TN: 2, GM: 8, GN: 1 },
+  "8x4 g4x1": { TM: 8, TN: 4, GM: 4, GN: 1 },
+  "4x8 g2x2": { TM: 4, TN: 8, GM: 2, GN: 2 },
+  "2x2 g2x4 U2": { TM: 2, TN: 2, GM: 2, GN: 4, U: 2 },
+  "4x4 g2x4 U2": { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
+};
+
+/** The five matrix products of a forward. */
+const MATRICES: MatrixName[] = ["qkv", "wo", "gu", "down", "lmHead"];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -66,6 +96,7 @@ interface LatencyRow {
   readonly ms: number;
   /** Of which, median, in the worker: encoding the dispatches, and waiting for the GPU and the read-back. */
   readonly encodeMs: number;
+  readonly submitMs: number;
   readonly waitMs: number;
   readonly ratio: number;
 }
@@ -81,15 +112,17 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
     const times: number[] = [];
     const encode: number[] = [];
     const wait: number[] = [];
+    const submit: number[] = [];
     for (let r = 0; r < reps + 2; r++) {
       const start = performance.now();
       runner.forward(tokens, { cache });
       times.push(performance.now() - start);
       encode.push(runner.lastTiming().encodeMs);
       wait.push(runner.lastTiming().waitMs);
+      submit.push(runner.lastTiming().submitMs);
       cache.truncate(32);
     }
-    return { T, ms: median(times.slice(2)), encodeMs: median(encode.slice(2)), waitMs: median(wait.slice(2)) };
+    return { T, ms: median(times.slice(2)), encodeMs: median(encode.slice(2)), submitMs: median(submit.slice(2)), waitMs: median(wait.slice(2)) };
   });
   return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
 }
@@ -112,43 +145,116 @@ interface MethodRow {
   readonly tokens: number;
   readonly forwards: number;
   readonly tokensPerForward: number;
+  /** Wall seconds over all prompts, prefill included. */
   readonly seconds: number;
+  /** Decode seconds: `seconds` minus the prompts' prefill (a new cache and a forward of the prompt), as `npm run bench` counts. */
+  readonly decodeSeconds: number;
+  /** Decode tokens per second (prefill subtracted). */
   readonly tokensPerSecond: number;
+  /** Speedup over AR in decode tokens per second. */
   readonly speedup: number;
+  /** Speedup over AR divided by TPF: 1 when a forward of the block costs what a one-token forward costs. */
+  readonly speedupPerTpf: number;
+  /** Speedup over AR end to end (prefill included). */
+  readonly endToEndSpeedup: number;
   readonly identicalToAr: boolean;
 }
 
-/** AR, Jacobi and multi-block over the same prompts on the same runner; speedups against this AR. */
-function methods(runner: WebGpuRunner, config: ModelConfig, params: Params, prompts: number[][], maxNewTokens: number, eos: boolean, blockSizes: number[]): MethodRow[] {
-  const runners = { runner, ...(eos ? {} : { eosTokenId: null }) };
-  const decoders: [string, (p: number[]) => { tokens: number[]; stats: { forwards: number } }][] = [
-    ["ar", (p) => arGreedy(config, params, p, { maxNewTokens, ...runners })],
-    ...blockSizes.map((n): [string, (p: number[]) => { tokens: number[]; stats: { forwards: number } }] =>
-      [`jacobi n=${n}`, (p) => jacobi(config, params, p, { maxNewTokens, blockSize: n, ...runners })]),
-    ...blockSizes.map((n): [string, (p: number[]) => { tokens: number[]; stats: { forwards: number } }] =>
-      [`multi-block n=${n} K=2 pool=4`, (p) => multiBlock(config, params, p, { maxNewTokens, blockSize: n, maxBlocks: 2, poolSize: 4, ...runners })]),
+type Decode = (p: number[]) => { tokens: number[]; stats: { forwards: number } };
+
+/** A decoding method by name: AR, Jacobi at a block size, multi-block with a configuration. */
+interface MethodSpec {
+  readonly name: string;
+  readonly decode: Decode;
+}
+
+/** The methods of the trained models' rows: AR, Jacobi at `blockSizes`, and multi-block with `mr`. */
+function methodSpecs(config: ModelConfig, params: Params, runner: WebGpuRunner, maxNewTokens: number, eos: boolean, blockSizes: number[],
+  mr: { blockSize: number; maxBlocks: number; spawnRatio: number; poolSize: number } | null): MethodSpec[] {
+  const stop = { maxNewTokens, runner, ...(eos ? {} : { eosTokenId: null }) };
+  return [
+    { name: "ar", decode: (p) => arGreedy(config, params, p, stop) },
+    ...blockSizes.map((n): MethodSpec => ({ name: `jacobi n=${n}`, decode: (p) => jacobi(config, params, p, { ...stop, blockSize: n }) })),
+    ...(mr === null ? [] : [{
+      name: `multi-block n=${mr.blockSize} K=${mr.maxBlocks} r=${mr.spawnRatio} pool=${mr.poolSize}`,
+      decode: (p: number[]) => multiBlock(config, params, p, { ...stop, ...mr }),
+    }]),
   ];
-  let arOutputs: number[][] = [];
-  let arRate = 0;
-  return decoders.map(([method, decode]) => {
-    decode(prompts[0]);                                                                   // warm-up
+}
+
+/**
+ * Every method over the same prompts on the same runner; speedups against this AR. The methods take
+ * turns prompt by prompt (AR, Jacobi, ..., then the next prompt), so a slow spell of the shared machine
+ * falls on all of them alike. The prefill (a new cache and a forward of the prompt) is timed in the same
+ * turns and subtracted, as `npm run bench` does on the CPU; the end-to-end speedup keeps it.
+ */
+function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner): MethodRow[] {
+  const prefill = (p: number[]) => { runner.forward(p, { cache: runner.newCache() }).argmax(); };
+  specs.forEach((m) => m.decode(prompts[0]));                                            // warm-up
+  prefill(prompts[0]);
+  const outputs = specs.map(() => [] as { tokens: number[]; forwards: number }[]);
+  const seconds = specs.map(() => 0);
+  let prefillSeconds = 0;
+  for (const prompt of prompts) {
+    specs.forEach((m, i) => {
+      const start = performance.now();
+      const r = m.decode(prompt);
+      seconds[i] += (performance.now() - start) / 1000;
+      outputs[i].push({ tokens: r.tokens, forwards: r.stats.forwards });
+    });
     const start = performance.now();
-    const results = prompts.map(decode);
-    const seconds = (performance.now() - start) / 1000;
-    const tokens = results.reduce((s, r) => s + r.tokens.length, 0);
-    const forwards = results.reduce((s, r) => s + r.stats.forwards, 0);
-    if (method === "ar") { arOutputs = results.map((r) => r.tokens); arRate = tokens / seconds; }
-    const identicalToAr = results.every((r, i) => JSON.stringify(r.tokens) === JSON.stringify(arOutputs[i]));
-    const row = { method, tokens, forwards, tokensPerForward: tokens / forwards, seconds, tokensPerSecond: tokens / seconds, speedup: tokens / seconds / arRate, identicalToAr };
-    log(`  ${method.padEnd(28)} TPF ${row.tokensPerForward.toFixed(2).padStart(5)}  ${row.tokensPerSecond.toFixed(0).padStart(6)} tok/s  speedup ${row.speedup.toFixed(2)}  ${identicalToAr ? "identical to AR" : "DIFFERS FROM AR"}`);
+    prefill(prompt);
+    prefillSeconds += (performance.now() - start) / 1000;
+  }
+  const count = (i: number) => outputs[i].reduce((s, o) => s + o.tokens.length, 0);
+  const arRate = count(0) / (seconds[0] - prefillSeconds);
+  const arEndToEnd = count(0) / seconds[0];
+  log(`  prefill (new cache + prompt forward), all prompts: ${(1000 * prefillSeconds).toFixed(1)} ms`);
+  return specs.map((m, i) => {
+    const tokens = count(i);
+    const forwards = outputs[i].reduce((s, o) => s + o.forwards, 0);
+    const identicalToAr = outputs[i].every((o, p) => JSON.stringify(o.tokens) === JSON.stringify(outputs[0][p].tokens));
+    const decodeSeconds = seconds[i] - prefillSeconds;
+    const speedup = tokens / decodeSeconds / arRate;
+    const row = {
+      method: m.name, tokens, forwards, tokensPerForward: tokens / forwards, seconds: seconds[i], decodeSeconds,
+      tokensPerSecond: tokens / decodeSeconds, speedup, speedupPerTpf: speedup / (tokens / forwards), endToEndSpeedup: tokens / seconds[i] / arEndToEnd, identicalToAr,
+    };
+    log(`  ${m.name.padEnd(36)} TPF ${row.tokensPerForward.toFixed(2).padStart(5)}  ${row.tokensPerSecond.toFixed(0).padStart(6)} tok/s  speedup ${row.speedup.toFixed(2)} ` +
+      `(${row.speedupPerTpf.toFixed(2)} x TPF; end to end ${row.endToEndSpeedup.toFixed(2)})  ${identicalToAr ? "identical to AR" : "DIFFERS FROM AR"}`);
     return row;
   });
 }
 
+/** GPU time of a forward over T tokens (and of its matmuls and its other kernels), no submit or read-back of its own. */
+interface GpuForwardRow {
+  readonly T: number;
+  readonly ms: number;
+  /** Wall ms of a submit holding this one forward, until the GPU is done. */
+  readonly singleSubmitMs: number;
+  readonly matmulMs: number;
+  readonly otherMs: number;
+  readonly ratio: number;
+}
+
+function gpuForward(runner: WebGpuRunner, reps: number): GpuForwardRow[] {
+  const rows = SIZES.filter((T) => T <= runner.config.maxPositions).map((T) => {
+    const all = runner.timeForward(T, reps, "all");
+    return {
+      T, ms: 1000 * all.seconds, singleSubmitMs: 1000 * all.singleSubmitSeconds,
+      matmulMs: 1000 * runner.timeForward(T, reps, "matmul").seconds,
+      otherMs: 1000 * runner.timeForward(T, reps, "other").seconds,
+    };
+  });
+  const result = rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
+  for (const r of result) log(`  GPU time of a forward, T=${String(r.T).padStart(3)}: ${r.ms.toFixed(3)} ms (matmuls alone ${r.matmulMs.toFixed(3)}, the rest alone ${r.otherMs.toFixed(3)})  ratio ${r.ratio.toFixed(2)}; one forward alone in a submit ${r.singleSubmitMs.toFixed(3)} ms`);
+  return result;
+}
+
 /** What to measure. */
 export interface GpuBenchOptions {
-  /** The trained checkpoint to decode with (default `models/math-teacher` until the JF models ship). */
-  readonly model: string;
+  /** The trained checkpoints to decode with, each with its dataset (default: the shipped JF models). */
+  readonly models: readonly { readonly dir: string; readonly dataset: BenchDataset }[];
   /** Fewer repetitions and prompts. */
   readonly quick: boolean;
   /** A small stand-in for the realistic model (for SwiftShader). */
@@ -157,70 +263,153 @@ export interface GpuBenchOptions {
 
 /** Runs every measurement; returns the raw results (what `bench/results/` keeps). */
 export async function gpuBench(options: GpuBenchOptions): Promise<Record<string, unknown>> {
-  const { model: modelDir, quick } = options;
+  const { quick } = options;
   const REALISTIC = options.smoke ? SMOKE : REALISTIC_CONFIG;
   const reps = quick ? 5 : 21;
   const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, options };
+  result.realistic = await realisticRuns(REALISTIC, reps, quick, result);
 
-  // ---- the realistic random model: forward latency, bandwidth, AR vs Jacobi on random weights; twice,
-  // with Dawn's safety defaults and with FAST_TOGGLES
-  log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
-  const runs = [];
-  for (const toggles of [[], FAST_TOGGLES]) {
-    runs.push(await realisticRun(REALISTIC, toggles, reps, quick, result));
+  // ---- the trained models: latency and the decoding methods on their own held-out prompts
+  result.trained = [];
+  for (const { dir, dataset } of options.models) {
+    const model = loadCheckpoint(dir);
+    log(`trained model ${dir} (${dataset}): ${JSON.stringify(model.config)}`);
+    const runner = await webgpuRunner(model.config, model.params);
+    const latency = forwardLatency(runner, reps);
+    logLatency(latency);
+    const prompts = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 0).evaluation;
+    const maxNewTokens = dataset === "math" ? 64 : 96;
+    const specs = methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset]);
+    const rows = methods(specs, prompts, runner);
+    const gpu = gpuForward(runner, quick ? 5 : 20);
+    runner.close();
+    (result.trained as unknown[]).push({
+      model: dir, dataset, config: model.config,
+      prompts: `${prompts.length} held-out ${dataset} prompts (bench/models.ts), at most ${maxNewTokens} new tokens${dataset === "math" ? ", EOS honoured" : ""}`,
+      forwardLatency: latency, gpuForward: gpu, methods: rows,
+    });
   }
-  result.realistic = { config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES, runs };
-
-  // ---- the trained model: latency and the decoding methods on its own task
-  const { config, params } = loadCheckpoint(modelDir);
-  log(`trained model ${modelDir}: ${JSON.stringify(config)}`);
-  const trained = await webgpuRunner(config, params);
-  const trainedLatency = forwardLatency(trained, reps);
-  for (const r of trainedLatency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
-  const { tokenizer } = loadCheckpoint(modelDir);
-  const problems = mathEvalSet(quick ? 10 : 100, 1234);
-  const prompts = problems.map((p) => tokenizer!.encode(mathPrompt(p)));
-  const trainedMethods = methods(trained, config, params, prompts, 64, true, [16, 32]);
-  trained.close();
-  result.trained = { model: modelDir, config, prompts: `${prompts.length} held-out math problems (mathEvalSet seed 1234), EOS honoured, at most 64 new tokens`, forwardLatency: trainedLatency, methods: trainedMethods };
   return result;
 }
 
+function logLatency(rows: LatencyRow[]): void {
+  for (const r of rows) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, submit ${r.submitMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
+}
 
-/** Every measurement of the realistic model on one runner, opened with `toggles`. */
-async function realisticRun(REALISTIC: ModelConfig, toggles: string[], reps: number, quick: boolean, result: Record<string, unknown>): Promise<Record<string, unknown>> {
-  log(`dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
-  const realistic = await webgpuRunner(REALISTIC, { random: true, seed: 1, std: 0.02 }, { dawnToggles: toggles });
-  result.adapter = realistic.adapter;
-  log(`adapter: ${realistic.adapter}`);
-  const latency = forwardLatency(realistic, reps);
-  for (const r of latency) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
-  const copy = realistic.timeCopy(1 << 30, quick ? 5 : 20);
-  const copyKernel = realistic.timeCopyKernel(1 << 30, quick ? 5 : 20);
+/** One tile's time on one matrix at M rows. */
+interface TileRow {
+  readonly matrix: MatrixName;
+  readonly tile: string;
+  readonly M: number;
+  readonly microseconds: number;
+  readonly weightBytesPerSecond: number;
+  readonly ofCopy: number;
+  readonly gflops: number;
+}
+
+/**
+ * The realistic random model: with the default tiles, forward latency, copy bandwidth, the fixed cost
+ * of a dispatch, every tile on every matrix at T = 1 and T = 64, batch invariance and the methods;
+ * then, with the fastest tile of each matrix ("tuned"), forward latency again — with Dawn's safety
+ * defaults and with FAST_TOGGLES.
+ */
+async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolean, result: Record<string, unknown>): Promise<Record<string, unknown>> {
+  log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
+  const weights = { random: true, seed: 1, std: 0.02 } as const;
+  const base = await webgpuRunner(REALISTIC, weights);
+  result.adapter = base.adapter;
+  log(`adapter: ${base.adapter}`);
+  log("default tiles:");
+  const latency = forwardLatency(base, reps);
+  logLatency(latency);
+  const copy = base.timeCopy(1 << 30, quick ? 5 : 20);
+  const copyKernel = base.timeCopyKernel(1 << 30, quick ? 5 : 20);
   const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
   log(`  copy bandwidth (read + write): copyBufferToBuffer ${(copy.bytesPerSecond / 1e9).toFixed(0)} GB/s, copy kernel ${(copyKernel.bytesPerSecond / 1e9).toFixed(0)} GB/s`);
-  const matmul = Object.entries(TILES).map(([name, tile]) => {
-    const rows = [1, 64].map((M) => {
-      const { bytes, seconds } = realistic.timeMatmul(M, tile, quick ? 10 : 50);
-      return { M, microseconds: seconds * 1e6, weightBytesPerSecond: bytes / seconds, ofCopy: bytes / seconds / copyBest };
-    });
-    log(`  matmul [2I, C] = [${2 * REALISTIC.intermediateSize}, ${REALISTIC.hiddenSize}] tile ${name}: ` +
-      rows.map((r) => `M=${r.M} ${r.microseconds.toFixed(1)} us ${(r.weightBytesPerSecond / 1e9).toFixed(0)} GB/s (${(100 * r.ofCopy).toFixed(0)}% of copy)`).join(", "));
-    return { tile: name, ...tile, rows };
-  });
-  const invariant = batchInvariant(realistic, 64);
+  const dispatchSeconds = base.timeDispatch(quick ? 50 : 200);
+  log(`  one dependent dispatch of a trivial kernel: ${(dispatchSeconds * 1e6).toFixed(1)} us`);
+  const sweep: TileRow[] = [];
+  for (const matrix of MATRICES) {
+    for (const [M, tiles] of [[1, SMALL_TILES], [64, LARGE_TILES]] as const) {
+      for (const [name, tile] of Object.entries(tiles)) {
+        let timing;
+        try {
+          timing = base.timeMatmul(M, tile, quick ? 10 : 40, matrix);
+        } catch (error) {
+          log(`  tile ${name} skipped: ${(error as Error).message}`);                      // more workgroup memory than the device has
+          continue;
+        }
+        const { bytes, seconds } = timing;
+        sweep.push({ matrix, tile: name, M, microseconds: seconds * 1e6, weightBytesPerSecond: bytes / seconds, ofCopy: bytes / seconds / copyBest, gflops: (2 * M * bytes / 4) / seconds / 1e9 });
+      }
+    }
+  }
+  const best = (matrix: MatrixName, M: number): TileRow => sweep.filter((r) => r.matrix === matrix && r.M === M).reduce((a, b) => (b.microseconds < a.microseconds ? b : a));
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = REALISTIC;
+  const D = C / H;
+  const columns: Record<MatrixName, number> = { qkv: (H + 2 * Hkv) * D, wo: C, gu: 2 * I, down: C, lmHead: V };
+  const defaultTile = (matrix: MatrixName, M: number): MatmulTile => M > DEFAULT_TILES.smallRows ? DEFAULT_TILES.large
+    : DEFAULT_TILES.narrow !== undefined && columns[matrix] <= (DEFAULT_TILES.narrowColumns ?? 0) ? DEFAULT_TILES.narrow : DEFAULT_TILES.small;
+  const current = (matrix: MatrixName, M: number): TileRow => sweep.find((r) => r.matrix === matrix && r.M === M &&
+    JSON.stringify((M === 1 ? SMALL_TILES : LARGE_TILES)[r.tile]) === JSON.stringify(defaultTile(matrix, M)))!;
+  for (const matrix of MATRICES) {
+    for (const M of [1, 64]) {
+      const b = best(matrix, M);
+      const c = current(matrix, M);
+      log(`  matmul ${matrix.padEnd(6)} M=${String(M).padStart(2)}: default tile ${c.tile} ${c.microseconds.toFixed(1)} us ` +
+        `(${(100 * c.ofCopy).toFixed(0)}% of copy, ${c.gflops.toFixed(0)} GFLOP/s); fastest ${b.tile} ${b.microseconds.toFixed(1)} us (${(100 * b.ofCopy).toFixed(0)}% of copy, ${b.gflops.toFixed(0)} GFLOP/s)`);
+    }
+  }
+  // Where the time of a forward goes: 16 layers x 4 matrices + the LM head, plus ~9 dispatches a layer.
+  const { numLayers } = REALISTIC;
+  const matmulMs = (pick: (m: MatrixName, M: number) => TileRow, M: number): number =>
+    (numLayers * (["qkv", "wo", "gu", "down"] as const).reduce((s, m) => s + pick(m, M).microseconds, 0) + pick("lmHead", M).microseconds) / 1000;
+  const dispatches = 9 * numLayers + 4;
+  const accounting = {
+    dispatches, dispatchMs: (dispatches * dispatchSeconds) * 1000,
+    matmulMsT1Default: matmulMs(current, 1), matmulMsT1Fastest: matmulMs(best, 1),
+    matmulMsT64Default: matmulMs(current, 64), matmulMsT64Fastest: matmulMs(best, 64),
+  };
+  log(`  accounting: ${dispatches} dispatches x ${(dispatchSeconds * 1e6).toFixed(1)} us = ${accounting.dispatchMs.toFixed(2)} ms; matmuls at T=1 ${accounting.matmulMsT1Default.toFixed(2)} ms ` +
+    `(fastest tiles ${accounting.matmulMsT1Fastest.toFixed(2)}), at T=64 ${accounting.matmulMsT64Default.toFixed(2)} ms (fastest ${accounting.matmulMsT64Fastest.toFixed(2)})`);
+  const invariant = batchInvariant(base, 64);
   log(`  batch-invariant (64 rows at once == one by one, bit for bit): ${invariant}`);
   const rng = new Rng("bench-gpu-prompts");
   const randomPrompts = Array.from({ length: quick ? 2 : 4 }, () => Array.from({ length: 16 }, () => rng.int(REALISTIC.vocabSize)));
   const emptyParams = null as unknown as Params;                                         // the runner holds the weights
-  const realisticMethods = methods(realistic, REALISTIC, emptyParams, randomPrompts, quick ? 32 : 128, false, [16, 64]);
-  realistic.close();
-  return { dawnToggles: toggles, forwardLatency: latency, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest }, matmul, batchInvariant: invariant, methods: realisticMethods };
+  const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, base, quick ? 32 : 128, false, [16, 64], null), randomPrompts, base);
+  const baseGpu = gpuForward(base, quick ? 3 : 10);
+  base.close();
+
+  const tuned: TileChoice = {
+    ...DEFAULT_TILES,
+    matrices: Object.fromEntries(MATRICES.map((m) => [m, { small: SMALL_TILES[best(m, 1).tile], large: LARGE_TILES[best(m, 64).tile] }])),
+  };
+  const tunedRuns = [];
+  for (const toggles of [[], FAST_TOGGLES]) {
+    log(`fastest tile per matrix, dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
+    const runner = await webgpuRunner(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
+    const tunedLatency = forwardLatency(runner, reps);
+    logLatency(tunedLatency);
+    const tunedInvariant = batchInvariant(runner, 64);
+    log(`  batch-invariant: ${tunedInvariant}`);
+    const tunedGpu = gpuForward(runner, quick ? 3 : 10);
+    runner.close();
+    tunedRuns.push({ dawnToggles: toggles, forwardLatency: tunedLatency, gpuForward: tunedGpu, batchInvariant: tunedInvariant });
+  }
+  return {
+    config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES,
+    forwardLatency: latency, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
+    dispatchSeconds, tiles: { small: SMALL_TILES, large: LARGE_TILES }, sweep, accounting, batchInvariant: invariant, methods: realisticMethods,
+    tuned: { tiles: tuned, runs: tunedRuns },
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const args = process.argv.slice(2);
-  const model = args.includes("--model") ? args[args.indexOf("--model") + 1] : "models/math-teacher";
-  const result = await gpuBench({ model, quick: args.includes("--quick"), smoke: args.includes("--smoke") });
+  const models = args.includes("--model")
+    ? [{ dir: args[args.indexOf("--model") + 1], dataset: (args.includes("--data") ? args[args.indexOf("--data") + 1] : "math") as BenchDataset }]
+    : (["math", "code"] as const).map((dataset) => ({ dir: BENCH_MODELS[dataset].jf, dataset }));
+  const result = await gpuBench({ models, quick: args.includes("--quick"), smoke: args.includes("--smoke") });
   process.stdout.write(JSON.stringify(result, null, 1) + "\n");
 }

@@ -26,6 +26,17 @@ export const BENCH_MODELS: Readonly<Record<BenchDataset, { readonly teacher: str
   code: { teacher: "models/code-teacher", jf: "models/code-jf" },
 };
 
+/**
+ * Multi-block configuration per dataset, chosen on the grid's 4 prompts (not the results table's):
+ * math, the best n = 32 cell on models/math-jf (docs/multiblock.md); code, the best cell of the small
+ * grid on models/code-jf (`npx tsx bench/multiblock-grid.ts --model models/code-jf --data code --prompts 4
+ * --new-tokens 96 --grid small --dry-run`): recycling pays on code, where n-grams repeat.
+ */
+export const MULTI_BLOCK = {
+  math: { blockSize: 32, maxBlocks: 2, spawnRatio: 0.5, poolSize: 1 },
+  code: { blockSize: 16, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 },
+} as const;
+
 /** The two models of one dataset, loaded. */
 export interface BenchModels {
   readonly dataset: BenchDataset;

@@ -35,6 +35,7 @@ import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
 import type { CharTokenizer } from "../src/model/tokenizer.ts";
 import { heldoutLoss } from "../src/training/trainer.ts";
+import { MULTI_BLOCK as MR } from "./models.ts";
 
 // ---------------------------------------------------------------- what is measured
 
@@ -49,17 +50,6 @@ interface RowSpec {
 
 /** Block size of the ablation rows (the n they were distilled at). */
 const BLOCK_SIZE = 16;
-/**
- * Multi-block configuration per task, chosen on the grid's 4 prompts (not the table's): math, the best
- * n = 32 cell on models/math-jf (docs/multiblock.md); code, the best cell of the small grid on
- * models/code-jf (`npx tsx bench/multiblock-grid.ts --model models/code-jf --data code --prompts 4
- * --new-tokens 96 --grid small --dry-run`): recycling pays on code, where n-grams repeat.
- */
-const MR = {
-  math: { blockSize: 32, maxBlocks: 2, spawnRatio: 0.5, poolSize: 1 },
-  code: { blockSize: 16, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 },
-} as const;
-
 /** The rows of one task: the models at the block size of each round. */
 function rowsFor(task: "math" | "code"): RowSpec[] {
   const m = (name: string): string => `models/${task}-${name}`;

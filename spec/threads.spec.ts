@@ -1,18 +1,20 @@
 /**
- * Kernel threads: a `linear` whose weight lives in a pool's shared arena is split over two threads and
- * must give exactly the bits of one thread — for single products of many shapes (rows past one job's
- * chunk included) and for whole forwards, so that every decoder stays exactly equal to AR.
+ * Kernel threads: a `linear` whose weight lives in a pool's shared arena is split over two threads, and
+ * attention over (row, head) pairs; both must give exactly the bits of one thread — for single products
+ * and attention calls of many shapes (rows past one job's chunk, causal and explicit masks) and for
+ * whole forwards, so that every decoder stays exactly equal to AR.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KVCache } from "../src/model/cache.ts";
-import { PRESETS, type ModelConfig } from "../src/model/config.ts";
+import { headDim, PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
 import { linear } from "../src/tensor/ops.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
-import { KernelThreads } from "../src/tensor/threads.ts";
+import { attentionKernel, type Visibility } from "../src/tensor/kernels.ts";
+import { attentionShared, KernelThreads } from "../src/tensor/threads.ts";
 import { expectBitIdentical } from "./helpers/models.ts";
 
 const config: ModelConfig = { ...PRESETS.tiny, hiddenSize: 64, intermediateSize: 160, numHeads: 4, numKeyValueHeads: 2 };
@@ -25,7 +27,9 @@ let sharedWeights: readonly Tensor[];
 
 beforeAll(async () => {
   const named = namedParams(config, params);
-  pool = await KernelThreads.start(2, [...named.map(([, t]) => t), ...weights]);
+  pool = await KernelThreads.start(2, [...named.map(([, t]) => t), ...weights], {
+    attention: { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config), maxKeys: config.maxPositions },
+  });
   const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
   shared = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
   sharedWeights = pool.tensors.slice(named.length);
@@ -42,6 +46,33 @@ describe("KernelThreads", () => {
     }), { numRuns: 40 });
   });
 
+  it("attention on 2 threads equals attention on 1 thread bit for bit (M 1..300, causal after a cache, or an explicit mask)", () => {
+    const H = config.numHeads, Hkv = config.numKeyValueHeads, D = headDim(config);
+    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 40 }), fc.boolean(), (M, P, explicit) => {
+      const L = Math.min(P + M, config.maxPositions);
+      const rows = L - P;
+      if (rows < 1) return;
+      const normal = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
+      const q = normal(rows * H * D), k = normal(L * Hkv * D), v = normal(L * Hkv * D);
+      let visibility: Visibility = { kind: "causal", offset: P };
+      if (explicit) {
+        const visible = Uint8Array.from({ length: rows * L }, () => (rng.uniform() < 0.5 ? 1 : 0));
+        for (let i = 0; i < rows; i++) visible[i * L + rng.int(L)] = 1;        // every row sees at least one key
+        visibility = { kind: "explicit", visible };
+      }
+      const one = { out: new Float64Array(rows * H * D), probs: new Float64Array(rows * H * L) };
+      const two = { out: new Float64Array(rows * H * D), probs: new Float64Array(rows * H * L) };
+      attentionKernel(one.out, one.probs, q, k, v, rows, L, H, Hkv, D, visibility);
+      expect(pool.runsAttention(H, Hkv, D, L)).toBe(true);
+      pool.attention(two.out, two.probs, q, k, v, rows, L, visibility);
+      expectBitIdentical(`attention out, ${rows} rows over ${L} keys, ${visibility.kind}`, two.out, one.out, H * D);
+      expectBitIdentical(`attention probs, ${rows} rows over ${L} keys, ${visibility.kind}`, two.probs, one.probs, L);
+      const three = new Float64Array(rows * H * D);
+      attentionShared(three, new Float64Array(rows * H * L), q, k, v, rows, L, H, Hkv, D, visibility, pool);
+      expectBitIdentical("attentionShared", three, one.out, H * D);
+    }), { numRuns: 40 });
+  });
+
   it("a forward on 2 threads gives the logits of 1 thread bit for bit, with and without a cache", () => {
     const tokens = Array.from({ length: 24 }, () => 3 + rng.int(config.vocabSize - 3));
     expectBitIdentical("uncached forward, 2 threads vs 1", forward(config, shared, tokens).data, forward(config, params, tokens).data, config.vocabSize);
@@ -50,5 +81,16 @@ describe("KernelThreads", () => {
       expectBitIdentical(`cached forward of ${chunk.length}, 2 threads vs 1`,
         forward(config, shared, chunk, { cache: two }).data, forward(config, params, chunk, { cache: one }).data, config.vocabSize);
     }
+    // two drafts of 4 sharing positions after the cache, each seeing the cache and its own prefix (multi-block's layout)
+    const P = one.length, T = 8, L = P + T;
+    const mask = new Uint8Array(T * L);
+    for (let i = 0; i < T; i++) {
+      mask.fill(1, i * L, i * L + P);
+      mask.fill(1, i * L + P + (i < 4 ? 0 : 4), i * L + P + i + 1);
+    }
+    const positions = Array.from({ length: T }, (_, i) => P + (i % 4));
+    const drafts = tokens.slice(0, T);
+    expectBitIdentical("masked forward of two drafts, 2 threads vs 1",
+      forward(config, shared, drafts, { cache: two, positions, mask }).data, forward(config, params, drafts, { cache: one, positions, mask }).data, config.vocabSize);
   });
 });

@@ -5,7 +5,8 @@
  *   multiples of 4), GPU logits are within 1e-4 of the CPU's, relative to the row's largest logit —
  *   with a cache, chunked, and with explicit positions and a mask.
  * - Batch invariance on the GPU: T tokens forwarded at once give bit-identical logits to one-token
- *   forwards (both matmul tiles included), so the exactness properties below cannot flake.
+ *   forwards (both matmul tiles included), so the exactness properties below cannot flake; and any
+ *   tile (workgroup size, unrolled loads, per-matrix overrides) gives the same bits as the default.
  * - Decoders on the GPU: Jacobi (both modes) and multi-block with recycling return exactly the GPU's AR
  *   greedy, which equals the GPU's full-recompute oracle.
  * - The cache on the GPU: after `truncate`, it holds bit for bit what a cache that never saw the dropped
@@ -23,6 +24,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
+import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -144,6 +147,43 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
         }), { numRuns: 6, seed: 4 });
       });
     }
+  });
+
+  describe("every matmul tile gives the same bits", () => {
+    // Wide enough (K = 320, 80 quads) that a lane with U = 2 runs both the paired loop and the tail;
+    // the MLP width 30 is not a multiple of 4 (the scalar path).
+    const config: ModelConfig = { ...PRESETS.tiny, hiddenSize: 320, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 30, numLayers: 1, vocabSize: 64, maxPositions: 32 };
+    const odd: TileChoice = {
+      small: { TM: 1, TN: 3, GM: 1, GN: 2, U: 2 },
+      large: { TM: 3, TN: 2, GM: 2, GN: 1, U: 3 },
+      smallRows: 2,
+      matrices: { down: { small: { TM: 1, TN: 1, GM: 1, GN: 1 } }, lmHead: { large: { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 } } },
+    };
+    it("default tiles and odd ones (other workgroup sizes, unrolled loads, per-matrix overrides): identical logits at T = 1, 2 and 7", async () => {
+      const params = initParams(config, { seed: 14, std: 0.5 });
+      const runners = [await webgpuRunner(config, params), await webgpuRunner(config, params, { tiles: odd })];
+      try {
+        const [a, b] = runners.map((r) => {
+          const cache = r.newCache();
+          return [[5], [9, 33], [1, 2, 3, 60, 61, 62, 63]].map((tokens) => r.forward(tokens, { cache }).logits().data);
+        });
+        a.forEach((logits, i) => expectBitIdentical(`forward ${i}`, b[i], logits, config.vocabSize));
+      } finally {
+        runners.forEach((r) => r.close());
+      }
+    });
+    it("fitTile shrinks a tile to the workgroup memory it is given, and leaves one that fits alone", () => {
+      const big = { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 };
+      for (const limit of [1 << 15, 16384, 8192, 4096, 132]) {
+        const fitted = fitTile(big, limit);
+        expect(matmulWorkgroupBytes(fitted), `limit ${limit}`).toBeLessThanOrEqual(limit);
+        expect(fitted.U).toBe(2);
+      }
+      expect(fitTile(big, 1 << 15)).toEqual(big);
+    });
+    it("a tile with more than 8 groups of 32 lanes is refused", () => {
+      expect(() => matmulSource({ K: 8, N: 8, bias: false, residual: false }, { TM: 1, TN: 1, GM: 4, GN: 4 })).toThrow(/GM \* GN ≤ 8/);
+    });
   });
 
   describe("decoders on the GPU return exactly the GPU's AR greedy", () => {

@@ -13,6 +13,7 @@
  */
 import { Rng } from "../tensor/random.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { KernelThreads } from "../tensor/threads.ts";
 import { headDim, validateConfig, type ModelConfig } from "./config.ts";
 
 // ---------------------------------------------------------------- the weights
@@ -245,4 +246,27 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
     tensors.set(spec.name, t);
   }
   return paramsFromNamed(config, (name) => tensors.get(name) as Tensor);
+}
+
+/**
+ * Starts `threads` kernel threads for inference on `params`: the weights are copied into the pool's
+ * shared memory, and a `forward` with the returned params then splits its products and its attention
+ * over the threads — bit-identical to one thread. Close the pool when done.
+ *
+ * @param threads - threads that compute, the calling thread included
+ * @example
+ * ```ts
+ * const { params: shared, pool } = await startKernelThreads(config, params, 2);
+ * forward(config, shared, tokens); // same logits as forward(config, params, tokens), on two cores
+ * await pool.close();
+ * ```
+ * @category Model
+ */
+export async function startKernelThreads(config: ModelConfig, params: Params, threads: number): Promise<{ params: Params; pool: KernelThreads }> {
+  const named = namedParams(config, params);
+  const pool = await KernelThreads.start(threads, named.map(([, t]) => t), {
+    attention: { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config), maxKeys: config.maxPositions },
+  });
+  const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
+  return { params: paramsFromNamed(config, (name) => byName.get(name)!), pool };
 }

@@ -18,6 +18,7 @@
  * @module
  */
 import { add, attention, embedding, linear, mul, rmsNorm, rope, silu, type Visibility } from "../tensor/ops.ts";
+import { kernelThreadsOf } from "../tensor/threads.ts";
 import { ShapeError, Tensor } from "../tensor/tensor.ts";
 import type { KVCache } from "./cache.ts";
 import { headDim, type ModelConfig } from "./config.ts";
@@ -83,7 +84,7 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
       keys = new Tensor(cache.keys[l].subarray(0, L * cache.width), [L, cache.width]);     // [L, Hkv*D], a view
       values = new Tensor(cache.values[l].subarray(0, L * cache.width), [L, cache.width]); // [L, Hkv*D], a view
     }
-    const a = attention(q, keys, values, shape, visibility);               // [T, H*D]
+    const a = attention(q, keys, values, shape, visibility, kernelThreadsOf(layer.wo)); // [T, H*D]; on the threads holding the weights, if any
     x = add(x, linear(a, layer.wo));                                        // [T, C]
     // MLP block: pre-norm, SwiGLU
     const m = rmsNorm(x, layer.postNorm, config.rmsNormEps);                // [T, C]

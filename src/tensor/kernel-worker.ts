@@ -1,12 +1,13 @@
 /**
- * The worker thread of `threads.ts`: a loop that waits for the next job, computes its range of output
- * columns with the same kernel the calling thread runs, and signals that it is done.
+ * The worker thread of `threads.ts`: a loop that waits for the next job, computes its range (output
+ * columns of a product, or attention pairs) with the same kernel the calling thread runs, and signals
+ * that it is done.
  *
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { matmulTransposedColumns } from "./kernels.ts";
-import { CONTROL, JOB_EXIT, waitForChange, type KernelWorkerInit } from "./threads.ts";
+import { attentionJob, attentionViews, CONTROL, JOB_ATTENTION, JOB_EXIT, waitForChange, type KernelWorkerInit } from "./threads.ts";
 
 /**
  * Runs in the worker: says "ready", then serves jobs until {@link JOB_EXIT}.
@@ -24,17 +25,23 @@ export function workerMain(): void {
   const arena = new Float64Array(init.arena);
   const input = new Float64Array(init.input);
   const output = new Float64Array(init.output);
+  const attention = init.attention === null ? null : attentionViews(init.attention);
   const j = init.index;
   let seen = Atomics.load(control, CONTROL.SEQ);
   parentPort!.postMessage("ready");
   try {
     for (;;) {
       seen = waitForChange(control, CONTROL.SEQ, seen);
-      if (control[CONTROL.KIND] === JOB_EXIT) return;
-      const M = control[CONTROL.M], K = control[CONTROL.K], N = control[CONTROL.N];
-      const offset = control[CONTROL.WEIGHT];
+      const kind = control[CONTROL.KIND];
+      if (kind === JOB_EXIT) return;
       const n0 = control[CONTROL.RANGES + 2 * j], n1 = control[CONTROL.RANGES + 2 * j + 1];
-      if (n0 < n1) matmulTransposedColumns(output, input, arena.subarray(offset, offset + N * K), M, K, N, n0, n1);
+      if (kind === JOB_ATTENTION) {
+        attentionJob(control, attention!, n0, n1);
+      } else {
+        const M = control[CONTROL.M], K = control[CONTROL.K], N = control[CONTROL.N];
+        const offset = control[CONTROL.WEIGHT];
+        if (n0 < n1) matmulTransposedColumns(output, input, arena.subarray(offset, offset + N * K), M, K, N, n0, n1);
+      }
       Atomics.store(control, CONTROL.DONE + j, seen);
       Atomics.notify(control, CONTROL.DONE + j);
     }

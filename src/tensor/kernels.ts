@@ -384,69 +384,92 @@ export function attentionKernel(
   out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
   M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility,
 ): void {
+  attentionPairs(out, probs, q, k, v, M, L, H, Hkv, D, visibility, 0, M * H);
+}
+
+/**
+ * {@link attentionKernel} for the (query row, head) pairs `p0 .. p1-1` only, pair `p = i H + h`: what
+ * one kernel thread computes. A pair's result does not depend on which other pairs are computed, or by
+ * which thread, so any split gives the same bits as the whole.
+ *
+ * @example
+ * ```ts
+ * attentionPairs(out, probs, q, k, v, M, L, H, Hkv, D, visibility, 0, 2 * H);  // query rows 0 and 1, every head
+ * ```
+ * @category Kernels
+ */
+export function attentionPairs(
+  out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
+  M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility, p0: number, p1: number,
+): void {
   const scale = 1 / Math.sqrt(D);
   const group = H / Hkv;
   const qWidth = H * D;
   const kvWidth = Hkv * D;
   const mask = visibility.kind === "explicit" ? visibility.visible : null;
   const visible = new Int32Array(L); // the visible keys of the current row, ascending
-  probs.fill(0, 0, M * H * L);
-  for (let i = 0; i < M; i++) {
-    let count = 0;
-    const last = visibility.kind === "causal" ? Math.min(visibility.offset + i, L - 1) : L - 1;
-    for (let j = 0; j <= last; j++) if (mask === null || mask[i * L + j] !== 0) visible[count++] = j;
-    for (let h = 0; h < H; h++) {
-      const qo = i * qWidth + h * D;
-      const ko = Math.floor(h / group) * D;
-      const po = (i * H + h) * L;
-      // Scores of four keys side by side (four accumulators sharing the loads of q); each is still one
-      // dot product over d = 0 .. D-1 from 0, so the bits do not depend on which keys share a pass.
-      let t = 0;
-      for (; t + 4 <= count; t += 4) {
-        const k0 = visible[t] * kvWidth + ko, k1 = visible[t + 1] * kvWidth + ko;
-        const k2 = visible[t + 2] * kvWidth + ko, k3 = visible[t + 3] * kvWidth + ko;
-        let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-        for (let d = 0; d < D; d++) {
-          const u = q[qo + d];
-          d0 += u * k[k0 + d]; d1 += u * k[k1 + d]; d2 += u * k[k2 + d]; d3 += u * k[k3 + d];
-        }
-        probs[po + visible[t]] = d0 * scale; probs[po + visible[t + 1]] = d1 * scale;
-        probs[po + visible[t + 2]] = d2 * scale; probs[po + visible[t + 3]] = d3 * scale;
+  probs.fill(0, p0 * L, p1 * L);
+  let count = 0;
+  let row = -1;
+  for (let p = p0; p < p1; p++) {
+    const i = Math.floor(p / H);
+    const h = p - i * H;
+    if (i !== row) {
+      row = i;
+      count = 0;
+      const last = visibility.kind === "causal" ? Math.min(visibility.offset + i, L - 1) : L - 1;
+      for (let j = 0; j <= last; j++) if (mask === null || mask[i * L + j] !== 0) visible[count++] = j;
+    }
+    const qo = i * qWidth + h * D;
+    const ko = Math.floor(h / group) * D;
+    const po = (i * H + h) * L;
+    // Scores of four keys side by side (four accumulators sharing the loads of q); each is still one
+    // dot product over d = 0 .. D-1 from 0, so the bits do not depend on which keys share a pass.
+    let t = 0;
+    for (; t + 4 <= count; t += 4) {
+      const k0 = visible[t] * kvWidth + ko, k1 = visible[t + 1] * kvWidth + ko;
+      const k2 = visible[t + 2] * kvWidth + ko, k3 = visible[t + 3] * kvWidth + ko;
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      for (let d = 0; d < D; d++) {
+        const u = q[qo + d];
+        d0 += u * k[k0 + d]; d1 += u * k[k1 + d]; d2 += u * k[k2 + d]; d3 += u * k[k3 + d];
       }
-      for (; t < count; t++) {
-        const ko0 = visible[t] * kvWidth + ko;
-        let dot = 0;
-        for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko0 + d];
-        probs[po + visible[t]] = dot * scale;
-      }
-      // softmax over the visible keys in ascending order (subtract the max so exp cannot overflow)
-      let max = -Infinity;
-      for (let t2 = 0; t2 < count; t2++) if (probs[po + visible[t2]] > max) max = probs[po + visible[t2]];
-      let sum = 0;
-      for (let t2 = 0; t2 < count; t2++) {
-        const e = Math.exp(probs[po + visible[t2]] - max);
-        probs[po + visible[t2]] = e;
-        sum += e;
-      }
-      // out = sum_j p_j v_j, keys in ascending order; two keys per pass over d, added one after the other
-      const oo = i * qWidth + h * D;
-      for (let d = 0; d < D; d++) out[oo + d] = 0;
-      let t3 = 0;
-      for (; t3 + 2 <= count; t3 += 2) {
-        const j0 = visible[t3], j1 = visible[t3 + 1];
-        const p0 = probs[po + j0] / sum, p1 = probs[po + j1] / sum;
-        probs[po + j0] = p0;
-        probs[po + j1] = p1;
-        const v0 = j0 * kvWidth + ko, v1 = j1 * kvWidth + ko;
-        for (let d = 0; d < D; d++) out[oo + d] = out[oo + d] + p0 * v[v0 + d] + p1 * v[v1 + d];
-      }
-      for (; t3 < count; t3++) {
-        const j0 = visible[t3];
-        const p0 = probs[po + j0] / sum;
-        probs[po + j0] = p0;
-        const v0 = j0 * kvWidth + ko;
-        for (let d = 0; d < D; d++) out[oo + d] += p0 * v[v0 + d];
-      }
+      probs[po + visible[t]] = d0 * scale; probs[po + visible[t + 1]] = d1 * scale;
+      probs[po + visible[t + 2]] = d2 * scale; probs[po + visible[t + 3]] = d3 * scale;
+    }
+    for (; t < count; t++) {
+      const ko0 = visible[t] * kvWidth + ko;
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko0 + d];
+      probs[po + visible[t]] = dot * scale;
+    }
+    // softmax over the visible keys in ascending order (subtract the max so exp cannot overflow)
+    let max = -Infinity;
+    for (let t2 = 0; t2 < count; t2++) if (probs[po + visible[t2]] > max) max = probs[po + visible[t2]];
+    let sum = 0;
+    for (let t2 = 0; t2 < count; t2++) {
+      const e = Math.exp(probs[po + visible[t2]] - max);
+      probs[po + visible[t2]] = e;
+      sum += e;
+    }
+    // out = sum_j p_j v_j, keys in ascending order; two keys per pass over d, added one after the other
+    const oo = i * qWidth + h * D;
+    for (let d = 0; d < D; d++) out[oo + d] = 0;
+    let t3 = 0;
+    for (; t3 + 2 <= count; t3 += 2) {
+      const j0 = visible[t3], j1 = visible[t3 + 1];
+      const w0 = probs[po + j0] / sum, w1 = probs[po + j1] / sum;
+      probs[po + j0] = w0;
+      probs[po + j1] = w1;
+      const v0 = j0 * kvWidth + ko, v1 = j1 * kvWidth + ko;
+      for (let d = 0; d < D; d++) out[oo + d] = out[oo + d] + w0 * v[v0 + d] + w1 * v[v1 + d];
+    }
+    for (; t3 < count; t3++) {
+      const j0 = visible[t3];
+      const w0 = probs[po + j0] / sum;
+      probs[po + j0] = w0;
+      const v0 = j0 * kvWidth + ko;
+      for (let d = 0; d < D; d++) out[oo + d] += w0 * v[v0 + d];
     }
   }
 }

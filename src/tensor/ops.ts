@@ -19,9 +19,9 @@
  * @module
  */
 import {
-  argmaxKernel, attentionKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type Visibility,
+  argmaxKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type Visibility,
 } from "./kernels.ts";
-import { matmulTransposedShared } from "./threads.ts";
+import { attentionShared, matmulTransposedShared, type KernelThreads } from "./threads.ts";
 import { gradOf, needsGrad, track } from "./autograd.ts";
 import { ShapeError, Tensor, formatShape } from "./tensor.ts";
 
@@ -431,6 +431,7 @@ export interface AttentionShape {
  * @param keys - [L, Hkv * D]
  * @param values - [L, Hkv * D]
  * @param visibility - causal (with the number of cached rows as offset) or an explicit [M, L] mask
+ * @param threads - kernel threads to split the (row, head) pairs over (same bits; see `threads.ts`)
  * @returns [M, H * D]
  * @example
  * ```ts
@@ -440,7 +441,7 @@ export interface AttentionShape {
  * ```
  * @category Operations
  */
-export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: AttentionShape, visibility: Visibility): Tensor {
+export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: AttentionShape, visibility: Visibility, threads?: KernelThreads): Tensor {
   const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
   expectRank("attention", "q", q, 2);
   expectRank("attention", "keys", keys, 2);
@@ -470,7 +471,7 @@ export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: Attent
   }
   const out = Tensor.zeros([M, H * D]);
   const probs = new Float64Array(M * H * L);
-  attentionKernel(out.data, probs, q.data, keys.data, values.data, M, L, H, Hkv, D, visibility);
+  attentionShared(out.data, probs, q.data, keys.data, values.data, M, L, H, Hkv, D, visibility, threads);
   return track(out, [q, keys, values], (g) => {
     // per query row i and head h, with p = probs (0 on hidden keys), s = scores, o = out:
     //   dv_j += p_j g_i                    dp_j = g_i · v_j

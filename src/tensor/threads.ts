@@ -1,15 +1,18 @@
 /**
- * Kernel threads: the matrix product of `linear` split by output columns over worker threads.
+ * Kernel threads: the matrix product of `linear` split by output columns over worker threads, and
+ * attention split by (query row, head) pairs.
  *
  * JavaScript runs one thread per realm, so a second core needs a second realm (`worker_threads`) and
  * memory both can see (`SharedArrayBuffer`). {@link KernelThreads.start} copies the weights into one
  * shared arena and returns tensors that view it; a `linear` whose weight lives in a pool's arena is then
  * computed by the calling thread and the pool's workers together, each taking a range of output columns.
- * Every other tensor stays where it was.
+ * A pool started with an attention capacity also runs the attention of a forward whose weights it holds
+ * (`forward` passes it on): q, the keys and the values are copied into shared scratch, and each thread
+ * takes a range of (query row, head) pairs. Every other tensor stays where it was.
  *
  * **Exact whatever the split.** A thread computes its columns with `matmulTransposedColumns`, the very
- * loop the single-threaded kernel runs; an output element's dot product does not depend on which thread
- * or which column range computed it. So the logits with 2 threads are bit-identical to those with one
+ * loop the single-threaded kernel runs, and its attention pairs with `attentionPairs`, the loop
+ * `attentionKernel` runs; an output element does not depend on which thread or which range computed it. So the logits with 2 threads are bit-identical to those with one
  * (spec/threads.spec.ts), and every decoder stays exactly equal to AR greedy.
  *
  * **Handoff protocol** (one Int32Array of control words in shared memory):
@@ -34,7 +37,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import { spawnWorker } from "../util/workers.ts";
-import { matmulTransposedColumns, matmulTransposedKernel } from "./kernels.ts";
+import { attentionKernel, attentionPairs, matmulTransposedColumns, matmulTransposedKernel, type Visibility } from "./kernels.ts";
 import { Tensor } from "./tensor.ts";
 
 // ---------------------------------------------------------------- the control block
@@ -64,10 +67,14 @@ export const CONTROL = {
   WEIGHT: 5,
   /** Set to 1 by a worker that failed (the caller stops waiting and throws). */
   ERROR: 6,
-  /** Worker j's column range is [RANGES + 2j, RANGES + 2j + 1]. */
+  /** Attention: the causal offset of this chunk's first query row, or -1 for the explicit mask in shared scratch. */
+  OFFSET: 7,
+  /** Worker j's range (of columns, or of attention pairs) is [RANGES + 2j, RANGES + 2j + 1]. */
   RANGES: 8,
   /** Worker j stores the number of the last job it finished at DONE + j. */
   DONE: 40,
+  /** Attention: keys L. */
+  KEYS: 56,
   /** Words in the control block (room for 16 workers). */
   SIZE: 64,
 } as const;
@@ -92,6 +99,16 @@ export const JOB_MATMUL = 1;
  * @category Threads
  */
 export const JOB_EXIT = 2;
+/**
+ * Job kind: attention over a range of (query row, head) pairs.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_ATTENTION; // the next job is attention, pairs in RANGES
+ * ```
+ * @category Threads
+ */
+export const JOB_ATTENTION = 3;
 
 /**
  * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
@@ -123,6 +140,103 @@ const ROWS_PER_JOB = 128;
 export const MIN_PARALLEL_WORK = 12_000;
 
 /**
+ * The attention a pool can run: the model's head counts and size, and the most keys a forward sees.
+ *
+ * @example
+ * ```ts
+ * const capacity: AttentionCapacity = { numHeads: 4, numKeyValueHeads: 2, headDim: 32, maxKeys: 512 }; // PRESETS.small
+ * ```
+ * @category Threads
+ */
+export interface AttentionCapacity {
+  /** Query heads H. */
+  readonly numHeads: number;
+  /** Key/value heads Hkv. */
+  readonly numKeyValueHeads: number;
+  /** Head size D. */
+  readonly headDim: number;
+  /** Keys L a forward may attend over (the model's maxPositions). */
+  readonly maxKeys: number;
+}
+
+/** Shared scratch of attention jobs: one chunk of query rows, all keys and values. */
+interface AttentionScratch {
+  readonly capacity: AttentionCapacity;
+  /** [ROWS_PER_JOB, H*D] */
+  readonly q: Float64Array;
+  /** [maxKeys, Hkv*D] */
+  readonly k: Float64Array;
+  /** [maxKeys, Hkv*D] */
+  readonly v: Float64Array;
+  /** [ROWS_PER_JOB, H*D] */
+  readonly out: Float64Array;
+  /** [ROWS_PER_JOB, H, maxKeys] */
+  readonly probs: Float64Array;
+  /** [ROWS_PER_JOB, maxKeys] */
+  readonly mask: Uint8Array;
+}
+
+/** The buffers of an {@link AttentionScratch}, as a worker receives them. */
+interface AttentionBuffers {
+  readonly capacity: AttentionCapacity;
+  readonly q: SharedArrayBuffer;
+  readonly k: SharedArrayBuffer;
+  readonly v: SharedArrayBuffer;
+  readonly out: SharedArrayBuffer;
+  readonly probs: SharedArrayBuffer;
+  readonly mask: SharedArrayBuffer;
+}
+
+/** Allocates the shared attention scratch of `capacity`. */
+function attentionScratch(capacity: AttentionCapacity): AttentionScratch {
+  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D, maxKeys } = capacity;
+  const f64 = (n: number) => new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
+  return {
+    capacity,
+    q: f64(ROWS_PER_JOB * H * D), k: f64(maxKeys * Hkv * D), v: f64(maxKeys * Hkv * D),
+    out: f64(ROWS_PER_JOB * H * D), probs: f64(ROWS_PER_JOB * H * maxKeys),
+    mask: new Uint8Array(new SharedArrayBuffer(Math.max(1, ROWS_PER_JOB * maxKeys))),
+  };
+}
+
+/** The scratch a worker's views are made of. */
+function attentionBuffers(a: AttentionScratch): AttentionBuffers {
+  const b = (x: Float64Array | Uint8Array) => x.buffer as SharedArrayBuffer;
+  return { capacity: a.capacity, q: b(a.q), k: b(a.k), v: b(a.v), out: b(a.out), probs: b(a.probs), mask: b(a.mask) };
+}
+
+/**
+ * A worker's views of the attention scratch.
+ *
+ * @example
+ * ```ts
+ * const scratch = attentionViews(init.attention); // in the worker: Float64Array views of q, k, v, out, probs
+ * ```
+ * @category Threads
+ */
+export function attentionViews(buffers: AttentionBuffers): AttentionScratch {
+  const f = (x: SharedArrayBuffer) => new Float64Array(x);
+  return { capacity: buffers.capacity, q: f(buffers.q), k: f(buffers.k), v: f(buffers.v), out: f(buffers.out), probs: f(buffers.probs), mask: new Uint8Array(buffers.mask) };
+}
+
+/**
+ * Runs the attention pairs `p0 .. p1-1` of the job described by the control words, on the shared
+ * scratch: what the calling thread and every worker do with their share.
+ *
+ * @example
+ * ```ts
+ * attentionJob(control, scratch, n0, n1); // in the worker, after reading its range
+ * ```
+ * @category Threads
+ */
+export function attentionJob(control: Int32Array, a: AttentionScratch, p0: number, p1: number): void {
+  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = a.capacity;
+  const M = control[CONTROL.M], L = control[CONTROL.KEYS], offset = control[CONTROL.OFFSET];
+  const visibility: Visibility = offset >= 0 ? { kind: "causal", offset } : { kind: "explicit", visible: a.mask.subarray(0, M * L) };
+  if (p0 < p1) attentionPairs(a.out, a.probs, a.q, a.k, a.v, M, L, H, Hkv, D, visibility, p0, p1);
+}
+
+/**
  * What a kernel worker receives at start.
  *
  * @example
@@ -142,6 +256,8 @@ export interface KernelWorkerInit {
   readonly input: SharedArrayBuffer;
   /** out of the current job, [ROWS_PER_JOB, largest N]. */
   readonly output: SharedArrayBuffer;
+  /** The attention scratch, when the pool runs attention. */
+  readonly attention: AttentionBuffers | null;
 }
 
 /**
@@ -197,9 +313,12 @@ export class KernelThreads {
   private readonly arena: Float64Array;
   private readonly input: Float64Array;
   private readonly output: Float64Array;
+  private readonly attentionScratch: AttentionScratch | null;
   private seq = 0;
 
-  private constructor(tensors: Tensor[], workers: Worker[], control: Int32Array, arena: Float64Array, input: Float64Array, output: Float64Array) {
+  private constructor(tensors: Tensor[], workers: Worker[], control: Int32Array, arena: Float64Array, input: Float64Array, output: Float64Array,
+    attention: AttentionScratch | null) {
+    this.attentionScratch = attention;
     this.tensors = tensors;
     this.threads = workers.length + 1;
     this.workers = workers;
@@ -214,8 +333,9 @@ export class KernelThreads {
    *
    * @param threads - threads that compute a product, the calling thread included (1..17)
    * @param weights - the Linear weights to share, [N, K] each
+   * @param options - `attention`: also run attention of this shape (see {@link AttentionCapacity})
    */
-  static async start(threads: number, weights: readonly Tensor[]): Promise<KernelThreads> {
+  static async start(threads: number, weights: readonly Tensor[], options: { readonly attention?: AttentionCapacity } = {}): Promise<KernelThreads> {
     if (!Number.isInteger(threads) || threads < 1 || threads > 17) {
       throw new RangeError(`KernelThreads.start: threads must be an integer in 1..17, got ${threads}`);
     }
@@ -237,10 +357,11 @@ export class KernelThreads {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
     const input = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * widest * 8));
     const output = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * tallest * 8));
+    const attention = options.attention === undefined ? null : attentionScratch(options.attention);
     const workers: Worker[] = [];
     for (let index = 0; index < threads - 1; index++) {
       const init: KernelWorkerInit = { index, control: control.buffer as SharedArrayBuffer, arena: arena.buffer as SharedArrayBuffer,
-        input: input.buffer as SharedArrayBuffer, output: output.buffer as SharedArrayBuffer };
+        input: input.buffer as SharedArrayBuffer, output: output.buffer as SharedArrayBuffer, attention: attention === null ? null : attentionBuffers(attention) };
       workers.push(spawnWorker(new URL("./kernel-worker.ts", import.meta.url), init));
     }
     // Each worker says "ready" once it is about to enter its loop; until then it could miss nothing
@@ -250,7 +371,7 @@ export class KernelThreads {
       w.once("error", reject);
     })));
     for (const w of workers) w.unref(); // an idle pool never keeps the process alive
-    const pool = new KernelThreads(tensors, workers, control, arena, input, output);
+    const pool = new KernelThreads(tensors, workers, control, arena, input, output, attention);
     owners.set(arena.buffer, pool);
     return pool;
   }
@@ -281,11 +402,58 @@ export class KernelThreads {
       Atomics.store(c, CONTROL.SEQ, seq);
       Atomics.notify(c, CONTROL.SEQ);
       matmulTransposedColumns(this.output, this.input, w, rows, K, N, 0, Math.min(N, share));
-      for (let j = 0; j < workers; j++) {
-        let done = Atomics.load(c, CONTROL.DONE + j);
-        while (done !== seq) done = waitForChange(c, CONTROL.DONE + j, done, () => Atomics.load(c, CONTROL.ERROR) !== 0);
-      }
+      this.waitForWorkers(seq);
       out.set(this.output.subarray(0, rows * N), r0 * N);
+    }
+  }
+
+  /** True when this pool can run attention of `H` query heads, `Hkv` key/value heads of size `D` over `L` keys. */
+  runsAttention(H: number, Hkv: number, D: number, L: number): boolean {
+    const c = this.attentionScratch?.capacity;
+    return c !== undefined && c.numHeads === H && c.numKeyValueHeads === Hkv && c.headDim === D && L <= c.maxKeys;
+  }
+
+  /**
+   * {@link attentionKernel} with the (query row, head) pairs split over the pool, in chunks of query
+   * rows; bit-identical to it. Requires {@link KernelThreads.runsAttention}.
+   */
+  attention(out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array, M: number, L: number, visibility: Visibility): void {
+    const a = this.attentionScratch!;
+    const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = a.capacity;
+    const c = this.control;
+    const workers = this.workers.length;
+    a.k.set(k.subarray(0, L * Hkv * D));
+    a.v.set(v.subarray(0, L * Hkv * D));
+    for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
+      const rows = Math.min(ROWS_PER_JOB, M - r0);
+      a.q.set(q.subarray(r0 * H * D, (r0 + rows) * H * D));
+      if (visibility.kind === "explicit") a.mask.set(visibility.visible.subarray(r0 * L, (r0 + rows) * L));
+      const pairs = rows * H;
+      const share = Math.ceil(pairs / this.threads);
+      c[CONTROL.KIND] = JOB_ATTENTION;
+      c[CONTROL.M] = rows;
+      c[CONTROL.KEYS] = L;
+      c[CONTROL.OFFSET] = visibility.kind === "causal" ? visibility.offset + r0 : -1;
+      for (let j = 0; j < workers; j++) {
+        c[CONTROL.RANGES + 2 * j] = Math.min(pairs, (j + 1) * share);
+        c[CONTROL.RANGES + 2 * j + 1] = Math.min(pairs, (j + 2) * share);
+      }
+      const seq = ++this.seq;
+      Atomics.store(c, CONTROL.SEQ, seq);
+      Atomics.notify(c, CONTROL.SEQ);
+      attentionJob(c, a, 0, Math.min(pairs, share));
+      this.waitForWorkers(seq);
+      out.set(a.out.subarray(0, rows * H * D), r0 * H * D);
+      probs.set(a.probs.subarray(0, rows * H * L), r0 * H * L);
+    }
+  }
+
+  /** Waits until every worker has finished job `seq` (spin, then sleep, re-checking). */
+  private waitForWorkers(seq: number): void {
+    const c = this.control;
+    for (let j = 0; j < this.workers.length; j++) {
+      let done = Atomics.load(c, CONTROL.DONE + j);
+      while (done !== seq) done = waitForChange(c, CONTROL.DONE + j, done, () => Atomics.load(c, CONTROL.ERROR) !== 0);
     }
   }
 
@@ -321,4 +489,42 @@ export function matmulTransposedShared(out: Float64Array, x: Float64Array, w: Fl
   const pool = w.buffer instanceof SharedArrayBuffer ? owners.get(w.buffer) : undefined;
   if (pool === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8) matmulTransposedKernel(out, x, w, M, K, N);
   else pool.matmulTransposed(out, x, w, M, K, N);
+}
+
+/**
+ * The pool whose shared arena holds `weight`, if any: `forward` runs a layer's attention on the pool
+ * that holds the layer's weights.
+ *
+ * @example
+ * ```ts
+ * kernelThreadsOf(threads.tensors[0]); // threads
+ * kernelThreadsOf(Tensor.zeros([2, 2])); // undefined
+ * ```
+ * @category Threads
+ */
+export function kernelThreadsOf(weight: Tensor): KernelThreads | undefined {
+  const buffer = weight.data.buffer;
+  return buffer instanceof SharedArrayBuffer ? owners.get(buffer) : undefined;
+}
+
+/**
+ * The attention `forward` runs: on `threads` when the pool runs attention of this shape and the work is
+ * large enough to gain, else {@link attentionKernel} on this thread. Same bits either way.
+ *
+ * @example
+ * ```ts
+ * attentionShared(out, probs, q, k, v, 16, 80, 4, 2, 32, { kind: "causal", offset: 64 }, threads); // 2 threads
+ * attentionShared(out, probs, q, k, v, 16, 80, 4, 2, 32, { kind: "causal", offset: 64 });          // 1 thread
+ * ```
+ * @category Threads
+ */
+export function attentionShared(
+  out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
+  M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility, threads?: KernelThreads,
+): void {
+  if (threads === undefined || M * H * L * D < MIN_PARALLEL_WORK || !threads.runsAttention(H, Hkv, D, L)) {
+    attentionKernel(out, probs, q, k, v, M, L, H, Hkv, D, visibility);
+  } else {
+    threads.attention(out, probs, q, k, v, M, L, visibility);
+  }
 }

@@ -27,7 +27,7 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  argmaxSource, attentionSource, embeddingSource, matmulSource, rmsNormSource, ropeCacheSource, swigluSource,
+  argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
@@ -120,14 +120,16 @@ export interface CopyTiming {
  *
  * @example
  * ```ts
- * runner.lastTiming(); // { encodeMs: 0.93, waitMs: 6.47 }: the realistic model at T = 1 on an H100
+ * runner.lastTiming(); // { encodeMs: 0.67, submitMs: 0.1, waitMs: 5.5 }: the realistic model at T = 1
  * ```
  * @category WebGPU
  */
 export interface ForwardTiming {
-  /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation). */
+  /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation), up to `finish()`. */
   readonly encodeMs: number;
-  /** Milliseconds from the submit until the token ids were mapped (the GPU's work plus the read-back). */
+  /** Milliseconds the `queue.submit` call itself took (Dawn records the Vulkan commands there). */
+  readonly submitMs: number;
+  /** Milliseconds from the end of the submit until the token ids were mapped (the GPU's work plus the read-back). */
   readonly waitMs: number;
 }
 
@@ -168,7 +170,20 @@ export function weightArrays(params: Params): Record<string, Float64Array> {
 }
 
 /**
- * The matmul tiles: `small` for forwards of at most `smallRows` tokens, `large` above.
+ * The five matrix products of a forward: the fused q/k/v, the output projection, the fused gate/up,
+ * the down projection (each per layer) and the LM head.
+ *
+ * @example
+ * ```ts
+ * const which: MatrixName = "down"; // [C, I]: narrow (N = C), the long reduction (K = I)
+ * ```
+ * @category WebGPU
+ */
+export type MatrixName = "qkv" | "wo" | "gu" | "down" | "lmHead";
+
+/**
+ * The matmul tiles: `small` for forwards of at most `smallRows` tokens, `large` above; `matrices`
+ * overrides either for one matrix (a narrow matrix wants smaller workgroups at T = 1 than a wide one).
  *
  * @example
  * ```ts
@@ -177,16 +192,29 @@ export function weightArrays(params: Params): Record<string, Float64Array> {
  * @category WebGPU
  */
 export interface TileChoice {
-  /** Tile for T ≤ smallRows: one output per thread, all 8 groups along the columns (weight streaming). */
+  /** Tile for T ≤ smallRows: few outputs per thread, groups along the columns (weight streaming). */
   readonly small: MatmulTile;
+  /**
+   * Tile for T ≤ smallRows on a matrix of at most `narrowColumns` output columns: smaller workgroups,
+   * so that a narrow matrix still spreads over every multiprocessor. Absent: `small` everywhere.
+   */
+  readonly narrow?: MatmulTile;
+  /** The widest matrix (output columns N) that uses `narrow`. */
+  readonly narrowColumns?: number;
   /** Tile for larger T: a block of outputs per thread, so each loaded weight serves several tokens. */
   readonly large: MatmulTile;
   /** The largest T that uses `small`. */
   readonly smallRows: number;
+  /** Per-matrix overrides of `small` (or `narrow`) and `large`. */
+  readonly matrices?: Partial<Record<MatrixName, { readonly small?: MatmulTile; readonly large?: MatmulTile }>>;
 }
 
 /**
- * The default tiles; `docs/webgpu.md` says how they were chosen on an H100.
+ * The default tiles: the fastest of each kind in the tile sweep of `npm run bench:gpu` on the realistic
+ * model (docs/webgpu.md §6): at T = 1, 2 columns a thread in 256-thread workgroups on wide matrices
+ * (the fused gate/up, the LM head) and one warp a workgroup, four quads in flight, on narrow ones (q/k/v,
+ * output, down projections); above, 4 x 4 outputs a thread, two quads in flight. A tile that needs more
+ * workgroup memory than the device has is shrunk ({@link fitTile}); every tile gives the same bits.
  *
  * @example
  * ```ts
@@ -196,9 +224,61 @@ export interface TileChoice {
  */
 export const DEFAULT_TILES: TileChoice = {
   small: { TM: 1, TN: 2, GM: 1, GN: 8 },
-  large: { TM: 2, TN: 2, GM: 2, GN: 4 },
+  narrow: { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
+  narrowColumns: 4096,
+  large: { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
   smallRows: 1,
 };
+
+/**
+ * `tile`, or the largest tile made from it by halving TM, then TN, then GM, then GN in turn that needs
+ * at most `maxBytes` of workgroup memory: the same bits (the order of additions does not depend on the
+ * tile), less reuse of each loaded weight.
+ *
+ * @example
+ * ```ts
+ * fitTile({ TM: 4, TN: 4, GM: 2, GN: 4 }, 16384); // { TM: 2, TN: 4, GM: 2, GN: 4 }: 64 outputs x 33 words x 4 bytes
+ * ```
+ * @category WebGPU
+ */
+export function fitTile(tile: MatmulTile, maxBytes: number): MatmulTile {
+  let t = tile;
+  const keys = ["TM", "TN", "GM", "GN"] as const;
+  for (let i = 0; matmulWorkgroupBytes(t) > maxBytes; i++) {
+    const key = keys[i % 4];
+    if (keys.every((k) => t[k] === 1)) break;
+    if (t[key] > 1) t = { ...t, [key]: Math.ceil(t[key] / 2) };
+  }
+  return t;
+}
+
+/**
+ * Which kernels of a forward {@link GpuModel.timeForward} records: all, only the five matmuls, or
+ * only the others (embedding, norms, RoPE, attention, SwiGLU, argmax).
+ *
+ * @example
+ * ```ts
+ * await model.timeForward(64, 10, "matmul"); // seconds of the matmuls of a 64-token forward
+ * ```
+ * @category WebGPU
+ */
+export type ForwardPart = "all" | "matmul" | "other";
+
+/**
+ * What {@link GpuModel.timeForward} measured.
+ *
+ * @example
+ * ```ts
+ * await model.timeForward(1, 10); // { seconds: 0.0016, singleSubmitSeconds: 0.006 }: the realistic model, one H200
+ * ```
+ * @category WebGPU
+ */
+export interface ForwardGpuTiming {
+  /** GPU seconds of one more forward in a submit (the submit's fixed cost cancelled out). */
+  readonly seconds: number;
+  /** Wall seconds of a submit holding one forward, until the GPU is done (what a lone forward pays, less the read-back). */
+  readonly singleSubmitSeconds: number;
+}
 
 /** A KV cache in GPU memory: per layer, keys and values [maxPositions, Hkv*D]. */
 interface GpuCache {
@@ -220,12 +300,18 @@ interface GpuLayer {
   readonly wDown: GPUBuffer;       // [C, I]
 }
 
-/** One bound matmul: its shape, its bind group (shared by both tiles), and the pipeline of each tile. */
+/** One bound matmul: its shape, its bind group (shared by both tiles), and each tile with its pipeline. */
 interface BoundMatmul {
   readonly shape: MatmulShape;
   readonly group: GPUBindGroup;
-  readonly small: GPUComputePipeline;
-  readonly large: GPUComputePipeline;
+  readonly small: TiledPipeline;
+  readonly large: TiledPipeline;
+}
+
+/** A compiled matmul and the tile it was compiled for (the tile sets the grid). */
+interface TiledPipeline {
+  readonly tile: MatmulTile;
+  readonly pipeline: GPUComputePipeline;
 }
 
 /** What the forward of one layer dispatches, bound to its buffers. */
@@ -437,14 +523,11 @@ export class GpuModel {
    */
   async forward(input: GpuForwardInput): Promise<Int32Array> {
     const started = performance.now();
-    const { config, device, buffers } = this;
-    const plan = this.plan!;
+    const { device, buffers } = this;
     const T = input.tokens.length;
     const cache = input.cache === null ? this.scratchCache! : this.cache(input.cache);
     const P = input.cache === null ? 0 : input.P;
     const L = P + T;
-    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
-    const half = headDim(config) / 2;
     device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, P, L, input.mask === null ? 0 : 1));
     device.queue.writeBuffer(buffers.tokens, 0, input.tokens);
     device.queue.writeBuffer(buffers.positions, 0, input.positions);
@@ -452,14 +535,45 @@ export class GpuModel {
 
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
+    this.encodeForward(pass, T, cache, "all");
+    pass.end();
+    encoder.copyBufferToBuffer(buffers.ids, 0, buffers.idsRead, 0, 4 * T);
+    const commands = encoder.finish();
+    const encoded = performance.now();
+    device.queue.submit([commands]);                                                          // the one submit
+    const submitted = performance.now();
+
+    await buffers.idsRead.mapAsync(1, 0, 4 * T);
+    const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
+    buffers.idsRead.unmap();
+    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted };
+    return ids;
+  }
+
+  /** Where the last forward's time went, seen from this thread. */
+  lastTiming: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0 };
+
+  /**
+   * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only
+   * the matmuls or only the other kernels (for {@link GpuModel.timeForward}'s split of the time).
+   */
+  private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, part: ForwardPart): void {
+    const { config } = this;
+    const plan = this.plan!;
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
+    const half = headDim(config) / 2;
     const run = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
+      if (part === "matmul") return;
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y);
     };
     const matmul = (m: BoundMatmul): void => {
-      const tile = T <= this.tiles.smallRows ? this.tiles.small : this.tiles.large;
-      run(T <= this.tiles.smallRows ? m.small : m.large, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
+      if (part === "other") return;
+      const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, m.group);
+      pass.dispatchWorkgroups(Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
     const elementwise = (pipeline: GPUComputePipeline, group: GPUBindGroup, threads: number, size: number): void => {
       const groups = Math.ceil(threads / size);
@@ -483,20 +597,29 @@ export class GpuModel {
     run(this.pipeline("rmsNorm"), plan.norm, T);                                              // h [T, C]
     matmul(plan.lmHead);                                                                      // logits [T, V]
     run(this.pipeline("argmax"), plan.argmax, T);                                             // ids [T]
-    pass.end();
-    encoder.copyBufferToBuffer(buffers.ids, 0, buffers.idsRead, 0, 4 * T);
-    const submitted = performance.now();
-    device.queue.submit([encoder.finish()]);                                                  // the one submit
-
-    await buffers.idsRead.mapAsync(1, 0, 4 * T);
-    const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
-    buffers.idsRead.unmap();
-    this.lastTiming = { encodeMs: submitted - started, waitMs: performance.now() - submitted };
-    return ids;
   }
 
-  /** Where the last forward's time went, seen from this thread. */
-  lastTiming: ForwardTiming = { encodeMs: 0, waitMs: 0 };
+  /**
+   * GPU seconds of one forward over T tokens after P = 0 (the scratch cache), with no submit or
+   * read-back of its own: `reps` forwards recorded into one compute pass. `part` times only the
+   * matmuls or only the other kernels (each alone still pays its dispatches).
+   */
+  async timeForward(T: number, reps: number, part: ForwardPart = "all"): Promise<ForwardGpuTiming> {
+    this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(T, 0, T, 0));
+    this.device.queue.writeBuffer(this.buffers.tokens, 0, new Uint32Array(T));
+    this.device.queue.writeBuffer(this.buffers.positions, 0, Uint32Array.from({ length: T }, (_, i) => i));
+    const once = async (count: number): Promise<number> => {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (let r = 0; r < count; r++) this.encodeForward(pass, T, this.scratchCache!, part);
+      pass.end();
+      return this.timedSubmit(encoder);
+    };
+    await once(2);
+    const single = await once(1);
+    const many = await once(reps + 1);
+    return { seconds: (many - single) / reps, singleSubmitSeconds: single };
+  }
 
   /** [T, V] the logits of the last forward's T rows. */
   async readLogits(T: number): Promise<Float32Array> {
@@ -507,28 +630,59 @@ export class GpuModel {
   // ---------------------------------------------------------------- measurements
 
   /**
-   * Seconds per dispatch of the matmul `x [M, K] · w^T` with the weights of the largest projection of
-   * layer 0 (the fused gate/up, [2I, C]), `reps` dispatches in one submit; the caller subtracts nothing.
+   * Seconds per dispatch of the matmul `x [M, K] · w^T` with the weights of `matrix` (by default the
+   * fused gate/up, [2I, C], the largest), `reps` dispatches in one submit. Dispatch r reads layer
+   * r mod numLayers's weights, so that a matrix smaller than the GPU's L2 cache is still streamed from
+   * memory, as in a forward (the LM head is one matrix: its repeats may hit the cache when it fits).
    *
    * @returns the weight bytes streamed per dispatch and the seconds one dispatch took
    */
-  async timeMatmul(M: number, tile: MatmulTile, reps: number): Promise<MatmulTiming> {
-    const { hiddenSize: C, intermediateSize: I } = this.config;
-    const shape: MatmulShape = { K: C, N: 2 * I, bias: false, residual: false };
+  async timeMatmul(M: number, tile: MatmulTile, reps: number, matrix: MatrixName = "gu"): Promise<MatmulTiming> {
+    const plan = this.plan!;
+    const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
+    const { shape } = bound[0];
     const pipeline = this.matmulPipeline(shape, tile);
-    const group = this.bindGroup("in2out1", [this.buffers.step, this.buffers.h, this.layers[0].wgu, this.buffers.gu]);
     this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(M, 0, M, 0));
     const once = async (count: number): Promise<number> => {
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      for (let r = 0; r < count; r++) pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
+      for (let r = 0; r < count; r++) {
+        pass.setBindGroup(0, bound[r % bound.length].group);
+        pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
+      }
       pass.end();
       return this.timedSubmit(encoder);
     };
     const seconds = await secondsPerRep(once, reps);
     return { bytes: 4 * shape.N * shape.K, seconds };
+  }
+
+  /**
+   * Seconds per dispatch of a one-thread kernel that reads and writes the same word, `reps` dispatches
+   * in one compute pass: the fixed cost of a dependent dispatch (launch plus the barrier between two),
+   * which a forward pays about 9 times per layer whatever T is.
+   */
+  async timeDispatch(reps: number): Promise<number> {
+    const buffer = this.device.createBuffer({ size: 16, usage: STORAGE });
+    const pipeline = this.compiled("bump", () => ["in1out1", `${"struct Step { T: u32, P: u32, L: u32, hasMask: u32 }"}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> unused: array<f32>;
+@group(0) @binding(2) var<storage, read_write> word: array<f32>;
+@compute @workgroup_size(1) fn main() { word[0] = word[0] + 1.0; }`]);
+    const group = this.bindGroup("in1out1", [this.buffers.step, this.buffers.norm, buffer]);
+    const once = async (count: number): Promise<number> => {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      for (let r = 0; r < count; r++) pass.dispatchWorkgroups(1);
+      pass.end();
+      return this.timedSubmit(encoder);
+    };
+    const seconds = await secondsPerRep(once, reps);
+    buffer.destroy();
+    return seconds;
   }
 
   /**
@@ -615,11 +769,13 @@ export class GpuModel {
     const D = headDim(this.config);
     const Q = (H + 2 * Hkv) * D;
     const b = this.buffers;
-    const bound = (shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
+    const tiled = (shape: MatmulShape, tile: MatmulTile): TiledPipeline => ({ tile, pipeline: this.matmulPipeline(shape, tile) });
+    const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
       shape,
       group: bias === null ? this.bindGroup("in2out1", [b.step, x, w, out]) : this.bindGroup("matmulBias", [b.step, x, w, out, bias]),
-      small: this.matmulPipeline(shape, this.tiles.small),
-      large: this.matmulPipeline(shape, this.tiles.large),
+      small: tiled(shape, this.fit(this.tiles.matrices?.[name]?.small ??
+        (this.tiles.narrow !== undefined && shape.N <= (this.tiles.narrowColumns ?? 0) ? this.tiles.narrow : this.tiles.small))),
+      large: tiled(shape, this.fit(this.tiles.matrices?.[name]?.large ?? this.tiles.large)),
     });
     for (const name of ["embedding", "rmsNorm", "rope", "attention", "swiglu", "argmax"] as const) this.pipeline(name);   // compile now: errors surface at load
     return {
@@ -627,14 +783,14 @@ export class GpuModel {
       embedding: this.bindGroup("in2out1", [b.step, b.tokens, b.embed, b.x]),
       layers: this.layers.map((layer) => ({
         inputNorm: this.bindGroup("in2out1", [b.step, b.x, layer.inputNorm, b.h]),
-        qkv: bound({ K: C, N: Q, bias: layer.bqkv !== null, residual: false }, b.h, layer.wqkv, b.qkv, layer.bqkv),
-        wo: bound({ K: H * D, N: C, bias: false, residual: true }, b.attn, layer.wo, b.x, null),
+        qkv: bound("qkv", { K: C, N: Q, bias: layer.bqkv !== null, residual: false }, b.h, layer.wqkv, b.qkv, layer.bqkv),
+        wo: bound("wo", { K: H * D, N: C, bias: false, residual: true }, b.attn, layer.wo, b.x, null),
         postNorm: this.bindGroup("in2out1", [b.step, b.x, layer.postNorm, b.h]),
-        gu: bound({ K: C, N: 2 * I, bias: false, residual: false }, b.h, layer.wgu, b.gu, null),
-        down: bound({ K: I, N: C, bias: false, residual: true }, b.g, layer.wDown, b.x, null),
+        gu: bound("gu", { K: C, N: 2 * I, bias: false, residual: false }, b.h, layer.wgu, b.gu, null),
+        down: bound("down", { K: I, N: C, bias: false, residual: true }, b.g, layer.wDown, b.x, null),
       })),
       norm: this.bindGroup("in2out1", [b.step, b.x, b.norm, b.h]),
-      lmHead: bound({ K: C, N: V, bias: false, residual: false }, b.h, b.lmHead, b.logits, null),
+      lmHead: bound("lmHead", { K: C, N: V, bias: false, residual: false }, b.h, b.lmHead, b.logits, null),
       argmax: this.bindGroup("in1out1", [b.step, b.logits, b.ids]),
     };
   }
@@ -654,7 +810,16 @@ export class GpuModel {
     return this.compiled(name, () => kernels[name]() as [string, string]);
   }
 
+  /** `tile` shrunk to this device's workgroup memory. */
+  private fit(tile: MatmulTile): MatmulTile {
+    return fitTile(tile, this.device.limits.maxComputeWorkgroupStorageSize);
+  }
+
   private matmulPipeline(shape: MatmulShape, tile: MatmulTile): GPUComputePipeline {
+    const bytes = matmulWorkgroupBytes(tile);
+    if (bytes > this.device.limits.maxComputeWorkgroupStorageSize) {
+      throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${bytes} bytes of workgroup memory, the device allows ${this.device.limits.maxComputeWorkgroupStorageSize}`);
+    }
     const key = `matmul ${JSON.stringify(shape)} ${JSON.stringify(tile)}`;
     return this.compiled(key, () => [shape.bias ? "matmulBias" : "in2out1", matmulSource(shape, tile)]);
   }

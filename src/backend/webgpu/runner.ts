@@ -29,7 +29,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { weightArrays, type CopyTiming, type ForwardTiming, type MatmulTiming, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -107,8 +107,12 @@ export interface WebGpuRunnerOptions {
 export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;
-  /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's gate/up weights, and the weight bytes it reads. */
-  timeMatmul(rows: number, tile: MatmulTile, reps: number): MatmulTiming;
+  /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's `matrix` (default gate/up), and the weight bytes it reads. */
+  timeMatmul(rows: number, tile: MatmulTile, reps: number, matrix?: MatrixName): MatmulTiming;
+  /** Seconds of one dependent dispatch of a trivial kernel: the fixed cost every kernel of a forward pays. */
+  timeDispatch(reps: number): number;
+  /** GPU seconds of one forward over `rows` tokens (or of its matmuls, or of the rest), without a submit or read-back of its own. */
+  timeForward(rows: number, reps: number, part?: ForwardPart): ForwardGpuTiming;
   /** Bytes per second of a device-to-device buffer copy (read plus write). */
   timeCopy(bytes: number, reps: number): CopyTiming;
   /** Bytes per second of a WGSL copy kernel (read plus write). */
@@ -145,7 +149,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
-  let timing: ForwardTiming = { encodeMs: 0, waitMs: 0 };
+  let timing: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
@@ -186,7 +190,9 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
         },
       } satisfies ForwardResult;
     },
-    timeMatmul: (rows, tile, reps) => bridge.call({ op: "timeMatmul", rows, tile, reps }).json as MatmulTiming,
+    timeMatmul: (rows, tile, reps, matrix) => bridge.call({ op: "timeMatmul", rows, tile, reps, matrix }).json as MatmulTiming,
+    timeDispatch: (reps) => bridge.call({ op: "timeDispatch", reps }).json as number,
+    timeForward: (rows, reps, part) => bridge.call({ op: "timeForward", rows, reps, part }).json as ForwardGpuTiming,
     timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,
     timeCopyKernel: (bytes, reps) => bridge.call({ op: "timeCopyKernel", bytes, reps }).json as CopyTiming,
     lastTiming: () => timing,

@@ -113,10 +113,15 @@ export interface MatmulTile {
   readonly TM: number;
   /** Columns (weight rows) per thread. */
   readonly TN: number;
-  /** Thread groups of 32 lanes along the rows; GM * GN = 8 (256 threads). */
+  /** Thread groups of 32 lanes along the rows; a workgroup has 32 GM GN threads, GM GN ≤ 8. */
   readonly GM: number;
   /** Thread groups along the columns. */
   readonly GN: number;
+  /**
+   * Quads each lane loads before it multiplies any (default 1): more loads in flight per thread, the
+   * same order of additions (a lane still adds its quads in ascending order). Used when K is a multiple of 4.
+   */
+  readonly U?: number;
 }
 
 /**
@@ -140,10 +145,25 @@ export interface MatmulShape {
 }
 
 /**
+ * Bytes of workgroup memory a matmul tile needs: the 32 lane sums of each of its outputs (plus one pad
+ * word per output). A device allows `maxComputeWorkgroupStorageSize` (WebGPU guarantees 16384).
+ *
+ * @example
+ * ```ts
+ * matmulWorkgroupBytes({ TM: 4, TN: 4, GM: 2, GN: 4 }); // 16896: 128 outputs x 33 words x 4 bytes
+ * ```
+ * @category WebGPU
+ */
+export function matmulWorkgroupBytes(tile: MatmulTile): number {
+  return 4 * 33 * tile.TM * tile.TN * tile.GM * tile.GN;
+}
+
+/**
  * `out[i, n] = (residual ? out[i, n] : 0) + (sum_k x[i, k] w[n, k] + bias[n])` for i < T: the Linear layer,
- * weights stored [N, K] as on the CPU. 256 threads = 8 groups of 32 lanes; each thread keeps TM x TN
- * partial sums of its lane's share of K, then the workgroup adds the 32 lane sums of each output in
- * lane order. Weights are read as vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k).
+ * weights stored [N, K] as on the CPU. A workgroup is GM x GN groups of 32 lanes; each thread keeps
+ * TM x TN partial sums of its lane's share of K, then the workgroup adds the 32 lane sums of each output
+ * in lane order. Small workgroups (GM GN = 2) give a narrow matrix at T = 1 enough workgroups to keep
+ * every multiprocessor streaming; large tiles reuse each loaded weight for TM tokens. Weights are read as vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k).
  * Grid: x = ceil(T / (TM GM)) row tiles (fastest, so the tiles sharing weights run together), y = ceil(N / (TN GN)).
  *
  * @example
@@ -155,18 +175,27 @@ export interface MatmulShape {
 export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
   const { K, N, bias, residual } = shape;
   const { TM, TN, GM, GN } = tile;
+  if (![TM, TN, GM, GN].every((v) => Number.isInteger(v) && v >= 1) || GM * GN > 8) {
+    throw new Error(`matmulSource: tile ${JSON.stringify(tile)} must have positive integer sizes and GM * GN ≤ 8`);
+  }
+  const threads = 32 * GM * GN;
   const vec = K % 4 === 0;
   const K4 = Math.ceil(K / 4);
-  const outs = 8 * TM * TN;                                   // outputs per workgroup
+  const outs = GM * GN * TM * TN;                             // outputs per workgroup
   const as = [...Array(TM).keys()];
   const bs = [...Array(TN).keys()];
   const pairs = as.flatMap((a) => bs.map((b) => [a, b] as const));
+  const U = vec ? (tile.U ?? 1) : 1;
+  const us = [...Array(U).keys()];
+  // One step of a lane: load quads q, q+32, ... (U of them), then add them in ascending order.
   const loads = vec
     ? [
-      ...as.map((a) => `let x${a} = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q];`),
-      ...bs.map((b) => `let w${b} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q];`),
-      ...pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}.x * w${b}.x; acc${a}_${b} = acc${a}_${b} + x${a}.y * w${b}.y; ` +
-        `acc${a}_${b} = acc${a}_${b} + x${a}.z * w${b}.z; acc${a}_${b} = acc${a}_${b} + x${a}.w * w${b}.w;`),
+      ...us.flatMap((u) => [
+        ...as.map((a) => `let x${a}_${u} = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q + ${32 * u}u];`),
+        ...bs.map((b) => `let w${b}_${u} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q + ${32 * u}u];`),
+      ]),
+      ...us.flatMap((u) => pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.x * w${b}_${u}.x; acc${a}_${b} = acc${a}_${b} + x${a}_${u}.y * w${b}_${u}.y; ` +
+        `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.z * w${b}_${u}.z; acc${a}_${b} = acc${a}_${b} + x${a}_${u}.w * w${b}_${u}.w;`)),
     ]
     : [0, 1, 2, 3].flatMap((e) => [
       `if (4u * q + ${e}u < ${K}u) {`,
@@ -175,27 +204,38 @@ export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
       ...pairs.map(([a, b]) => `  acc${a}_${b} = acc${a}_${b} + x${a} * w${b};`),
       "}",
     ]);
+  // With U > 1, the quads left over after the last full step, one at a time.
+  const tail = U === 1 ? [] : [
+    ...as.map((a) => `let x${a}_0 = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q];`),
+    ...bs.map((b) => `let w${b}_0 = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q];`),
+    ...pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}_0.x * w${b}_0.x; acc${a}_${b} = acc${a}_${b} + x${a}_0.y * w${b}_0.y; ` +
+      `acc${a}_${b} = acc${a}_${b} + x${a}_0.z * w${b}_0.z; acc${a}_${b} = acc${a}_${b} + x${a}_0.w * w${b}_0.w;`),
+  ];
   const type = vec ? "vec4<f32>" : "f32";
   return `${STEP}
 @group(0) @binding(1) var<storage, read> xs: array<${type}>;
 @group(0) @binding(2) var<storage, read> ws: array<${type}>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
-var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes + 1 pad against bank conflicts]
-@compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes + 1 pad against bank conflicts]: matmulWorkgroupBytes
+@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let M = step.T;
   let lane = t % 32u;
   let group = t / 32u;
   let row0 = wg.x * ${TM * GM}u + (group / ${GN}u) * ${TM}u;
   let col0 = wg.y * ${TN * GN}u + (group % ${GN}u) * ${TN}u;
   ${pairs.map(([a, b]) => `var acc${a}_${b} = 0.0;`).join(" ")}
-  for (var q = lane; q < ${K4}u; q += 32u) {
+  var q = lane;
+  for (; q + ${32 * (U - 1)}u < ${K4}u; q += ${32 * U}u) {
     ${loads.join("\n    ")}
   }
+  ${U === 1 ? "" : `for (; q < ${K4}u; q += 32u) {
+    ${tail.join("\n    ")}
+  }`}
   let slot = group * ${TM * TN}u;
   ${pairs.map(([a, b]) => `red[(slot + ${a * TN + b}u) * 33u + lane] = acc${a}_${b};`).join("\n  ")}
   workgroupBarrier();
-  for (var o = t; o < ${outs}u; o += 256u) {
+  for (var o = t; o < ${outs}u; o += ${threads}u) {
     var sum = red[o * 33u];
     for (var l = 1u; l < 32u; l++) { sum = sum + red[o * 33u + l]; }   // lane order: 0 + 1 + ... + 31
     let g = o / ${TM * TN}u;

@@ -13,7 +13,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { ModelConfig } from "../../model/config.ts";
-import { GpuModel, type GpuForwardInput, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { GpuModel, type ForwardPart, type GpuForwardInput, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 
 // ---------------------------------------------------------------- the shared answer buffer
@@ -91,7 +91,7 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  */
 export interface Request {
   /** Which operation. */
-  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeCopy" | "timeCopyKernel" | "close";
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" | "timeCopy" | "timeCopyKernel" | "close";
   /** init: the model's blueprint. */
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
@@ -106,7 +106,7 @@ export interface Request {
   readonly input?: GpuForwardInput;
   /** The cache operated on. */
   readonly cache?: number;
-  /** logits, readCache, timeMatmul: how many rows. */
+  /** logits, readCache, timeMatmul, timeForward: how many rows (tokens). */
   readonly rows?: number;
   /** logits, readCache: where the float32 result goes. */
   readonly out?: SharedArrayBuffer;
@@ -120,7 +120,11 @@ export interface Request {
   readonly layer?: number;
   /** timeMatmul: the tile. */
   readonly tile?: MatmulTile;
-  /** timeMatmul, timeCopy: repetitions. */
+  /** timeForward: which kernels. */
+  readonly part?: ForwardPart;
+  /** timeMatmul: which matrix (default the fused gate/up). */
+  readonly matrix?: MatrixName;
+  /** timeMatmul, timeDispatch, timeCopy: repetitions. */
   readonly reps?: number;
   /** timeCopy: bytes per copy. */
   readonly bytes?: number;
@@ -196,7 +200,9 @@ export function workerMain(): void {
         out.set(values, keys.length);
         return { json: null };
       }
-      case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps) };
+      case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps, r.matrix) };
+      case "timeDispatch": return { json: await model.timeDispatch(r.reps) };
+      case "timeForward": return { json: await model.timeForward(r.rows, r.reps, r.part) };
       case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
       case "timeCopyKernel": return { json: await model.timeCopyKernel(r.bytes, r.reps) };
       case "close": device?.destroy(); model = null; gpu = null; return { json: null };

@@ -24,7 +24,7 @@ import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling } from "../
 import { kernelTable, scalarPeakGflops } from "../../../bench/kernels.ts";
 import { arVersusKxN } from "../../../bench/kxn-baseline.ts";
 import { compareMethods, formatMethodRows, type MethodRow } from "../../../bench/methods.ts";
-import { benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
+import { BENCH_MODELS, benchPrompts, loadBenchModels, type BenchDataset } from "../../../bench/models.ts";
 import { formatBlockSizeChoice } from "../../decoding/block-size.ts";
 import { gpuBench } from "../../../bench/gpu.ts";
 import { PRESETS } from "../../model/config.ts";
@@ -49,12 +49,16 @@ export const benchCommand: Command = {
     out: { type: "string", default: "bench/results", help: "folder for the JSON result (one file per run)" },
     plot: { type: "string", optional: true, help: "also write the cost curve as an SVG chart to this file (docs/cost-curve.svg)" },
     backend: BACKEND_FLAG,
-    model: { type: "string", default: "models/math-teacher", help: "webgpu: the trained checkpoint decoded next to the realistic random model" },
+    model: { type: "string", optional: true, help: "webgpu: a trained checkpoint decoded next to the realistic random model (default: the shipped JF models, math and code)" },
+    data: { type: "string", default: "math", choices: ["math", "code"], help: "webgpu: the prompts of --model" },
   },
   async run(flags, io) {
     if (flags.backend === "webgpu") {
       // the GPU bench (bench/gpu.ts, also npm run bench:gpu): its table goes to stderr as it runs
-      const result = await gpuBench({ model: flags.model as string, quick: flags.quick === true, smoke: false });
+      const models = typeof flags.model === "string"
+        ? [{ dir: flags.model, dataset: flags.data as BenchDataset }]
+        : (["math", "code"] as const).map((dataset) => ({ dir: BENCH_MODELS[dataset].jf, dataset }));
+      const result = await gpuBench({ models, quick: flags.quick === true, smoke: false });
       if (flags.json) io.out(JSON.stringify(result) + "\n");
       return;
     }
