@@ -1,6 +1,6 @@
 /**
  * Kernel threads: a `linear` whose weight lives in a pool's shared arena is split over two threads, and
- * attention over (row, head) pairs; both must give exactly the bits of one thread — for single products
+ * attention over (row, head) pairs, SiLU over elements; all must give exactly the bits of one thread — for single products
  * and attention calls of many shapes (rows past one job's chunk, causal and explicit masks) and for
  * whole forwards, so that every decoder stays exactly equal to AR.
  */
@@ -10,7 +10,7 @@ import { KVCache } from "../src/model/cache.ts";
 import { headDim, PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
-import { linear } from "../src/tensor/ops.ts";
+import { linear, silu } from "../src/tensor/ops.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import { attentionKernel, type Visibility } from "../src/tensor/kernels.ts";
@@ -71,6 +71,13 @@ describe("KernelThreads", () => {
       attentionShared(three, new Float64Array(rows * H * L), q, k, v, rows, L, H, Hkv, D, visibility, pool);
       expectBitIdentical("attentionShared", three, one.out, H * D);
     }), { numRuns: 40 });
+  });
+
+  it("SiLU on 2 threads equals SiLU on 1 thread bit for bit (sizes past one chunk included)", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 30_000 }), (size) => {
+      const x = Tensor.from(Array.from({ length: size }, () => 4 * rng.normal()), [size]);
+      expectBitIdentical(`silu of ${size}, 2 threads vs 1`, silu(x, pool).data, silu(x).data);
+    }), { numRuns: 20 });
   });
 
   it("a forward on 2 threads gives the logits of 1 thread bit for bit, with and without a cache", () => {

@@ -88,7 +88,7 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
     x = add(x, linear(a, layer.wo));                                        // [T, C]
     // MLP block: pre-norm, SwiGLU
     const m = rmsNorm(x, layer.postNorm, config.rmsNormEps);                // [T, C]
-    const gated = mul(silu(linear(m, layer.wGate)), linear(m, layer.wUp));  // [T, I]
+    const gated = mul(silu(linear(m, layer.wGate), kernelThreadsOf(layer.wGate)), linear(m, layer.wUp)); // [T, I]
     x = add(x, linear(gated, layer.wDown));                                 // [T, C]
   });
   cache?.extend(T);

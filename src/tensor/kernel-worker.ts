@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { matmulTransposedColumns } from "./kernels.ts";
-import { attentionJob, attentionViews, CONTROL, JOB_ATTENTION, JOB_EXIT, waitForChange, type KernelWorkerInit } from "./threads.ts";
+import { attentionJob, attentionViews, CONTROL, JOB_ATTENTION, JOB_EXIT, JOB_SILU, siluRange, waitForChange, type KernelWorkerInit } from "./threads.ts";
 
 /**
  * Runs in the worker: says "ready", then serves jobs until {@link JOB_EXIT}.
@@ -37,6 +37,8 @@ export function workerMain(): void {
       const n0 = control[CONTROL.RANGES + 2 * j], n1 = control[CONTROL.RANGES + 2 * j + 1];
       if (kind === JOB_ATTENTION) {
         attentionJob(control, attention!, n0, n1);
+      } else if (kind === JOB_SILU) {
+        siluRange(output, input, n0, n1);
       } else {
         const M = control[CONTROL.M], K = control[CONTROL.K], N = control[CONTROL.N];
         const offset = control[CONTROL.WEIGHT];

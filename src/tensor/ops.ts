@@ -21,7 +21,7 @@
 import {
   argmaxKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type Visibility,
 } from "./kernels.ts";
-import { attentionShared, matmulTransposedShared, type KernelThreads } from "./threads.ts";
+import { attentionShared, matmulTransposedShared, siluShared, type KernelThreads } from "./threads.ts";
 import { gradOf, needsGrad, track } from "./autograd.ts";
 import { ShapeError, Tensor, formatShape } from "./tensor.ts";
 
@@ -219,15 +219,16 @@ export function scale(x: Tensor, c: number): Tensor {
 /**
  * SiLU (swish): `silu(x) = x * sigmoid(x) = x / (1 + e^-x)`.
  *
+ * @param threads - kernel threads to split the elements over (same bits; see `threads.ts`)
  * @example
  * ```ts
  * silu(Tensor.from([0, 1], [2])).data; // [0, 0.7310585786300049]
  * ```
  * @category Operations
  */
-export function silu(x: Tensor): Tensor {
+export function silu(x: Tensor, threads?: KernelThreads): Tensor {
   const out = Tensor.zeros(x.shape);
-  for (let i = 0; i < out.size; i++) out.data[i] = x.data[i] / (1 + Math.exp(-x.data[i]));
+  siluShared(out.data, x.data, out.size, threads);
   return track(out, [x], (g) => {
     // with s = sigmoid(x): silu'(x) = s + x s (1 - s) = s (1 + x (1 - s))
     const dx = gradOf(x);

@@ -1,6 +1,6 @@
 /**
  * Kernel threads: the matrix product of `linear` split by output columns over worker threads, and
- * attention split by (query row, head) pairs.
+ * attention split by (query row, head) pairs, and SiLU split by elements.
  *
  * JavaScript runs one thread per realm, so a second core needs a second realm (`worker_threads`) and
  * memory both can see (`SharedArrayBuffer`). {@link KernelThreads.start} copies the weights into one
@@ -109,6 +109,32 @@ export const JOB_EXIT = 2;
  * @category Threads
  */
 export const JOB_ATTENTION = 3;
+/**
+ * Job kind: SiLU, `x / (1 + e^-x)`, over a range of elements of the shared input.
+ *
+ * @example
+ * ```ts
+ * words[CONTROL.KIND] = JOB_SILU;      // the next job is SiLU on elements in RANGES
+ * ```
+ * @category Threads
+ */
+export const JOB_SILU = 4;
+
+/**
+ * SiLU of `x[e0..e1-1]` into `out`, the expression `ops.silu` computes: the same bits on any thread.
+ *
+ * @example
+ * ```ts
+ * siluRange(out, x, 0, x.length);
+ * ```
+ * @category Threads
+ */
+export function siluRange(out: Float64Array, x: Float64Array, e0: number, e1: number): void {
+  for (let e = e0; e < e1; e++) out[e] = x[e] / (1 + Math.exp(-x[e]));
+}
+
+/** Elements below which SiLU stays on the calling thread (the handoff costs more than half of it). */
+const MIN_PARALLEL_SILU = 2048;
 
 /**
  * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
@@ -407,6 +433,29 @@ export class KernelThreads {
     }
   }
 
+  /** `out = silu(x)` over `size` elements, split over the pool in chunks; bit-identical to one thread. */
+  silu(out: Float64Array, x: Float64Array, size: number): void {
+    const c = this.control;
+    const workers = this.workers.length;
+    const chunk = Math.min(this.input.length, this.output.length);
+    for (let e0 = 0; e0 < size; e0 += chunk) {
+      const count = Math.min(chunk, size - e0);
+      this.input.set(x.subarray(e0, e0 + count));
+      const share = Math.ceil(count / this.threads);
+      c[CONTROL.KIND] = JOB_SILU;
+      for (let j = 0; j < workers; j++) {
+        c[CONTROL.RANGES + 2 * j] = Math.min(count, (j + 1) * share);
+        c[CONTROL.RANGES + 2 * j + 1] = Math.min(count, (j + 2) * share);
+      }
+      const seq = ++this.seq;
+      Atomics.store(c, CONTROL.SEQ, seq);
+      Atomics.notify(c, CONTROL.SEQ);
+      siluRange(this.output, this.input, 0, Math.min(count, share));
+      this.waitForWorkers(seq);
+      out.set(this.output.subarray(0, count), e0);
+    }
+  }
+
   /** True when this pool can run attention of `H` query heads, `Hkv` key/value heads of size `D` over `L` keys. */
   runsAttention(H: number, Hkv: number, D: number, L: number): boolean {
     const c = this.attentionScratch?.capacity;
@@ -527,4 +576,20 @@ export function attentionShared(
   } else {
     threads.attention(out, probs, q, k, v, M, L, visibility);
   }
+}
+
+/**
+ * The SiLU `forward` runs: on `threads` when given and the tensor is large enough to gain, else on
+ * this thread. Same bits either way.
+ *
+ * @example
+ * ```ts
+ * siluShared(out, x, 16 * 384, threads); // 2 threads
+ * siluShared(out, x, 16 * 384);          // 1 thread
+ * ```
+ * @category Threads
+ */
+export function siluShared(out: Float64Array, x: Float64Array, size: number, threads?: KernelThreads): void {
+  if (threads === undefined || size < MIN_PARALLEL_SILU) siluRange(out, x, 0, size);
+  else threads.silu(out, x, size);
 }
