@@ -82,8 +82,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** A line of the human summary on stderr, stamped with the wall-clock time (to line up with `nvidia-smi` samples). */
 function log(line: string): void {
-  process.stderr.write(line + "\n");
+  process.stderr.write(`${new Date().toISOString().slice(11, 22)} ${line}\n`);
 }
 
 /** Dawn toggles that drop bounds clamping, workgroup-memory zeroing and API validation. */
@@ -125,6 +126,54 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
     return { T, ms: median(times.slice(2)), encodeMs: median(encode.slice(2)), submitMs: median(submit.slice(2)), waitMs: median(wait.slice(2)) };
   });
   return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
+}
+
+/** One T of {@link waitSplit}. */
+interface WaitSplitRow {
+  readonly T: number;
+  /** Median wall ms of the forward, as the decoders pay it. */
+  readonly ms: number;
+  /** Median ms from the submit until `onSubmittedWorkDone` resolved. */
+  readonly queueMs: number;
+  /** Median ms from the submit until the ids were mapped. */
+  readonly waitMs: number;
+}
+
+/**
+ * Where a forward's wait goes: with the runner's `splitWait` on, each forward (after a 32-token cache)
+ * first waits for the queue, then maps its ids — the queue wait is the GPU's work, the rest the
+ * read-back. Then, with the switch off again, a T = 1 forward without a cache, for comparison.
+ */
+function waitSplit(runner: WebGpuRunner, reps: number): { rows: WaitSplitRow[]; uncachedT1Ms: number } {
+  const rng = new Rng("bench-gpu-wait");
+  const V = runner.config.vocabSize;
+  const cache = runner.newCache();
+  runner.forward(Array.from({ length: 32 }, () => rng.int(V)), { cache });
+  runner.splitWait(true);
+  const rows = [1, 2, 4, 16, 64].map((T) => {
+    const tokens = Array.from({ length: T }, () => rng.int(V));
+    const ms: number[] = [], queue: number[] = [], wait: number[] = [];
+    for (let r = 0; r < reps + 2; r++) {
+      const start = performance.now();
+      runner.forward(tokens, { cache });
+      ms.push(performance.now() - start);
+      queue.push(runner.lastTiming().queueMs ?? NaN);
+      wait.push(runner.lastTiming().waitMs);
+      cache.truncate(32);
+    }
+    return { T, ms: median(ms.slice(2)), queueMs: median(queue.slice(2)), waitMs: median(wait.slice(2)) };
+  });
+  runner.splitWait(false);
+  const lone: number[] = [];
+  for (let r = 0; r < reps + 2; r++) {
+    const start = performance.now();
+    runner.forward([rng.int(V)]);
+    lone.push(performance.now() - start);
+  }
+  const uncachedT1Ms = median(lone.slice(2));
+  for (const r of rows) log(`  wait split, T=${String(r.T).padStart(2)}: wall ${r.ms.toFixed(3)} ms; after submit: queue done ${r.queueMs.toFixed(3)}, ids mapped ${r.waitMs.toFixed(3)}`);
+  log(`  T=1 without a cache (scratch, P = 0): wall ${uncachedT1Ms.toFixed(3)} ms`);
+  return { rows, uncachedT1Ms };
 }
 
 /** True when the logits of T tokens forwarded at once equal, bit for bit, those of one-token forwards. */
@@ -322,6 +371,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   log("default tiles:");
   const latency = forwardLatency(base, reps);
   logLatency(latency);
+  const split = waitSplit(base, reps);
   const copy = base.timeCopy(1 << 30, quick ? 5 : 20);
   const copyKernel = base.timeCopyKernel(1 << 30, quick ? 5 : 20);
   const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
@@ -399,7 +449,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   }
   return {
     config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES,
-    forwardLatency: latency, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
+    forwardLatency: latency, waitSplit: split, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
     dispatchSeconds, tiles: { small: SMALL_TILES, large: LARGE_TILES }, sweep, accounting, batchInvariant: invariant, methods: realisticMethods,
     tuned: { tiles: tuned, runs: tunedRuns },
   };

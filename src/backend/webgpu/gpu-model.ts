@@ -131,6 +131,8 @@ export interface ForwardTiming {
   readonly submitMs: number;
   /** Milliseconds from the end of the submit until the token ids were mapped (the GPU's work plus the read-back). */
   readonly waitMs: number;
+  /** With {@link GpuModel.splitWait}: of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved. */
+  readonly queueMs?: number;
 }
 
 /**
@@ -542,13 +544,24 @@ export class GpuModel {
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
+    let queueMs: number | undefined;
+    if (this.splitWait) {
+      await device.queue.onSubmittedWorkDone();
+      queueMs = performance.now() - submitted;
+    }
 
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
-    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted };
+    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, ...(queueMs === undefined ? {} : { queueMs }) };
     return ids;
   }
+
+  /**
+   * A measurement switch: when true, a forward first waits for `onSubmittedWorkDone`, then maps its
+   * token ids, so that `lastTiming.queueMs` splits the wait into the GPU's work and the read-back.
+   */
+  splitWait = false;
 
   /** Where the last forward's time went, seen from this thread. */
   lastTiming: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0 };
