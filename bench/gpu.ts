@@ -98,82 +98,52 @@ interface LatencyRow {
   /** Of which, median, in the worker: encoding the dispatches, and waiting for the GPU and the read-back. */
   readonly encodeMs: number;
   readonly submitMs: number;
+  /** From the end of the submit: until the queue was done (the GPU's work), and until the ids were mapped. */
+  readonly queueMs: number;
   readonly waitMs: number;
   readonly ratio: number;
 }
 
-/** Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does). */
+/**
+ * Keeps the GPU busy with forwards for `seconds`: an idle GPU drops its clock (an H200 to 345 MHz
+ * within a second) and takes a few hundred milliseconds of load to come back to full speed, so a
+ * measurement that starts cold times the ramp (seen: t(1) 6.3 ms cold, 2.7 ms warm).
+ */
+function warmUp(runner: WebGpuRunner, seconds: number): void {
+  const until = performance.now() + 1000 * seconds;
+  while (performance.now() < until) runner.forward([1, 2, 3, 4, 5, 6, 7, 8]);
+}
+
+/**
+ * Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does),
+ * for every T in `SIZES`, the sizes taking turns (so each sees the same GPU clock), after a warm-up.
+ */
 function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   const rng = new Rng("bench-gpu");
   const V = runner.config.vocabSize;
   const cache = runner.newCache();
   runner.forward(Array.from({ length: 32 }, () => rng.int(V)), { cache });
-  const rows = SIZES.filter((T) => 32 + T <= runner.config.maxPositions).map((T) => {
-    const tokens = Array.from({ length: T }, () => rng.int(V));
-    const times: number[] = [];
-    const encode: number[] = [];
-    const wait: number[] = [];
-    const submit: number[] = [];
-    for (let r = 0; r < reps + 2; r++) {
+  const sizes = SIZES.filter((T) => 32 + T <= runner.config.maxPositions);
+  const inputs = sizes.map((T) => Array.from({ length: T }, () => rng.int(V)));
+  const samples = sizes.map(() => ({ ms: [] as number[], encode: [] as number[], submit: [] as number[], queue: [] as number[], wait: [] as number[] }));
+  warmUp(runner, 1);
+  for (let r = 0; r < reps + 1; r++) {
+    sizes.forEach((_, i) => {
       const start = performance.now();
-      runner.forward(tokens, { cache });
-      times.push(performance.now() - start);
-      encode.push(runner.lastTiming().encodeMs);
-      wait.push(runner.lastTiming().waitMs);
-      submit.push(runner.lastTiming().submitMs);
+      runner.forward(inputs[i], { cache });
+      const ms = performance.now() - start;
       cache.truncate(32);
-    }
-    return { T, ms: median(times.slice(2)), encodeMs: median(encode.slice(2)), submitMs: median(submit.slice(2)), waitMs: median(wait.slice(2)) };
-  });
-  return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
-}
-
-/** One T of {@link waitSplit}. */
-interface WaitSplitRow {
-  readonly T: number;
-  /** Median wall ms of the forward, as the decoders pay it. */
-  readonly ms: number;
-  /** Median ms from the submit until `onSubmittedWorkDone` resolved. */
-  readonly queueMs: number;
-  /** Median ms from the submit until the ids were mapped. */
-  readonly waitMs: number;
-}
-
-/**
- * Where a forward's wait goes: with the runner's `splitWait` on, each forward (after a 32-token cache)
- * first waits for the queue, then maps its ids — the queue wait is the GPU's work, the rest the
- * read-back. Then, with the switch off again, a T = 1 forward without a cache, for comparison.
- */
-function waitSplit(runner: WebGpuRunner, reps: number): { rows: WaitSplitRow[]; uncachedT1Ms: number } {
-  const rng = new Rng("bench-gpu-wait");
-  const V = runner.config.vocabSize;
-  const cache = runner.newCache();
-  runner.forward(Array.from({ length: 32 }, () => rng.int(V)), { cache });
-  runner.splitWait(true);
-  const rows = [1, 2, 4, 16, 64].map((T) => {
-    const tokens = Array.from({ length: T }, () => rng.int(V));
-    const ms: number[] = [], queue: number[] = [], wait: number[] = [];
-    for (let r = 0; r < reps + 2; r++) {
-      const start = performance.now();
-      runner.forward(tokens, { cache });
-      ms.push(performance.now() - start);
-      queue.push(runner.lastTiming().queueMs ?? NaN);
-      wait.push(runner.lastTiming().waitMs);
-      cache.truncate(32);
-    }
-    return { T, ms: median(ms.slice(2)), queueMs: median(queue.slice(2)), waitMs: median(wait.slice(2)) };
-  });
-  runner.splitWait(false);
-  const lone: number[] = [];
-  for (let r = 0; r < reps + 2; r++) {
-    const start = performance.now();
-    runner.forward([rng.int(V)]);
-    lone.push(performance.now() - start);
+      if (r === 0) return;                                                                // one round of warm-up
+      const t = runner.lastTiming();
+      samples[i].ms.push(ms); samples[i].encode.push(t.encodeMs); samples[i].submit.push(t.submitMs);
+      samples[i].queue.push(t.queueMs); samples[i].wait.push(t.waitMs);
+    });
   }
-  const uncachedT1Ms = median(lone.slice(2));
-  for (const r of rows) log(`  wait split, T=${String(r.T).padStart(2)}: wall ${r.ms.toFixed(3)} ms; after submit: queue done ${r.queueMs.toFixed(3)}, ids mapped ${r.waitMs.toFixed(3)}`);
-  log(`  T=1 without a cache (scratch, P = 0): wall ${uncachedT1Ms.toFixed(3)} ms`);
-  return { rows, uncachedT1Ms };
+  const rows = sizes.map((T, i) => ({
+    T, ms: median(samples[i].ms), encodeMs: median(samples[i].encode), submitMs: median(samples[i].submit),
+    queueMs: median(samples[i].queue), waitMs: median(samples[i].wait),
+  }));
+  return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
 }
 
 /** True when the logits of T tokens forwarded at once equal, bit for bit, those of one-token forwards. */
@@ -239,6 +209,7 @@ function methodSpecs(config: ModelConfig, params: Params, runner: WebGpuRunner, 
  */
 function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner): MethodRow[] {
   const prefill = (p: number[]) => { runner.forward(p, { cache: runner.newCache() }).argmax(); };
+  warmUp(runner, 0.5);
   specs.forEach((m) => m.decode(prompts[0]));                                            // warm-up
   prefill(prompts[0]);
   const outputs = specs.map(() => [] as { tokens: number[]; forwards: number }[]);
@@ -287,6 +258,7 @@ interface GpuForwardRow {
 }
 
 function gpuForward(runner: WebGpuRunner, reps: number): GpuForwardRow[] {
+  warmUp(runner, 0.5);
   const rows = SIZES.filter((T) => T <= runner.config.maxPositions).map((T) => {
     const all = runner.timeForward(T, reps, "all");
     return {
@@ -342,7 +314,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
 }
 
 function logLatency(rows: LatencyRow[]): void {
-  for (const r of rows) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, submit ${r.submitMs.toFixed(3)}, GPU + read-back ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
+  for (const r of rows) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, submit ${r.submitMs.toFixed(3)}, GPU done ${r.queueMs.toFixed(3)}, ids mapped ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
 }
 
 /** One tile's time on one matrix at M rows. */
@@ -371,7 +343,6 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   log("default tiles:");
   const latency = forwardLatency(base, reps);
   logLatency(latency);
-  const split = waitSplit(base, reps);
   const copy = base.timeCopy(1 << 30, quick ? 5 : 20);
   const copyKernel = base.timeCopyKernel(1 << 30, quick ? 5 : 20);
   const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
@@ -449,7 +420,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   }
   return {
     config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES,
-    forwardLatency: latency, waitSplit: split, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
+    forwardLatency: latency, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
     dispatchSeconds, tiles: { small: SMALL_TILES, large: LARGE_TILES }, sweep, accounting, batchInvariant: invariant, methods: realisticMethods,
     tuned: { tiles: tuned, runs: tunedRuns },
   };

@@ -120,7 +120,7 @@ export interface CopyTiming {
  *
  * @example
  * ```ts
- * runner.lastTiming(); // { encodeMs: 0.67, submitMs: 0.1, waitMs: 5.5 }: the realistic model at T = 1
+ * runner.lastTiming(); // { encodeMs: 0.6, submitMs: 0.25, waitMs: 1.73, queueMs: 1.70 }: the realistic model at T = 1
  * ```
  * @category WebGPU
  */
@@ -131,8 +131,8 @@ export interface ForwardTiming {
   readonly submitMs: number;
   /** Milliseconds from the end of the submit until the token ids were mapped (the GPU's work plus the read-back). */
   readonly waitMs: number;
-  /** With {@link GpuModel.splitWait}: of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved. */
-  readonly queueMs?: number;
+  /** Of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved: the GPU's work (the rest is the read-back). */
+  readonly queueMs: number;
 }
 
 /**
@@ -544,27 +544,20 @@ export class GpuModel {
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
-    let queueMs: number | undefined;
-    if (this.splitWait) {
-      await device.queue.onSubmittedWorkDone();
-      queueMs = performance.now() - submitted;
-    }
+    // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
+    // fast as mapping at once, docs/webgpu.md §6).
+    await device.queue.onSubmittedWorkDone();
+    const queueMs = performance.now() - submitted;
 
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
-    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, ...(queueMs === undefined ? {} : { queueMs }) };
+    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, queueMs };
     return ids;
   }
 
-  /**
-   * A measurement switch: when true, a forward first waits for `onSubmittedWorkDone`, then maps its
-   * token ids, so that `lastTiming.queueMs` splits the wait into the GPU's work and the read-back.
-   */
-  splitWait = false;
-
   /** Where the last forward's time went, seen from this thread. */
-  lastTiming: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0 };
+  lastTiming: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
 
   /**
    * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only

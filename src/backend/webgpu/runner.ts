@@ -109,8 +109,6 @@ export interface WebGpuRunner extends ModelRunner {
   readonly adapter: string;
   /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's `matrix` (default gate/up), and the weight bytes it reads. */
   timeMatmul(rows: number, tile: MatmulTile, reps: number, matrix?: MatrixName): MatmulTiming;
-  /** Measurement switch: forwards wait for the queue before mapping, and `lastTiming().queueMs` tells the GPU's share of the wait. */
-  splitWait(on: boolean): void;
   /** Seconds of one dependent dispatch of a trivial kernel: the fixed cost every kernel of a forward pays. */
   timeDispatch(reps: number): number;
   /** GPU seconds of one forward over `rows` tokens (or of its matmuls, or of the rest), without a submit or read-back of its own. */
@@ -151,7 +149,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
-  let timing: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0 };
+  let timing: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
@@ -193,7 +191,6 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       } satisfies ForwardResult;
     },
     timeMatmul: (rows, tile, reps, matrix) => bridge.call({ op: "timeMatmul", rows, tile, reps, matrix }).json as MatmulTiming,
-    splitWait: (on) => { bridge.call({ op: "splitWait", on }); },
     timeDispatch: (reps) => bridge.call({ op: "timeDispatch", reps }).json as number,
     timeForward: (rows, reps, part) => bridge.call({ op: "timeForward", rows, reps, part }).json as ForwardGpuTiming,
     timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,

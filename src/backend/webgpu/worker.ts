@@ -91,7 +91,7 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  */
 export interface Request {
   /** Which operation. */
-  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" | "splitWait" | "timeCopy" | "timeCopyKernel" | "close";
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" |  "timeCopy" | "timeCopyKernel" | "close";
   /** init: the model's blueprint. */
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
@@ -120,8 +120,6 @@ export interface Request {
   readonly layer?: number;
   /** timeMatmul: the tile. */
   readonly tile?: MatmulTile;
-  /** splitWait: the switch. */
-  readonly on?: boolean;
   /** timeForward: which kernels. */
   readonly part?: ForwardPart;
   /** timeMatmul: which matrix (default the fused gate/up). */
@@ -203,7 +201,6 @@ export function workerMain(): void {
         return { json: null };
       }
       case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps, r.matrix) };
-      case "splitWait": model.splitWait = r.on; return { json: null };
       case "timeDispatch": return { json: await model.timeDispatch(r.reps) };
       case "timeForward": return { json: await model.timeForward(r.rows, r.reps, r.part) };
       case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
