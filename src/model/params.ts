@@ -249,6 +249,22 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
 }
 
 /**
+ * Weights in a kernel-thread pool's shared memory, and the pool.
+ *
+ * @example
+ * ```ts
+ * const { params, pool }: SharedParams = await startKernelThreads(config, weights, 2);
+ * ```
+ * @category Model
+ */
+export interface SharedParams {
+  /** The same weights, in the pool's shared arena: pass these to `forward` or a decoder. */
+  readonly params: Params;
+  /** The threads; `await pool.close()` when done. */
+  readonly pool: KernelThreads;
+}
+
+/**
  * Starts `threads` kernel threads for inference on `params`: the weights are copied into the pool's
  * shared memory, and a `forward` with the returned params then splits its products and its attention
  * over the threads — bit-identical to one thread. Close the pool when done.
@@ -262,7 +278,7 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
  * ```
  * @category Model
  */
-export async function startKernelThreads(config: ModelConfig, params: Params, threads: number): Promise<{ params: Params; pool: KernelThreads }> {
+export async function startKernelThreads(config: ModelConfig, params: Params, threads: number): Promise<SharedParams> {
   const named = namedParams(config, params);
   const pool = await KernelThreads.start(threads, named.map(([, t]) => t), {
     attention: { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config), maxKeys: config.maxPositions },

@@ -185,8 +185,18 @@ export interface AttentionCapacity {
   readonly maxKeys: number;
 }
 
-/** Shared scratch of attention jobs: one chunk of query rows, all keys and values. */
-interface AttentionScratch {
+/**
+ * Shared scratch of attention jobs: one chunk of query rows, all keys and values (a thread's views).
+ *
+ * @example
+ * ```ts
+ * const scratch: AttentionScratch = attentionViews(init.attention!); // in a worker
+ * scratch.q.length; // ROWS_PER_JOB * H * D
+ * ```
+ * @category Threads
+ */
+export interface AttentionScratch {
+  /** The shapes it was sized for. */
   readonly capacity: AttentionCapacity;
   /** [ROWS_PER_JOB, H*D] */
   readonly q: Float64Array;
@@ -202,14 +212,30 @@ interface AttentionScratch {
   readonly mask: Uint8Array;
 }
 
-/** The buffers of an {@link AttentionScratch}, as a worker receives them. */
-interface AttentionBuffers {
+/**
+ * The buffers of an {@link AttentionScratch}, as a worker receives them (typed arrays cannot cross
+ * threads as views of shared memory; their buffers can).
+ *
+ * @example
+ * ```ts
+ * const views = attentionViews(buffers); // Float64Array / Uint8Array views of each buffer
+ * ```
+ * @category Threads
+ */
+export interface AttentionBuffers {
+  /** The shapes they were sized for. */
   readonly capacity: AttentionCapacity;
+  /** Backs `q`. */
   readonly q: SharedArrayBuffer;
+  /** Backs `k`. */
   readonly k: SharedArrayBuffer;
+  /** Backs `v`. */
   readonly v: SharedArrayBuffer;
+  /** Backs `out`. */
   readonly out: SharedArrayBuffer;
+  /** Backs `probs`. */
   readonly probs: SharedArrayBuffer;
+  /** Backs `mask`. */
   readonly mask: SharedArrayBuffer;
 }
 

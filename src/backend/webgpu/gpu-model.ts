@@ -208,7 +208,23 @@ export interface TileChoice {
   /** The largest T that uses `small`. */
   readonly smallRows: number;
   /** Per-matrix overrides of `small` (or `narrow`) and `large`. */
-  readonly matrices?: Partial<Record<MatrixName, { readonly small?: MatmulTile; readonly large?: MatmulTile }>>;
+  readonly matrices?: Partial<Record<MatrixName, MatrixTiles>>;
+}
+
+/**
+ * The tiles of one matrix, overriding a {@link TileChoice}'s.
+ *
+ * @example
+ * ```ts
+ * const gu: MatrixTiles = { large: { TM: 4, TN: 4, GM: 2, GN: 2 } }; // the gate/up's fastest T = 64 tile on the H200
+ * ```
+ * @category WebGPU
+ */
+export interface MatrixTiles {
+  /** Tile at T ≤ smallRows. */
+  readonly small?: MatmulTile;
+  /** Tile above. */
+  readonly large?: MatmulTile;
 }
 
 /**

@@ -91,7 +91,7 @@ export const benchCommand: Command = {
       `a plain K x N register-tiled kernel ${kxn.kxnTokensPerSecond.toFixed(0)} tokens/s: ${kxn.ratio.toFixed(2)}x` +
       `${kxn.identical ? " (same tokens)" : " (TOKENS DIFFER: a bug)"}\n`);
     const threads = await threadScaling(small, smallParams, 2, quick ? [1, 16] : [1, 4, 16, 64], quick ? 9 : 31);
-    say("\nforward on small, products split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
+    say("\nforward on small, products, attention and SiLU split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
     say("     T   1 thread ms   2 threads ms   speedup   logits identical\n");
     for (const r of threads) {
       say(`${String(r.T).padStart(6)}   ${r.oneThreadMs.toFixed(3).padStart(11)}   ${r.threadedMs.toFixed(3).padStart(12)}   ` +
