@@ -55,7 +55,7 @@ import { Tensor } from "./tensor.ts";
 export const CONTROL = {
   /** Job counter: incremented once per job. */
   SEQ: 0,
-  /** Job kind: {@link JOB_MATMUL} or {@link JOB_EXIT}. */
+  /** Job kind: {@link JOB_MATMUL}, {@link JOB_ATTENTION}, {@link JOB_SILU} or {@link JOB_EXIT}. */
   KIND: 1,
   /** Rows M of this chunk. */
   M: 2,
@@ -482,6 +482,11 @@ export class KernelThreads {
     }
   }
 
+  /** True when this pool's scratch holds a product with reduction width `K` and `N` outputs per row. */
+  fitsProduct(K: number, N: number): boolean {
+    return K * ROWS_PER_JOB <= this.input.length && N * ROWS_PER_JOB <= this.output.length;
+  }
+
   /** True when this pool can run attention of `H` query heads, `Hkv` key/value heads of size `D` over `L` keys. */
   runsAttention(H: number, Hkv: number, D: number, L: number): boolean {
     const c = this.attentionScratch?.capacity;
@@ -562,7 +567,7 @@ export class KernelThreads {
  */
 export function matmulTransposedShared(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
   const pool = w.buffer instanceof SharedArrayBuffer ? owners.get(w.buffer) : undefined;
-  if (pool === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8) matmulTransposedKernel(out, x, w, M, K, N);
+  if (pool === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8 || !pool.fitsProduct(K, N)) matmulTransposedKernel(out, x, w, M, K, N);
   else pool.matmulTransposed(out, x, w, M, K, N);
 }
 

@@ -637,10 +637,8 @@ export class GpuModel {
       pass.end();
       return this.timedSubmit(encoder);
     };
-    await once(2);
-    const single = await once(1);
-    const many = await once(reps + 1);
-    return { seconds: (many - single) / reps, singleSubmitSeconds: single };
+    const { seconds, single } = await timedPair(once, reps);
+    return { seconds, singleSubmitSeconds: single };
   }
 
   /** [T, V] the logits of the last forward's T rows. */
@@ -791,7 +789,13 @@ export class GpuModel {
     const D = headDim(this.config);
     const Q = (H + 2 * Hkv) * D;
     const b = this.buffers;
-    const tiled = (shape: MatmulShape, tile: MatmulTile): TiledPipeline => ({ tile, pipeline: this.matmulPipeline(shape, tile) });
+    const tiled = (shape: MatmulShape, tile: MatmulTile): TiledPipeline => {
+      const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
+      if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
+        throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
+      }
+      return { tile, pipeline: this.matmulPipeline(shape, tile) };
+    };
     const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
       shape,
       group: bias === null ? this.bindGroup("in2out1", [b.step, x, w, out]) : this.bindGroup("matmulBias", [b.step, x, w, out, bias]),
@@ -932,10 +936,25 @@ function weightFiller(source: WeightSource): (target: Float32Array, offset: numb
 }
 
 /**
- * Seconds per repetition of `once(n)` (n repetitions in one submit): a warm-up, then the difference of
- * reps + 1 and 1 repetitions, so the fixed cost of a submit cancels.
+ * Seconds per repetition of `once(n)` (n repetitions in one submit): the difference of reps + 1 and 1
+ * repetitions (medians of three), so the fixed cost of a submit cancels.
  */
 async function secondsPerRep(once: (n: number) => Promise<number>, reps: number): Promise<number> {
+  return (await timedPair(once, reps)).seconds;
+}
+
+/**
+ * A warm-up, then three rounds of (1 repetition, reps + 1 repetitions): the median of each, so that
+ * one slow submit cannot make the difference negative. Returns seconds per repetition and the median
+ * wall seconds of a lone repetition.
+ */
+async function timedPair(once: (n: number) => Promise<number>, reps: number): Promise<{ seconds: number; single: number }> {
   await once(2);
-  return ((await once(reps + 1)) - (await once(1))) / reps;
+  const singles: number[] = [], manys: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    singles.push(await once(1));
+    manys.push(await once(reps + 1));
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+  return { seconds: (mid(manys) - mid(singles)) / reps, single: mid(singles) };
 }
