@@ -59,7 +59,22 @@ describe("generate --method jacobi", () => {
     expect(out).toMatch(/\x1b\[32m/);
   });
 
+  it("--threads 2 prints the tokens of one thread, for ar, jacobi and mr (a model wide enough to be split)", async () => {
+    const wide = join(root, "wide");
+    expect((await cli("init", "--preset", "small", "--seed", "1", "--out", wide)).code).toBe(0);
+    for (const method of ["ar", "jacobi", "mr"]) {
+      const args = ["generate", "--model", wide, "--prompt-ids", "1,40,41,42,43,44,45,46", "--method", method, "--block-size", "8",
+        "--max-new-tokens", "24", "--ignore-eos", "--json"];
+      const one = await cli(...args);
+      const two = await cli(...args, "--threads", "2");
+      expect(two.code, two.err).toBe(0);
+      expect(JSON.parse(two.out).tokens, method).toEqual(JSON.parse(one.out).tokens);
+    }
+  });
+
   const bad: [string, string[], number, RegExp][] = [
+    ["--threads 0", ["--threads", "0"], 2, /generate: --threads must be an integer in 1\.\.17, got 0/],
+    ["--threads with webgpu", ["--threads", "2", "--backend", "webgpu"], 2, /--threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu/],
     ["block size 0", ["--method", "jacobi", "--block-size", "0"], 1, /jacobi: blockSize must be a positive integer, got 0/],
     ["unknown init", ["--method", "jacobi", "--init", "random"], 2, /--init must be one of context, vocab, repeat-last, pad, got "random"/],
     ["--trace with AR", ["--trace"], 2, /--trace shows Jacobi iterations; it needs --method jacobi/],

@@ -1,5 +1,6 @@
 /**
- * `--backend cpu|webgpu`: the flag that `generate`, `eval` and `bench` share, and the runner it opens.
+ * `--backend cpu|webgpu`: the flag that `generate`, `eval` and `bench` share, and the runner it opens;
+ * and `--threads N` (`generate`, `eval`): kernel threads for the CPU backend.
  *
  * `cpu` is the float64 reference (`cpuRunner`). `webgpu` starts the GPU backend (`webgpuRunner`); when
  * it cannot run — the optional `webgpu` package is missing, or Dawn finds no adapter — the command stops
@@ -9,7 +10,7 @@
  */
 import { WebGpuUnavailableError, webgpuRunner } from "../backend/webgpu/runner.ts";
 import type { ModelConfig } from "../model/config.ts";
-import type { Params } from "../model/params.ts";
+import { startKernelThreads, type Params } from "../model/params.ts";
 import { cpuRunner, type ModelRunner } from "../model/runner.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 
@@ -57,4 +58,58 @@ export async function openRunner(command: string, flags: Flags, config: ModelCon
     if (error instanceof WebGpuUnavailableError) throw new CliError(`${command}: ${error.message}; use --backend cpu`);
     throw error;
   }
+}
+
+/**
+ * The `--threads` flag's specification: kernel threads for the CPU backend.
+ *
+ * @example
+ * ```ts
+ * const flags = { threads: THREADS_FLAG }; // --threads N, default 1
+ * ```
+ * @category CLI
+ */
+export const THREADS_FLAG: FlagSpec = {
+  type: "int", default: 1,
+  help: "cpu: threads that compute a forward (products, attention and SiLU split over them; the output is bit-identical to one thread)",
+};
+
+/**
+ * The weights a command decodes with, and how to let go of them.
+ *
+ * @example
+ * ```ts
+ * const threaded: ThreadedParams = await threadedParams("eval", flags, config, params);
+ * ```
+ * @category CLI
+ */
+export interface ThreadedParams {
+  /** The weights to pass to the decoders and the runner. */
+  readonly params: Params;
+  /** Ends the kernel threads, if any. */
+  close(): void;
+}
+
+/**
+ * The weights a command decodes with under `--threads N`: for N > 1 a copy in a kernel-thread pool's
+ * shared memory (every forward on them is split over the threads, bit-identical to one), else the
+ * weights as given. Call `close()` when done.
+ *
+ * @param command - the command's name, for the error message
+ * @throws CliError when N is not in 1..17, or N > 1 with `--backend webgpu`
+ * @example
+ * ```ts
+ * const threaded = await threadedParams("generate", { threads: 2, backend: "cpu" }, config, params);
+ * arGreedy(config, threaded.params, prompt);   // on two cores, same tokens
+ * threaded.close();
+ * ```
+ * @category CLI
+ */
+export async function threadedParams(command: string, flags: Flags, config: ModelConfig, params: Params): Promise<ThreadedParams> {
+  const threads = (flags.threads as number | undefined) ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 17) throw new CliError(`${command}: --threads must be an integer in 1..17, got ${threads}`);
+  if (threads === 1) return { params, close() {} };
+  if (flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
+  const shared = await startKernelThreads(config, params, threads);
+  return { params: shared.params, close: () => { void shared.pool.close(); } };
 }

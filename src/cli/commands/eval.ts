@@ -35,7 +35,7 @@ import type { CharTokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
 import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, type Flags } from "../args.ts";
-import { BACKEND_FLAG, openRunner } from "../backend.ts";
+import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
 import { datasetFor } from "./train.ts";
 
@@ -98,6 +98,7 @@ export const evalCommand: Command = {
     json: { type: "boolean", help: "print one JSON object" },
     examples: { type: "int", optional: true, help: "math problems (default 500) / most held-out code windows (default all)" },
     backend: BACKEND_FLAG,
+    threads: THREADS_FLAG,
   },
   run: (flags, io) => runEval(flags, io),
 };
@@ -140,12 +141,19 @@ export function loadModelFor(command: string, dir: string, dataset: Dataset): Tr
 
 async function runEval(args: Flags, io: Io): Promise<void> {
   const dataset = datasetFor(args.data as string);
-  const { config, params, tokenizer } = loadModelFor("eval", args.model as string, dataset);
-  const runner = await openRunner("eval", args, config, params);
+  const loaded = loadModelFor("eval", args.model as string, dataset);
+  const { config, tokenizer } = loaded;
+  const threaded = await threadedParams("eval", args, config, loaded.params);
+  const params = threaded.params;
   try {
-    evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner));
+    const runner = await openRunner("eval", args, config, params);
+    try {
+      evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner));
+    } finally {
+      runner.close();
+    }
   } finally {
-    runner.close();
+    threaded.close();
   }
 }
 

@@ -23,8 +23,8 @@ import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
 import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
-import { BACKEND_FLAG, openRunner } from "../backend.ts";
-import type { Command } from "../command.ts";
+import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG } from "../backend.ts";
+import type { Command, Io } from "../command.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
 /** The stopping options every method shares: the budget, and EOS unless `--ignore-eos`; and the backend. */
@@ -175,45 +175,58 @@ export const generateCommand: Command = {
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
     json: { type: "boolean", help: "print one JSON object {tokens, text, stats}" },
     backend: BACKEND_FLAG,
+    threads: THREADS_FLAG,
   },
   async run(flags, io) {
     checkOnePrompt("generate", flags);
     if (flags.trace && flags.method !== "jacobi") throw new CliError("generate: --trace shows Jacobi iterations; it needs --method jacobi");
     if (flags.trace && flags.json) throw new CliError("generate: --trace and --json cannot be combined (the JSON must stay machine-readable)");
-    const { config, params, tokenizer } = loadCheckpoint(flags.model as string);
+    const checkpoint = loadCheckpoint(flags.model as string);
+    const { config, tokenizer } = checkpoint;
     const prompt = promptIds("generate", flags, tokenizer);
-    const method = METHODS[flags.method as string];
-    const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
-    if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
-    let resolved = flags;
-    let run = method;
-    if (auto) {
-      // Calibrate on the prompt itself, greedily, for up to 32 tokens: the cost curve of this machine and
-      // backend, and the TPF each candidate n reaches on this model (src/decoding/block-size.ts).
-      const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) } });
-      io.err(formatBlockSizeChoice(choice));
-      resolved = { ...flags, "block-size": String(choice.blockSize) };
-      // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
-      if (choice.blockSize === 1 && !flags.trace) {
-        run = METHODS.ar;
-        resolved = { ...flags, method: "ar", "block-size": "1" };
-      }
-    }
-    const rows: TraceRow[] = [];
-    const runner = await openRunner("generate", flags, config, params);
-    let result: MethodResult;
+    const threaded = await threadedParams("generate", flags, config, checkpoint.params);
     try {
-      result = run(config, params, prompt, resolved, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+      await generateWith(flags, io, config, threaded.params, tokenizer, prompt);
     } finally {
-      runner.close();
+      threaded.close();
     }
-    const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
-    if (flags.json) {
-      io.out(JSON.stringify({ tokens: result.tokens, text, stats: result.stats }) + "\n");
-      return;
-    }
-    if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
-    io.out(`${text ?? result.tokens.join(",")}\n`);
-    io.err(costLine(resolved, result));
   },
 };
+
+/** The body of `generate`, on the weights to decode with (a kernel-thread pool's copy under `--threads`). */
+async function generateWith(flags: Flags, io: Io, config: ModelConfig, params: Params, tokenizer: CharTokenizer | null, prompt: number[]): Promise<void> {
+  const method = METHODS[flags.method as string];
+  const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
+  if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
+  let resolved = flags;
+  let run = method;
+  if (auto) {
+    // Calibrate on the prompt itself, greedily, for up to 32 tokens: the cost curve of this machine and
+    // backend, and the TPF each candidate n reaches on this model (src/decoding/block-size.ts).
+    const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) } });
+    io.err(formatBlockSizeChoice(choice));
+    resolved = { ...flags, "block-size": String(choice.blockSize) };
+    // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
+    if (choice.blockSize === 1 && !flags.trace) {
+      run = METHODS.ar;
+      resolved = { ...flags, method: "ar", "block-size": "1" };
+    }
+  }
+  const rows: TraceRow[] = [];
+  const runner = await openRunner("generate", flags, config, params);
+  let result: MethodResult;
+  try {
+    result = run(config, params, prompt, resolved, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+  } finally {
+    runner.close();
+  }
+  const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
+  if (flags.json) {
+    io.out(JSON.stringify({ tokens: result.tokens, text, stats: result.stats }) + "\n");
+    return;
+  }
+  if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
+  io.out(`${text ?? result.tokens.join(",")}\n`);
+  io.err(costLine(resolved, result));
+}
+
