@@ -434,7 +434,6 @@ export class KernelThreads {
    */
   matmulTransposed(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
     const c = this.control;
-    const workers = this.workers.length;
     const weight = w.byteOffset / 8;
     for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
       const rows = Math.min(ROWS_PER_JOB, M - r0);
@@ -446,38 +445,20 @@ export class KernelThreads {
       c[CONTROL.K] = K;
       c[CONTROL.N] = N;
       c[CONTROL.WEIGHT] = weight;
-      for (let j = 0; j < workers; j++) {
-        c[CONTROL.RANGES + 2 * j] = Math.min(N, (j + 1) * share);
-        c[CONTROL.RANGES + 2 * j + 1] = Math.min(N, (j + 2) * share);
-      }
-      const seq = ++this.seq;
-      Atomics.store(c, CONTROL.SEQ, seq);
-      Atomics.notify(c, CONTROL.SEQ);
-      matmulTransposedColumns(this.output, this.input, w, rows, K, N, 0, Math.min(N, share));
-      this.waitForWorkers(seq);
+      this.runJob(N, share, (end) => matmulTransposedColumns(this.output, this.input, w, rows, K, N, 0, end));
       out.set(this.output.subarray(0, rows * N), r0 * N);
     }
   }
 
   /** `out = silu(x)` over `size` elements, split over the pool in chunks; bit-identical to one thread. */
   silu(out: Float64Array, x: Float64Array, size: number): void {
-    const c = this.control;
-    const workers = this.workers.length;
     const chunk = Math.min(this.input.length, this.output.length);
     for (let e0 = 0; e0 < size; e0 += chunk) {
       const count = Math.min(chunk, size - e0);
       this.input.set(x.subarray(e0, e0 + count));
       const share = Math.ceil(count / this.threads);
-      c[CONTROL.KIND] = JOB_SILU;
-      for (let j = 0; j < workers; j++) {
-        c[CONTROL.RANGES + 2 * j] = Math.min(count, (j + 1) * share);
-        c[CONTROL.RANGES + 2 * j + 1] = Math.min(count, (j + 2) * share);
-      }
-      const seq = ++this.seq;
-      Atomics.store(c, CONTROL.SEQ, seq);
-      Atomics.notify(c, CONTROL.SEQ);
-      siluRange(this.output, this.input, 0, Math.min(count, share));
-      this.waitForWorkers(seq);
+      this.control[CONTROL.KIND] = JOB_SILU;
+      this.runJob(count, share, (end) => siluRange(this.output, this.input, 0, end));
       out.set(this.output.subarray(0, count), e0);
     }
   }
@@ -501,7 +482,6 @@ export class KernelThreads {
     const a = this.attentionScratch!;
     const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = a.capacity;
     const c = this.control;
-    const workers = this.workers.length;
     a.k.set(k.subarray(0, L * Hkv * D));
     a.v.set(v.subarray(0, L * Hkv * D));
     for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
@@ -514,18 +494,28 @@ export class KernelThreads {
       c[CONTROL.M] = rows;
       c[CONTROL.KEYS] = L;
       c[CONTROL.OFFSET] = visibility.kind === "causal" ? visibility.offset + r0 : -1;
-      for (let j = 0; j < workers; j++) {
-        c[CONTROL.RANGES + 2 * j] = Math.min(pairs, (j + 1) * share);
-        c[CONTROL.RANGES + 2 * j + 1] = Math.min(pairs, (j + 2) * share);
-      }
-      const seq = ++this.seq;
-      Atomics.store(c, CONTROL.SEQ, seq);
-      Atomics.notify(c, CONTROL.SEQ);
-      attentionJob(c, a, 0, Math.min(pairs, share));
-      this.waitForWorkers(seq);
+      this.runJob(pairs, share, (end) => attentionJob(c, a, 0, end));
       out.set(a.out.subarray(0, rows * H * D), r0 * H * D);
       probs.set(a.probs.subarray(0, rows * H * L), r0 * H * L);
     }
+  }
+
+  /**
+   * Runs the job whose kind and sizes are already in the control words, over items `0 .. total-1`:
+   * the calling thread takes `0 .. share-1` (`own(end)` with end = min(total, share)), worker j the
+   * (j+1)-th share. Publishes the ranges, computes its own, and waits for every worker.
+   */
+  private runJob(total: number, share: number, own: (end: number) => void): void {
+    const c = this.control;
+    for (let j = 0; j < this.workers.length; j++) {
+      c[CONTROL.RANGES + 2 * j] = Math.min(total, (j + 1) * share);
+      c[CONTROL.RANGES + 2 * j + 1] = Math.min(total, (j + 2) * share);
+    }
+    const seq = ++this.seq;
+    Atomics.store(c, CONTROL.SEQ, seq);
+    Atomics.notify(c, CONTROL.SEQ);
+    own(Math.min(total, share));
+    this.waitForWorkers(seq);
   }
 
   /** Waits until every worker has finished job `seq` (spin, then sleep, re-checking). */

@@ -630,13 +630,7 @@ export class GpuModel {
     this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(T, 0, T, 0));
     this.device.queue.writeBuffer(this.buffers.tokens, 0, new Uint32Array(T));
     this.device.queue.writeBuffer(this.buffers.positions, 0, Uint32Array.from({ length: T }, (_, i) => i));
-    const once = async (count: number): Promise<number> => {
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (let r = 0; r < count; r++) this.encodeForward(pass, T, this.scratchCache!, part);
-      pass.end();
-      return this.timedSubmit(encoder);
-    };
+    const once = (count: number) => this.timedPass(count, (pass) => this.encodeForward(pass, T, this.scratchCache!, part));
     const { seconds, single } = await timedPair(once, reps);
     return { seconds, singleSubmitSeconds: single };
   }
@@ -663,17 +657,10 @@ export class GpuModel {
     const { shape } = bound[0];
     const pipeline = this.matmulPipeline(shape, tile);
     this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(M, 0, M, 0));
-    const once = async (count: number): Promise<number> => {
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      for (let r = 0; r < count; r++) {
-        pass.setBindGroup(0, bound[r % bound.length].group);
-        pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
-      }
-      pass.end();
-      return this.timedSubmit(encoder);
-    };
+    const once = (count: number) => this.timedPass(count, (pass, r) => {
+      pass.setBindGroup(0, bound[r % bound.length].group);
+      pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
+    }, (pass) => pass.setPipeline(pipeline));
     const seconds = await secondsPerRep(once, reps);
     return { bytes: 4 * shape.N * shape.K, seconds };
   }
@@ -691,15 +678,10 @@ export class GpuModel {
 @group(0) @binding(2) var<storage, read_write> word: array<f32>;
 @compute @workgroup_size(1) fn main() { word[0] = word[0] + 1.0; }`]);
     const group = this.bindGroup("in1out1", [this.buffers.step, this.buffers.norm, buffer]);
-    const once = async (count: number): Promise<number> => {
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
+    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(1), (pass) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
-      for (let r = 0; r < count; r++) pass.dispatchWorkgroups(1);
-      pass.end();
-      return this.timedSubmit(encoder);
-    };
+    });
     const seconds = await secondsPerRep(once, reps);
     buffer.destroy();
     return seconds;
@@ -723,15 +705,10 @@ export class GpuModel {
 }`]);
     const group = this.bindGroup("in1out1", [this.buffers.step, a, b]);
     const groups = Math.ceil(count / 256);
-    const once = async (n: number): Promise<number> => {
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
+    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535)), (pass) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
-      for (let r = 0; r < n; r++) pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
-      pass.end();
-      return this.timedSubmit(encoder);
-    };
+    });
     const seconds = await secondsPerRep(once, reps);
     a.destroy();
     b.destroy();
@@ -751,6 +728,19 @@ export class GpuModel {
     a.destroy();
     b.destroy();
     return { bytesPerSecond: (2 * bytes) / seconds };
+  }
+
+  /**
+   * Wall seconds of one submit holding one compute pass: `setup(pass)` once, then `record(pass, r)` for
+   * r = 0 .. count-1 (the timed repetitions of {@link secondsPerRep} and {@link timedPair}).
+   */
+  private timedPass(count: number, record: (pass: GPUComputePassEncoder, r: number) => void, setup?: (pass: GPUComputePassEncoder) => void): Promise<number> {
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    setup?.(pass);
+    for (let r = 0; r < count; r++) record(pass, r);
+    pass.end();
+    return this.timedSubmit(encoder);
   }
 
   /** Submits `encoder`'s commands and waits for the GPU: wall seconds. */
