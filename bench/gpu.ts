@@ -16,6 +16,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
+import { autoBlockSize, formatBlockSizeChoice } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -298,9 +299,17 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const runner = await webgpuRunner(model.config, model.params);
     const latency = forwardLatency(runner, reps);
     logLatency(latency);
-    const prompts = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 0).evaluation;
+    const { evaluation: prompts, calibration } = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 4);
     const maxNewTokens = dataset === "math" ? 64 : 96;
-    const specs = methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset]);
+    // --block-size auto on this GPU: the cost curve, TPF and the check measured here, on 4 calibration
+    // prompts disjoint from the evaluation ones; its n then decodes the evaluation prompts like the others.
+    const stop = { maxNewTokens, runner, ...(dataset === "math" ? {} : { eosTokenId: null }) };
+    const auto = autoBlockSize(model.config, model.params, calibration, { stop, reps: quick ? 3 : 5, runner });
+    log(formatBlockSizeChoice(auto));
+    const specs = [
+      ...methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset]),
+      { name: `jacobi auto (n=${auto.blockSize})`, decode: (p: number[]) => jacobi(model.config, model.params, p, { ...stop, blockSize: auto.blockSize }) },
+    ];
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds
     const rows = methods(specs, prompts, runner, rounds);
     const gpu = gpuForward(runner, quick ? 5 : 20);
@@ -308,7 +317,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     (result.trained as unknown[]).push({
       model: dir, dataset, config: model.config,
       prompts: `${prompts.length} held-out ${dataset} prompts (bench/models.ts), at most ${maxNewTokens} new tokens${dataset === "math" ? ", EOS honoured" : ""}, ${rounds} rounds`,
-      forwardLatency: latency, gpuForward: gpu, methods: rows,
+      forwardLatency: latency, gpuForward: gpu, methods: rows, autoBlockSize: auto,
     });
   }
   return result;

@@ -14,6 +14,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
+import { cpuRunner, type ModelRunner } from "../src/model/runner.ts";
 import { expectSameTokens } from "./helpers/models.ts";
 
 const calibration: BlockCalibration[] = [
@@ -78,6 +79,26 @@ describe("autoBlockSize on a random tiny model", () => {
       expectSameTokens("jacobi at the auto n vs AR", jacobi(config, params, prompt, { ...stop, blockSize: choice.blockSize }).tokens,
         arGreedy(config, params, prompt, stop).tokens);
     }
+  });
+});
+
+describe("autoBlockSize on a given runner", () => {
+  it("runs the cost curve, the calibration decodes and the check on that runner, never on the default", () => {
+    const config = PRESETS.tiny;
+    const params = initParams(config, { seed: 3, std: 0.5 });
+    const inner = cpuRunner(config, params);
+    const sizes: number[] = [];
+    const runner: ModelRunner = { ...inner, backend: "counting", forward: (tokens, options) => { sizes.push(tokens.length); return inner.forward(tokens, options); } };
+    const stop = { maxNewTokens: 10, eosTokenId: null };
+    const choice = autoBlockSize(config, params, [[1, 40, 41]], { stop, blockSizes: [1, 2, 4], reps: 2, runner });
+    expect([1, 2, 4]).toContain(choice.blockSize);
+    // the cost curve: a 32-token prefix, then forwards of exactly 1, 2 and 4 tokens (3 warm-up rounds + 2 timed)
+    expect(sizes[0]).toBe(32);
+    expect(sizes.slice(1, 16)).toEqual([1, 2, 4, 1, 2, 4, 1, 2, 4, 1, 2, 4, 1, 2, 4]);
+    // then the calibration decodes: a prompt prefill, then Jacobi blocks of up to 4 tokens
+    expect(sizes.length).toBeGreaterThan(16 + 3 * 2);
+    expect(sizes.slice(16)).toContain(3);                          // the prompt's prefill
+    expect(Math.max(...sizes.slice(16))).toBeLessThanOrEqual(4);
   });
 });
 

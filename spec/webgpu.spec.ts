@@ -26,12 +26,13 @@ import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
+import { autoBlockSize } from "../src/decoding/block-size.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, type Params } from "../src/model/params.ts";
-import { cpuRunner } from "../src/model/runner.ts";
+import { cpuRunner, type ModelRunner } from "../src/model/runner.ts";
 import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 // ---------------------------------------------------------------- the models, started once
@@ -261,6 +262,31 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
         { out: (t) => { out += t; }, err: () => {}, isTTY: false });
       expect(code).toBe(0);
       expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { maxNewTokens: 12, eosTokenId: null, runner }).tokens);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--block-size auto calibrates on the GPU and the CLI still prints the GPU's AR greedy tokens", async () => {
+    const { config, params, gpu } = started[2];
+    let gpuForwards = 0;
+    const runner: ModelRunner = { ...gpu, forward: (tokens, options) => { gpuForwards++; return gpu.forward(tokens, options); } };
+    const stop = { maxNewTokens: 8, eosTokenId: null };
+    const choice = autoBlockSize(config, params, [[1, 5, 9]], { stop, blockSizes: [1, 2, 4], reps: 2, runner });
+    expect(gpuForwards).toBeGreaterThan(16);                     // the curve's 16 forwards, then the calibration decodes
+    expect(jacobi(config, params, [1, 5, 9], { ...stop, blockSize: choice.blockSize, runner: gpu }).tokens)
+      .toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, runner: gpu }).tokens);
+    // The CLI on a 16-position context (auto's candidates stop at n = 12): the same weights, and the same
+    // GPU arithmetic for the first 16 positions, so the same tokens as the GPU's AR greedy above.
+    const dir = mkdtempSync(join(tmpdir(), "jf-webgpu-"));
+    try {
+      saveCheckpoint(dir, { config: { ...config, maxPositions: 16 }, params, tokenizer: null }, { dtype: "F64" });
+      let out = "", err = "";
+      const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "8", "--ignore-eos", "--method", "jacobi", "--block-size", "auto", "--backend", "webgpu", "--json"],
+        { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+      expect(code).toBe(0);
+      expect(err).toMatch(/^block size auto: n = \d+/);
+      expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, runner: gpu }).tokens);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -26,10 +26,9 @@
  *
  * @module
  */
-import { KVCache } from "../model/cache.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
+import { resolveRunner, type RunnerOption } from "../model/runner.ts";
 import { DecodingError, type StopOptions } from "./acceptance.ts";
 import { arGreedy } from "./greedy.ts";
 import { jacobi } from "./jacobi.ts";
@@ -85,31 +84,35 @@ export interface BlockCalibration {
 export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
 
 /**
- * The cost curve `t(T)/t(1)` of `forward` for each T in `sizes`, measured on this machine and backend:
- * the median of `reps` timed forwards of T tokens after `cached` cached tokens (the cache is truncated
- * back after each, as Jacobi's rollback does), the sizes taking turns after a warm-up of all of them.
+ * The cost curve `t(T)/t(1)` of a forward for each T in `sizes`, measured on this machine and on the
+ * backend of `options.runner` (default the CPU reference): the median of `reps` timed forwards of T
+ * tokens, each with its argmax, after `cached` cached tokens (the cache is truncated back after each, as
+ * Jacobi's rollback does), the sizes taking turns after a warm-up of all of them.
  *
  * @param sizes - the T to measure; 1 is added when missing (it is the unit)
  * @example
  * ```ts
  * measureCostCurve(PRESETS.small, params, [1, 4, 16], { reps: 5 }); // e.g. [{T:1,ms:0.9,ratio:1}, {T:4,ms:2.8,ratio:3.1}, ...]
+ * measureCostCurve(config, params, [1, 16, 64], { runner: gpu });    // the same curve on the GPU
  * ```
  * @category Decoding
  */
 export function measureCostCurve(
-  config: ModelConfig, params: Params, sizes: readonly number[], options: { readonly reps?: number; readonly cached?: number } = {},
+  config: ModelConfig, params: Params, sizes: readonly number[],
+  options: RunnerOption & { readonly reps?: number; readonly cached?: number } = {},
 ): CostPoint[] {
   const reps = options.reps ?? 7;
   const cached = Math.min(options.cached ?? 32, config.maxPositions - Math.max(...sizes));
   if (cached < 1) throw new DecodingError(`measureCostCurve: T up to ${Math.max(...sizes)} leaves no room in a context of ${config.maxPositions}`);
+  const runner = resolveRunner(config, params, options, "measureCostCurve");
   const all = [...new Set([1, ...sizes])].sort((a, b) => a - b);
   const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
-  const cache = new KVCache(config);
-  forward(config, params, Array.from({ length: cached }, (_, i) => token(i)), { cache });
+  const cache = runner.newCache();
+  runner.forward(Array.from({ length: cached }, (_, i) => token(i)), { cache }).argmax();
   const runs = all.map((T) => {
     const tokens = Array.from({ length: T }, (_, i) => token(7 * i));
     return () => {
-      forward(config, params, tokens, { cache });
+      runner.forward(tokens, { cache }).argmax();             // a decoder always takes the argmax; on a GPU it is what waits for the forward
       cache.truncate(cached);
     };
   });
@@ -122,7 +125,7 @@ export function measureCostCurve(
 
 /**
  * TPF and mean tokens per forward of greedy block Jacobi at each block size, over the calibration
- * prompts (counts are summed over prompts before dividing).
+ * prompts (counts are summed over prompts before dividing). The decodes run on `stop.runner` when given.
  *
  * @example
  * ```ts
@@ -132,7 +135,7 @@ export function measureCostCurve(
  * @category Decoding
  */
 export function calibrateBlockSizes(
-  config: ModelConfig, params: Params, prompts: readonly (readonly number[])[], blockSizes: readonly number[], stop: StopOptions,
+  config: ModelConfig, params: Params, prompts: readonly (readonly number[])[], blockSizes: readonly number[], stop: StopOptions & RunnerOption,
 ): BlockCalibration[] {
   if (prompts.length === 0) throw new DecodingError("calibrateBlockSizes: expected at least one calibration prompt, got none");
   return blockSizes.map((blockSize) => {
@@ -266,7 +269,7 @@ export function chooseBlockSize(
  * ```
  * @category Decoding
  */
-export interface AutoBlockSizeOptions {
+export interface AutoBlockSizeOptions extends RunnerOption {
   /** Block sizes to consider (default {@link AUTO_BLOCK_SIZES}, capped by the context). */
   readonly blockSizes?: readonly number[];
   /** How long each calibration decode runs (EOS as given). */
@@ -276,12 +279,16 @@ export interface AutoBlockSizeOptions {
 }
 
 /**
- * Measures the cost curve and calibrates every candidate block size on `prompts`, then chooses.
+ * Measures the cost curve and calibrates every candidate block size on `prompts`, then chooses — all on
+ * `options.runner` (default the CPU reference), the backend that will decode: a GPU's curve is flat
+ * where a CPU's is steep, so a choice calibrated on one backend is wrong for the other.
  *
  * @example
  * ```ts
  * const choice = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 } });
  * jacobi(config, params, prompt, { maxNewTokens: 64, blockSize: choice.blockSize });
+ * // on the GPU: the curve, the calibration and the check all run on the runner that will decode
+ * const onGpu = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 }, runner: gpu });
  * ```
  * @category Decoding
  */
@@ -292,15 +299,17 @@ export function autoBlockSize(
   const room = config.maxPositions - longest;
   const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n < room);
   if (sizes.length === 0) throw new DecodingError(`autoBlockSize: no candidate block size fits after a prompt of ${longest} in a context of ${config.maxPositions}`);
-  const curve = measureCostCurve(config, params, sizes, { reps: options.reps ?? 7 });
-  const calibration = calibrateBlockSizes(config, params, prompts, sizes, options.stop);
+  // Everything runs on the backend that will decode: the cost curve, the calibration decodes, the check.
+  const runner = resolveRunner(config, params, options, "autoBlockSize");
+  const curve = measureCostCurve(config, params, sizes, { reps: options.reps ?? 7, runner });
+  const calibration = calibrateBlockSizes(config, params, prompts, sizes, { ...options.stop, runner });
   const choice = chooseBlockSize(curve, calibration);
   if (choice.blockSize === 1) return choice;
   // The prediction leaves out what a Jacobi iteration costs beyond its forward (drafts, acceptance, cache
   // rollback) and rests on few prompts; check it against the decoders themselves before trusting it.
   const [ar, block] = interleavedMedianMs([
-    () => { for (const p of prompts) arGreedy(config, params, [...p], options.stop); },
-    () => { for (const p of prompts) jacobi(config, params, p, { ...options.stop, blockSize: choice.blockSize }); },
+    () => { for (const p of prompts) arGreedy(config, params, [...p], { ...options.stop, runner }); },
+    () => { for (const p of prompts) jacobi(config, params, p, { ...options.stop, blockSize: choice.blockSize, runner }); },
   ], options.reps ?? 7);
   const measuredSpeedup = ar / block;
   if (measuredSpeedup >= AUTO_MIN_GAIN || !sizes.includes(1)) return { ...choice, measuredSpeedup };

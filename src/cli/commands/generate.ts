@@ -200,22 +200,22 @@ async function generateWith(flags: Flags, io: Io, config: ModelConfig, params: P
   if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
   let resolved = flags;
   let run = method;
-  if (auto) {
-    // Calibrate on the prompt itself, greedily, for up to 32 tokens: the cost curve of this machine and
-    // backend, and the TPF each candidate n reaches on this model (src/decoding/block-size.ts).
-    const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) } });
-    io.err(formatBlockSizeChoice(choice));
-    resolved = { ...flags, "block-size": String(choice.blockSize) };
-    // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
-    if (choice.blockSize === 1 && !flags.trace) {
-      run = METHODS.ar;
-      resolved = { ...flags, method: "ar", "block-size": "1" };
-    }
-  }
   const rows: TraceRow[] = [];
   const runner = await openRunner("generate", flags, config, params);
   let result: MethodResult;
   try {
+    if (auto) {
+      // Calibrate on the prompt itself, greedily, for up to 32 tokens, on the backend that will decode: the
+      // cost curve of this machine and backend, and the TPF each candidate n reaches (src/decoding/block-size.ts).
+      const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner });
+      io.err(formatBlockSizeChoice(choice));
+      resolved = { ...flags, "block-size": String(choice.blockSize) };
+      // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
+      if (choice.blockSize === 1 && !flags.trace) {
+        run = METHODS.ar;
+        resolved = { ...flags, method: "ar", "block-size": "1" };
+      }
+    }
     result = run(config, params, prompt, resolved, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
   } finally {
     runner.close();

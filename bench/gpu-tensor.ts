@@ -1,0 +1,292 @@
+/**
+ * `npm run bench:gpu-tensor`: an experiment, not part of the backend — can the GPU's tensor cores make a
+ * forward over 64 tokens cost about what a forward over one costs, as float32 kernels cannot (docs/webgpu.md §6)?
+ *
+ * Dawn exposes NVIDIA's tensor cores to WGSL through its experimental `chromium-experimental-subgroup-matrix`
+ * feature (Vulkan's VK_KHR_cooperative_matrix underneath; it needs the `allow_unsafe_apis` toggle). A
+ * subgroup of 32 lanes multiplies a 16x16 f16 matrix by a 16x16 f16 matrix into a 16x16 f32 accumulator
+ * in one call. This script asks what the adapter offers, then tries one kernel design on the five matrix
+ * shapes of the realistic model, at T = 1 and T = 64, next to the project's float32 kernel (default
+ * tiles) in the same run:
+ *
+ * - weights and activations stay float32 in GPU memory (the model is unchanged, a T = 1 forward streams
+ *   the same 3.08 GB); a workgroup stages a K-slab of x and w into workgroup memory, rounding to f16;
+ * - each subgroup accumulates in f32 over its share of K (`SK` subgroups split each slab of `SK * BK`),
+ *   and the SK partial sums are added in subgroup order at the end. The order of additions depends on SK
+ *   and BK only, never on T, so the kernel is batch-invariant — checked below, bit for bit, between a
+ *   16-row and a 64-row workgroup and between T = 1 and T = 37;
+ * - products are of f16-rounded operands (11 significant bits), so results differ from float32 ones by
+ *   about 1e-3 relative: checked against a float64 sum of the same rounded operands.
+ *
+ * Every kernel runs in a child process of its own (a driver fault or hang costs that variant only, with
+ * a 60 s limit). Prints one JSON object (the raw results); a summary goes to stderr. Usage:
+ * `tsx bench/gpu-tensor.ts`; on the lent GPU the bundle `dist/webgpu/gpu-tensor.mjs` (`npm run build:gpu`).
+ * Never part of `npm test`: SwiftShader has no cooperative matrices. Numbers from one run compare only
+ * with each other.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
+import { matmulSource, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
+
+/** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
+interface TensorTile {
+  /** Column tiles (of 16) per workgroup. */
+  readonly CG: number;
+  /** Subgroups sharing one column tile, each taking BK of every slab of SK * BK. */
+  readonly SK: number;
+  /** K per subgroup per slab, a multiple of 16. */
+  readonly BK: number;
+}
+
+/** The realistic model's five matrices, [K, N] (bench/gpu.ts). */
+const SHAPES: Record<string, readonly [number, number]> = {
+  qkv: [2048, 2560], wo: [2048, 2048], gu: [2048, 11264], down: [5632, 2048], lmHead: [2048, 32000],
+};
+
+const VARIANTS: readonly TensorTile[] = [
+  { CG: 1, SK: 4, BK: 16 }, { CG: 2, SK: 4, BK: 16 }, { CG: 4, SK: 2, BK: 16 }, { CG: 4, SK: 2, BK: 32 },
+  { CG: 8, SK: 1, BK: 16 }, { CG: 1, SK: 8, BK: 16 },
+];
+
+const WORKGROUP_BYTES = 49152;
+
+/**
+ * The staged tensor-core kernel: `out[i, n] = sum_k x[i, k] w[n, k]` for i < T, MB rows a workgroup
+ * (16 or 64), weights [N, K] as the project stores them; K a multiple of 4. Null when its workgroup
+ * memory exceeds 48 KiB.
+ */
+function tensorSource(K: number, N: number, MB: number, { CG, SK, BK }: TensorTile): string | null {
+  const SG = CG * SK, threads = 32 * SG, KB = SK * BK, STRIDE = KB + 8, K4 = K / 4;
+  if (2 * (MB * STRIDE + CG * 16 * STRIDE) + 4 * SG * MB * 16 > WORKGROUP_BYTES) return null;
+  const rows = [...Array(MB / 16).keys()];
+  const steps = [...Array(BK / 16).keys()];
+  // stage `count` quads of a [rows, K] f32 matrix into f16 workgroup memory, zero outside [limit, K)
+  const stage = (dst: string, src: string, count: number, first: string, limit: string) => `
+    for (var i = t; i < ${count}u; i += ${threads}u) {
+      let r = i / ${KB / 4}u; let q = i % ${KB / 4}u; let k = k0 + 4u * q;
+      var v = vec4<f32>(0.0);
+      if (${first} + r < ${limit} && k < ${K}u) { v = ${src}[(${first} + r) * ${K4}u + k / 4u]; }
+      let o = r * ${STRIDE}u + 4u * q;
+      ${dst}[o] = f16(v.x); ${dst}[o + 1u] = f16(v.y); ${dst}[o + 2u] = f16(v.z); ${dst}[o + 3u] = f16(v.w);
+    }`;
+  return `enable f16; enable subgroups; enable chromium_experimental_subgroup_matrix;
+struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> xs: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> ws: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> xa: array<f16, ${MB * STRIDE}>;
+var<workgroup> wb: array<f16, ${CG * 16 * STRIDE}>;
+var<workgroup> part: array<f32, ${SG * MB * 16}>;
+@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
+    @builtin(subgroup_id) sg: u32) {   // subgroup_id, not t / 32: a matrix store's offset must be provably subgroup-uniform
+  let row0 = wg.x * ${MB}u;
+  let col0 = wg.y * ${CG * 16}u;
+  let sk = sg % ${SK}u;
+  let cg = sg / ${SK}u;
+  ${rows.map((r) => `var acc${r} = subgroup_matrix_result<f32, 16, 16>();`).join(" ")}
+  for (var k0 = 0u; k0 < ${K}u; k0 += ${KB}u) {
+    ${stage("xa", "xs", MB * KB / 4, "row0", "step.T")}
+    ${stage("wb", "ws", CG * 16 * KB / 4, "col0", `${N}u`)}
+    workgroupBarrier();
+    ${steps.map((s) => `{
+      let w = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&wb, cg * ${16 * STRIDE}u + sk * ${BK}u + ${16 * s}u, true, ${STRIDE}u);
+      ${rows.map((r) => `acc${r} = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&xa, ${16 * r * STRIDE}u + sk * ${BK}u + ${16 * s}u, false, ${STRIDE}u), w, acc${r});`).join("\n      ")}
+    }`).join("\n    ")}
+    workgroupBarrier();
+  }
+  ${rows.map((r) => `subgroupMatrixStore(&part, sg * ${MB * 16}u + ${256 * r}u, acc${r}, false, 16u);`).join("\n  ")}
+  workgroupBarrier();
+  for (var e = t; e < ${CG * MB * 16}u; e += ${threads}u) {
+    let g = e / ${MB * 16}u; let f = e % ${MB * 16}u;
+    var sum = part[g * ${SK * MB * 16}u + f];
+    for (var s = 1u; s < ${SK}u; s++) { sum = sum + part[(g * ${SK}u + s) * ${MB * 16}u + f]; }   // subgroup order
+    let row = row0 + f / 16u; let col = col0 + g * 16u + f % 16u;
+    if (row < step.T && col < ${N}u) { out[row * ${N}u + col] = sum; }
+  }
+}`;
+}
+
+/** Round to the nearest f16 (ties to even), returned as a number: the CPU reference's operands. */
+function toF16(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(x))), -14);     // below 2^-14 the f16 spacing is fixed: subnormals
+  const ulp = 2 ** (e - 10);
+  const q = x / ulp;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q)) === 0.5) r = 2 * Math.round(q / 2);  // ties to even
+  const y = r * ulp;
+  return Math.abs(y) > 65504 ? Math.sign(y) * Infinity : y;
+}
+
+// ---------------------------------------------------------------- one child process: one job
+
+type Job = { kind: "info" } | { kind: "f32" } | { kind: "check"; tile: TensorTile } | { kind: "time"; tile: TensorTile };
+
+const S = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, MAP_READ = 0x1, UNIFORM = 0x40;
+
+async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  const { create } = await import("webgpu") as { create(flags: string[]): GPU };
+  const gpu = create(["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"]);
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) throw new Error("no GPU adapter");
+  const features = (["chromium-experimental-subgroup-matrix", "shader-f16", "subgroups"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({
+    requiredFeatures: features,
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: Math.min(WORKGROUP_BYTES, adapter.limits.maxComputeWorkgroupStorageSize),
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  (globalThis as { keepGpu?: GPU }).keepGpu = gpu;                 // Dawn's instance lives only while referenced
+  return { adapter, device };
+}
+
+async function runJob(job: Job): Promise<unknown> {
+  const { adapter, device } = await openDevice();
+  if (job.kind === "info") {
+    const info = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: unknown[] };
+    return {
+      adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim(),
+      features: [...adapter.features].sort(),
+      subgroupMatrixConfigs: (info.subgroupMatrixConfigs ?? []).map((c) => ({ ...(c as object) })),
+    };
+  }
+  const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
+    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+    device.queue.writeBuffer(b, 0, data as unknown as ArrayBuffer);
+    return b;
+  };
+  const stepBuffer = (T: number) => buffer(Uint32Array.of(T, 0, T, 0), UNIFORM | COPY_DST);
+  const pipeline = (code: string) => device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+    device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+
+  if (job.kind === "check") {
+    // ragged sizes: T = 37 rows, N = 88 columns, K = 260 (not a multiple of a slab)
+    const K = 260, N = 88, T = 37;
+    let seed = 12345;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+    const x = Float32Array.from({ length: 64 * K }, rnd), w = Float32Array.from({ length: N * K }, rnd);
+    const xb = buffer(x), wb = buffer(w);
+    const results: Record<string, Float32Array> = {};
+    for (const [MB, rows] of [[16, 1], [16, T], [64, T]] as const) {
+      const code = tensorSource(K, N, MB, job.tile);
+      if (code === null) continue;
+      const p = pipeline(code);
+      const out = buffer(new Float32Array(64 * N));
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(p);
+      pass.setBindGroup(0, group(p, [stepBuffer(rows), xb, wb, out]));
+      pass.dispatchWorkgroups(Math.ceil(rows / MB), Math.ceil(N / (16 * job.tile.CG)));
+      pass.end();
+      const read = device.createBuffer({ size: 64 * N * 4, usage: MAP_READ | COPY_DST });
+      encoder.copyBufferToBuffer(out, 0, read, 0, 64 * N * 4);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(1);
+      results[`${MB} rows a workgroup, T = ${rows}`] = new Float32Array(read.getMappedRange().slice(0));
+    }
+    const C = results[`16 rows a workgroup, T = ${T}`];
+    let maxRelative = 0;
+    for (let i = 0; i < T; i++) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += toF16(x[i * K + k]) * toF16(w[n * K + k]);
+        maxRelative = Math.max(maxRelative, Math.abs(C[i * N + n] - sum) / (Math.abs(sum) + 1e-3));
+      }
+    }
+    const wide = results[`64 rows a workgroup, T = ${T}`];
+    const one = results["16 rows a workgroup, T = 1"];
+    const batchInvariant = (wide === undefined || C.slice(0, T * N).every((v, i) => v === wide[i])) && one.slice(0, N).every((v, i) => v === C[i]);
+    const untouched = C.slice(T * N).every((v) => v === 0);
+    return { maxRelativeToF16Reference: maxRelative, batchInvariant, rowsBeyondTUntouched: untouched, checkedWith64Rows: wide !== undefined };
+  }
+
+  // timing: `reps` dispatches in one pass over 4 copies of the weights (so the L2 cache does not flatter
+  // them), the difference of 2 reps and reps, median of three
+  const times: Record<string, { microseconds: number; weightTBs: number; tflops: number }> = {};
+  for (const [name, [K, N]] of Object.entries(SHAPES)) {
+    const weights = Array.from({ length: 4 }, () => device.createBuffer({ size: N * K * 4, usage: S }));
+    const xb = device.createBuffer({ size: 64 * K * 4, usage: S });
+    const out = device.createBuffer({ size: 64 * N * 4, usage: S });
+    for (const T of [1, 64]) {
+      let code: string | null, grid: [number, number];
+      if (job.kind === "f32") {
+        const { small, narrow, narrowColumns, large } = DEFAULT_TILES;
+        const tile: MatmulTile = T > 1 ? large : narrow !== undefined && N <= (narrowColumns ?? 0) ? narrow : small;
+        code = matmulSource({ K, N, bias: false, residual: false }, tile);
+        grid = [Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(N / (tile.TN * tile.GN))];
+      } else {
+        const MB = T === 1 ? 16 : 64;
+        code = tensorSource(K, N, MB, job.tile);
+        grid = [Math.ceil(T / MB), Math.ceil(N / (16 * job.tile.CG))];
+      }
+      if (code === null) continue;
+      const p = pipeline(code);
+      const step = stepBuffer(T);
+      const groups = weights.map((w) => group(p, [step, xb, w, out]));
+      const run = async (count: number) => {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(p);
+        for (let r = 0; r < count; r++) {
+          pass.setBindGroup(0, groups[r % groups.length]);
+          pass.dispatchWorkgroups(...grid);
+        }
+        pass.end();
+        const start = performance.now();
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        return performance.now() - start;
+      };
+      const reps = 20;
+      await run(reps);
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) samples.push((await run(2 * reps) - await run(reps)) / reps);
+      const seconds = samples.sort((a, b) => a - b)[1] / 1000;
+      times[`${name} T=${T}`] = { microseconds: 1e6 * seconds, weightTBs: (4 * N * K) / seconds / 1e12, tflops: (2 * T * N * K) / seconds / 1e12 };
+    }
+    weights.forEach((b) => b.destroy());
+    xb.destroy();
+    out.destroy();
+  }
+  return times;
+}
+
+// ---------------------------------------------------------------- the parent: one child per job
+
+function inChild(job: Job): unknown {
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], "--job", JSON.stringify(job)], { encoding: "utf8", timeout: 60_000 });
+  const line = child.stdout.split("\n").find((l) => l.startsWith("{"));
+  if (child.status !== 0 || line === undefined) {
+    return { failed: child.signal ?? `exit ${child.status}`, stderr: child.stderr.split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join(" | ").slice(0, 500) };
+  }
+  return JSON.parse(line);
+}
+
+async function main(): Promise<void> {
+  const at = process.argv.indexOf("--job");
+  if (at >= 0) {
+    console.log(JSON.stringify(await runJob(JSON.parse(process.argv[at + 1]) as Job)));
+    process.exit(0);
+  }
+  const log = (line: string) => process.stderr.write(line + "\n");
+  const info = inChild({ kind: "info" }) as { adapter?: string; subgroupMatrixConfigs?: unknown[] };
+  log(`adapter: ${info.adapter}; subgroup matrix configs: ${JSON.stringify(info.subgroupMatrixConfigs)}`);
+  const f32 = inChild({ kind: "f32" });
+  log(`float32 kernel, default tiles: ${JSON.stringify(f32)}`);
+  const variants = VARIANTS.map((tile) => {
+    const check = inChild({ kind: "check", tile });
+    const time = inChild({ kind: "time", tile });
+    log(`tensor ${JSON.stringify(tile)}: ${JSON.stringify(check)} ${JSON.stringify(time)}`);
+    return { tile, check, time };
+  });
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, info, f32, variants }, null, 1));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
