@@ -153,7 +153,11 @@ async function runJob(job: Job): Promise<unknown> {
     return {
       adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim(),
       features: [...adapter.features].sort(),
-      subgroupMatrixConfigs: (info.subgroupMatrixConfigs ?? []).map((c) => ({ ...(c as object) })),
+      // native objects: their fields are getters, which a spread would not copy
+      subgroupMatrixConfigs: (info.subgroupMatrixConfigs ?? []).map((c) => {
+        const { componentType, resultComponentType, M, N, K } = c as Record<string, unknown>;
+        return { componentType, resultComponentType, M, N, K };
+      }),
     };
   }
   const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
