@@ -118,6 +118,8 @@ function warmUp(runner: WebGpuRunner, seconds: number): void {
 /**
  * Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does),
  * for every T in `SIZES`, the sizes taking turns (so each sees the same GPU clock), after a warm-up.
+ * Each turn forwards T tokens twice and times the second: a decoder's steady state, where the forward
+ * before had the same T, so the worker had encoded this one ahead (`prepared`, GpuModel.forward).
  */
 function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   const rng = new Rng("bench-gpu");
@@ -130,12 +132,15 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   warmUp(runner, 1);
   for (let r = 0; r < reps + 1; r++) {
     sizes.forEach((_, i) => {
+      runner.forward(inputs[i], { cache });
+      cache.truncate(32);
       const start = performance.now();
       runner.forward(inputs[i], { cache });
       const ms = performance.now() - start;
       cache.truncate(32);
       if (r === 0) return;                                                                // one round of warm-up
       const t = runner.lastTiming();
+      if (!t.prepared) throw new Error(`bench: a forward of ${sizes[i]} tokens after one of the same size was not prepared ahead`);
       samples[i].ms.push(ms); samples[i].encode.push(t.encodeMs); samples[i].submit.push(t.submitMs);
       samples[i].queue.push(t.queueMs); samples[i].wait.push(t.waitMs);
     });

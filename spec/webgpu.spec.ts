@@ -206,6 +206,30 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
+  it("a forward encoded ahead (same T, same cache as the last) gives the bits of one encoded on the spot", () => {
+    const { gpu } = started[1];
+    const cache = gpu.newCache();
+    gpu.forward([1, 2, 3, 4], { cache });
+    const step = (tokens: number[], on = cache) => {
+      const result = gpu.forward(tokens, { cache: on });
+      const row = { logits: result.logits().data.slice(), ids: result.argmax(), prepared: gpu.lastTiming().prepared };
+      on.truncate(4);
+      return row;
+    };
+    const spot = step([5, 6, 7]);                                      // after a 4-token forward: encoded now
+    const ahead = step([5, 6, 7]);                                     // after a 3-token one on this cache: encoded ahead
+    expect([spot.prepared, ahead.prepared]).toEqual([false, true]);
+    expectBitIdentical("logits encoded ahead vs on the spot", ahead.logits, spot.logits);
+    expect(ahead.ids).toEqual(spot.ids);
+    // a wrong guess (another T, then another cache) falls back to encoding on the spot, with the same bits
+    expect(step([5, 6]).prepared).toBe(false);
+    const other = gpu.newCache();
+    gpu.forward([1, 2, 3, 4], { cache: other });
+    const elsewhere = step([5, 6, 7], other);
+    expect(elsewhere.prepared).toBe(false);
+    expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
+  });
+
   describe("the KV cache in GPU buffers", () => {
     it("truncate equals never having forwarded the dropped tokens, bit for bit (keys, values, next logits)", () => {
       const { config, gpu } = started[0];

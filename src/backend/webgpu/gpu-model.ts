@@ -120,12 +120,14 @@ export interface CopyTiming {
  *
  * @example
  * ```ts
- * runner.lastTiming(); // { encodeMs: 0.6, submitMs: 0.25, waitMs: 1.73, queueMs: 1.70 }: the realistic model at T = 1
+ * runner.lastTiming(); // { prepared: true, encodeMs: 0.01, submitMs: 0.25, waitMs: 1.73, queueMs: 1.70 }: the realistic model at T = 1
  * ```
  * @category WebGPU
  */
 export interface ForwardTiming {
-  /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation), up to `finish()`. */
+  /** Whether the forward's commands had been encoded ahead, while the GPU ran the previous forward. */
+  readonly prepared: boolean;
+  /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation), up to `finish()`; about 0 when prepared. */
   readonly encodeMs: number;
   /** Milliseconds the `queue.submit` call itself took (Dawn records the Vulkan commands there). */
   readonly submitMs: number;
@@ -503,6 +505,7 @@ export class GpuModel {
   freeCache(id: number): void {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
+    if (this.prepared?.cache === id) this.prepared = null;                // its bind groups name the buffers freed here
     [...cache.keys, ...cache.values].forEach((b) => b.destroy());
     this.caches.delete(id);
   }
@@ -543,7 +546,6 @@ export class GpuModel {
     const started = performance.now();
     const { device, buffers } = this;
     const T = input.tokens.length;
-    const cache = input.cache === null ? this.scratchCache! : this.cache(input.cache);
     const P = input.cache === null ? 0 : input.P;
     const L = P + T;
     device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, P, L, input.mask === null ? 0 : 1));
@@ -551,15 +553,18 @@ export class GpuModel {
     device.queue.writeBuffer(buffers.positions, 0, input.positions);
     if (input.mask !== null) device.queue.writeBuffer(buffers.mask, 0, input.mask);
 
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    this.encodeForward(pass, T, cache, "all");
-    pass.end();
-    encoder.copyBufferToBuffer(buffers.ids, 0, buffers.idsRead, 0, 4 * T);
-    const commands = encoder.finish();
+    // The commands depend on T and the cache only (sizes and positions travel in the buffers written
+    // above, which the queue orders before the submit): use the ones encoded ahead when they match.
+    const ahead = this.prepared;
+    this.prepared = null;
+    const prepared = ahead !== null && ahead.T === T && ahead.cache === input.cache;
+    const commands = prepared ? ahead.commands : this.encodeOne(T, input.cache);
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
+    // While the GPU works, encode the next forward, guessing the same T and cache (AR: always; Jacobi:
+    // until its last, shorter blocks). A wrong guess costs nothing but the encoding, which overlapped.
+    this.prepared = { T, cache: input.cache, commands: this.encodeOne(T, input.cache) };
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
     // fast as mapping at once, docs/webgpu.md §6).
     await device.queue.onSubmittedWorkDone();
@@ -568,12 +573,25 @@ export class GpuModel {
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
-    this.lastTiming = { encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, queueMs };
+    this.lastTiming = { prepared, encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, queueMs };
     return ids;
   }
 
+  /** The commands of one forward over T tokens on cache `id` (null: the scratch cache), ids copied out for mapping. */
+  private encodeOne(T: number, id: number | null): GPUCommandBuffer {
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    this.encodeForward(pass, T, id === null ? this.scratchCache! : this.cache(id), "all");
+    pass.end();
+    encoder.copyBufferToBuffer(this.buffers.ids, 0, this.buffers.idsRead, 0, 4 * T);
+    return encoder.finish();
+  }
+
+  /** The next forward's commands, encoded while the GPU ran the last one (see {@link GpuModel.forward}). */
+  private prepared: { readonly T: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
+
   /** Where the last forward's time went, seen from this thread. */
-  lastTiming: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
+  lastTiming: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
 
   /**
    * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only

@@ -149,7 +149,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
-  let timing: ForwardTiming = { encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
+  let timing: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
