@@ -22,7 +22,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { DEFAULT_TILES, RECENT_FORWARDS, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -118,8 +118,8 @@ function warmUp(runner: WebGpuRunner, seconds: number): void {
 /**
  * Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does),
  * for every T in `SIZES`, the sizes taking turns (so each sees the same GPU clock), after a warm-up.
- * Each turn forwards T tokens twice and times the second: a decoder's steady state, where the forward
- * before had the same T, so the worker had encoded this one ahead (`prepared`, GpuModel.forward).
+ * Each turn forwards T tokens RECENT_FORWARDS times, then times one more: a decoder's steady state, where
+ * the worker encoded this forward ahead, for T rows (`prepared`, GpuModel.forward).
  */
 function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   const rng = new Rng("bench-gpu");
@@ -132,8 +132,10 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   warmUp(runner, 1);
   for (let r = 0; r < reps + 1; r++) {
     sizes.forEach((_, i) => {
-      runner.forward(inputs[i], { cache });
-      cache.truncate(32);
+      for (let k = 0; k < RECENT_FORWARDS; k++) {
+        runner.forward(inputs[i], { cache });
+        cache.truncate(32);
+      }
       const start = performance.now();
       runner.forward(inputs[i], { cache });
       const ms = performance.now() - start;

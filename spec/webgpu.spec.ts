@@ -206,26 +206,33 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
-  it("a forward encoded ahead (same T, same cache as the last) gives the bits of one encoded on the spot", () => {
+  it("a forward encoded ahead, for as many rows or more, gives the bits of one encoded on the spot", () => {
     const { gpu } = started[1];
-    const cache = gpu.newCache();
-    gpu.forward([1, 2, 3, 4], { cache });
-    const step = (tokens: number[], on = cache) => {
-      const result = gpu.forward(tokens, { cache: on });
+    const prefix = [1, 2, 3, 4];
+    const a = gpu.newCache();
+    const b = gpu.newCache();
+    gpu.forward(prefix, { cache: a });
+    gpu.forward(prefix, { cache: b });
+    const step = (tokens: number[], cache = a) => {
+      const result = gpu.forward(tokens, { cache });
       const row = { logits: result.logits().data.slice(), ids: result.argmax(), prepared: gpu.lastTiming().prepared };
-      on.truncate(4);
+      cache.truncate(prefix.length);
       return row;
     };
-    const spot = step([5, 6, 7]);                                      // after a 4-token forward: encoded now
-    const ahead = step([5, 6, 7]);                                     // after a 3-token one on this cache: encoded ahead
+    const spot = step([5, 6, 7]);                                      // the last forward was on another cache: encoded now
+    const ahead = step([5, 6, 7]);                                     // encoded ahead, while the GPU ran the one before
     expect([spot.prepared, ahead.prepared]).toEqual([false, true]);
     expectBitIdentical("logits encoded ahead vs on the spot", ahead.logits, spot.logits);
     expect(ahead.ids).toEqual(spot.ids);
-    // a wrong guess (another T, then another cache) falls back to encoding on the spot, with the same bits
-    expect(step([5, 6]).prepared).toBe(false);
-    const other = gpu.newCache();
-    gpu.forward([1, 2, 3, 4], { cache: other });
-    const elsewhere = step([5, 6, 7], other);
+    // after a forward of 13 tokens the next is encoded for 16 rows: 3 tokens in a 16-row grid, same bits
+    step([9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6]);
+    const wide = step([5, 6, 7]);
+    expect(wide.prepared).toBe(true);
+    expectBitIdentical("logits of 3 tokens in a grid for 16 rows", wide.logits, spot.logits);
+    // more tokens than the commands were encoded for, or another cache: encoded on the spot, same bits
+    const many = Array.from({ length: 17 }, (_, i) => 1 + (i % 9));
+    expect(step(many).prepared).toBe(false);
+    const elsewhere = step([5, 6, 7], b);
     expect(elsewhere.prepared).toBe(false);
     expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
   });

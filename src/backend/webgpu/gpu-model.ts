@@ -31,6 +31,17 @@ import {
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
+/**
+ * How many recent forwards' T the commands encoded ahead must cover (a Jacobi block takes a few forwards).
+ *
+ * @example
+ * ```ts
+ * RECENT_FORWARDS; // 4: after four forwards of T tokens, the next is encoded for T rounded up to a power of two
+ * ```
+ * @category WebGPU
+ */
+export const RECENT_FORWARDS = 4;
+
 // WebGPU's usage flags (the numeric values of the standard; Node has no GPUBufferUsage global).
 const MAP_READ = 0x1;
 const COPY_SRC = 0x4;
@@ -553,18 +564,22 @@ export class GpuModel {
     device.queue.writeBuffer(buffers.positions, 0, input.positions);
     if (input.mask !== null) device.queue.writeBuffer(buffers.mask, 0, input.mask);
 
-    // The commands depend on T and the cache only (sizes and positions travel in the buffers written
-    // above, which the queue orders before the submit): use the ones encoded ahead when they match.
+    // The commands depend on the cache and on the row count their grids cover, which may exceed T (the
+    // kernels skip rows past T, read from the step buffer above; the queue orders these writes before the
+    // submit). Use the commands encoded ahead when they fit; otherwise encode T rows now.
     const ahead = this.prepared;
     this.prepared = null;
-    const prepared = ahead !== null && ahead.T === T && ahead.cache === input.cache;
+    const prepared = ahead !== null && ahead.cache === input.cache && T <= ahead.rows;
     const commands = prepared ? ahead.commands : this.encodeOne(T, input.cache);
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
-    // While the GPU works, encode the next forward, guessing the same T and cache (AR: always; Jacobi:
-    // until its last, shorter blocks). A wrong guess costs nothing but the encoding, which overlapped.
-    this.prepared = { T, cache: input.cache, commands: this.encodeOne(T, input.cache) };
+    // While the GPU works, encode the next forward on the same cache for the largest T of the last
+    // few forwards, rounded up to a power of two: AR's 1 every time, Jacobi's block size n (its block
+    // shrinks as tokens are accepted, then starts again at n). A wrong guess costs the encoding only.
+    this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
+    const rows = Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(Math.max(...this.recentRows))));
+    this.prepared = { rows, cache: input.cache, commands: this.encodeOne(rows, input.cache) };
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
     // fast as mapping at once, docs/webgpu.md §6).
     await device.queue.onSubmittedWorkDone();
@@ -577,18 +592,21 @@ export class GpuModel {
     return ids;
   }
 
-  /** The commands of one forward over T tokens on cache `id` (null: the scratch cache), ids copied out for mapping. */
-  private encodeOne(T: number, id: number | null): GPUCommandBuffer {
+  /** The commands of a forward whose grids cover `rows` rows, on cache `id` (null: the scratch cache), ids copied out for mapping. */
+  private encodeOne(rows: number, id: number | null): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    this.encodeForward(pass, T, id === null ? this.scratchCache! : this.cache(id), "all");
+    this.encodeForward(pass, rows, id === null ? this.scratchCache! : this.cache(id), "all");
     pass.end();
-    encoder.copyBufferToBuffer(this.buffers.ids, 0, this.buffers.idsRead, 0, 4 * T);
+    encoder.copyBufferToBuffer(this.buffers.ids, 0, this.buffers.idsRead, 0, 4 * rows);
     return encoder.finish();
   }
 
-  /** The next forward's commands, encoded while the GPU ran the last one (see {@link GpuModel.forward}). */
-  private prepared: { readonly T: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
+  /** The next forward's commands, encoded while the GPU ran the last one, for up to `rows` tokens (see {@link GpuModel.forward}). */
+  private prepared: { readonly rows: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
+
+  /** T of the last few forwards: what the next forward's commands are encoded for. */
+  private recentRows: number[] = [];
 
   /** Where the last forward's time went, seen from this thread. */
   lastTiming: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };

@@ -18,6 +18,9 @@
  *   in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
  * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
  *
+ * Grids may cover more rows than T: the worker encodes a forward's commands ahead, for a row count at
+ * least T (`GpuModel.forward`), so every kernel skips the rows (or whole workgroups of rows) past `step.T`.
+ *
  * What it is not: tuned for one card. The matmul is the kernel that matters (it streams every weight
  * once per forward); `docs/webgpu.md` records what it reaches on the lent H200, and the tile sweep that chose the defaults.
  *
@@ -83,6 +86,7 @@ export function rmsNormSource(C: number, eps: number): string {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  if (wg.x >= step.T) { return; }                      // a grid encoded for more rows than this forward has
   let o = wg.x * ${C}u;
   var ss = 0.0;
   for (var c = t; c < ${C}u; c += 256u) { let v = x[o + c]; ss = ss + v * v; }
@@ -220,6 +224,7 @@ ${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
 var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes + 1 pad against bank conflicts]: matmulWorkgroupBytes
 @compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let M = step.T;
+  if (wg.x * ${TM * GM}u >= M) { return; }              // a whole tile of rows past T (a grid encoded for more rows)
   let lane = t % 32u;
   let group = t / 32u;
   let row0 = wg.x * ${TM * GM}u + (group / ${GN}u) * ${TM}u;
@@ -336,6 +341,7 @@ fn visible(i: u32, j: u32) -> bool {
 @compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let h = wg.x;
   let i = wg.y;
+  if (i >= step.T) { return; }
   let qo = i * ${Q}u + h * ${D}u;
   let ko = (h / ${H / Hkv}u) * ${D}u;
   let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
@@ -422,6 +428,7 @@ export function argmaxSource(V: number): string {
 var<workgroup> bestValue: array<f32, 256>;
 var<workgroup> bestIndex: array<u32, 256>;
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  if (wg.x >= step.T) { return; }
   let o = wg.x * ${V}u;
   var bv = ${NEG_INF};
   var bi = min(t, ${V - 1}u);
