@@ -548,8 +548,11 @@ export class GpuModel {
   // ---------------------------------------------------------------- the forward
 
   /**
-   * One forward: T tokens after P cached rows. Encodes every kernel into one command buffer, submits
-   * it once, and reads back the argmax of each row. The logits stay on the device for {@link GpuModel.readLogits}.
+   * One forward: T tokens after P cached rows. Every kernel is in one command buffer, submitted once;
+   * the argmax of each row is read back, the logits stay on the device for {@link GpuModel.readLogits}.
+   * The command buffer was usually encoded ahead, while the GPU ran the previous forward: for the same
+   * cache and the largest T of the last {@link RECENT_FORWARDS} forwards (rounded up to a power of two),
+   * since commands depend on the cache and the rows their grids cover, never on the tokens or P.
    *
    * @returns [T] the greedy token after each row
    */
