@@ -22,7 +22,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { DEFAULT_TILES, RECENT_FORWARDS, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -99,6 +99,8 @@ interface LatencyRow {
   /** Of which, median, in the worker: encoding the dispatches, and waiting for the GPU and the read-back. */
   readonly encodeMs: number;
   readonly submitMs: number;
+  /** Encoding the next forward ahead, after the submit (overlaps the GPU's work; inside queueMs when the GPU finished first). */
+  readonly aheadMs: number;
   /** From the end of the submit: until the queue was done (the GPU's work), and until the ids were mapped. */
   readonly queueMs: number;
   readonly waitMs: number;
@@ -118,7 +120,7 @@ function warmUp(runner: WebGpuRunner, seconds: number): void {
 /**
  * Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does),
  * for every T in `SIZES`, the sizes taking turns (so each sees the same GPU clock), after a warm-up.
- * Each turn forwards T tokens RECENT_FORWARDS times, then times one more: a decoder's steady state, where
+ * Each turn forwards T tokens `runner.settleForwards` times, then times one more: a decoder's steady state, where
  * the worker encoded this forward ahead, for T rows (`prepared`, GpuModel.forward).
  */
 function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
@@ -128,11 +130,11 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
   runner.forward(Array.from({ length: 32 }, () => rng.int(V)), { cache });
   const sizes = SIZES.filter((T) => 32 + T <= runner.config.maxPositions);
   const inputs = sizes.map((T) => Array.from({ length: T }, () => rng.int(V)));
-  const samples = sizes.map(() => ({ ms: [] as number[], encode: [] as number[], submit: [] as number[], queue: [] as number[], wait: [] as number[] }));
+  const samples = sizes.map(() => ({ ms: [] as number[], encode: [] as number[], submit: [] as number[], ahead: [] as number[], queue: [] as number[], wait: [] as number[] }));
   warmUp(runner, 1);
   for (let r = 0; r < reps + 1; r++) {
     sizes.forEach((_, i) => {
-      for (let k = 0; k < RECENT_FORWARDS; k++) {
+      for (let k = 0; k < (runner.settleForwards ?? 0); k++) {
         runner.forward(inputs[i], { cache });
         cache.truncate(32);
       }
@@ -143,12 +145,12 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
       if (r === 0) return;                                                                // one round of warm-up
       const t = runner.lastTiming();
       if (!t.prepared) throw new Error(`bench: a forward of ${sizes[i]} tokens after one of the same size was not prepared ahead`);
-      samples[i].ms.push(ms); samples[i].encode.push(t.encodeMs); samples[i].submit.push(t.submitMs);
+      samples[i].ms.push(ms); samples[i].encode.push(t.encodeMs); samples[i].submit.push(t.submitMs); samples[i].ahead.push(t.aheadMs);
       samples[i].queue.push(t.queueMs); samples[i].wait.push(t.waitMs);
     });
   }
   const rows = sizes.map((T, i) => ({
-    T, ms: median(samples[i].ms), encodeMs: median(samples[i].encode), submitMs: median(samples[i].submit),
+    T, ms: median(samples[i].ms), encodeMs: median(samples[i].encode), submitMs: median(samples[i].submit), aheadMs: median(samples[i].ahead),
     queueMs: median(samples[i].queue), waitMs: median(samples[i].wait),
   }));
   return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
@@ -331,7 +333,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
 }
 
 function logLatency(rows: LatencyRow[]): void {
-  for (const r of rows) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, submit ${r.submitMs.toFixed(3)}, GPU done ${r.queueMs.toFixed(3)}, ids mapped ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
+  for (const r of rows) log(`  T=${String(r.T).padStart(3)}  ${r.ms.toFixed(3)} ms (worker: encode ${r.encodeMs.toFixed(3)}, submit ${r.submitMs.toFixed(3)}, encode ahead ${r.aheadMs.toFixed(3)}, GPU done ${r.queueMs.toFixed(3)}, ids mapped ${r.waitMs.toFixed(3)})  t(T)/t(1) ${r.ratio.toFixed(2)}`);
 }
 
 /** One tile's time on one matrix at M rows. */

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
-import { AUTO_MIN_GAIN, autoBlockSize, chooseBlockSize, costAt, formatBlockSizeChoice, type BlockCalibration } from "../src/decoding/block-size.ts";
+import { AUTO_MIN_GAIN, autoBlockSize, chooseBlockSize, costAt, formatBlockSizeChoice, measureCostCurve, type BlockCalibration } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
@@ -83,7 +83,7 @@ describe("autoBlockSize on a random tiny model", () => {
 });
 
 describe("autoBlockSize on a given runner", () => {
-  it("runs the cost curve, the calibration decodes and the check on that runner, never on the default", () => {
+  it("runs the cost curve and the calibration decodes (and the check, when n > 1) on that runner, never on the default", () => {
     const config = PRESETS.tiny;
     const params = initParams(config, { seed: 3, std: 0.5 });
     const inner = cpuRunner(config, params);
@@ -99,6 +99,17 @@ describe("autoBlockSize on a given runner", () => {
     expect(sizes.length).toBeGreaterThan(16 + 3 * 2);
     expect(sizes.slice(16)).toContain(3);                          // the prompt's prefill
     expect(Math.max(...sizes.slice(16))).toBeLessThanOrEqual(4);
+  });
+
+  it("times each size after the runner's settling forwards of the same size", () => {
+    const config = PRESETS.tiny;
+    const params = initParams(config, { seed: 3, std: 0.5 });
+    const inner = cpuRunner(config, params);
+    const sizes: number[] = [];
+    const runner: ModelRunner = { ...inner, settleForwards: 2, forward: (tokens, options) => { sizes.push(tokens.length); return inner.forward(tokens, options); } };
+    measureCostCurve(config, params, [2, 4], { reps: 2, runner });
+    // a 32-token prefix, 3 warm-up rounds, then each timed forward after 2 of the same size
+    expect(sizes).toEqual([32, 1, 2, 4, 1, 2, 4, 1, 2, 4, 1, 1, 1, 2, 2, 2, 4, 4, 4, 1, 1, 1, 2, 2, 2, 4, 4, 4]);
   });
 });
 

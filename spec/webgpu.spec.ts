@@ -224,14 +224,30 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expect([spot.prepared, ahead.prepared]).toEqual([false, true]);
     expectBitIdentical("logits encoded ahead vs on the spot", ahead.logits, spot.logits);
     expect(ahead.ids).toEqual(spot.ids);
-    // after a forward of 13 tokens the next is encoded for 16 rows: 3 tokens in a 16-row grid, same bits
-    step([9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6]);
+    // references encoded on the spot (the last forward was on the other cache): 1 token, and 17
+    const many = Array.from({ length: 17 }, (_, i) => 1 + (i % 9));
+    const one = step([5], b);
+    gpu.forward([1], { cache: a });
+    a.truncate(prefix.length);
+    const manyOnTheSpot = step(many, b);
+    expect([one.prepared, manyOnTheSpot.prepared]).toEqual([false, false]);
+    // after a forward of 13 tokens the next is encoded for at least 16 rows (the largest T of the last
+    // four, rounded up): 3 tokens, then 1 token (the large matmul tile, where T = 1 alone gets the small
+    // one), in such a grid: the same bits
+    const thirteen = [9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6];
+    step(thirteen);
     const wide = step([5, 6, 7]);
     expect(wide.prepared).toBe(true);
-    expectBitIdentical("logits of 3 tokens in a grid for 16 rows", wide.logits, spot.logits);
-    // more tokens than the commands were encoded for, or another cache: encoded on the spot, same bits
-    const many = Array.from({ length: 17 }, (_, i) => 1 + (i % 9));
-    expect(step(many).prepared).toBe(false);
+    expectBitIdentical("logits of 3 tokens in a grid for 16 rows or more", wide.logits, spot.logits);
+    step(thirteen);
+    const wideOne = step([5]);
+    expect(wideOne.prepared).toBe(true);
+    expectBitIdentical("logits of 1 token in a grid for 16 rows or more", wideOne.logits, one.logits);
+    // more tokens than the commands were encoded for (16 rows, after 13, 1, 13 and 3): on the spot, the same bits
+    step(thirteen);
+    const manyAgain = step(many);
+    expect(manyAgain.prepared).toBe(false);
+    expectBitIdentical("logits of 17 tokens after commands for 16 rows", manyAgain.logits, manyOnTheSpot.logits);
     const elsewhere = step([5, 6, 7], b);
     expect(elsewhere.prepared).toBe(false);
     expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
@@ -307,17 +323,17 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expect(gpuForwards).toBeGreaterThan(16);                     // the curve's 16 forwards, then the calibration decodes
     expect(jacobi(config, params, [1, 5, 9], { ...stop, blockSize: choice.blockSize, runner: gpu }).tokens)
       .toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, runner: gpu }).tokens);
-    // The CLI on a 16-position context (auto's candidates stop at n = 12): the same weights, and the same
-    // GPU arithmetic for the first 16 positions, so the same tokens as the GPU's AR greedy above.
+    // The CLI on an 8-position context (auto's candidates stop at n = 4): the same weights, and the same
+    // GPU arithmetic for the first 8 positions, so the same tokens as the GPU's AR greedy.
     const dir = mkdtempSync(join(tmpdir(), "jf-webgpu-"));
     try {
-      saveCheckpoint(dir, { config: { ...config, maxPositions: 16 }, params, tokenizer: null }, { dtype: "F64" });
+      saveCheckpoint(dir, { config: { ...config, maxPositions: 8 }, params, tokenizer: null }, { dtype: "F64" });
       let out = "", err = "";
-      const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "8", "--ignore-eos", "--method", "jacobi", "--block-size", "auto", "--backend", "webgpu", "--json"],
+      const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "4", "--ignore-eos", "--method", "jacobi", "--block-size", "auto", "--backend", "webgpu", "--json"],
         { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
       expect(code).toBe(0);
       expect(err).toMatch(/^block size auto: n = \d+/);
-      expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, runner: gpu }).tokens);
+      expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, maxNewTokens: 4, runner: gpu }).tokens);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

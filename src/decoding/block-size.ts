@@ -87,7 +87,8 @@ export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24
  * The cost curve `t(T)/t(1)` of a forward for each T in `sizes`, measured on this machine and on the
  * backend of `options.runner` (default the CPU reference): the median of `reps` timed forwards of T
  * tokens, each with its argmax, after `cached` cached tokens (the cache is truncated back after each, as
- * Jacobi's rollback does), the sizes taking turns after a warm-up of all of them.
+ * Jacobi's rollback does), the sizes taking turns after a warm-up of all of them; each timed forward
+ * follows the runner's `settleForwards` untimed ones of the same T (its steady state in decoding).
  *
  * @param sizes - the T to measure; 1 is added when missing (it is the unit)
  * @example
@@ -116,10 +117,13 @@ export function measureCostCurve(
       cache.truncate(cached);
     };
   });
+  // Before each timed forward, the runner's untimed settling forwards of the same T: a GPU runner
+  // encodes a forward ahead for the T of its last few, as it does for a decoder's run of similar forwards.
+  const settle = runs.map((run) => () => { for (let k = 0; k < (runner.settleForwards ?? 0); k++) run(); });
   // Warm up every size first (V8 optimises the loops over the first calls; a size timed before that
   // would look slow), then time the sizes in turn, round after round, so that a change in the machine's
   // load hits all of them alike.
-  const ms = interleavedMedianMs(runs, reps, 3);
+  const ms = interleavedMedianMs(runs, reps, 3, settle);
   return all.map((T, i) => ({ T, ms: ms[i], ratio: ms[i] / ms[0] }));
 }
 

@@ -110,6 +110,12 @@ export interface ForwardResult {
 export interface ModelRunner {
   /** Which backend runs: `"cpu"` or `"webgpu"`. */
   readonly backend: string;
+  /**
+   * Forwards of the same T after which a forward of T runs at its steady-state cost, as in decoding
+   * (the WebGPU runner encodes each forward ahead, for the largest T of its last few); absent: none.
+   * A measurement of the cost of a T-token forward runs this many untimed first.
+   */
+  readonly settleForwards?: number;
   /** The blueprint of the model it runs. */
   readonly config: ModelConfig;
   /** An empty cache for one sequence, in this backend's memory. */

@@ -131,7 +131,7 @@ export interface CopyTiming {
  *
  * @example
  * ```ts
- * runner.lastTiming(); // { prepared: true, encodeMs: 0.01, submitMs: 0.25, waitMs: 1.73, queueMs: 1.70 }: the realistic model at T = 1
+ * runner.lastTiming(); // { prepared: true, encodeMs: 0.03, submitMs: 0.37, aheadMs: 0.7, waitMs: 1.74, queueMs: 1.71 }: the realistic model at T = 1
  * ```
  * @category WebGPU
  */
@@ -142,9 +142,11 @@ export interface ForwardTiming {
   readonly encodeMs: number;
   /** Milliseconds the `queue.submit` call itself took (Dawn records the Vulkan commands there). */
   readonly submitMs: number;
+  /** Milliseconds after the submit spent encoding the next forward ahead (overlapping the GPU's work). */
+  readonly aheadMs: number;
   /** Milliseconds from the end of the submit until the token ids were mapped (the GPU's work plus the read-back). */
   readonly waitMs: number;
-  /** Of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved: the GPU's work (the rest is the read-back). */
+  /** Of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved: the GPU's work, or `aheadMs` when the GPU finished first (the rest is the read-back). */
   readonly queueMs: number;
 }
 
@@ -583,6 +585,7 @@ export class GpuModel {
     this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
     const rows = Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(Math.max(...this.recentRows))));
     this.prepared = { rows, cache: input.cache, commands: this.encodeOne(rows, input.cache) };
+    const aheadMs = performance.now() - submitted;
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
     // fast as mapping at once, docs/webgpu.md §6).
     await device.queue.onSubmittedWorkDone();
@@ -591,7 +594,7 @@ export class GpuModel {
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
-    this.lastTiming = { prepared, encodeMs: encoded - started, submitMs: submitted - encoded, waitMs: performance.now() - submitted, queueMs };
+    this.lastTiming = { prepared, encodeMs: encoded - started, submitMs: submitted - encoded, aheadMs, waitMs: performance.now() - submitted, queueMs };
     return ids;
   }
 
@@ -612,7 +615,7 @@ export class GpuModel {
   private recentRows: number[] = [];
 
   /** Where the last forward's time went, seen from this thread. */
-  lastTiming: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
+  lastTiming: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
 
   /**
    * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only

@@ -29,7 +29,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { RECENT_FORWARDS, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -149,12 +149,13 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
-  let timing: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, waitMs: 0, queueMs: 0 };
+  let timing: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
   return {
     backend: "webgpu",
+    settleForwards: RECENT_FORWARDS,
     config,
     adapter,
     newCache() {

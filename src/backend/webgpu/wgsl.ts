@@ -377,8 +377,17 @@ fn visible(i: u32, j: u32) -> bool {
       if (visible(i, j)) { total = total + scores[j]; }
     }
     var acc = 0.0;
-    for (var j = 0u; j < end; j++) {
-      if (visible(i, j)) { acc = acc + (scores[j] / total) * values[j * ${W}u + ko + d]; }
+    // Four values loaded before any is added (their latencies overlap), then added in key order: the same
+    // additions as one key at a time. One loop, no remainder loop, so every key goes through the same code.
+    for (var j = 0u; j < end; j += 4u) {
+      let v0 = values[j * ${W}u + ko + d];
+      let v1 = values[min(j + 1u, ${maxPositions - 1}u) * ${W}u + ko + d];
+      let v2 = values[min(j + 2u, ${maxPositions - 1}u) * ${W}u + ko + d];
+      let v3 = values[min(j + 3u, ${maxPositions - 1}u) * ${W}u + ko + d];
+      if (visible(i, j)) { acc = acc + (scores[j] / total) * v0; }
+      if (j + 1u < end && visible(i, j + 1u)) { acc = acc + (scores[j + 1u] / total) * v1; }
+      if (j + 2u < end && visible(i, j + 2u)) { acc = acc + (scores[j + 2u] / total) * v2; }
+      if (j + 3u < end && visible(i, j + 3u)) { acc = acc + (scores[j + 3u] / total) * v3; }
     }
     out[i * ${H * D}u + h * ${D}u + d] = acc;
   }
