@@ -142,7 +142,7 @@ export interface ForwardTiming {
   readonly encodeMs: number;
   /** Milliseconds the `queue.submit` call itself took (Dawn records the Vulkan commands there). */
   readonly submitMs: number;
-  /** Milliseconds after the submit spent encoding the next forward ahead, overlapping the GPU's work; 0 when it is encoded after the answer instead (the GPU is done sooner than the encoding). */
+  /** Milliseconds after the submit spent encoding the next forward ahead (overlapping the GPU's work). */
   readonly aheadMs: number;
   /** Milliseconds from the end of the submit until the token ids were mapped (the GPU's work plus the read-back). */
   readonly waitMs: number;
@@ -519,7 +519,6 @@ export class GpuModel {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
     if (this.prepared?.cache === id) this.prepared = null;                // its bind groups name the buffers freed here
-    if (this.next?.cache === id) this.next = null;
     [...cache.keys, ...cache.values].forEach((b) => b.destroy());
     this.caches.delete(id);
   }
@@ -580,21 +579,17 @@ export class GpuModel {
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
-    // The next forward, guessed: the same cache, the largest T of the last few forwards rounded up to a
-    // power of two — AR's 1 every time, Jacobi's block size n (its block shrinks as tokens are accepted,
-    // then starts again at n). A wrong guess costs the encoding only. It is encoded now, while the GPU
-    // works, if the GPU outlasted the encoding last time; otherwise after the answer is sent
-    // (`prepareNext`, called by the worker), while the main thread takes its turn.
+    // While the GPU works, encode the next forward on the same cache for the largest T of the last
+    // few forwards, rounded up to a power of two: AR's 1 every time, Jacobi's block size n (its block
+    // shrinks as tokens are accepted, then starts again at n). A wrong guess costs the encoding only.
     this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
     const rows = Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(Math.max(...this.recentRows))));
-    this.next = { rows, cache: input.cache };
-    const whileWaiting = this.aheadWhileWaiting;
-    const aheadMs = whileWaiting ? this.prepareNext() : 0;
+    this.prepared = { rows, cache: input.cache, commands: this.encodeOne(rows, input.cache) };
+    const aheadMs = performance.now() - submitted;
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
     // fast as mapping at once, docs/webgpu.md §6).
     await device.queue.onSubmittedWorkDone();
     const queueMs = performance.now() - submitted;
-    this.aheadWhileWaiting = queueMs > 1.25 * (whileWaiting ? aheadMs : this.lastAheadMs);
 
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
@@ -613,31 +608,8 @@ export class GpuModel {
     return encoder.finish();
   }
 
-  /**
-   * Encodes the commands the last forward guessed the next one needs, unless done already; returns the
-   * milliseconds it took. The worker calls it after answering a forward (see {@link GpuModel.forward}).
-   */
-  prepareNext(): number {
-    const next = this.next;
-    if (next === null) return 0;
-    this.next = null;
-    const started = performance.now();
-    this.prepared = { ...next, commands: this.encodeOne(next.rows, next.cache) };
-    this.lastAheadMs = performance.now() - started;
-    return this.lastAheadMs;
-  }
-
-  /** The next forward's commands, encoded ahead, for up to `rows` tokens (see {@link GpuModel.forward}). */
+  /** The next forward's commands, encoded while the GPU ran the last one, for up to `rows` tokens (see {@link GpuModel.forward}). */
   private prepared: { readonly rows: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
-
-  /** What the next forward's commands should be encoded for, until `prepareNext` encodes them. */
-  private next: { readonly rows: number; readonly cache: number | null } | null = null;
-
-  /** Encode ahead while the GPU works (it outlasted the encoding last time), or after answering. */
-  private aheadWhileWaiting = true;
-
-  /** Milliseconds the last encoding ahead took. */
-  private lastAheadMs = 0;
 
   /** T of the last few forwards: what the next forward's commands are encoded for. */
   private recentRows: number[] = [];

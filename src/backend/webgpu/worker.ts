@@ -214,8 +214,6 @@ export function workerMain(): void {
       try {
         const result = await handle(request);
         if (result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);
-        // the main thread has its answer: encode the next forward's commands while it takes its turn
-        if (request.op === "forward") model?.prepareNext();
       } catch (error) {
         if (answer === null && request.answer !== undefined) answer = request.answer;
         if (answer !== null) writeAnswer(answer, 1, (error as Error).message, null);
