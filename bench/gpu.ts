@@ -153,6 +153,7 @@ function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
     T, ms: median(samples[i].ms), encodeMs: median(samples[i].encode), submitMs: median(samples[i].submit), aheadMs: median(samples[i].ahead),
     queueMs: median(samples[i].queue), waitMs: median(samples[i].wait),
   }));
+  cache.release?.();
   return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
 }
 
@@ -218,7 +219,11 @@ function methodSpecs(config: ModelConfig, params: Params, runner: WebGpuRunner, 
  * turns and subtracted, as `npm run bench` does on the CPU; the end-to-end speedup keeps it.
  */
 function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner, rounds = 1): MethodRow[] {
-  const prefill = (p: number[]) => { runner.forward(p, { cache: runner.newCache() }).argmax(); };
+  const prefill = (p: number[]) => {
+    const cache = runner.newCache();
+    runner.forward(p, { cache }).argmax();
+    cache.release?.();                                          // as the decoders do with theirs
+  };
   warmUp(runner, 0.5);
   specs.forEach((m) => m.decode(prompts[0]));                                            // warm-up
   prefill(prompts[0]);

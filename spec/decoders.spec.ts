@@ -22,7 +22,11 @@ import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
 import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
+import { arSample } from "../src/decoding/sampling.ts";
 import { KVCache } from "../src/model/cache.ts";
+import { PRESETS } from "../src/model/config.ts";
+import { initParams } from "../src/model/params.ts";
+import { cpuRunner, type ModelRunner } from "../src/model/runner.ts";
 import { forward } from "../src/model/transformer.ts";
 import { argmax } from "../src/tensor/ops.ts";
 import { MULTIBLOCK_VARIANTS, caseArb, describeCase, type DecodeCase } from "./helpers/decoding.ts";
@@ -158,5 +162,43 @@ describe("the equality property catches broken decoders", () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe("every decoder releases the cache it made", () => {
+  it("arGreedy, arSample, jacobi (block and window) and multiBlock call release once, also when a forward throws", () => {
+    const config = PRESETS.tiny;
+    const params = initParams(config, { seed: 5, std: 0.5 });
+    const inner = cpuRunner(config, params);
+    let made = 0, released = 0, failAt = -1, forwards = 0;
+    const runner: ModelRunner = {
+      ...inner,
+      newCache: () => {
+        made++;
+        return Object.assign(inner.newCache(), { release: () => { released++; } });
+      },
+      forward: (tokens, options) => {
+        if (forwards++ === failAt) throw new Error("planted failure");
+        return inner.forward(tokens, options);
+      },
+    };
+    const stop = { maxNewTokens: 6, eosTokenId: null, runner };
+    const decodes = [
+      () => arGreedy(config, params, [1, 7, 8], stop),
+      () => arSample(config, params, [1, 7, 8], { ...stop, temperature: 1, seed: 3 }),
+      () => jacobi(config, params, [1, 7, 8], { ...stop, blockSize: 3 }),
+      () => jacobi(config, params, [1, 7, 8], { ...stop, blockSize: 3, mode: "window" }),
+      () => multiBlock(config, params, [1, 7, 8], { ...stop, blockSize: 3, maxBlocks: 2 }),
+    ];
+    for (const decode of decodes) {
+      decode();
+      expect(released).toBe(made);
+      forwards = 0;
+      failAt = 2;                                                  // fails mid-decode, after the prefill
+      expect(decode).toThrow(/planted failure/);
+      failAt = -1;
+      expect(released).toBe(made);
+    }
+    expect(made).toBe(2 * decodes.length);
   });
 });

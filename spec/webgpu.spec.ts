@@ -32,7 +32,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, type Params } from "../src/model/params.ts";
-import { cpuRunner, type ModelRunner } from "../src/model/runner.ts";
+import { cpuRunner, type ModelRunner, type SequenceCache } from "../src/model/runner.ts";
 import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 // ---------------------------------------------------------------- the models, started once
@@ -251,6 +251,23 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     const elsewhere = step([5, 6, 7], b);
     expect(elsewhere.prepared).toBe(false);
     expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
+  });
+
+  it("a released GPU cache refuses use, and the decoders release theirs", () => {
+    const { config, params, gpu } = started[0];
+    const cache = gpu.newCache();
+    gpu.forward([1, 2], { cache });
+    cache.release?.();
+    cache.release?.();                                                 // a second call does nothing
+    expect(() => gpu.forward([3], { cache })).toThrow(/webgpuRunner\.forward: the cache was released/);
+    expect(() => cache.truncate(0)).toThrow(/GpuSequenceCache\.truncate: the cache was released/);
+    const made: SequenceCache[] = [];
+    const runner: ModelRunner = { ...gpu, newCache: () => { const c = gpu.newCache(); made.push(c); return c; } };
+    const stop = { maxNewTokens: 5, eosTokenId: null, runner };
+    const ar = arGreedy(config, params, [1, 5], stop).tokens;
+    expect(jacobi(config, params, [1, 5], { ...stop, blockSize: 3 }).tokens).toEqual(ar);
+    expect(made).toHaveLength(2);
+    for (const c of made) expect(() => c.read(0)).toThrow(/the cache was released/);
   });
 
   describe("the KV cache in GPU buffers", () => {

@@ -124,6 +124,7 @@ export function measureCostCurve(
   // would look slow), then time the sizes in turn, round after round, so that a change in the machine's
   // load hits all of them alike.
   const ms = interleavedMedianMs(runs, reps, 3, settle);
+  cache.release?.();
   return all.map((T, i) => ({ T, ms: ms[i], ratio: ms[i] / ms[0] }));
 }
 

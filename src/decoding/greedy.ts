@@ -99,14 +99,18 @@ export function arGreedy(config: ModelConfig, params: Params, prompt: readonly n
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
   const cache = runner.newCache();
-  let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
-  let forwards = 0;
-  for (;;) {
-    const result = runner.forward([next], { cache });                  // commits `next`, predicts the one after
-    forwards++;
-    out.push(next);
-    if (next === eos || out.length === budget) break;
-    next = lastArgmax(result);
+  try {
+    let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
+    let forwards = 0;
+    for (;;) {
+      const result = runner.forward([next], { cache });                  // commits `next`, predicts the one after
+      forwards++;
+      out.push(next);
+      if (next === eos || out.length === budget) break;
+      next = lastArgmax(result);
+    }
+    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
+  } finally {
+    cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
   }
-  return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
 }

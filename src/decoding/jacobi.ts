@@ -389,17 +389,21 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
     committed: [], forwards: 0, positions: 0,
     onIteration: options.onIteration,
   };
-  let blocks: BlockRecords = { iterations: [], trajectory: [] };
-  if (budget > 0) {
-    const prefill = runner.forward(prompt, { cache: run.cache });                                  // prefill: the first seed
-    const seed = resolved.sampling === null
-      ? prefill.argmax()[prompt.length - 1]
-      : sampleToken(samplingDistribution(prefill.logits(), prompt.length - 1, resolved.sampling), run.rng);
-    blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
+  try {
+    let blocks: BlockRecords = { iterations: [], trajectory: [] };
+    if (budget > 0) {
+      const prefill = runner.forward(prompt, { cache: run.cache });                                  // prefill: the first seed
+      const seed = resolved.sampling === null
+        ? prefill.argmax()[prompt.length - 1]
+        : sampleToken(samplingDistribution(prefill.logits(), prompt.length - 1, resolved.sampling), run.rng);
+      blocks = resolved.mode === "block" ? decodeBlocks(run, seed, options.recordTrajectory ?? false) : decodeWindow(run, seed);
+    }
+    const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
+    if (!options.recordTrajectory) return { tokens: run.committed, stats };
+    return { tokens: run.committed, stats, trajectory: { prompt: [...prompt], blockSize: resolved.blockSize, blocks: blocks.trajectory } };
+  } finally {
+    run.cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
   }
-  const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
-  if (!options.recordTrajectory) return { tokens: run.committed, stats };
-  return { tokens: run.committed, stats, trajectory: { prompt: [...prompt], blockSize: resolved.blockSize, blocks: blocks.trajectory } };
 }
 
 /** The state of one decoding run, shared by the two modes. */

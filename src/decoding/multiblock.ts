@@ -323,114 +323,118 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
   const pool: CandidatePool = makePool(o.poolKind, o.poolSize);
   const runner = resolveRunner(config, params, options, "multiBlock");
   const cache = runner.newCache();
-  const committed: number[] = [];
-  const iterationsPerBlock: number[] = [];
-  const from = { seed: 0, draft: 0, recycled: 0, promoted: 0 };
-  let forwards = 0;
-  let positions = 0;
-  let spawned = 0;
-  let promotions = 0;
-  const finish = (): MultiBlockResult => ({
-    tokens: committed,
-    stats: {
-      ...makeStats(forwards, budget > 0 ? 1 : 0, committed.length, positions),
-      positionsPerToken: committed.length === 0 ? 0 : positions / committed.length,
-      iterationsPerBlock, acceptedFrom: { ...from }, spawned, promoted: promotions,
-    },
-  });
-  if (budget === 0) return finish();
-
-  /** A fresh RA block after the committed text: the seed and new drafts, as block Jacobi starts one. */
-  const freshBlock = (seed: number): RealActive => {
-    const size = Math.min(o.blockSize, budget - committed.length);
-    const drafts = draftTokens(o.init, size - 1, [...prompt, ...committed], seed, rng, config);
-    return { window: [seed, ...drafts], committed: 0, iterations: 0, fresh: false };
-  };
-
-  const prefill = runner.forward(prompt, { cache });                                // [P, V] logits
-  let ra = freshBlock(nextToken(prefill, prompt.length - 1, o.sampling, rng));
-  let pseudo: PseudoActive[] = [];
-  for (let block = 0; ; ) {
-    // 1. rows: the main row (RA window ++ pseudo-active drafts) and the pool's candidates for the RA window
-    const P = cache.length;
-    const main = [ra.window, ...pseudo.map((b) => b.draft)].flat();
-    const candidatesAllowed = ra.committed >= Math.ceil(o.lookaheadStartRatio * o.blockSize);
-    const room = Math.floor((config.maxPositions - P - main.length) / ra.window.length);   // rows that fit the context
-    const candidates = candidatesAllowed ? pool.candidates(ra.window).slice(0, Math.max(0, room)) : [];
-    const rows = [main, ...candidates];
-
-    // 2. one forward: every row sees the committed prefix and its own earlier tokens
-    const result = runner.forward(rows.flat(), { cache, ...rowLayout(P, rows) });      // [T, V] logits
-    const greedy = result.argmax();                                                         // [T]
-    forwards++;
-    positions += rows.reduce((sum, r) => sum + r.length, 0);
-    ra.iterations++;
-
-    // 3. verify the RA window and the candidates; commit the winner's prefix and keep only its KV rows
-    const starts = rowStarts(rows);
-    const raRows = [ra.window, ...candidates];
-    const verdict = verify(raRows, starts, result, greedy, eos, o.sampling, rng);
-    const row = raRows[verdict.row];
-    const committedBefore = committed.length;
-    committed.push(...row.slice(0, verdict.accepted));
-    if (verdict.row === 0) cache.truncate(P + verdict.accepted);
-    else cache.keepRows(P, P + starts[verdict.row], verdict.accepted);
-    from.seed++;
-    const extra = verdict.accepted - 1;
-    if (verdict.row > 0) from.recycled += extra;
-    else if (ra.fresh) from.promoted += extra;
-    else from.draft += extra;
-    if (verdict.row > 0) pool.used(row);
-    ra.committed += verdict.accepted;
-    ra.fresh = false;
-    options.onIteration?.({
-      block, iteration: ra.iterations, committedBefore, window: ra.window, candidates, pseudoBlocks: pseudo.map((b) => b.draft),
-      winner: verdict.row - 1, accepted: verdict.accepted, cache,
+  try {
+    const committed: number[] = [];
+    const iterationsPerBlock: number[] = [];
+    const from = { seed: 0, draft: 0, recycled: 0, promoted: 0 };
+    let forwards = 0;
+    let positions = 0;
+    let spawned = 0;
+    let promotions = 0;
+    const finish = (): MultiBlockResult => ({
+      tokens: committed,
+      stats: {
+        ...makeStats(forwards, budget > 0 ? 1 : 0, committed.length, positions),
+        positionsPerToken: committed.length === 0 ? 0 : positions / committed.length,
+        iterationsPerBlock, acceptedFrom: { ...from }, spawned, promoted: promotions,
+      },
     });
-    if (committed.length === budget || (eos !== null && committed[committed.length - 1] === eos)) {
-      iterationsPerBlock.push(ra.iterations);
-      return finish();
-    }
+    if (budget === 0) return finish();
 
-    // 4. update: the RA window from the winner (Jacobi), the pseudo-active blocks from the main row
-    const complete = verdict.accepted === ra.window.length;
-    if (!complete) pool.record(row.slice(verdict.accepted));                            // the rejected tail
-    const rowGreedy = Array.from(greedy.subarray(starts[verdict.row], starts[verdict.row] + row.length));
-    const raWindowLength = ra.window.length;
-    ra.window = [verdict.next, ...rowGreedy.slice(verdict.accepted, raWindowLength - 1)];
-    let at = raWindowLength;                                                            // main-row index of the block's first token
-    for (const b of pseudo) {
-      const updated = Array.from(greedy.subarray(at - 1, at - 1 + b.draft.length));    // each token from the position before it
-      let settled = 0;
-      while (settled < updated.length && updated[settled] === b.draft[settled]) settled++;
-      at += b.draft.length;
-      b.draft = updated;
-      b.settled = settled;
-    }
+    /** A fresh RA block after the committed text: the seed and new drafts, as block Jacobi starts one. */
+    const freshBlock = (seed: number): RealActive => {
+      const size = Math.min(o.blockSize, budget - committed.length);
+      const drafts = draftTokens(o.init, size - 1, [...prompt, ...committed], seed, rng, config);
+      return { window: [seed, ...drafts], committed: 0, iterations: 0, fresh: false };
+    };
 
-    // 5. promote the next block when the RA block is complete; start afresh at the cap
-    if (complete || ra.iterations === o.maxIterations) {
-      iterationsPerBlock.push(ra.iterations);
-      block++;
-      const next = complete ? pseudo.shift() : undefined;
-      if (!complete) pseudo = [];                                                       // their positions no longer follow
-      if (next !== undefined) {
-        ra = { window: [verdict.next, ...next.draft.slice(1)], committed: 0, iterations: 0, fresh: true };
-        promotions++;
-      } else {
-        ra = freshBlock(verdict.next);
+    const prefill = runner.forward(prompt, { cache });                                // [P, V] logits
+    let ra = freshBlock(nextToken(prefill, prompt.length - 1, o.sampling, rng));
+    let pseudo: PseudoActive[] = [];
+    for (let block = 0; ; ) {
+      // 1. rows: the main row (RA window ++ pseudo-active drafts) and the pool's candidates for the RA window
+      const P = cache.length;
+      const main = [ra.window, ...pseudo.map((b) => b.draft)].flat();
+      const candidatesAllowed = ra.committed >= Math.ceil(o.lookaheadStartRatio * o.blockSize);
+      const room = Math.floor((config.maxPositions - P - main.length) / ra.window.length);   // rows that fit the context
+      const candidates = candidatesAllowed ? pool.candidates(ra.window).slice(0, Math.max(0, room)) : [];
+      const rows = [main, ...candidates];
+
+      // 2. one forward: every row sees the committed prefix and its own earlier tokens
+      const result = runner.forward(rows.flat(), { cache, ...rowLayout(P, rows) });      // [T, V] logits
+      const greedy = result.argmax();                                                         // [T]
+      forwards++;
+      positions += rows.reduce((sum, r) => sum + r.length, 0);
+      ra.iterations++;
+
+      // 3. verify the RA window and the candidates; commit the winner's prefix and keep only its KV rows
+      const starts = rowStarts(rows);
+      const raRows = [ra.window, ...candidates];
+      const verdict = verify(raRows, starts, result, greedy, eos, o.sampling, rng);
+      const row = raRows[verdict.row];
+      const committedBefore = committed.length;
+      committed.push(...row.slice(0, verdict.accepted));
+      if (verdict.row === 0) cache.truncate(P + verdict.accepted);
+      else cache.keepRows(P, P + starts[verdict.row], verdict.accepted);
+      from.seed++;
+      const extra = verdict.accepted - 1;
+      if (verdict.row > 0) from.recycled += extra;
+      else if (ra.fresh) from.promoted += extra;
+      else from.draft += extra;
+      if (verdict.row > 0) pool.used(row);
+      ra.committed += verdict.accepted;
+      ra.fresh = false;
+      options.onIteration?.({
+        block, iteration: ra.iterations, committedBefore, window: ra.window, candidates, pseudoBlocks: pseudo.map((b) => b.draft),
+        winner: verdict.row - 1, accepted: verdict.accepted, cache,
+      });
+      if (committed.length === budget || (eos !== null && committed[committed.length - 1] === eos)) {
+        iterationsPerBlock.push(ra.iterations);
+        return finish();
+      }
+
+      // 4. update: the RA window from the winner (Jacobi), the pseudo-active blocks from the main row
+      const complete = verdict.accepted === ra.window.length;
+      if (!complete) pool.record(row.slice(verdict.accepted));                            // the rejected tail
+      const rowGreedy = Array.from(greedy.subarray(starts[verdict.row], starts[verdict.row] + row.length));
+      const raWindowLength = ra.window.length;
+      ra.window = [verdict.next, ...rowGreedy.slice(verdict.accepted, raWindowLength - 1)];
+      let at = raWindowLength;                                                            // main-row index of the block's first token
+      for (const b of pseudo) {
+        const updated = Array.from(greedy.subarray(at - 1, at - 1 + b.draft.length));    // each token from the position before it
+        let settled = 0;
+        while (settled < updated.length && updated[settled] === b.draft[settled]) settled++;
+        at += b.draft.length;
+        b.draft = updated;
+        b.settled = settled;
+      }
+
+      // 5. promote the next block when the RA block is complete; start afresh at the cap
+      if (complete || ra.iterations === o.maxIterations) {
+        iterationsPerBlock.push(ra.iterations);
+        block++;
+        const next = complete ? pseudo.shift() : undefined;
+        if (!complete) pseudo = [];                                                       // their positions no longer follow
+        if (next !== undefined) {
+          ra = { window: [verdict.next, ...next.draft.slice(1)], committed: 0, iterations: 0, fresh: true };
+          promotions++;
+        } else {
+          ra = freshBlock(verdict.next);
+        }
+      }
+
+      // 6. spawn a block behind the newest once it has settled ceil(r n) tokens
+      const newest = pseudo.length > 0 ? pseudo[pseudo.length - 1].settled : ra.committed;
+      const inFlight = committed.length + ra.window.length + pseudo.reduce((sum, b) => sum + b.draft.length, 0);
+      const size = Math.min(o.blockSize, budget - inFlight);
+      if (1 + pseudo.length < o.maxBlocks && newest >= Math.ceil(o.spawnRatio * o.blockSize) && size > 0) {
+        const last = pseudo.length > 0 ? pseudo[pseudo.length - 1].draft.at(-1)! : ra.window.at(-1)!;
+        pseudo.push({ draft: draftTokens(o.init, size, [...prompt, ...committed], last, rng, config), settled: 0 });
+        spawned++;
       }
     }
-
-    // 6. spawn a block behind the newest once it has settled ceil(r n) tokens
-    const newest = pseudo.length > 0 ? pseudo[pseudo.length - 1].settled : ra.committed;
-    const inFlight = committed.length + ra.window.length + pseudo.reduce((sum, b) => sum + b.draft.length, 0);
-    const size = Math.min(o.blockSize, budget - inFlight);
-    if (1 + pseudo.length < o.maxBlocks && newest >= Math.ceil(o.spawnRatio * o.blockSize) && size > 0) {
-      const last = pseudo.length > 0 ? pseudo[pseudo.length - 1].draft.at(-1)! : ra.window.at(-1)!;
-      pseudo.push({ draft: draftTokens(o.init, size, [...prompt, ...committed], last, rng, config), settled: 0 });
-      spawned++;
-    }
+  } finally {
+    cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
   }
 }
 

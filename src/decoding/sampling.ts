@@ -283,15 +283,19 @@ export function arSample(config: ModelConfig, params: Params, prompt: readonly n
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
   const runner = resolveRunner(config, params, options, "arSample");
   const cache = runner.newCache();
-  let logits = runner.forward(prompt, { cache }).logits();                // prefill
-  let next = sampleToken(samplingDistribution(logits, prompt.length - 1, sampling), rng);
-  let forwards = 0;
-  for (;;) {
-    logits = runner.forward([next], { cache }).logits();                  // commits `next`
-    forwards++;
-    out.push(next);
-    if (next === eos || out.length === budget) break;
-    next = sampleToken(samplingDistribution(logits, 0, sampling), rng);
+  try {
+    let logits = runner.forward(prompt, { cache }).logits();                // prefill
+    let next = sampleToken(samplingDistribution(logits, prompt.length - 1, sampling), rng);
+    let forwards = 0;
+    for (;;) {
+      logits = runner.forward([next], { cache }).logits();                  // commits `next`
+      forwards++;
+      out.push(next);
+      if (next === eos || out.length === budget) break;
+      next = sampleToken(samplingDistribution(logits, 0, sampling), rng);
+    }
+    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
+  } finally {
+    cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
   }
-  return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
 }

@@ -54,6 +54,12 @@ export interface SequenceCache {
    * this reads device memory back, so never call it on a hot path.
    */
   read(layer: number): LayerRows;
+  /**
+   * Gives the cache's memory back now; the cache is unusable afterwards. A GPU cache otherwise waits for
+   * garbage collection, which a synchronous loop of decodes never lets run. The decoders release the
+   * caches they make; absent (the CPU cache) when the garbage collector is enough.
+   */
+  release?(): void;
 }
 
 /**

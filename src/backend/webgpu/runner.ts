@@ -10,8 +10,9 @@
  * microseconds per forward (measured in `docs/webgpu.md`).
  *
  * The cache: its length lives here, so `truncate` is a number changing — no GPU work, no copy; the next
- * forward overwrites the dead rows. `keepRows` is two GPU copies per layer. Caches are freed when
- * garbage-collected, or all at once by `close()`.
+ * forward overwrites the dead rows. `keepRows` is two GPU copies per layer. A cache is freed by its
+ * `release()` (every decoder releases the cache it made), else when garbage-collected — which a
+ * synchronous loop of decodes never lets happen — or with all the others by `close()`.
  *
  * Shape legend: T tokens in this call, P rows already in the cache, L = P + T, V vocabulary.
  *
@@ -159,8 +160,8 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     config,
     adapter,
     newCache() {
-      const cache = new GpuSequenceCache(bridge, bridge.call({ op: "newCache" }).json as number, config.maxPositions, width);
-      caches.register(cache, cache.id);
+      const cache = new GpuSequenceCache(bridge, bridge.call({ op: "newCache" }).json as number, config.maxPositions, width, (c) => caches.unregister(c));
+      caches.register(cache, cache.id, cache);
       return cache;
     },
     forward(tokens, forwardOptions = {}) {
@@ -168,6 +169,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       if (cache !== undefined && !(cache instanceof GpuSequenceCache && cache.bridge === bridge)) {
         throw new ShapeError("webgpuRunner.forward: the cache was made by another runner");
       }
+      cache?.checkLive("webgpuRunner.forward");
       const T = tokens.length;
       const P = cache?.length ?? 0;
       const input = checkedInput(config, tokens, forwardOptions, P);
@@ -210,13 +212,32 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
 class GpuSequenceCache implements SequenceCache {
   private rows = 0;
 
-  constructor(readonly bridge: Bridge, readonly id: number, private readonly capacity: number, private readonly width: number) {}
+  private released = false;
+
+  constructor(
+    readonly bridge: Bridge, readonly id: number, private readonly capacity: number, private readonly width: number,
+    private readonly onRelease: (cache: GpuSequenceCache) => void,
+  ) {}
+
+  /** Frees the cache's GPU buffers now (see {@link SequenceCache.release}); a second call does nothing. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease(this);
+    this.bridge.post({ op: "free", cache: this.id });
+  }
+
+  /** @throws ShapeError once the cache has been released */
+  checkLive(where: string): void {
+    if (this.released) throw new ShapeError(`${where}: the cache was released`);
+  }
 
   get length(): number {
     return this.rows;
   }
 
   truncate(length: number): void {
+    this.checkLive("GpuSequenceCache.truncate");
     if (!Number.isInteger(length) || length < 0 || length > this.rows) {
       throw new ShapeError(`GpuSequenceCache.truncate: length must be an integer in 0..${this.rows}, got ${length}`);
     }
@@ -224,6 +245,7 @@ class GpuSequenceCache implements SequenceCache {
   }
 
   keepRows(length: number, from: number, count: number): void {
+    this.checkLive("GpuSequenceCache.keepRows");
     if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.rows) {
       throw new ShapeError(`GpuSequenceCache.keepRows: expected 0 <= length <= from and from + count <= ${this.rows}, got length ${length}, from ${from}, count ${count}`);
     }
@@ -232,6 +254,7 @@ class GpuSequenceCache implements SequenceCache {
   }
 
   read(layer: number): LayerRows {
+    this.checkLive("GpuSequenceCache.read");
     const size = this.rows * this.width;
     const out = new SharedArrayBuffer(8 * Math.max(size, 1));
     this.bridge.call({ op: "readCache", cache: this.id, layer, rows: this.rows, out });
