@@ -313,9 +313,9 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const runner = await webgpuRunner(model.config, model.params);
     const latency = forwardLatency(runner, reps);
     logLatency(latency);
-    const { evaluation: prompts, calibration } = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 4);
+    const { evaluation: prompts, calibration } = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 8);
     const maxNewTokens = dataset === "math" ? 64 : 96;
-    // --block-size auto on this GPU: the cost curve, TPF and the check measured here, on 4 calibration
+    // --block-size auto on this GPU: the cost curve, TPF and the check measured here, on 8 calibration
     // prompts disjoint from the evaluation ones; its n then decodes the evaluation prompts like the others.
     const stop = { maxNewTokens, runner, ...(dataset === "math" ? {} : { eosTokenId: null }) };
     const auto = autoBlockSize(model.config, model.params, calibration, { stop, reps: quick ? 3 : 5, runner });
