@@ -29,7 +29,7 @@
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { matmulSource, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
+import { STEP, matmulSource, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
@@ -73,8 +73,7 @@ function tensorSource(K: number, N: number, MB: number, { CG, SK, BK }: TensorTi
       ${dst}[o] = f16(v.x); ${dst}[o + 1u] = f16(v.y); ${dst}[o + 2u] = f16(v.z); ${dst}[o + 3u] = f16(v.w);
     }`;
   return `enable f16; enable subgroups; enable chromium_experimental_subgroup_matrix;
-struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
-@group(0) @binding(0) var<uniform> step: Step;
+${STEP}
 @group(0) @binding(1) var<storage, read> xs: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> ws: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

@@ -41,39 +41,35 @@ const SMOKE: ModelConfig = { ...PRESETS.tiny, hiddenSize: 64, intermediateSize: 
 
 const SIZES = [1, 16, 32, 64, 128, 256];
 
+/** A tile's name in the sweep: outputs a thread, warps a workgroup, quads in flight ("4x4 g2x4 U2"). */
+function tileName(t: MatmulTile): string {
+  return `${t.TM}x${t.TN} g${t.GM}x${t.GN}${t.U === undefined ? "" : ` U${t.U}`}`;
+}
+
+/** Tiles by name. */
+function named(tiles: MatmulTile[]): Record<string, MatmulTile> {
+  return Object.fromEntries(tiles.map((t) => [tileName(t), t]));
+}
+
 /**
  * Matmul tiles tried at T = 1 on every matrix (same bits, different speed): workgroups of 1 to 8
  * groups of 32 lanes along the columns, 1 to 4 columns a thread, loads unrolled or not.
  */
-const SMALL_TILES: Record<string, MatmulTile> = {
-  "1x2 g1x8": { TM: 1, TN: 2, GM: 1, GN: 8 },
-  "1x1 g1x8": { TM: 1, TN: 1, GM: 1, GN: 8 },
-  "1x2 g1x4": { TM: 1, TN: 2, GM: 1, GN: 4 },
-  "1x1 g1x4": { TM: 1, TN: 1, GM: 1, GN: 4 },
-  "1x2 g1x2": { TM: 1, TN: 2, GM: 1, GN: 2 },
-  "1x1 g1x2": { TM: 1, TN: 1, GM: 1, GN: 2 },
-  "1x1 g1x1": { TM: 1, TN: 1, GM: 1, GN: 1 },
-  "1x4 g1x2": { TM: 1, TN: 4, GM: 1, GN: 2 },
-  "1x2 g1x8 U2": { TM: 1, TN: 2, GM: 1, GN: 8, U: 2 },
-  "1x2 g1x2 U2": { TM: 1, TN: 2, GM: 1, GN: 2, U: 2 },
-  "1x1 g1x2 U2": { TM: 1, TN: 1, GM: 1, GN: 2, U: 2 },
-  "1x1 g1x2 U4": { TM: 1, TN: 1, GM: 1, GN: 2, U: 4 },
-  "1x1 g1x1 U4": { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
-};
+const SMALL_TILES = named([
+  { TM: 1, TN: 2, GM: 1, GN: 8 }, { TM: 1, TN: 1, GM: 1, GN: 8 }, { TM: 1, TN: 2, GM: 1, GN: 4 },
+  { TM: 1, TN: 1, GM: 1, GN: 4 }, { TM: 1, TN: 2, GM: 1, GN: 2 }, { TM: 1, TN: 1, GM: 1, GN: 2 },
+  { TM: 1, TN: 1, GM: 1, GN: 1 }, { TM: 1, TN: 4, GM: 1, GN: 2 }, { TM: 1, TN: 2, GM: 1, GN: 8, U: 2 },
+  { TM: 1, TN: 2, GM: 1, GN: 2, U: 2 }, { TM: 1, TN: 1, GM: 1, GN: 2, U: 2 }, { TM: 1, TN: 1, GM: 1, GN: 2, U: 4 },
+  { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
+]);
 
 /** Matmul tiles tried at T = 64: a block of outputs a thread, so each loaded weight serves several tokens. */
-const LARGE_TILES: Record<string, MatmulTile> = {
-  "2x2 g2x4": { TM: 2, TN: 2, GM: 2, GN: 4 },
-  "4x4 g2x4": { TM: 4, TN: 4, GM: 2, GN: 4 },
-  "4x4 g4x2": { TM: 4, TN: 4, GM: 4, GN: 2 },
-  "4x4 g2x2": { TM: 4, TN: 4, GM: 2, GN: 2 },
-  "4x2 g4x2": { TM: 4, TN: 2, GM: 4, GN: 2 },
-  "8x2 g8x1": { TM: 8, TN: 2, GM: 8, GN: 1 },
-  "8x4 g4x1": { TM: 8, TN: 4, GM: 4, GN: 1 },
-  "4x8 g2x2": { TM: 4, TN: 8, GM: 2, GN: 2 },
-  "2x2 g2x4 U2": { TM: 2, TN: 2, GM: 2, GN: 4, U: 2 },
-  "4x4 g2x4 U2": { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
-};
+const LARGE_TILES = named([
+  { TM: 2, TN: 2, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 4, GN: 2 },
+  { TM: 4, TN: 4, GM: 2, GN: 2 }, { TM: 4, TN: 2, GM: 4, GN: 2 }, { TM: 8, TN: 2, GM: 8, GN: 1 },
+  { TM: 8, TN: 4, GM: 4, GN: 1 }, { TM: 4, TN: 8, GM: 2, GN: 2 }, { TM: 2, TN: 2, GM: 2, GN: 4, U: 2 },
+  { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
+]);
 
 /** The five matrix products of a forward. */
 const MATRICES: MatrixName[] = ["qkv", "wo", "gu", "down", "lmHead"];

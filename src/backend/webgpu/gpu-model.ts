@@ -27,7 +27,7 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  STEP, argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
@@ -626,18 +626,18 @@ export class GpuModel {
     const plan = this.plan!;
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
     const half = headDim(config) / 2;
-    const run = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
-      if (part === "matmul") return;
+    const dispatch = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number): void => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y);
     };
+    const run = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
+      if (part !== "matmul") dispatch(pipeline, group, x, y);
+    };
     const matmul = (m: BoundMatmul): void => {
       if (part === "other") return;
       const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, m.group);
-      pass.dispatchWorkgroups(Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
+      dispatch(pipeline, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
     const elementwise = (pipeline: GPUComputePipeline, group: GPUBindGroup, threads: number, size: number): void => {
       const groups = Math.ceil(threads / size);
@@ -714,8 +714,7 @@ export class GpuModel {
    */
   async timeDispatch(reps: number): Promise<number> {
     const buffer = this.device.createBuffer({ size: 16, usage: STORAGE });
-    const pipeline = this.compiled("bump", () => ["in1out1", `${"struct Step { T: u32, P: u32, L: u32, hasMask: u32 }"}
-@group(0) @binding(0) var<uniform> step: Step;
+    const pipeline = this.compiled("bump", () => ["in1out1", `${STEP}
 @group(0) @binding(1) var<storage, read> unused: array<f32>;
 @group(0) @binding(2) var<storage, read_write> word: array<f32>;
 @compute @workgroup_size(1) fn main() { word[0] = word[0] + 1.0; }`]);
@@ -737,8 +736,7 @@ export class GpuModel {
     const count = bytes / 16;
     const a = this.device.createBuffer({ size: bytes, usage: STORAGE });
     const b = this.device.createBuffer({ size: bytes, usage: STORAGE });
-    const pipeline = this.compiled("copy", () => ["in1out1", `${"struct Step { T: u32, P: u32, L: u32, hasMask: u32 }"}
-@group(0) @binding(0) var<uniform> step: Step;
+    const pipeline = this.compiled("copy", () => ["in1out1", `${STEP}
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {

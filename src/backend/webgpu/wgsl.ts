@@ -32,8 +32,17 @@
  * @module
  */
 
-/** The per-forward uniform every kernel reads: T tokens, P cached rows, L = P + T, and whether a mask is bound. */
-const STEP = `struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
+/**
+ * The per-forward uniform every kernel reads, binding 0: T tokens, P cached rows, L = P + T, and
+ * whether a mask is bound.
+ *
+ * @example
+ * ```ts
+ * const code = `${STEP}\n@compute @workgroup_size(1) fn main() { _ = step.T; }`;
+ * ```
+ * @category WebGPU
+ */
+export const STEP = `struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
 @group(0) @binding(0) var<uniform> step: Step;`;
 
 /** The lowest finite float32: WGSL rejects infinities in constant expressions. */
