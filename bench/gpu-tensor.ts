@@ -29,7 +29,7 @@
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { STEP, matmulGrid, matmulTileSource } from "../src/backend/webgpu/wgsl.ts";
+import { STEP, matmulSource, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
@@ -221,9 +221,9 @@ async function runJob(job: Job): Promise<unknown> {
       let code: string | null, grid: [number, number];
       if (job.kind === "f32") {
         const { small, narrow, narrowColumns, large } = DEFAULT_TILES;
-        const tile = T > 1 ? large : narrow !== undefined && N <= (narrowColumns ?? 0) ? narrow : small;
-        code = matmulTileSource({ K, N, bias: false, residual: false }, tile);
-        grid = matmulGrid(tile, T, N);
+        const tile: MatmulTile = T > 1 ? large : narrow !== undefined && N <= (narrowColumns ?? 0) ? narrow : small;
+        code = matmulSource({ K, N, bias: false, residual: false }, tile);
+        grid = [Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(N / (tile.TN * tile.GN))];
       } else {
         const MB = T === 1 ? 16 : 64;
         code = tensorSource(K, N, MB, job.tile);

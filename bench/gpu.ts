@@ -24,7 +24,7 @@ import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
-import { isBlockTile, type AnyMatmulTile } from "../src/backend/webgpu/wgsl.ts";
+import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { BENCH_MODELS, MULTI_BLOCK, benchPrompts, type BenchDataset } from "./models.ts";
@@ -41,17 +41,13 @@ const SMOKE: ModelConfig = { ...PRESETS.tiny, hiddenSize: 64, intermediateSize: 
 
 const SIZES = [1, 16, 32, 64, 128, 256];
 
-/**
- * A tile's name in the sweep: outputs a thread, warps a workgroup, quads in flight ("4x4 g2x4 U2"); a
- * staged tile's: rows x columns a workgroup, outputs a thread, quads a round ("staged 64x64 t4x4 j8").
- */
-function tileName(t: AnyMatmulTile): string {
-  if (isBlockTile(t)) return `staged ${t.BM}x${t.BN} t${t.TM}x${t.TN} j${t.JB}`;
+/** A tile's name in the sweep: outputs a thread, warps a workgroup, quads in flight ("4x4 g2x4 U2"). */
+function tileName(t: MatmulTile): string {
   return `${t.TM}x${t.TN} g${t.GM}x${t.GN}${t.U === undefined ? "" : ` U${t.U}`}`;
 }
 
 /** Tiles by name. */
-function named<Tile extends AnyMatmulTile>(tiles: Tile[]): Record<string, Tile> {
+function named(tiles: MatmulTile[]): Record<string, MatmulTile> {
   return Object.fromEntries(tiles.map((t) => [tileName(t), t]));
 }
 
@@ -67,18 +63,12 @@ const SMALL_TILES = named([
   { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
 ]);
 
-/**
- * Matmul tiles tried at T = 16 and 64: a block of outputs a thread, so each loaded weight serves several
- * tokens; lane tiles (loads straight from memory) and staged ones (operands staged in workgroup memory).
- */
-const LARGE_TILES = named<AnyMatmulTile>([
+/** Matmul tiles tried at T = 16 and 64: a block of outputs a thread, so each loaded weight serves several tokens. */
+const LARGE_TILES = named([
   { TM: 2, TN: 2, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 4, GN: 2 },
   { TM: 4, TN: 4, GM: 2, GN: 2 }, { TM: 4, TN: 2, GM: 4, GN: 2 }, { TM: 8, TN: 2, GM: 8, GN: 1 },
   { TM: 8, TN: 4, GM: 4, GN: 1 }, { TM: 4, TN: 8, GM: 2, GN: 2 }, { TM: 2, TN: 2, GM: 2, GN: 4, U: 2 },
   { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
-  ...([[64, 64, 4, 4, 8], [64, 32, 4, 2, 8], [64, 128, 8, 4, 8], [64, 64, 8, 4, 8], [32, 64, 4, 4, 8], [64, 64, 4, 4, 16],
-    [16, 64, 2, 2, 8], [16, 128, 2, 4, 8], [64, 16, 4, 1, 8], [64, 32, 8, 2, 8], [32, 32, 2, 2, 16]] as const)
-    .map(([BM, BN, TM, TN, JB]) => ({ kind: "block" as const, BM, BN, TM, TN, JB })),
 ]);
 
 /** The five matrix products of a forward. */
@@ -360,7 +350,7 @@ interface TileRow {
 
 /**
  * The realistic random model: with the default tiles, forward latency, copy bandwidth, the fixed cost
- * of a dispatch, every tile on every matrix at T = 1 and T = 64, batch invariance and the methods;
+ * of a dispatch, every tile on every matrix at T = 1, 16 and 64, batch invariance and the methods;
  * then, with the fastest tile of each matrix ("tuned"), forward latency again — with Dawn's safety
  * defaults and with FAST_TOGGLES.
  */
@@ -402,7 +392,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = REALISTIC;
   const D = C / H;
   const columns: Record<MatrixName, number> = { qkv: (H + 2 * Hkv) * D, wo: C, gu: 2 * I, down: C, lmHead: V };
-  const defaultTile = (matrix: MatrixName, M: number): AnyMatmulTile => M > DEFAULT_TILES.smallRows ? DEFAULT_TILES.large
+  const defaultTile = (matrix: MatrixName, M: number): MatmulTile => M > DEFAULT_TILES.smallRows ? DEFAULT_TILES.large
     : DEFAULT_TILES.narrow !== undefined && columns[matrix] <= (DEFAULT_TILES.narrowColumns ?? 0) ? DEFAULT_TILES.narrow : DEFAULT_TILES.small;
   // The default tile's row; a device with less workgroup memory runs a shrunk default (fitTile), unmeasured here: NaN.
   const current = (matrix: MatrixName, M: number): TileRow => sweep.find((r) => r.matrix === matrix && r.M === M &&

@@ -27,8 +27,8 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  STEP, argmaxSource, attentionSource, embeddingSource, isBlockTile, matmulGrid, matmulTileSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
-  type AnyMatmulTile, type BlockTile, type MatmulShape, type MatmulTile,
+  STEP, argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
 /**
@@ -218,12 +218,8 @@ export interface TileChoice {
   readonly narrow?: MatmulTile;
   /** The widest matrix (output columns N) that uses `narrow`. */
   readonly narrowColumns?: number;
-  /**
-   * Tile for larger T: a block of outputs per thread, so each loaded weight serves several tokens. A
-   * {@link BlockTile} stages its operands in workgroup memory; on a matrix whose K is not a multiple of 4
-   * it gives way to {@link LANE_LARGE}.
-   */
-  readonly large: AnyMatmulTile;
+  /** Tile for larger T: a block of outputs per thread, so each loaded weight serves several tokens. */
+  readonly large: MatmulTile;
   /** The largest T that uses `small`. */
   readonly smallRows: number;
   /** Per-matrix overrides of `small` (or `narrow`) and `large`. */
@@ -243,20 +239,8 @@ export interface MatrixTiles {
   /** Tile at T ≤ smallRows. */
   readonly small?: MatmulTile;
   /** Tile above. */
-  readonly large?: AnyMatmulTile;
+  readonly large?: MatmulTile;
 }
-
-/**
- * The lane tile a {@link BlockTile} gives way to on a matrix whose K is not a multiple of 4 (the staged
- * kernel reads quads): the lane kernel's fastest large tile.
- *
- * @example
- * ```ts
- * LANE_LARGE; // { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 }
- * ```
- * @category WebGPU
- */
-export const LANE_LARGE: MatmulTile = { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 };
 
 /**
  * The default tiles: the fastest of each kind in the tile sweep of `npm run bench:gpu` on the realistic
@@ -275,10 +259,9 @@ export const DEFAULT_TILES: TileChoice = {
   small: { TM: 1, TN: 2, GM: 1, GN: 8 },
   narrow: { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
   narrowColumns: 4096,
-  large: LANE_LARGE,
+  large: { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
   smallRows: 1,
 };
-
 
 /**
  * `tile`, or the largest tile made from it by halving TM, then TN, then GM, then GN in turn that needs
@@ -291,20 +274,15 @@ export const DEFAULT_TILES: TileChoice = {
  * ```
  * @category WebGPU
  */
-export function fitTile<Tile extends AnyMatmulTile>(tile: Tile, maxBytes: number): Tile {
-  if (isBlockTile(tile)) {
-    let t: BlockTile = tile;
-    while (matmulWorkgroupBytes(t) > maxBytes && t.JB > 1) t = { ...t, JB: Math.ceil(t.JB / 2) };
-    return t as Tile;
-  }
-  let t: MatmulTile = tile;
+export function fitTile(tile: MatmulTile, maxBytes: number): MatmulTile {
+  let t = tile;
   const keys = ["TM", "TN", "GM", "GN"] as const;
   for (let i = 0; matmulWorkgroupBytes(t) > maxBytes; i++) {
     const key = keys[i % 4];
     if (keys.every((k) => t[k] === 1)) break;
     if (t[key] > 1) t = { ...t, [key]: Math.ceil(t[key] / 2) };
   }
-  return t as Tile;
+  return t;
 }
 
 /**
@@ -365,7 +343,7 @@ interface BoundMatmul {
 
 /** A compiled matmul and the tile it was compiled for (the tile sets the grid). */
 interface TiledPipeline {
-  readonly tile: AnyMatmulTile;
+  readonly tile: MatmulTile;
   readonly pipeline: GPUComputePipeline;
 }
 
@@ -659,7 +637,7 @@ export class GpuModel {
     const matmul = (m: BoundMatmul): void => {
       if (part === "other") return;
       const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
-      dispatch(pipeline, m.group, ...matmulGrid(tile, T, m.shape.N));
+      dispatch(pipeline, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
     const elementwise = (pipeline: GPUComputePipeline, group: GPUBindGroup, threads: number, size: number): void => {
       const groups = Math.ceil(threads / size);
@@ -715,7 +693,7 @@ export class GpuModel {
    *
    * @returns the weight bytes streamed per dispatch and the seconds one dispatch took
    */
-  async timeMatmul(M: number, tile: AnyMatmulTile, reps: number, matrix: MatrixName = "gu"): Promise<MatmulTiming> {
+  async timeMatmul(M: number, tile: MatmulTile, reps: number, matrix: MatrixName = "gu"): Promise<MatmulTiming> {
     const plan = this.plan!;
     const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
     const { shape } = bound[0];
@@ -723,7 +701,7 @@ export class GpuModel {
     this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(M, 0, M, 0));
     const once = (count: number) => this.timedPass(count, (pass, r) => {
       pass.setBindGroup(0, bound[r % bound.length].group);
-      pass.dispatchWorkgroups(...matmulGrid(tile, M, shape.N));
+      pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
     }, (pass) => pass.setPipeline(pipeline));
     const seconds = await secondsPerRep(once, reps);
     return { bytes: 4 * shape.N * shape.K, seconds };
@@ -841,9 +819,8 @@ export class GpuModel {
     const D = headDim(this.config);
     const Q = (H + 2 * Hkv) * D;
     const b = this.buffers;
-    const tiled = (shape: MatmulShape, tile: AnyMatmulTile): TiledPipeline => {
-      if (isBlockTile(tile) && shape.K % 4 !== 0) tile = LANE_LARGE;
-      const groups = matmulGrid(tile, 1, shape.N)[1];
+    const tiled = (shape: MatmulShape, tile: MatmulTile): TiledPipeline => {
+      const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
       if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
         throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
       }
@@ -890,17 +867,17 @@ export class GpuModel {
   }
 
   /** `tile` shrunk to this device's workgroup memory. */
-  private fit<Tile extends AnyMatmulTile>(tile: Tile): Tile {
+  private fit(tile: MatmulTile): MatmulTile {
     return fitTile(tile, this.device.limits.maxComputeWorkgroupStorageSize);
   }
 
-  private matmulPipeline(shape: MatmulShape, tile: AnyMatmulTile): GPUComputePipeline {
+  private matmulPipeline(shape: MatmulShape, tile: MatmulTile): GPUComputePipeline {
     const bytes = matmulWorkgroupBytes(tile);
     if (bytes > this.device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${bytes} bytes of workgroup memory, the device allows ${this.device.limits.maxComputeWorkgroupStorageSize}`);
     }
     const key = `matmul ${JSON.stringify(shape)} ${JSON.stringify(tile)}`;
-    return this.compiled(key, () => [shape.bias ? "matmulBias" : "in2out1", matmulTileSource(shape, tile)]);
+    return this.compiled(key, () => [shape.bias ? "matmulBias" : "in2out1", matmulSource(shape, tile)]);
   }
 
   private compiled(key: string, make: () => [string, string]): GPUComputePipeline {

@@ -31,7 +31,7 @@ import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
 import { RECENT_FORWARDS, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
-import type { AnyMatmulTile } from "./wgsl.ts";
+import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
 // ---------------------------------------------------------------- errors and options
@@ -109,7 +109,7 @@ export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;
   /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's `matrix` (default gate/up), and the weight bytes it reads. */
-  timeMatmul(rows: number, tile: AnyMatmulTile, reps: number, matrix?: MatrixName): MatmulTiming;
+  timeMatmul(rows: number, tile: MatmulTile, reps: number, matrix?: MatrixName): MatmulTiming;
   /** Seconds of one dependent dispatch of a trivial kernel: the fixed cost every kernel of a forward pays. */
   timeDispatch(reps: number): number;
   /** GPU seconds of one forward over `rows` tokens (or of its matmuls, or of the rest), without a submit or read-back of its own. */

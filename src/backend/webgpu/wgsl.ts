@@ -158,9 +158,8 @@ export interface MatmulShape {
 }
 
 /**
- * Bytes of workgroup memory a matmul tile needs: for a {@link MatmulTile}, the 32 lane sums of each of
- * its outputs (plus one pad word per output); for a {@link BlockTile}, one round's JB quads of BM + BN
- * rows. A device allows `maxComputeWorkgroupStorageSize` (WebGPU guarantees 16384).
+ * Bytes of workgroup memory a matmul tile needs: the 32 lane sums of each of its outputs (plus one pad
+ * word per output). A device allows `maxComputeWorkgroupStorageSize` (WebGPU guarantees 16384).
  *
  * @example
  * ```ts
@@ -168,8 +167,7 @@ export interface MatmulShape {
  * ```
  * @category WebGPU
  */
-export function matmulWorkgroupBytes(tile: AnyMatmulTile): number {
-  if (isBlockTile(tile)) return 16 * tile.JB * (tile.BM + tile.BN);
+export function matmulWorkgroupBytes(tile: MatmulTile): number {
   return 4 * 33 * tile.TM * tile.TN * tile.GM * tile.GN;
 }
 
@@ -263,152 +261,6 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
       out[row * ${N}u + col] = ${residual ? `out[row * ${N}u + col] + y` : "y"};
     }
   }
-}`;
-}
-
-/**
- * A matmul tile that stages operands in workgroup memory, for forwards of many tokens: a workgroup
- * computes BM rows x BN columns, each thread TM x TN of them, strided (thread (ty, tx) has rows
- * ty + a BM/TM and columns tx + b BN/TN, so neighbouring threads read neighbouring words). It adds in
- * exactly the order of {@link matmulSource} — the 32 lane shares one after another — so it gives the
- * same bits as every {@link MatmulTile}; it only moves the lane loop outside the workgroup.
- *
- * @example
- * ```ts
- * const tile: BlockTile = { kind: "block", BM: 64, BN: 64, TM: 4, TN: 4, JB: 8 }; // 256 threads
- * ```
- * @category WebGPU
- */
-export interface BlockTile {
-  readonly kind: "block";
-  /** Rows (tokens) per workgroup, a multiple of TM. */
-  readonly BM: number;
-  /** Columns (weight rows) per workgroup, a multiple of TN. */
-  readonly BN: number;
-  /** Rows per thread. */
-  readonly TM: number;
-  /** Columns per thread. */
-  readonly TN: number;
-  /** Quads of one lane share staged per round (a round holds BM + BN rows of JB quads). */
-  readonly JB: number;
-}
-
-/** Either kind of matmul tile: lanes splitting K inside a workgroup ({@link MatmulTile}), or staged blocks ({@link BlockTile}). */
-export type AnyMatmulTile = MatmulTile | BlockTile;
-
-/** True for a {@link BlockTile}. */
-export function isBlockTile(tile: AnyMatmulTile): tile is BlockTile {
-  return (tile as BlockTile).kind === "block";
-}
-
-/**
- * The grid of a matmul over `rows` rows and N columns: [row tiles, column tiles].
- *
- * @example
- * ```ts
- * matmulGrid({ TM: 4, TN: 4, GM: 2, GN: 4 }, 64, 2048); // [8, 128]
- * ```
- * @category WebGPU
- */
-export function matmulGrid(tile: AnyMatmulTile, rows: number, N: number): [number, number] {
-  return isBlockTile(tile)
-    ? [Math.ceil(rows / tile.BM), Math.ceil(N / tile.BN)]
-    : [Math.ceil(rows / (tile.TM * tile.GM)), Math.ceil(N / (tile.TN * tile.GN))];
-}
-
-/**
- * The matmul kernel of either tile kind (see {@link matmulSource} and {@link matmulBlockSource}).
- *
- * @example
- * ```ts
- * device.createShaderModule({ code: matmulTileSource({ K: 16, N: 32, bias: false, residual: false }, { kind: "block", BM: 8, BN: 8, TM: 2, TN: 2, JB: 4 }) });
- * ```
- * @category WebGPU
- */
-export function matmulTileSource(shape: MatmulShape, tile: AnyMatmulTile): string {
-  return isBlockTile(tile) ? matmulBlockSource(shape, tile) : matmulSource(shape, tile);
-}
-
-/**
- * The staged matmul: `out[i, n] = (residual ? out[i, n] : 0) + (sum_k x[i, k] w[n, k] + bias[n])` for
- * i < T, in the order of {@link matmulSource}. For each lane share l = 0, 1, ..., 31 in turn, the
- * workgroup stages JB quads of share l (quads l, l+32, ...) of its BM rows of x and BN rows of w into
- * workgroup memory; each thread adds their products into TM x TN share sums, in ascending k, and after
- * the share's last quad adds each share sum into its output sum — share 0 first, as the lane sums are
- * added. K must be a multiple of 4.
- * Grid: x = ceil(T / BM), y = ceil(N / BN) ({@link matmulGrid}).
- *
- * @example
- * ```ts
- * device.createShaderModule({ code: matmulBlockSource({ K: 16, N: 32, bias: false, residual: true }, { kind: "block", BM: 8, BN: 8, TM: 2, TN: 2, JB: 4 }) });
- * ```
- * @category WebGPU
- */
-export function matmulBlockSource(shape: MatmulShape, tile: BlockTile): string {
-  const { K, N, bias, residual } = shape;
-  const { BM, BN, TM, TN, JB } = tile;
-  if (![BM, BN, TM, TN, JB].every((v) => Number.isInteger(v) && v >= 1) || BM % TM !== 0 || BN % TN !== 0) {
-    throw new Error(`matmulBlockSource: tile ${JSON.stringify(tile)} must have positive integer sizes, BM a multiple of TM and BN of TN`);
-  }
-  const threads = (BM / TM) * (BN / TN);
-  if (threads > 256) throw new Error(`matmulBlockSource: tile ${JSON.stringify(tile)} has ${threads} threads; at most 256`);
-  if (K % 4 !== 0) throw new Error(`matmulBlockSource: K = ${K} must be a multiple of 4 (the kernel reads quads)`);
-  const K4 = K / 4;
-  const RS = BM / TM, CS = BN / TN;                                     // row and column strides between a thread's outputs
-  const as = [...Array(TM).keys()];
-  const bs = [...Array(TN).keys()];
-  const pairs = as.flatMap((a) => bs.map((b) => [a, b] as const));
-  const stage = (dst: string, src: string, count: number, first: string, limit: string) => `
-      for (var i = t; i < ${JB * count}u; i += ${threads}u) {
-        let j = i / ${count}u; let r = i % ${count}u; let q = l + 32u * (j0 + j);
-        var v = vec4<f32>(0.0);
-        if (${first} + r < ${limit} && j < jn) { v = ${src}[(${first} + r) * ${K4}u + q]; }
-        ${dst}[i] = v;
-      }`;
-  return `${STEP}
-@group(0) @binding(1) var<storage, read> xs: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> ws: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
-var<workgroup> xt: array<vec4<f32>, ${JB * BM}>;        // [JB quads][BM rows] of one lane share
-var<workgroup> wt: array<vec4<f32>, ${JB * BN}>;        // [JB quads][BN columns]
-@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-  let M = step.T;
-  if (wg.x * ${BM}u >= M) { return; }                   // a whole tile of rows past T (a grid encoded for more rows)
-  let tx = t % ${CS}u;
-  let ty = t / ${CS}u;
-  let row0 = wg.x * ${BM}u;
-  let col0 = wg.y * ${BN}u;
-  ${pairs.map(([a, b]) => `var s${a}_${b} = 0.0;`).join(" ")}
-  for (var l = 0u; l < 32u; l++) {                      // lane shares, in lane order
-    ${pairs.map(([a, b]) => `var p${a}_${b} = 0.0;`).join(" ")}
-    let shareQuads = select(0u, (${K4}u - l + 31u) / 32u, l < ${K4}u);
-    for (var j0 = 0u; j0 < shareQuads; j0 += ${JB}u) {
-      let jn = min(${JB}u, shareQuads - j0);
-      ${stage("xt", "xs", BM, "row0", "M")}
-      ${stage("wt", "ws", BN, "col0", `${N}u`)}
-      workgroupBarrier();
-      for (var j = 0u; j < jn; j++) {
-        ${as.map((a) => `let x${a} = xt[j * ${BM}u + ${a * RS}u + ty];`).join(" ")}
-        ${bs.map((b) => `let w${b} = wt[j * ${BN}u + ${b * CS}u + tx];`).join(" ")}
-        ${pairs.map(([a, b]) => `p${a}_${b} = p${a}_${b} + x${a}.x * w${b}.x; p${a}_${b} = p${a}_${b} + x${a}.y * w${b}.y; ` +
-          `p${a}_${b} = p${a}_${b} + x${a}.z * w${b}.z; p${a}_${b} = p${a}_${b} + x${a}.w * w${b}.w;`).join("\n        ")}
-      }
-      workgroupBarrier();
-    }
-    if (l == 0u) {
-      ${pairs.map(([a, b]) => `s${a}_${b} = p${a}_${b};`).join(" ")}
-    } else {
-      ${pairs.map(([a, b]) => `s${a}_${b} = s${a}_${b} + p${a}_${b};`).join(" ")}
-    }
-  }
-  ${pairs.map(([a, b]) => `{
-    let row = row0 + ${a * RS}u + ty; let col = col0 + ${b * CS}u + tx;
-    if (row < M && col < ${N}u) {
-      let y = ${bias ? `s${a}_${b} + bias[col]` : `s${a}_${b}`};
-      out[row * ${N}u + col] = ${residual ? `out[row * ${N}u + col] + y` : "y"};
-    }
-  }`).join("\n  ")}
 }`;
 }
 

@@ -14,7 +14,7 @@
 import { parentPort } from "node:worker_threads";
 import type { ModelConfig } from "../../model/config.ts";
 import { GpuModel, type ForwardPart, type GpuForwardInput, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
-import type { AnyMatmulTile } from "./wgsl.ts";
+import type { MatmulTile } from "./wgsl.ts";
 
 // ---------------------------------------------------------------- the shared answer buffer
 
@@ -119,7 +119,7 @@ export interface Request {
   /** readCache: which layer. */
   readonly layer?: number;
   /** timeMatmul: the tile. */
-  readonly tile?: AnyMatmulTile;
+  readonly tile?: MatmulTile;
   /** timeForward: which kernels. */
   readonly part?: ForwardPart;
   /** timeMatmul: which matrix (default the fused gate/up). */
