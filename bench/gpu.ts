@@ -2,8 +2,9 @@
  * `npm run bench:gpu`: the WebGPU backend measured on whatever GPU Dawn finds — forward latency t(T)
  * for T ∈ {1, 16, 32, 64, 128, 256}, AR tokens/s, Jacobi and multi-block TPF, tokens/s and speedup over
  * AR (same GPU, same run, identical output checked), and the matmul's weight-streaming bandwidth next to
- * the card's copy bandwidth measured in the same run, the fixed cost of one dispatch, and every matmul
- * tile on every matrix (any tile gives the same bits; the fastest per matrix is then run as "tuned").
+ * the card's copy bandwidth measured in the same run, the card's float32 multiply-add rate, the floor those
+ * two rates put under t(64)/t(1), the fixed cost of one dispatch, and every matmul tile on every matrix
+ * (any tile gives the same bits; the fastest per matrix is then run as "tuned").
  * Models: a realistic random one (hidden 2048, 16 layers, 32k vocabulary, float32, weights generated on
  * the GPU side) and the trained checkpoints — by default the shipped JF models, math and code, each on
  * its own held-out prompts (`bench/models.ts`).
@@ -348,8 +349,36 @@ interface TileRow {
   readonly gflops: number;
 }
 
+/** Weights the matrix products of one forward read: 4 per layer and the LM head (the embedding is only gathered). */
+function matmulWeights(config: ModelConfig): number {
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, numLayers } = config;
+  const D = C / H;
+  return numLayers * ((H + 2 * Hkv) * D * C + C * H * D + 2 * I * C + C * I) + V * C;
+}
+
 /**
- * The realistic random model: with the default tiles, forward latency, copy bandwidth, the fixed cost
+ * How low t(64)/t(1) could go on this card, from rates measured in the same run: the matmuls alone
+ * (T = 1 streams every weight at the copy kernel's rate, T = 64 does its multiply-adds at the FMA
+ * kernel's rate), and the measured wall t(1) against the measured wall t(64) with its matmuls' GPU time
+ * replaced by that floor (everything else as measured).
+ */
+function ratioCeiling(config: ModelConfig, latency: LatencyRow[], gpu: GpuForwardRow[], copyBytesPerSecond: number, fmaFlopsPerSecond: number) {
+  const weights = matmulWeights(config);
+  const streamMsT1 = (1000 * 4 * weights) / copyBytesPerSecond;
+  const matmulMsT64 = (1000 * 2 * 64 * weights) / fmaFlopsPerSecond;
+  const wall = (T: number) => latency.find((r) => r.T === T);
+  const matmuls64 = gpu.find((r) => r.T === 64);
+  const result = {
+    weights, streamMsT1, matmulMsT64, matmulsOnlyRatio: matmulMsT64 / streamMsT1,
+    bestWallRatio: wall(1) && wall(64) && matmuls64 ? (wall(64)!.ms - matmuls64.matmulMs + matmulMsT64) / wall(1)!.ms : NaN,
+  };
+  log(`  floor of t(64)/t(1): matmuls alone ${streamMsT1.toFixed(2)} ms at T=1 (weights at the copy rate), ${matmulMsT64.toFixed(2)} ms at T=64 ` +
+    `(FLOPs at the FMA rate): ${result.matmulsOnlyRatio.toFixed(2)}; the measured wall times with T=64's matmuls at that floor: ${result.bestWallRatio.toFixed(2)}`);
+  return result;
+}
+
+/**
+ * The realistic random model: with the default tiles, forward latency, copy bandwidth, the FMA rate, the fixed cost
  * of a dispatch, every tile on every matrix at T = 1, 16 and 64, batch invariance and the methods;
  * then, with the fastest tile of each matrix ("tuned"), forward latency again — with Dawn's safety
  * defaults and with FAST_TOGGLES.
@@ -367,6 +396,8 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const copyKernel = base.timeCopyKernel(1 << 30, quick ? 5 : 20);
   const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
   log(`  copy bandwidth (read + write): copyBufferToBuffer ${(copy.bytesPerSecond / 1e9).toFixed(0)} GB/s, copy kernel ${(copyKernel.bytesPerSecond / 1e9).toFixed(0)} GB/s`);
+  const fmaFlops = base.timeFmaKernel(quick ? 5 : 20);
+  log(`  float32 multiply-add kernel (registers only): ${(fmaFlops / 1e12).toFixed(1)} TFLOP/s`);
   const dispatchSeconds = base.timeDispatch(quick ? 50 : 200);
   log(`  one dependent dispatch of a trivial kernel: ${(dispatchSeconds * 1e6).toFixed(1)} us`);
   const sweep: TileRow[] = [];
@@ -426,6 +457,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, base, quick ? 32 : 128, false, [16, 64], null), randomPrompts, base);
   const baseGpu = gpuForward(base, quick ? 3 : 10);
   base.close();
+  const ceiling = ratioCeiling(REALISTIC, latency, baseGpu, copyBest, fmaFlops);
 
   const tuned: TileChoice = {
     ...DEFAULT_TILES,
@@ -446,6 +478,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   return {
     config: REALISTIC, weights: "uniform random, std 0.02, seed 1", defaultTiles: DEFAULT_TILES,
     forwardLatency: latency, gpuForward: baseGpu, copy: { bufferCopy: copy.bytesPerSecond, kernel: copyKernel.bytesPerSecond, best: copyBest },
+    fmaFlopsPerSecond: fmaFlops, ceiling,
     dispatchSeconds, tiles: { small: SMALL_TILES, large: LARGE_TILES }, sweep, accounting, batchInvariant: invariant, methods: realisticMethods,
     tuned: { tiles: tuned, runs: tunedRuns },
   };

@@ -253,6 +253,27 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
   });
 
+  it("a decode's prompt does not set the rows its next step is encoded for; the last decode's steps do", () => {
+    const { gpu } = started[1];
+    const prompt = Array.from({ length: 13 }, (_, i) => 1 + (i % 9));
+    // a decode: the prompt on a new cache, then `steps`; each step's [prepared, rows its grids covered]
+    const decode = (steps: number[][]) => {
+      const cache = gpu.newCache();
+      gpu.forward(prompt, { cache });
+      const seen = steps.map((tokens) => {
+        gpu.forward(tokens, { cache });
+        const { prepared, rows } = gpu.lastTiming();
+        return [prepared, rows];
+      });
+      cache.release?.();
+      return seen;
+    };
+    decode([[5], [6], [7]]);                                           // one-token steps (AR)
+    expect(decode([[5], [6]])).toEqual([[true, 1], [true, 1]]);       // not 16, the 13-token prompt rounded up
+    expect(decode([[5, 6, 7], [5, 6, 7]])).toEqual([[false, 3], [true, 4]]);  // 3-token steps: the first one on the spot
+    expect(decode([[5, 6, 7], [1, 2]])).toEqual([[true, 4], [true, 4]]);       // the next decode's first step guessed
+  });
+
   it("a released GPU cache refuses use, and the decoders release theirs", () => {
     const { config, params, gpu } = started[0];
     const cache = gpu.newCache();

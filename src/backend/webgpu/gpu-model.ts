@@ -131,13 +131,15 @@ export interface CopyTiming {
  *
  * @example
  * ```ts
- * runner.lastTiming(); // { prepared: true, encodeMs: 0.03, submitMs: 0.37, aheadMs: 0.7, waitMs: 1.74, queueMs: 1.71 }: the realistic model at T = 1
+ * runner.lastTiming(); // { prepared: true, rows: 1, encodeMs: 0.03, submitMs: 0.37, aheadMs: 0.7, waitMs: 1.74, queueMs: 1.71 }: the realistic model at T = 1
  * ```
  * @category WebGPU
  */
 export interface ForwardTiming {
   /** Whether the forward's commands had been encoded ahead, while the GPU ran the previous forward. */
   readonly prepared: boolean;
+  /** The rows the commands' grids covered: T when encoded on the spot, the guess when encoded ahead (at least T). */
+  readonly rows: number;
   /** Milliseconds spent encoding the dispatches (JavaScript and Dawn's validation), up to `finish()`; about 0 when prepared. */
   readonly encodeMs: number;
   /** Milliseconds the `queue.submit` call itself took (Dawn records the Vulkan commands there). */
@@ -519,6 +521,7 @@ export class GpuModel {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
     if (this.prepared?.cache === id) this.prepared = null;                // its bind groups name the buffers freed here
+    this.forwardsOn.delete(id);
     [...cache.keys, ...cache.values].forEach((b) => b.destroy());
     this.caches.delete(id);
   }
@@ -579,11 +582,8 @@ export class GpuModel {
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
-    // While the GPU works, encode the next forward on the same cache for the largest T of the last
-    // few forwards, rounded up to a power of two: AR's 1 every time, Jacobi's block size n (its block
-    // shrinks as tokens are accepted, then starts again at n). A wrong guess costs the encoding only.
-    this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
-    const rows = Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(Math.max(...this.recentRows))));
+    // While the GPU works, encode the next forward on the same cache (see nextRows).
+    const rows = this.nextRows(input.cache, T);
     this.prepared = { rows, cache: input.cache, commands: this.encodeOne(rows, input.cache) };
     const aheadMs = performance.now() - submitted;
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
@@ -594,7 +594,7 @@ export class GpuModel {
     await buffers.idsRead.mapAsync(1, 0, 4 * T);
     const ids = new Int32Array(buffers.idsRead.getMappedRange(0, 4 * T).slice(0));
     buffers.idsRead.unmap();
-    this.lastTiming = { prepared, encodeMs: encoded - started, submitMs: submitted - encoded, aheadMs, waitMs: performance.now() - submitted, queueMs };
+    this.lastTiming = { prepared, rows: prepared ? ahead.rows : T, encodeMs: encoded - started, submitMs: submitted - encoded, aheadMs, waitMs: performance.now() - submitted, queueMs };
     return ids;
   }
 
@@ -611,11 +611,37 @@ export class GpuModel {
   /** The next forward's commands, encoded while the GPU ran the last one, for up to `rows` tokens (see {@link GpuModel.forward}). */
   private prepared: { readonly rows: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
 
-  /** T of the last few forwards: what the next forward's commands are encoded for. */
+  /** T of the last few forwards on `recentCache`, its first (the prompt) left out: what the next forward's commands are encoded for. */
   private recentRows: number[] = [];
+  private recentCache: number | null | undefined = undefined;
+  /** Forwards so far on each cache, by id. */
+  private readonly forwardsOn = new Map<number, number>();
+  /** The row count the last decode encoded for, after its prompt: the guess for the next decode's first step. */
+  private decodeRows = 1;
+
+  /**
+   * The rows to encode the next forward on `cache` for, after a forward of T tokens: the largest T of the
+   * last few forwards on it, rounded up to a power of two — AR's 1 every time, Jacobi's block size n (its
+   * block shrinks as tokens are accepted, then starts again at n). The first forward on a cache is a
+   * decoder's prompt: it does not count, and the forward after it is guessed to be like the last decode's
+   * steps. A wrong guess costs the encoding only; a guess too large costs a wider grid (and, from
+   * `smallRows` up, the large matmul tile).
+   */
+  private nextRows(cache: number | null, T: number): number {
+    const first = cache !== null && (this.forwardsOn.get(cache) ?? 0) === 0;
+    if (cache !== null) this.forwardsOn.set(cache, (this.forwardsOn.get(cache) ?? 0) + 1);
+    if (cache !== this.recentCache) {
+      if (this.recentRows.length > 0) this.decodeRows = Math.max(...this.recentRows);
+      this.recentRows = [];
+      this.recentCache = cache;
+    }
+    if (!first) this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
+    const expected = this.recentRows.length > 0 ? Math.max(...this.recentRows) : this.decodeRows;
+    return Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(expected)));
+  }
 
   /** Where the last forward's time went, seen from this thread. */
-  lastTiming: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
+  lastTiming: ForwardTiming = { prepared: false, rows: 0, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
 
   /**
    * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only
@@ -726,6 +752,40 @@ export class GpuModel {
     const seconds = await secondsPerRep(once, reps);
     buffer.destroy();
     return seconds;
+  }
+
+  /**
+   * Float32 operations per second of a WGSL kernel that does nothing but multiply-adds in registers
+   * (8 independent vec4 chains a thread, 2^18 threads, `a = a * s + c`, counted as 2 operations a lane):
+   * the arithmetic rate a matmul could reach at best on this card, measured, not taken from a data sheet.
+   */
+  async timeFmaKernel(reps: number): Promise<number> {
+    const ITERATIONS = 2048, CHAINS = 8, GROUPS = 1024;
+    const seed = this.device.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    this.device.queue.writeBuffer(seed, 0, Float32Array.of(0.999, 1e-3, 0, 0));
+    const sink = this.device.createBuffer({ size: 16 * 256 * GROUPS, usage: STORAGE });
+    const chains = [...Array(CHAINS).keys()];
+    const pipeline = this.compiled("fma", () => ["in1out1", `${STEP}
+@group(0) @binding(1) var<storage, read> seed: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> sink: array<vec4<f32>>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
+  let s = seed[0];                                       // read at run time: nothing folds to a constant
+  ${chains.map((c) => `var a${c} = vec4<f32>(f32(g.x), f32(${c}u), s.z, s.w);`).join(" ")}
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    ${chains.map((c) => `a${c} = a${c} * s.x + s.y;`).join(" ")}
+  }
+  let r = ${chains.map((c) => `a${c}`).join(" + ")};
+  if (r.x == 1234.5) { sink[g.x] = r; }                 // never true, but the compiler cannot know it
+}`]);
+    const group = this.bindGroup("in1out1", [this.buffers.step, seed, sink]);
+    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(GROUPS), (pass) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+    });
+    const seconds = await secondsPerRep(once, reps);
+    seed.destroy();
+    sink.destroy();
+    return (2 * 4 * CHAINS * ITERATIONS * 256 * GROUPS) / seconds;
   }
 
   /**

@@ -118,6 +118,8 @@ export interface WebGpuRunner extends ModelRunner {
   timeCopy(bytes: number, reps: number): CopyTiming;
   /** Bytes per second of a WGSL copy kernel (read plus write). */
   timeCopyKernel(bytes: number, reps: number): CopyTiming;
+  /** Float32 operations per second of a kernel of register multiply-adds only: the card's arithmetic ceiling, measured. */
+  timeFmaKernel(reps: number): number;
   /** Where the last forward's time went in the worker: encoding, and waiting for the GPU. */
   lastTiming(): ForwardTiming;
 }
@@ -150,7 +152,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     throw new WebGpuUnavailableError((error as Error).message);
   }
   let forwards = 0;
-  let timing: ForwardTiming = { prepared: false, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
+  let timing: ForwardTiming = { prepared: false, rows: 0, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
 
@@ -198,6 +200,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     timeForward: (rows, reps, part) => bridge.call({ op: "timeForward", rows, reps, part }).json as ForwardGpuTiming,
     timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,
     timeCopyKernel: (bytes, reps) => bridge.call({ op: "timeCopyKernel", bytes, reps }).json as CopyTiming,
+    timeFmaKernel: (reps) => bridge.call({ op: "timeFmaKernel", reps }).json as number,
     lastTiming: () => timing,
     close() {
       bridge.call({ op: "close" });

@@ -91,7 +91,7 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  */
 export interface Request {
   /** Which operation. */
-  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" |  "timeCopy" | "timeCopyKernel" | "close";
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" |  "timeCopy" | "timeCopyKernel" | "timeFmaKernel" | "close";
   /** init: the model's blueprint. */
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
@@ -205,6 +205,7 @@ export function workerMain(): void {
       case "timeForward": return { json: await model.timeForward(r.rows, r.reps, r.part) };
       case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
       case "timeCopyKernel": return { json: await model.timeCopyKernel(r.bytes, r.reps) };
+      case "timeFmaKernel": return { json: await model.timeFmaKernel(r.reps) };
       case "close": device?.destroy(); model = null; gpu = null; return { json: null };
     }
   };
