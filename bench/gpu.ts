@@ -23,7 +23,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { CACHE_POOL, DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -258,6 +258,46 @@ function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner,
   });
 }
 
+/** What starting a decode costs: a new cache and the prompt's forward, with and without reusing released caches. */
+interface PrefillRow {
+  readonly cachePool: number;
+  /** Mean ms of `newCache()`. */
+  readonly newCacheMs: number;
+  /** Mean ms of the prompt's forward (to its argmax). */
+  readonly promptMs: number;
+  /** Of the prompt forwards, how many ran on commands encoded ahead. */
+  readonly prepared: number;
+  readonly prompts: number;
+}
+
+/**
+ * Prefill cost side by side: `runners` (the same model, different `cachePool`) take turns prompt by
+ * prompt; each decode is the prompt and `steps` forwards of `stepTokens` tokens (as AR or Jacobi would
+ * run), then the cache is released.
+ */
+function prefillCost(runners: { runner: WebGpuRunner; cachePool: number }[], prompts: number[][], steps: number, stepTokens: number): PrefillRow[] {
+  const sums = runners.map(() => ({ newCache: 0, prompt: 0, prepared: 0 }));
+  for (const [round, prompt] of [prompts[0], ...prompts].entries()) {                 // the first round warms up
+    runners.forEach(({ runner }, i) => {
+      const t0 = performance.now();
+      const cache = runner.newCache();
+      const t1 = performance.now();
+      runner.forward(prompt, { cache }).argmax();
+      const t2 = performance.now();
+      const prepared = runner.lastTiming().prepared;
+      for (let k = 0; k < steps; k++) runner.forward(prompt.slice(0, stepTokens), { cache }).argmax();
+      cache.release?.();
+      if (round === 0) return;
+      sums[i].newCache += t1 - t0;
+      sums[i].prompt += t2 - t1;
+      if (prepared) sums[i].prepared++;
+    });
+  }
+  return runners.map(({ cachePool }, i) => ({
+    cachePool, newCacheMs: sums[i].newCache / prompts.length, promptMs: sums[i].prompt / prompts.length, prepared: sums[i].prepared, prompts: prompts.length,
+  }));
+}
+
 /** GPU time of a forward over T tokens (and of its matmuls and its other kernels), no submit or read-back of its own. */
 interface GpuForwardRow {
   readonly T: number;
@@ -324,11 +364,17 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds
     const rows = methods(specs, prompts, runner, rounds);
     const gpu = gpuForward(runner, quick ? 5 : 20);
+    // prefill with the cache pool (this runner) and without (a second runner), decodes of 8 steps of 16 tokens
+    const unpooled = await webgpuRunner(model.config, model.params, { cachePool: 0 });
+    const pool = { runner, cachePool: CACHE_POOL }, none = { runner: unpooled, cachePool: 0 };
+    const prefill = prefillCost([pool, none], prompts.slice(0, 40), 8, Math.min(16, ...prompts.slice(0, 40).map((p) => p.length)));
+    unpooled.close();
+    for (const r of prefill) log(`  prefill, cache pool ${r.cachePool}: newCache ${r.newCacheMs.toFixed(3)} ms, prompt forward ${r.promptMs.toFixed(3)} ms (${r.prepared} of ${r.prompts} on commands encoded ahead)`);
     runner.close();
     (result.trained as unknown[]).push({
       model: dir, dataset, config: model.config,
       prompts: `${prompts.length} held-out ${dataset} prompts (bench/models.ts), at most ${maxNewTokens} new tokens${dataset === "math" ? ", EOS honoured" : ""}, ${rounds} rounds`,
-      forwardLatency: latency, gpuForward: gpu, methods: rows, autoBlockSize: auto,
+      forwardLatency: latency, gpuForward: gpu, methods: rows, autoBlockSize: auto, prefill,
     });
   }
   return result;

@@ -274,6 +274,46 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expect(decode([[5, 6, 7], [1, 2]])).toEqual([[true, 4], [true, 4]]);       // the next decode's first step guessed
   });
 
+  it("released caches are reused (at most cachePool idle), with the bits of new buffers and the commands encoded ahead for them", async () => {
+    const { config, params, gpu } = started[1];
+    const unpooled = await webgpuRunner(config, params, { cachePool: 0 });
+    try {
+      const prompt = [5, 9, 2, 7, 1, 3];
+      const other = Array.from({ length: 40 }, (_, i) => (7 * i + 3) % config.vocabSize);
+      const step = Array.from({ length: 8 }, (_, i) => 1 + i);
+      // reference: new buffers, on a runner that keeps none
+      const fresh = unpooled.newCache();
+      const reference = [unpooled.forward(prompt, { cache: fresh }).logits().data.slice(), unpooled.forward([4], { cache: fresh }).logits().data.slice()];
+      fresh.release?.();
+      // a cache that held 40 other rows and then 8-token steps, released: the next cache gets its buffers,
+      // and its prompt (6 tokens) runs on the commands encoded ahead for them (8 rows)
+      const a = gpu.newCache();
+      gpu.forward(other, { cache: a });
+      gpu.forward(step, { cache: a });
+      gpu.forward(step, { cache: a });
+      a.release?.();
+      const { reused } = gpu.cacheStats();
+      const b = gpu.newCache();
+      expect(gpu.cacheStats().reused).toBe(reused + 1);
+      const got = [gpu.forward(prompt, { cache: b }).logits().data.slice()];
+      expect(gpu.lastTiming()).toMatchObject({ prepared: true, rows: 8 });
+      got.push(gpu.forward([4], { cache: b }).logits().data.slice());
+      b.release?.();
+      expectBitIdentical("prompt logits on reused buffers vs new ones", got[0], reference[0]);
+      expectBitIdentical("next-step logits on reused buffers vs new ones", got[1], reference[1]);
+      expect(unpooled.cacheStats()).toEqual({ made: 1, reused: 0 });
+      // three released, three made: two reused (the pool keeps two), one new
+      const three = [gpu.newCache(), gpu.newCache(), gpu.newCache()];
+      three.forEach((c) => c.release?.());
+      const before = gpu.cacheStats();
+      const again = [gpu.newCache(), gpu.newCache(), gpu.newCache()];
+      expect(gpu.cacheStats()).toEqual({ made: before.made + 3, reused: before.reused + 2 });
+      again.forEach((c) => c.release?.());
+    } finally {
+      unpooled.close();
+    }
+  });
+
   it("a released GPU cache refuses use, and the decoders release theirs", () => {
     const { config, params, gpu } = started[0];
     const cache = gpu.newCache();

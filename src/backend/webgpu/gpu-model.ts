@@ -42,6 +42,19 @@ import {
  */
 export const RECENT_FORWARDS = 4;
 
+/**
+ * How many released caches a {@link GpuModel} keeps for reuse by default: two, so that a decoder that
+ * holds one cache while it makes the next (or a bench alternating two) still reuses. Each costs its
+ * buffers' memory while idle: 2 x layers x maxPositions x Hkv x D x 4 bytes (64 MiB on the realistic model).
+ *
+ * @example
+ * ```ts
+ * CACHE_POOL; // 2
+ * ```
+ * @category WebGPU
+ */
+export const CACHE_POOL = 2;
+
 // WebGPU's usage flags (the numeric values of the standard; Node has no GPUBufferUsage global).
 const MAP_READ = 0x1;
 const COPY_SRC = 0x4;
@@ -399,7 +412,7 @@ export interface GpuForwardInput {
  * @example
  * ```ts
  * const model = await GpuModel.create(device, config, { kind: "arrays", arrays: weightArrays(params) });
- * const cache = model.newCache();
+ * const { id: cache } = model.newCache();
  * await model.forward({ cache, P: 0, tokens: Uint32Array.of(1, 40), positions: Uint32Array.of(0, 1), mask: null }); // Int32Array [2]
  * ```
  * @category WebGPU
@@ -412,6 +425,14 @@ export class GpuModel {
   private plan: ForwardPlan | null = null;
   /** The cache of a forward without one (the oracle's full recompute). */
   private scratchCache: GpuCache | null = null;
+  /** Released caches kept for the next {@link GpuModel.newCache}, at most {@link GpuModel.cachePool}. */
+  private readonly idleCaches: GpuCache[] = [];
+  /**
+   * How many released caches keep their GPU buffers for reuse (default {@link CACHE_POOL}; 0 frees every
+   * released cache at once). A decoder makes a cache per prompt: reusing one skips allocating and
+   * zeroing its buffers and keeps the commands encoded ahead for it valid.
+   */
+  cachePool = CACHE_POOL;
 
   private constructor(
     private readonly device: GPUDevice,
@@ -509,21 +530,32 @@ export class GpuModel {
 
   // ---------------------------------------------------------------- caches
 
-  /** A new empty cache; returns its id. */
-  newCache(): number {
+  /**
+   * A new empty cache: the buffers of a released one when one is kept ({@link GpuModel.cachePool}),
+   * else new ones. Its rows hold whatever the last user left; no kernel reads a row before a forward
+   * wrote it (attention reads keys below L = P + T only).
+   *
+   * @returns its id, and whether its buffers were reused
+   */
+  newCache(): { id: number; reused: boolean } {
     const id = this.nextCacheId++;
-    this.caches.set(id, this.allocateCache());
-    return id;
+    const idle = this.idleCaches.pop();
+    this.caches.set(id, idle ?? this.allocateCache());
+    return { id, reused: idle !== undefined };
   }
 
-  /** Frees the GPU memory of cache `id`. */
+  /** Releases cache `id`: its buffers go to the pool of idle caches, or are freed when the pool is full. */
   freeCache(id: number): void {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
-    if (this.prepared?.cache === id) this.prepared = null;                // its bind groups name the buffers freed here
     this.forwardsOn.delete(id);
-    [...cache.keys, ...cache.values].forEach((b) => b.destroy());
     this.caches.delete(id);
+    if (this.idleCaches.length < this.cachePool) {
+      this.idleCaches.push(cache);                                          // commands encoded ahead for it stay valid
+      return;
+    }
+    if (this.prepared?.cache === cache) this.prepared = null;             // its bind groups name the buffers freed here
+    [...cache.keys, ...cache.values].forEach((b) => b.destroy());
   }
 
   /**
@@ -575,16 +607,17 @@ export class GpuModel {
     // The commands depend on the cache and on the row count their grids cover, which may exceed T (the
     // kernels skip rows past T, read from the step buffer above; the queue orders these writes before the
     // submit). Use the commands encoded ahead when they fit; otherwise encode T rows now.
+    const target = input.cache === null ? this.scratchCache! : this.cache(input.cache);
     const ahead = this.prepared;
     this.prepared = null;
-    const prepared = ahead !== null && ahead.cache === input.cache && T <= ahead.rows;
-    const commands = prepared ? ahead.commands : this.encodeOne(T, input.cache);
+    const prepared = ahead !== null && ahead.cache === target && T <= ahead.rows;
+    const commands = prepared ? ahead.commands : this.encodeOne(T, target);
     const encoded = performance.now();
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
     // While the GPU works, encode the next forward on the same cache (see nextRows).
     const rows = this.nextRows(input.cache, T);
-    this.prepared = { rows, cache: input.cache, commands: this.encodeOne(rows, input.cache) };
+    this.prepared = { rows, cache: target, commands: this.encodeOne(rows, target) };
     const aheadMs = performance.now() - submitted;
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
     // fast as mapping at once, docs/webgpu.md §6).
@@ -598,18 +631,18 @@ export class GpuModel {
     return ids;
   }
 
-  /** The commands of a forward whose grids cover `rows` rows, on cache `id` (null: the scratch cache), ids copied out for mapping. */
-  private encodeOne(rows: number, id: number | null): GPUCommandBuffer {
+  /** The commands of a forward whose grids cover `rows` rows, on `cache`, ids copied out for mapping. */
+  private encodeOne(rows: number, cache: GpuCache): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    this.encodeForward(pass, rows, id === null ? this.scratchCache! : this.cache(id), "all");
+    this.encodeForward(pass, rows, cache, "all");
     pass.end();
     encoder.copyBufferToBuffer(this.buffers.ids, 0, this.buffers.idsRead, 0, 4 * rows);
     return encoder.finish();
   }
 
   /** The next forward's commands, encoded while the GPU ran the last one, for up to `rows` tokens (see {@link GpuModel.forward}). */
-  private prepared: { readonly rows: number; readonly cache: number | null; readonly commands: GPUCommandBuffer } | null = null;
+  private prepared: { readonly rows: number; readonly cache: GpuCache; readonly commands: GPUCommandBuffer } | null = null;
 
   /** T of the last few forwards on `recentCache`, its first (the prompt) left out: what the next forward's commands are encoded for. */
   private recentRows: number[] = [];

@@ -93,6 +93,12 @@ export interface WebGpuRunnerOptions {
    * index in bounds and initialise what they read; `docs/webgpu.md` shows what they save). Default none.
    */
   readonly dawnToggles?: readonly string[];
+  /**
+   * How many released caches keep their GPU buffers for the next `newCache` (default `CACHE_POOL`, 2;
+   * 0 frees each at once). Reuse skips allocating a cache per prompt and keeps the commands the worker
+   * encoded ahead for it; the bits are the same either way.
+   */
+  readonly cachePool?: number;
 }
 
 /**
@@ -122,6 +128,8 @@ export interface WebGpuRunner extends ModelRunner {
   timeFmaKernel(reps: number): number;
   /** Where the last forward's time went in the worker: encoding, and waiting for the GPU. */
   lastTiming(): ForwardTiming;
+  /** Caches made so far by `newCache`, and how many of them reused a released cache's GPU buffers. */
+  cacheStats(): { readonly made: number; readonly reused: number };
 }
 
 // ---------------------------------------------------------------- the runner
@@ -146,7 +154,9 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     : { kind: "arrays", arrays: weightArrays(weights) };
   let adapter: string;
   try {
-    ({ adapter } = await bridge.start({ op: "init", config, weights: source, tiles: options.tiles, dawnToggles: options.dawnToggles, answer: bridge.answer }) as { adapter: string });
+    ({ adapter } = await bridge.start({
+      op: "init", config, weights: source, tiles: options.tiles, dawnToggles: options.dawnToggles, cachePool: options.cachePool, answer: bridge.answer,
+    }) as { adapter: string });
   } catch (error) {
     await bridge.close();
     throw new WebGpuUnavailableError((error as Error).message);
@@ -155,6 +165,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
   let timing: ForwardTiming = { prepared: false, rows: 0, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
   const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
+  const stats = { made: 0, reused: 0 };
 
   return {
     backend: "webgpu",
@@ -162,7 +173,10 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     config,
     adapter,
     newCache() {
-      const cache = new GpuSequenceCache(bridge, bridge.call({ op: "newCache" }).json as number, config.maxPositions, width, (c) => caches.unregister(c));
+      const { id, reused } = bridge.call({ op: "newCache" }).json as { id: number; reused: boolean };
+      stats.made++;
+      if (reused) stats.reused++;
+      const cache = new GpuSequenceCache(bridge, id, config.maxPositions, width, (c) => caches.unregister(c));
       caches.register(cache, cache.id, cache);
       return cache;
     },
@@ -202,6 +216,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     timeCopyKernel: (bytes, reps) => bridge.call({ op: "timeCopyKernel", bytes, reps }).json as CopyTiming,
     timeFmaKernel: (reps) => bridge.call({ op: "timeFmaKernel", reps }).json as number,
     lastTiming: () => timing,
+    cacheStats: () => ({ ...stats }),
     close() {
       bridge.call({ op: "close" });
       void bridge.close();

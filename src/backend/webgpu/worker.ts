@@ -100,6 +100,8 @@ export interface Request {
   readonly tiles?: TileChoice;
   /** init: Dawn toggles to enable (e.g. `disable_robustness`). */
   readonly dawnToggles?: readonly string[];
+  /** init: how many released caches keep their buffers (`GpuModel.cachePool`). */
+  readonly cachePool?: number;
   /** init: the shared buffer every answer is written to. */
   readonly answer?: SharedArrayBuffer;
   /** forward: the inputs. */
@@ -181,6 +183,7 @@ export function workerMain(): void {
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
       model = await GpuModel.create(device, r.config, r.weights, r.tiles);
+      if (request.cachePool !== undefined) model.cachePool = request.cachePool;
       return { json: { adapter: opened.adapter } };
     }
     if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
