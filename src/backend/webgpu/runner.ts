@@ -267,7 +267,7 @@ class GpuSequenceCache implements SequenceCache {
     if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.rows) {
       throw new ShapeError(`GpuSequenceCache.keepRows: expected 0 <= length <= from and from + count <= ${this.rows}, got length ${length}, from ${from}, count ${count}`);
     }
-    if (from !== length) this.bridge.call({ op: "keepRows", cache: this.id, length, from, count });
+    if (from !== length) this.bridge.post({ op: "keepRows", cache: this.id, length, from, count });   // the next forward runs after it
     this.rows = length + count;
   }
 
@@ -327,7 +327,7 @@ class Bridge {
     return this.read();
   }
 
-  /** A request nobody waits for (freeing a cache); the worker runs it in order with the rest. */
+  /** A request nobody waits for (freeing a cache, moving rows: `POSTED_OPS`); the worker runs it in order with the rest. */
   post(request: Request): void {
     this.worker.postMessage(request);
   }

@@ -132,6 +132,18 @@ export interface Request {
   readonly bytes?: number;
 }
 
+/**
+ * The requests the main thread posts without waiting for an answer: they carry no result, and the worker
+ * runs them in order with the rest, so the next request sees their effect.
+ *
+ * @example
+ * ```ts
+ * POSTED_OPS.has("keepRows"); // true: webgpuRunner's keepRows does not wait for the copy
+ * ```
+ * @category WebGPU
+ */
+export const POSTED_OPS: ReadonlySet<Request["op"]> = new Set(["free", "keepRows"]);
+
 /** The GPU instance, an adapter's device and its name — or why WebGPU cannot run, in words a user can act on. */
 async function openDevice(toggles: readonly string[]): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
   let webgpu: { create(options: string[]): GPU };
@@ -195,7 +207,7 @@ export function workerMain(): void {
       case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); return { json: null };
       case "newCache": return { json: model.newCache() };
       case "free": model.freeCache(r.cache); return null;
-      case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); return { json: null };
+      case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); return null;
       case "readCache": {
         const { keys, values } = await model.readCache(r.cache, r.layer, r.rows);
         const out = new Float32Array(r.out);
@@ -213,12 +225,25 @@ export function workerMain(): void {
     }
   };
 
+  // A posted request (free, keepRows: nobody waits) has no answer of its own; if it fails, the next
+  // answered request fails with its message instead of running, as the cache may be in a bad state.
+  let postedFailure: string | null = null;
   port.on("message", (request: Request) => {
     queue = queue.then(async () => {
+      const posted = POSTED_OPS.has(request.op);
       try {
+        if (!posted && postedFailure !== null) {
+          const failure = postedFailure;
+          postedFailure = null;
+          throw new Error(failure);
+        }
         const result = await handle(request);
         if (result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);
       } catch (error) {
+        if (posted) {
+          postedFailure ??= `GPU worker: an earlier "${request.op}" failed: ${(error as Error).message}`;
+          return;
+        }
         if (answer === null && request.answer !== undefined) answer = request.answer;
         if (answer !== null) writeAnswer(answer, 1, (error as Error).message, null);
       }
