@@ -69,7 +69,8 @@ const LARGE_TILES = named([
   { TM: 2, TN: 2, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 2, GN: 4 }, { TM: 4, TN: 4, GM: 4, GN: 2 },
   { TM: 4, TN: 4, GM: 2, GN: 2 }, { TM: 4, TN: 2, GM: 4, GN: 2 }, { TM: 8, TN: 2, GM: 8, GN: 1 },
   { TM: 8, TN: 4, GM: 4, GN: 1 }, { TM: 4, TN: 8, GM: 2, GN: 2 }, { TM: 2, TN: 2, GM: 2, GN: 4, U: 2 },
-  { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
+  { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 }, { TM: 4, TN: 4, GM: 2, GN: 2, U: 2 }, { TM: 4, TN: 4, GM: 4, GN: 2, U: 2 },
+  { TM: 4, TN: 4, GM: 2, GN: 4, U: 4 }, { TM: 2, TN: 4, GM: 4, GN: 2, U: 2 }, { TM: 8, TN: 4, GM: 2, GN: 2, U: 2 },
 ]);
 
 /** The five matrix products of a forward. */

@@ -135,6 +135,42 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
+  it("attention over more keys than a chunk, with dots split 4 and 2 ways (head sizes 8 and 6): within 1e-4 of the CPU, batch-invariant, masked rows too", async () => {
+    for (const [C, H] of [[16, 2], [12, 2]]) {
+      const config: ModelConfig = { ...PRESETS.tiny, hiddenSize: C, numHeads: H, numKeyValueHeads: 1, intermediateSize: 12, numLayers: 1, vocabSize: 40, maxPositions: 160 };
+      const params = initParams(config, { seed: 5, std: 0.5 });
+      const V = config.vocabSize;
+      const gpu = await webgpuRunner(config, params);
+      const cpu = cpuRunner(config, params);
+      try {
+        const tokens = Array.from({ length: 150 }, (_, i) => (i * 7 + 1) % V);
+        const gpuCache = gpu.newCache();
+        const cpuCache = cpu.newCache();
+        gpu.forward(tokens.slice(0, 140), { cache: gpuCache });
+        cpu.forward(tokens.slice(0, 140), { cache: cpuCache });
+        const label = `D = ${C / H}`;
+        const together = gpu.forward(tokens.slice(140), { cache: gpuCache }).logits().data.slice();     // rows seeing 141..150 keys
+        expectClose(`${label}: 10 rows after 140 cached`, together, cpu.forward(tokens.slice(140), { cache: cpuCache }).logits().data, V, 1e-4);
+        gpuCache.truncate(140);
+        tokens.slice(140).forEach((t, i) => {
+          expectBitIdentical(`${label}: row ${i} alone`, gpu.forward([t], { cache: gpuCache }).logits().data, together.subarray(i * V, (i + 1) * V), V);
+        });
+        // two rows at the same position over 150 cached keys: one sees every even key, the other every key
+        const L = 152;
+        const mask = new Uint8Array(2 * L);
+        for (let j = 0; j < 150; j++) { mask[j] = j % 2 === 0 ? 1 : 0; mask[L + j] = 1; }
+        mask[150] = 1;
+        mask[L + 151] = 1;
+        const masked = { positions: [150, 150], mask };
+        cpuCache.truncate(140);
+        cpu.forward(tokens.slice(140), { cache: cpuCache });
+        expectClose(`${label}: masked rows`, gpu.forward([3, 4], { cache: gpuCache, ...masked }).logits().data, cpu.forward([3, 4], { cache: cpuCache, ...masked }).logits().data, V, 1e-4);
+      } finally {
+        gpu.close();
+      }
+    }
+  });
+
   describe("batch invariance on the GPU", () => {
     for (const s of started) {
       it(`${s.name}: T tokens at once give the logits of T one-token forwards, bit for bit`, () => {
@@ -420,7 +456,7 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
   it("a model the device cannot hold is refused with the reason", async () => {
     const config = { ...PRESETS.tiny, maxPositions: 1 << 20 };
     await expect(webgpuRunner(config, initParams({ ...config, maxPositions: 16 }, { seed: 1 }))).rejects.toThrow(
-      /webgpu backend unavailable because GpuModel\.create: attention keeps 1048576 scores in workgroup memory/,
+      /webgpu backend unavailable because GpuModel\.create: attention keeps 1048576 scores and a chunk of keys in workgroup memory/,
     );
   });
 });

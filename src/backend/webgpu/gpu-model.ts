@@ -27,7 +27,7 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  STEP, argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  STEP, argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
@@ -452,9 +452,9 @@ export class GpuModel {
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
-    const scoresBytes = 4 * (R + 128);
+    const scoresBytes = attentionWorkgroupBytes(D, R);
     if (scoresBytes > device.limits.maxComputeWorkgroupStorageSize) {
-      throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
+      throw new Error(`GpuModel.create: attention keeps ${R} scores and a chunk of keys in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
     }
     const fill = weightFiller(weights);
     const upload = (name: string, size: number, write: (target: Float32Array) => void): GPUBuffer => {
