@@ -27,7 +27,7 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  STEP, argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  STEP, argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
@@ -261,7 +261,7 @@ export interface MatrixTiles {
  * The default tiles: the fastest of each kind in the tile sweep of `npm run bench:gpu` on the realistic
  * model (docs/webgpu.md §6): at T = 1, 2 columns a thread in 256-thread workgroups on wide matrices
  * (the fused gate/up, the LM head) and one warp a workgroup, four quads in flight, on narrow ones (q/k/v,
- * output, down projections); above, 4 x 4 outputs a thread, two quads in flight. A tile that needs more
+ * output, down projections); above, 4 x 4 outputs a thread, four quads in flight. A tile that needs more
  * workgroup memory than the device has is shrunk ({@link fitTile}); every tile gives the same bits.
  *
  * @example
@@ -274,7 +274,7 @@ export const DEFAULT_TILES: TileChoice = {
   small: { TM: 1, TN: 2, GM: 1, GN: 8 },
   narrow: { TM: 1, TN: 1, GM: 1, GN: 1, U: 4 },
   narrowColumns: 4096,
-  large: { TM: 4, TN: 4, GM: 2, GN: 4, U: 2 },
+  large: { TM: 4, TN: 4, GM: 2, GN: 4, U: 4 },
   smallRows: 1,
 };
 
@@ -452,9 +452,9 @@ export class GpuModel {
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
-    const scoresBytes = attentionWorkgroupBytes(D, R);
+    const scoresBytes = 4 * (R + 128);
     if (scoresBytes > device.limits.maxComputeWorkgroupStorageSize) {
-      throw new Error(`GpuModel.create: attention keeps ${R} scores and a chunk of keys in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
+      throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
     }
     const fill = weightFiller(weights);
     const upload = (name: string, size: number, write: (target: Float32Array) => void): GPUBuffer => {

@@ -13,11 +13,9 @@
  *   `l, l+32, l+64, ...` (`k = 4q+e`, ascending), then lane sums are added `0 + 1 + ... + 31` in order.
  *   Every tile shape uses this order; tiles differ only in which thread computes which outputs.
  * - RMSNorm's sum of squares: 256 threads take strided elements, then a fixed halving tree.
- * - attention's dot products: split threads a key each add D / split products in ascending d, then the
- *   parts are added in order ({@link attentionSplit}); its sums (of the exps, and of the weighted
- *   values): one thread per output element, visible keys in ascending order — so a row's result depends
- *   on which keys it sees, not on where they sit in the cache (multi-block forwards candidate rows at
- *   other cache rows than they end up in).
+ * - attention's sums (of the exps, and of the weighted values): one thread per output element, visible
+ *   keys in ascending order — so a row's result depends on which keys it sees, not on where they sit
+ *   in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
  * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
  *
  * Grids may cover more rows than T: the worker encodes a forward's commands ahead, for a row count at
@@ -321,44 +319,11 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 // ---------------------------------------------------------------- attention
 
 /**
- * Threads that share one key's dot product in {@link attentionSource}: 4 when the head size D is a
- * multiple of 4, else 2 (D is even: RoPE rotates pairs). Each adds D / split products; a key's dot is
- * their sums added in order.
- *
- * @example
- * ```ts
- * attentionSplit(64); // 4: 32 keys a chunk, 16 products a thread
- * ```
- * @category WebGPU
- */
-export function attentionSplit(D: number): number {
-  if (D % 2 !== 0) throw new Error(`attentionSplit: the head size ${D} must be even`);
-  return D % 4 === 0 ? 4 : 2;
-}
-
-/**
- * Bytes of workgroup memory {@link attentionSource} needs: the scores of a row (`maxPositions` floats),
- * 128 partial sums, the query, and a chunk of 128 / split keys with a pad word a row.
- *
- * @example
- * ```ts
- * attentionWorkgroupBytes(64, 2048); // 17280
- * ```
- * @category WebGPU
- */
-export function attentionWorkgroupBytes(D: number, maxPositions: number): number {
-  return 4 * (maxPositions + 128 + D + (128 / attentionSplit(D)) * (D + 1));
-}
-
-/**
  * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
  * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One 128-thread workgroup per
- * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats). The keys are staged
- * in chunks of 128 / split rows ({@link attentionSplit}), each row read by neighbouring threads; split
- * threads per key each add D / split products in ascending d, and the dot is their sums added in order
- * — the same additions for every key, wherever it sits. The max is a tree (a maximum is exact in any
- * order); the sums over keys are sequential. Visible keys: j ≤ P + i (causal), or the bit `i L + j` of
- * the mask. Grid: x = H, y = T.
+ * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats); the max is a tree (a
+ * maximum is exact in any order), the sums are sequential. Visible keys: j ≤ P + i
+ * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
  *
  * @example
  * ```ts
@@ -369,8 +334,6 @@ export function attentionWorkgroupBytes(D: number, maxPositions: number): number
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
-  const S = attentionSplit(D);
-  const KC = 128 / S;                                                  // keys per chunk
   return `${STEP}
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
@@ -379,8 +342,6 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;  // [T, H*D]
 var<workgroup> scores: array<f32, ${maxPositions}>;
 var<workgroup> red: array<f32, 128>;
-var<workgroup> qs: array<f32, ${D}>;
-var<workgroup> ks: array<f32, ${KC * (D + 1)}>;                 // a chunk of keys, one pad word a row against bank conflicts
 fn visible(i: u32, j: u32) -> bool {
   if (step.hasMask == 0u) { return j <= step.P + i; }
   let bit = i * step.L + j;
@@ -393,36 +354,17 @@ fn visible(i: u32, j: u32) -> bool {
   let qo = i * ${Q}u + h * ${D}u;
   let ko = (h / ${H / Hkv}u) * ${D}u;
   let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
-  // scores and their max, ${KC} keys at a time: the chunk's keys are staged in workgroup memory (each row
-  // read whole, by neighbouring threads), then ${S} threads a key each add the products of one ${S === 4 ? "quarter" : "half"} of it
-  // in ascending d, and the key's dot is their parts added in order: the same additions for every key
-  for (var d = t; d < ${D}u; d += 128u) { qs[d] = qkv[qo + d]; }
+  // scores and their max
   var mx = ${NEG_INF};
-  for (var j0 = 0u; j0 < end; j0 += ${KC}u) {
-    workgroupBarrier();                                 // the last chunk's reads (and q's writes) are done
-    for (var e = t; e < ${KC * D}u; e += 128u) {
-      let j = j0 + e / ${D}u;
-      var v = 0.0;
-      if (j < end) { v = keys[j * ${W}u + ko + e % ${D}u]; }
-      ks[(e / ${D}u) * ${D + 1}u + e % ${D}u] = v;
-    }
-    workgroupBarrier();
-    let row = (t / ${S}u) * ${D + 1}u;
-    let first = (t % ${S}u) * ${D / S}u;
-    var part = 0.0;
-    for (var d = first; d < first + ${D / S}u; d++) { part = part + qs[d] * ks[row + d]; }
-    red[t] = part;
-    workgroupBarrier();
-    let j = j0 + t;
-    if (t < ${KC}u && j < end && visible(i, j)) {
-      var dot = red[${S}u * t];
-      for (var p = 1u; p < ${S}u; p++) { dot = dot + red[${S}u * t + p]; }
+  for (var j = t; j < end; j += 128u) {
+    if (visible(i, j)) {
+      var dot = 0.0;
+      for (var d = 0u; d < ${D}u; d++) { dot = dot + qkv[qo + d] * keys[j * ${W}u + ko + d]; }
       let s = dot * ${f32(1 / Math.sqrt(D))};
       scores[j] = s;
       mx = max(mx, s);
     }
   }
-  workgroupBarrier();                                   // red is reused for the max below
   red[t] = mx;
   workgroupBarrier();
   for (var s = 64u; s > 0u; s = s >> 1u) {
