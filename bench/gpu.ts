@@ -262,9 +262,9 @@ function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner,
 /** What starting a decode costs: a new cache and the prompt's forward, with and without reusing released caches. */
 interface PrefillRow {
   readonly cachePool: number;
-  /** Mean ms of `newCache()`. */
+  /** Median ms of `newCache()`. */
   readonly newCacheMs: number;
-  /** Mean ms of the prompt's forward (to its argmax). */
+  /** Median ms of the prompt's forward (to its argmax). */
   readonly promptMs: number;
   /** Of the prompt forwards, how many ran on commands encoded ahead. */
   readonly prepared: number;
@@ -277,7 +277,7 @@ interface PrefillRow {
  * run), then the cache is released.
  */
 function prefillCost(runners: { runner: WebGpuRunner; cachePool: number }[], prompts: number[][], steps: number, stepTokens: number): PrefillRow[] {
-  const sums = runners.map(() => ({ newCache: 0, prompt: 0, prepared: 0 }));
+  const samples = runners.map(() => ({ newCache: [] as number[], prompt: [] as number[], prepared: 0 }));
   for (const [round, prompt] of [prompts[0], ...prompts].entries()) {                 // the first round warms up
     runners.forEach(({ runner }, i) => {
       const t0 = performance.now();
@@ -289,13 +289,13 @@ function prefillCost(runners: { runner: WebGpuRunner; cachePool: number }[], pro
       for (let k = 0; k < steps; k++) runner.forward(prompt.slice(0, stepTokens), { cache }).argmax();
       cache.release?.();
       if (round === 0) return;
-      sums[i].newCache += t1 - t0;
-      sums[i].prompt += t2 - t1;
-      if (prepared) sums[i].prepared++;
+      samples[i].newCache.push(t1 - t0);
+      samples[i].prompt.push(t2 - t1);
+      if (prepared) samples[i].prepared++;
     });
   }
   return runners.map(({ cachePool }, i) => ({
-    cachePool, newCacheMs: sums[i].newCache / prompts.length, promptMs: sums[i].prompt / prompts.length, prepared: sums[i].prepared, prompts: prompts.length,
+    cachePool, newCacheMs: median(samples[i].newCache), promptMs: median(samples[i].prompt), prepared: samples[i].prepared, prompts: prompts.length,
   }));
 }
 
