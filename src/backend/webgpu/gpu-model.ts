@@ -140,6 +140,22 @@ export interface CopyTiming {
 }
 
 /**
+ * A cache made by {@link GpuModel.newCache}.
+ *
+ * @example
+ * ```ts
+ * model.newCache(); // { id: 3, reused: true }: the buffers of a released cache
+ * ```
+ * @category WebGPU
+ */
+export interface NewGpuCache {
+  /** The cache's id, for forwards and for `freeCache`. */
+  readonly id: number;
+  /** Whether its GPU buffers are a released cache's (see {@link GpuModel.cachePool}), not new ones. */
+  readonly reused: boolean;
+}
+
+/**
  * Where one forward's time went, seen from the GPU worker thread.
  *
  * @example
@@ -537,7 +553,7 @@ export class GpuModel {
    *
    * @returns its id, and whether its buffers were reused
    */
-  newCache(): { id: number; reused: boolean } {
+  newCache(): NewGpuCache {
     const id = this.nextCacheId++;
     const idle = this.idleCaches.pop();
     this.caches.set(id, idle ?? this.allocateCache());

@@ -30,7 +30,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { RECENT_FORWARDS, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { RECENT_FORWARDS, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -102,6 +102,22 @@ export interface WebGpuRunnerOptions {
 }
 
 /**
+ * What {@link WebGpuRunner.cacheStats} counts.
+ *
+ * @example
+ * ```ts
+ * runner.cacheStats(); // { made: 12, reused: 11 }: every decode after the first reused a released cache
+ * ```
+ * @category WebGPU
+ */
+export interface CacheStats {
+  /** Caches made by `newCache`. */
+  readonly made: number;
+  /** Of those, the ones whose GPU buffers were a released cache's. */
+  readonly reused: number;
+}
+
+/**
  * A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs.
  *
  * @example
@@ -129,7 +145,7 @@ export interface WebGpuRunner extends ModelRunner {
   /** Where the last forward's time went in the worker: encoding, and waiting for the GPU. */
   lastTiming(): ForwardTiming;
   /** Caches made so far by `newCache`, and how many of them reused a released cache's GPU buffers. */
-  cacheStats(): { readonly made: number; readonly reused: number };
+  cacheStats(): CacheStats;
 }
 
 // ---------------------------------------------------------------- the runner
@@ -173,7 +189,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     config,
     adapter,
     newCache() {
-      const { id, reused } = bridge.call({ op: "newCache" }).json as { id: number; reused: boolean };
+      const { id, reused } = bridge.call({ op: "newCache" }).json as NewGpuCache;
       stats.made++;
       if (reused) stats.reused++;
       const cache = new GpuSequenceCache(bridge, id, config.maxPositions, width, (c) => caches.unregister(c));
