@@ -365,7 +365,8 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds
     const rows = methods(specs, prompts, runner, rounds);
     const gpu = gpuForward(runner, quick ? 5 : 20);
-    // prefill with the cache pool (this runner) and without (a second runner), decodes of 8 steps of 16 tokens
+    // prefill with the cache pool (this runner) and without (a second runner); each decode takes 8 steps
+    // of min(16, the shortest prompt's length) tokens (7 on math-jf, whose prompts are 7 or 9 tokens)
     const unpooled = await webgpuRunner(model.config, model.params, { cachePool: 0 });
     const pool = { runner, cachePool: CACHE_POOL }, none = { runner: unpooled, cachePool: 0 };
     const prefill = prefillCost([pool, none], prompts.slice(0, 40), 8, Math.min(16, ...prompts.slice(0, 40).map((p) => p.length)));

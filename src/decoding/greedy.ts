@@ -111,6 +111,6 @@ export function arGreedy(config: ModelConfig, params: Params, prompt: readonly n
     }
     return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
   } finally {
-    cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
+    cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
   }
 }

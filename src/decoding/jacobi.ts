@@ -402,7 +402,7 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
     if (!options.recordTrajectory) return { tokens: run.committed, stats };
     return { tokens: run.committed, stats, trajectory: { prompt: [...prompt], blockSize: resolved.blockSize, blocks: blocks.trajectory } };
   } finally {
-    run.cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
+    run.cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
   }
 }
 

@@ -434,7 +434,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
       }
     }
   } finally {
-    cache.release?.();  // a GPU cache frees its buffers now: garbage collection may not run inside a decoding loop
+    cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
   }
 }
 

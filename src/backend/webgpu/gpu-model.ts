@@ -448,7 +448,17 @@ export class GpuModel {
    * released cache at once). A decoder makes a cache per prompt: reusing one skips allocating and
    * zeroing its buffers and keeps the commands encoded ahead for it valid.
    */
-  cachePool = CACHE_POOL;
+  get cachePool(): number {
+    return this.poolSize;
+  }
+
+  set cachePool(size: number) {
+    if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`GpuModel.cachePool: expected a whole number of caches (0 or more), got ${size}`);
+    this.poolSize = size;
+    for (const cache of this.idleCaches.splice(size)) this.destroyCache(cache);
+  }
+
+  private poolSize = CACHE_POOL;
 
   private constructor(
     private readonly device: GPUDevice,
@@ -549,7 +559,8 @@ export class GpuModel {
   /**
    * A new empty cache: the buffers of a released one when one is kept ({@link GpuModel.cachePool}),
    * else new ones. Its rows hold whatever the last user left; no kernel reads a row before a forward
-   * wrote it (attention reads keys below L = P + T only).
+   * wrote it (no kernel uses a row at or past L = P + T: attention's value prefetch loads up to three
+   * such rows and discards them).
    *
    * @returns its id, and whether its buffers were reused
    */
@@ -566,11 +577,16 @@ export class GpuModel {
     if (cache === undefined) return;
     this.forwardsOn.delete(id);
     this.caches.delete(id);
-    if (this.idleCaches.length < this.cachePool) {
+    if (this.idleCaches.length < this.poolSize) {
       this.idleCaches.push(cache);                                          // commands encoded ahead for it stay valid
       return;
     }
-    if (this.prepared?.cache === cache) this.prepared = null;             // its bind groups name the buffers freed here
+    this.destroyCache(cache);
+  }
+
+  /** Frees a cache's GPU buffers, and the commands encoded ahead for them (their bind groups name those buffers). */
+  private destroyCache(cache: GpuCache): void {
+    if (this.prepared?.cache === cache) this.prepared = null;
     [...cache.keys, ...cache.values].forEach((b) => b.destroy());
   }
 
@@ -603,9 +619,10 @@ export class GpuModel {
   /**
    * One forward: T tokens after P cached rows. Every kernel is in one command buffer, submitted once;
    * the argmax of each row is read back, the logits stay on the device for {@link GpuModel.readLogits}.
-   * The command buffer was usually encoded ahead, while the GPU ran the previous forward: for the same
-   * cache and the largest T of the last {@link RECENT_FORWARDS} forwards (rounded up to a power of two),
-   * since commands depend on the cache and the rows their grids cover, never on the tokens or P.
+   * The command buffer was usually encoded ahead, while the GPU ran the previous forward, for the same
+   * cache buffers and a guess at T (see `nextRows`: the largest T of the last {@link RECENT_FORWARDS}
+   * forwards, rounded up to a power of two, the prompt left out), since commands depend on the cache's
+   * buffers and the rows their grids cover, never on the tokens or P.
    *
    * @returns [T] the greedy token after each row
    */
@@ -662,10 +679,11 @@ export class GpuModel {
 
   /** T of the last few forwards on `recentCache`, its first (the prompt) left out: what the next forward's commands are encoded for. */
   private recentRows: number[] = [];
+  /** The cache id of the last forward (null: the scratch cache; undefined before the first). */
   private recentCache: number | null | undefined = undefined;
   /** Forwards so far on each cache, by id. */
   private readonly forwardsOn = new Map<number, number>();
-  /** The row count the last decode encoded for, after its prompt: the guess for the next decode's first step. */
+  /** The largest T of the last decode's last few steps (its prompt left out): the guess for the next decode's first step. */
   private decodeRows = 1;
 
   /**
@@ -680,7 +698,7 @@ export class GpuModel {
     const first = cache !== null && (this.forwardsOn.get(cache) ?? 0) === 0;
     if (cache !== null) this.forwardsOn.set(cache, (this.forwardsOn.get(cache) ?? 0) + 1);
     if (cache !== this.recentCache) {
-      if (this.recentRows.length > 0) this.decodeRows = Math.max(...this.recentRows);
+      if (this.recentCache !== null && this.recentRows.length > 0) this.decodeRows = Math.max(...this.recentRows);   // not the oracle's cache-less forwards
       this.recentRows = [];
       this.recentCache = cache;
     }
@@ -805,7 +823,8 @@ export class GpuModel {
 
   /**
    * Float32 operations per second of a WGSL kernel that does nothing but multiply-adds in registers
-   * (8 independent vec4 chains a thread, 2^18 threads, `a = a * s + c`, counted as 2 operations a lane):
+   * (8 independent vec4 chains a thread, each lane seeded differently, 2^18 threads, `a = a * s + c`,
+   * counted as 2 operations a lane):
    * the arithmetic rate a matmul could reach at best on this card, measured, not taken from a data sheet.
    */
   async timeFmaKernel(reps: number): Promise<number> {
@@ -819,7 +838,8 @@ export class GpuModel {
 @group(0) @binding(2) var<storage, read_write> sink: array<vec4<f32>>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
   let s = seed[0];                                       // read at run time: nothing folds to a constant
-  ${chains.map((c) => `var a${c} = vec4<f32>(f32(g.x), f32(${c}u), s.z, s.w);`).join(" ")}
+  // every lane of every chain starts elsewhere, so that no compiler can merge two chains into one
+  ${chains.map((c) => `var a${c} = vec4<f32>(f32(g.x) + ${c}.0, s.y * ${c + 1}.0, s.z + ${c}.5, s.w - ${c}.25);`).join("\n  ")}
   for (var i = 0u; i < ${ITERATIONS}u; i++) {
     ${chains.map((c) => `a${c} = a${c} * s.x + s.y;`).join(" ")}
   }

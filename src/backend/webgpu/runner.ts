@@ -154,7 +154,7 @@ export interface WebGpuRunner extends ModelRunner {
  * Starts the WebGPU backend for a model.
  *
  * @param weights - the model's {@link Params}, or {@link RandomWeights} generated on the GPU side
- * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run
+ * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run; RangeError (as a rejection) when `cachePool` is not a whole number of 0 or more
  * @example
  * ```ts
  * const runner = await webgpuRunner(config, params);
@@ -164,6 +164,10 @@ export interface WebGpuRunner extends ModelRunner {
  * @category WebGPU
  */
 export async function webgpuRunner(config: ModelConfig, weights: Params | RandomWeights, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
+  const { cachePool } = options;
+  if (cachePool !== undefined && !(Number.isInteger(cachePool) && cachePool >= 0)) {
+    throw new RangeError(`webgpuRunner: cachePool must be a whole number of caches (0 or more), got ${cachePool}`);
+  }
   const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000, await workerFile());
   const source: WeightSource = "random" in weights
     ? { kind: "random", seed: weights.seed, std: weights.std }
@@ -234,8 +238,11 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     lastTiming: () => timing,
     cacheStats: () => ({ ...stats }),
     close() {
-      bridge.call({ op: "close" });
-      void bridge.close();
+      try {
+        bridge.call({ op: "close" });
+      } finally {
+        void bridge.close();
+      }
     },
   };
 }
@@ -253,7 +260,7 @@ class GpuSequenceCache implements SequenceCache {
     private readonly onRelease: (cache: GpuSequenceCache) => void,
   ) {}
 
-  /** Frees the cache's GPU buffers now (see {@link SequenceCache.release}); a second call does nothing. */
+  /** Releases the cache's GPU buffers now, to the worker's pool of idle caches or freed (see {@link SequenceCache.release}); a second call does nothing. */
   release(): void {
     if (this.released) return;
     this.released = true;

@@ -195,7 +195,7 @@ export function workerMain(): void {
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
       model = await GpuModel.create(device, r.config, r.weights, r.tiles);
-      if (request.cachePool !== undefined) model.cachePool = request.cachePool;
+      if (r.cachePool !== undefined) model.cachePool = r.cachePool;
       return { json: { adapter: opened.adapter } };
     }
     if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
@@ -232,13 +232,13 @@ export function workerMain(): void {
     queue = queue.then(async () => {
       const posted = POSTED_OPS.has(request.op);
       try {
-        if (!posted && postedFailure !== null) {
+        if (!posted && request.op !== "close" && postedFailure !== null) {
           const failure = postedFailure;
           postedFailure = null;
           throw new Error(failure);
         }
         const result = await handle(request);
-        if (result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);
+        if (!posted && result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);   // a posted op's answer would wake the next call
       } catch (error) {
         if (posted) {
           postedFailure ??= `GPU worker: an earlier "${request.op}" failed: ${(error as Error).message}`;
