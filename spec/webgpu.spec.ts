@@ -26,6 +26,7 @@ import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
+import { answering, type Request } from "../src/backend/webgpu/worker.ts";
 import { autoBlockSize } from "../src/decoding/block-size.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
@@ -71,6 +72,26 @@ if (unavailable !== null && !required) console.warn(`spec/webgpu.spec.ts skipped
 describe("WebGPU is available where it must be", () => {
   it.runIf(required)("under CI a GPU adapter (SwiftShader) was found", () => {
     expect(unavailable, "CI must run the WebGPU specs: .ci/run sets up SwiftShader").toBeNull();
+  });
+});
+
+describe("the GPU worker's answering rules (no GPU needed)", () => {
+  it("a posted request never replies; its failure fails the next answered request once, but never close", async () => {
+    const ran: string[] = [];
+    const answerFor = answering(async (request) => {
+      ran.push(request.op);
+      if (request.op === "keepRows" && request.count === 99) throw new Error("boom");
+      return { json: request.op };
+    });
+    const keepRows = (count: number): Request => ({ op: "keepRows", cache: 1, length: 0, from: 1, count });
+    expect(await answerFor(keepRows(1))).toBeNull();                          // its handler answered; nobody waits
+    expect(await answerFor({ op: "newCache" })).toEqual({ status: 0, json: "newCache", ids: null });
+    expect(await answerFor(keepRows(99))).toBeNull();
+    expect(await answerFor({ op: "newCache" })).toEqual({ status: 1, json: 'GPU worker: an earlier "keepRows" failed: boom', ids: null });
+    expect(await answerFor({ op: "newCache" })).toEqual({ status: 0, json: "newCache", ids: null });   // reported once
+    expect(await answerFor(keepRows(99))).toBeNull();
+    expect(await answerFor({ op: "close" })).toEqual({ status: 0, json: "close", ids: null });
+    expect(ran).toEqual(["keepRows", "newCache", "keepRows", "newCache", "keepRows", "close"]);   // the failed-over request did not run
   });
 });
 

@@ -452,6 +452,11 @@ export class GpuModel {
     return this.poolSize;
   }
 
+  /**
+   * Sets {@link GpuModel.cachePool}; idle caches beyond the new size are freed.
+   *
+   * @throws RangeError unless `size` is a whole number of 0 or more
+   */
   set cachePool(size: number) {
     if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`GpuModel.cachePool: expected a whole number of caches (0 or more), got ${size}`);
     this.poolSize = size;

@@ -225,29 +225,67 @@ export function workerMain(): void {
     }
   };
 
-  // A posted request (free, keepRows: nobody waits) has no answer of its own; if it fails, the next
-  // answered request fails with its message instead of running, as the cache may be in a bad state.
-  let postedFailure: string | null = null;
+  const answerFor = answering(handle);
   port.on("message", (request: Request) => {
     queue = queue.then(async () => {
-      const posted = POSTED_OPS.has(request.op);
-      try {
-        if (!posted && request.op !== "close" && postedFailure !== null) {
-          const failure = postedFailure;
-          postedFailure = null;
-          throw new Error(failure);
-        }
-        const result = await handle(request);
-        if (!posted && result !== null && answer !== null) writeAnswer(answer, 0, result.json, result.ids ?? null);   // a posted op's answer would wake the next call
-      } catch (error) {
-        if (posted) {
-          postedFailure ??= `GPU worker: an earlier "${request.op}" failed: ${(error as Error).message}`;
-          return;
-        }
-        if (answer === null && request.answer !== undefined) answer = request.answer;
-        if (answer !== null) writeAnswer(answer, 1, (error as Error).message, null);
-      }
+      const reply = await answerFor(request);
+      if (answer === null && request.answer !== undefined) answer = request.answer;       // an init that failed still answers
+      if (reply !== null && answer !== null) writeAnswer(answer, reply.status, reply.json, reply.ids);
       if (request.op === "init") port.postMessage("answered");            // the main thread awaits init, it does not block
     });
   });
+}
+
+/**
+ * What the worker writes back for one request.
+ *
+ * @example
+ * ```ts
+ * const reply: Reply = { status: 1, json: "GPU worker: an earlier \"keepRows\" failed: ...", ids: null };
+ * ```
+ * @category WebGPU
+ */
+export interface Reply {
+  /** 0: the request ran; 1: it failed. */
+  readonly status: 0 | 1;
+  /** The result (status 0) or the error message (status 1). */
+  readonly json: unknown;
+  /** A forward's greedy token ids, or null. */
+  readonly ids: Int32Array | null;
+}
+
+/**
+ * Wraps the worker's request handler with the rules of answering, requests taken one at a time in
+ * arrival order. An answered request gets its result, or its error as status 1. A posted request
+ * ({@link POSTED_OPS}: nobody waits) gets no reply, whatever the handler returned; if it fails, the next
+ * answered request fails with its message instead of running (the cache may be in a bad state) —
+ * except `close`, which always runs.
+ *
+ * @example
+ * ```ts
+ * const answerFor = answering(handle);
+ * await answerFor({ op: "keepRows", cache: 1, length: 0, from: 2, count: 1 }); // null: posted
+ * ```
+ * @category WebGPU
+ */
+export function answering(handle: (request: Request) => Promise<{ json: unknown; ids?: Int32Array } | null>): (request: Request) => Promise<Reply | null> {
+  let postedFailure: string | null = null;
+  return async (request) => {
+    const posted = POSTED_OPS.has(request.op);
+    try {
+      if (!posted && request.op !== "close" && postedFailure !== null) {
+        const failure = postedFailure;
+        postedFailure = null;
+        throw new Error(failure);
+      }
+      const result = await handle(request);
+      return posted || result === null ? null : { status: 0, json: result.json, ids: result.ids ?? null };
+    } catch (error) {
+      if (posted) {
+        postedFailure ??= `GPU worker: an earlier "${request.op}" failed: ${(error as Error).message}`;
+        return null;
+      }
+      return { status: 1, json: (error as Error).message, ids: null };
+    }
+  };
 }
