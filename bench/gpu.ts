@@ -23,7 +23,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { CACHE_POOL, DEFAULT_TILES, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -307,10 +307,13 @@ interface GpuForwardRow {
   readonly singleSubmitMs: number;
   readonly matmulMs: number;
   readonly otherMs: number;
+  /** Each of the other kernels alone (where measured). */
+  readonly kernelsMs?: Record<string, number>;
   readonly ratio: number;
 }
 
-function gpuForward(runner: WebGpuRunner, reps: number): GpuForwardRow[] {
+/** With `perKernel`, each of the other kernels is also timed alone (each alone still pays its dispatches). */
+function gpuForward(runner: WebGpuRunner, reps: number, perKernel = false): GpuForwardRow[] {
   warmUp(runner, 0.5);
   const rows = SIZES.filter((T) => T <= runner.config.maxPositions).map((T) => {
     const all = runner.timeForward(T, reps, "all");
@@ -318,10 +321,14 @@ function gpuForward(runner: WebGpuRunner, reps: number): GpuForwardRow[] {
       T, ms: 1000 * all.seconds, singleSubmitMs: 1000 * all.singleSubmitSeconds,
       matmulMs: 1000 * runner.timeForward(T, reps, "matmul").seconds,
       otherMs: 1000 * runner.timeForward(T, reps, "other").seconds,
+      ...(perKernel ? { kernelsMs: Object.fromEntries(OTHER_KERNELS.map((k) => [k, 1000 * runner.timeForward(T, reps, k).seconds])) } : {}),
     };
   });
   const result = rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
-  for (const r of result) log(`  GPU time of a forward, T=${String(r.T).padStart(3)}: ${r.ms.toFixed(3)} ms (matmuls alone ${r.matmulMs.toFixed(3)}, the rest alone ${r.otherMs.toFixed(3)})  ratio ${r.ratio.toFixed(2)}; one forward alone in a submit ${r.singleSubmitMs.toFixed(3)} ms`);
+  for (const r of result) {
+    log(`  GPU time of a forward, T=${String(r.T).padStart(3)}: ${r.ms.toFixed(3)} ms (matmuls alone ${r.matmulMs.toFixed(3)}, the rest alone ${r.otherMs.toFixed(3)})  ratio ${r.ratio.toFixed(2)}; one forward alone in a submit ${r.singleSubmitMs.toFixed(3)} ms`);
+    if (r.kernelsMs !== undefined) log(`    the rest, each kernel alone: ${Object.entries(r.kernelsMs).map(([k, ms]) => `${k} ${ms.toFixed(3)}`).join(", ")} ms`);
+  }
   return result;
 }
 
@@ -503,7 +510,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const randomPrompts = Array.from({ length: quick ? 2 : 4 }, () => Array.from({ length: 16 }, () => rng.int(REALISTIC.vocabSize)));
   const emptyParams = null as unknown as Params;                                         // the runner holds the weights
   const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, base, quick ? 32 : 128, false, [16, 64], null), randomPrompts, base);
-  const baseGpu = gpuForward(base, quick ? 3 : 10);
+  const baseGpu = gpuForward(base, quick ? 3 : 10, true);
   base.close();
   const ceiling = ratioCeiling(REALISTIC, latency, baseGpu, copyBest, fmaFlops);
 

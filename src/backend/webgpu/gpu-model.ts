@@ -317,8 +317,8 @@ export function fitTile(tile: MatmulTile, maxBytes: number): MatmulTile {
 }
 
 /**
- * Which kernels of a forward {@link GpuModel.timeForward} records: all, only the five matmuls, or
- * only the others (embedding, norms, RoPE, attention, SwiGLU, argmax).
+ * Which kernels of a forward {@link GpuModel.timeForward} records: all, only the five matmuls, only
+ * the others, or only one of the others ({@link OTHER_KERNELS}).
  *
  * @example
  * ```ts
@@ -326,7 +326,30 @@ export function fitTile(tile: MatmulTile, maxBytes: number): MatmulTile {
  * ```
  * @category WebGPU
  */
-export type ForwardPart = "all" | "matmul" | "other";
+export type ForwardPart = "all" | "matmul" | "other" | OtherKernel;
+
+/**
+ * The kernels of a forward besides the matmuls, in the order a layer runs them (embedding first,
+ * argmax last).
+ *
+ * @example
+ * ```ts
+ * for (const kernel of OTHER_KERNELS) await model.timeForward(64, 10, kernel);
+ * ```
+ * @category WebGPU
+ */
+export const OTHER_KERNELS = ["embedding", "rmsNorm", "rope", "attention", "swiglu", "argmax"] as const;
+
+/**
+ * One of {@link OTHER_KERNELS}.
+ *
+ * @example
+ * ```ts
+ * const kernel: OtherKernel = "attention";
+ * ```
+ * @category WebGPU
+ */
+export type OtherKernel = typeof OTHER_KERNELS[number];
 
 /**
  * What {@link GpuModel.timeForward} measured.
@@ -729,36 +752,36 @@ export class GpuModel {
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y);
     };
-    const run = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
-      if (part !== "matmul") dispatch(pipeline, group, x, y);
+    const run = (name: OtherKernel, group: GPUBindGroup, x: number, y = 1): void => {
+      if (part === "all" || part === "other" || part === name) dispatch(this.pipeline(name), group, x, y);
     };
     const matmul = (m: BoundMatmul): void => {
-      if (part === "other") return;
+      if (part !== "all" && part !== "matmul") return;
       const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
       dispatch(pipeline, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
-    const elementwise = (pipeline: GPUComputePipeline, group: GPUBindGroup, threads: number, size: number): void => {
+    const elementwise = (name: OtherKernel, group: GPUBindGroup, threads: number, size: number): void => {
       const groups = Math.ceil(threads / size);
-      run(pipeline, group, Math.min(groups, 65535), Math.ceil(groups / 65535));
+      run(name, group, Math.min(groups, 65535), Math.ceil(groups / 65535));
     };
 
-    elementwise(this.pipeline("embedding"), plan.embedding, T * C, 256);                     // x [T, C]
+    elementwise("embedding", plan.embedding, T * C, 256);                                     // x [T, C]
     plan.layers.forEach((layer, l) => {
       // attention block: pre-norm, fused q/k/v, rotate and append to the cache, attend, project back
-      run(this.pipeline("rmsNorm"), layer.inputNorm, T);                                      // h [T, C]
+      run("rmsNorm", layer.inputNorm, T);                                                     // h [T, C]
       matmul(layer.qkv);                                                                      // qkv [T, Q]
-      elementwise(this.pipeline("rope"), cache.rope[l], T * (H + Hkv) * half, 64);            // cache rows P..L-1
-      run(this.pipeline("attention"), cache.attention[l], H, T);                              // attn [T, H*D]
+      elementwise("rope", cache.rope[l], T * (H + Hkv) * half, 64);                           // cache rows P..L-1
+      run("attention", cache.attention[l], H, T);                                             // attn [T, H*D]
       matmul(layer.wo);                                                                       // x += attn wo^T
       // MLP block: pre-norm, fused gate/up, SwiGLU, down
-      run(this.pipeline("rmsNorm"), layer.postNorm, T);                                       // h [T, C]
+      run("rmsNorm", layer.postNorm, T);                                                      // h [T, C]
       matmul(layer.gu);                                                                       // gu [T, 2I]
-      elementwise(this.pipeline("swiglu"), plan.swiglu, T * I, 256);                         // g [T, I]
+      elementwise("swiglu", plan.swiglu, T * I, 256);                                         // g [T, I]
       matmul(layer.down);                                                                     // x += g wDown^T
     });
-    run(this.pipeline("rmsNorm"), plan.norm, T);                                              // h [T, C]
+    run("rmsNorm", plan.norm, T);                                                             // h [T, C]
     matmul(plan.lmHead);                                                                      // logits [T, V]
-    run(this.pipeline("argmax"), plan.argmax, T);                                             // ids [T]
+    run("argmax", plan.argmax, T);                                                            // ids [T]
   }
 
   /**
@@ -967,7 +990,7 @@ export class GpuModel {
         (this.tiles.narrow !== undefined && shape.N <= (this.tiles.narrowColumns ?? 0) ? this.tiles.narrow : this.tiles.small))),
       large: tiled(shape, this.fit(this.tiles.matrices?.[name]?.large ?? this.tiles.large)),
     });
-    for (const name of ["embedding", "rmsNorm", "rope", "attention", "swiglu", "argmax"] as const) this.pipeline(name);   // compile now: errors surface at load
+    for (const name of OTHER_KERNELS) this.pipeline(name);   // compile now: errors surface at load
     return {
       swiglu: this.bindGroup("in1out1", [b.step, b.gu, b.g]),
       embedding: this.bindGroup("in2out1", [b.step, b.tokens, b.embed, b.x]),
@@ -986,7 +1009,7 @@ export class GpuModel {
   }
 
   /** The compiled kernel `name`, compiled on first use. */
-  private pipeline(name: "embedding" | "rmsNorm" | "rope" | "attention" | "swiglu" | "argmax"): GPUComputePipeline {
+  private pipeline(name: OtherKernel): GPUComputePipeline {
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R, rmsNormEps } = this.config;
     const D = headDim(this.config);
     const kernels = {
