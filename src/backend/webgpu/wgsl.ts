@@ -334,8 +334,6 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
-  const G = [16, 8, 4, 2, 1].find((g) => D % g === 0)!;               // key elements loaded before any is used
-  const group = [...Array(G).keys()];
   return `${STEP}
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
@@ -356,18 +354,12 @@ fn visible(i: u32, j: u32) -> bool {
   let qo = i * ${Q}u + h * ${D}u;
   let ko = (h / ${H / Hkv}u) * ${D}u;
   let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
-  // scores and their max: the query in registers, each key's row loaded ${G} elements at a time before
-  // any is used (their latencies overlap), then added in ascending d — the same additions as one at a time
-  ${[...Array(D).keys()].map((d) => `let q${d} = qkv[qo + ${d}u];`).join(" ")}
+  // scores and their max
   var mx = ${NEG_INF};
   for (var j = t; j < end; j += 128u) {
     if (visible(i, j)) {
-      let kb = j * ${W}u + ko;
       var dot = 0.0;
-      ${[...Array(D / G).keys()].map((c) => `{
-        ${group.map((g) => `let k${g} = keys[kb + ${c * G + g}u];`).join(" ")}
-        ${group.map((g) => `dot = dot + q${c * G + g} * k${g};`).join(" ")}
-      }`).join("\n      ")}
+      for (var d = 0u; d < ${D}u; d++) { dot = dot + qkv[qo + d] * keys[j * ${W}u + ko + d]; }
       let s = dot * ${f32(1 / Math.sqrt(D))};
       scores[j] = s;
       mx = max(mx, s);
