@@ -319,25 +319,11 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 // ---------------------------------------------------------------- attention
 
 /**
- * Threads of an {@link attentionSource} workgroup: one per element of a head's output (the weighted
- * sum of values), at least 32 and at most 128 — 64 for a head of 64, where 128 would leave half idle.
- *
- * @example
- * ```ts
- * attentionThreads(64); // 64
- * ```
- * @category WebGPU
- */
-export function attentionThreads(D: number): number {
-  return D <= 32 ? 32 : D <= 64 ? 64 : 128;
-}
-
-/**
  * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
- * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One workgroup of
- * {@link attentionThreads} threads per (h, i); the scores of one row live in workgroup memory
- * (`maxPositions` floats); the max is a tree (a maximum is exact in any order), the sums are
- * sequential. Visible keys: j ≤ P + i (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
+ * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One 128-thread workgroup per
+ * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats); the max is a tree (a
+ * maximum is exact in any order), the sums are sequential. Visible keys: j ≤ P + i
+ * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
  *
  * @example
  * ```ts
@@ -348,7 +334,6 @@ export function attentionThreads(D: number): number {
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
-  const WG = attentionThreads(D);
   return `${STEP}
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
@@ -356,13 +341,13 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
 @group(0) @binding(4) var<storage, read> mask: array<u32>;       // [T, L] bits
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;  // [T, H*D]
 var<workgroup> scores: array<f32, ${maxPositions}>;
-var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> red: array<f32, 128>;
 fn visible(i: u32, j: u32) -> bool {
   if (step.hasMask == 0u) { return j <= step.P + i; }
   let bit = i * step.L + j;
   return ((mask[bit / 32u] >> (bit % 32u)) & 1u) == 1u;
 }
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let h = wg.x;
   let i = wg.y;
   if (i >= step.T) { return; }
@@ -371,7 +356,7 @@ fn visible(i: u32, j: u32) -> bool {
   let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
   // scores and their max
   var mx = ${NEG_INF};
-  for (var j = t; j < end; j += ${WG}u) {
+  for (var j = t; j < end; j += 128u) {
     if (visible(i, j)) {
       var dot = 0.0;
       for (var d = 0u; d < ${D}u; d++) { dot = dot + qkv[qo + d] * keys[j * ${W}u + ko + d]; }
@@ -382,20 +367,20 @@ fn visible(i: u32, j: u32) -> bool {
   }
   red[t] = mx;
   workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+  for (var s = 64u; s > 0u; s = s >> 1u) {
     if (t < s) { red[t] = max(red[t], red[t + s]); }
     workgroupBarrier();
   }
   let m = red[0];
   workgroupBarrier();
   // exp, after subtracting the max so that nothing overflows
-  for (var j = t; j < end; j += ${WG}u) {
+  for (var j = t; j < end; j += 128u) {
     if (visible(i, j)) { scores[j] = exp(scores[j] - m); }
   }
   workgroupBarrier();
   // the sum of the exps and the weighted sum of values, one thread per output element, visible keys in
   // ascending order: the order depends on which keys are visible, never on where they sit in the cache
-  for (var d = t; d < ${D}u; d += ${WG}u) {
+  for (var d = t; d < ${D}u; d += 128u) {
     var total = 0.0;
     for (var j = 0u; j < end; j++) {
       if (visible(i, j)) { total = total + scores[j]; }
