@@ -404,11 +404,17 @@ interface TileRow {
   readonly gflops: number;
 }
 
+/** Each matrix product's weights [N, K], as the GPU model binds them. */
+function matrixShapes(config: ModelConfig): Record<MatrixName, { readonly N: number; readonly K: number }> {
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = config;
+  const D = C / H;
+  return { qkv: { N: (H + 2 * Hkv) * D, K: C }, wo: { N: C, K: H * D }, gu: { N: 2 * I, K: C }, down: { N: C, K: I }, lmHead: { N: V, K: C } };
+}
+
 /** Weights the matrix products of one forward read: 4 per layer and the LM head (the embedding is only gathered). */
 function matmulWeights(config: ModelConfig): number {
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, numLayers } = config;
-  const D = C / H;
-  return numLayers * ((H + 2 * Hkv) * D * C + C * H * D + 2 * I * C + C * I) + V * C;
+  const { qkv, wo, gu, down, lmHead } = matrixShapes(config);
+  return config.numLayers * [qkv, wo, gu, down].reduce((s, m) => s + m.N * m.K, 0) + lmHead.N * lmHead.K;
 }
 
 /**
@@ -475,11 +481,9 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
     }
   }
   const best = (matrix: MatrixName, M: number): TileRow => sweep.filter((r) => r.matrix === matrix && r.M === M).reduce((a, b) => (b.microseconds < a.microseconds ? b : a));
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = REALISTIC;
-  const D = C / H;
-  const columns: Record<MatrixName, number> = { qkv: (H + 2 * Hkv) * D, wo: C, gu: 2 * I, down: C, lmHead: V };
+  const shapes = matrixShapes(REALISTIC);
   const defaultTile = (matrix: MatrixName, M: number): MatmulTile => M > DEFAULT_TILES.smallRows ? DEFAULT_TILES.large
-    : DEFAULT_TILES.narrow !== undefined && columns[matrix] <= (DEFAULT_TILES.narrowColumns ?? 0) ? DEFAULT_TILES.narrow : DEFAULT_TILES.small;
+    : DEFAULT_TILES.narrow !== undefined && shapes[matrix].N <= (DEFAULT_TILES.narrowColumns ?? 0) ? DEFAULT_TILES.narrow : DEFAULT_TILES.small;
   // The default tile's row; a device with less workgroup memory runs a shrunk default (fitTile), unmeasured here: NaN.
   const current = (matrix: MatrixName, M: number): TileRow => sweep.find((r) => r.matrix === matrix && r.M === M &&
     JSON.stringify((M === 1 ? SMALL_TILES : LARGE_TILES)[r.tile]) === JSON.stringify(defaultTile(matrix, M)))

@@ -55,6 +55,20 @@ export const RECENT_FORWARDS = 4;
  */
 export const CACHE_POOL = 2;
 
+/**
+ * Checks a cache pool size: a whole number of caches, 0 or more.
+ *
+ * @throws RangeError naming `where` and the value otherwise
+ * @example
+ * ```ts
+ * checkCachePool(-1, "webgpuRunner"); // RangeError: webgpuRunner: cachePool must be a whole number of caches (0 or more), got -1
+ * ```
+ * @category WebGPU
+ */
+export function checkCachePool(size: number, where: string): void {
+  if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`${where}: cachePool must be a whole number of caches (0 or more), got ${size}`);
+}
+
 // WebGPU's usage flags (the numeric values of the standard; Node has no GPUBufferUsage global).
 const MAP_READ = 0x1;
 const COPY_SRC = 0x4;
@@ -466,32 +480,16 @@ export class GpuModel {
   private scratchCache: GpuCache | null = null;
   /** Released caches kept for the next {@link GpuModel.newCache}, at most {@link GpuModel.cachePool}. */
   private readonly idleCaches: GpuCache[] = [];
-  /**
-   * How many released caches keep their GPU buffers for reuse (default {@link CACHE_POOL}; 0 frees every
-   * released cache at once). A decoder makes a cache per prompt: reusing one skips allocating and
-   * zeroing its buffers and keeps the commands encoded ahead for it valid.
-   */
-  get cachePool(): number {
-    return this.poolSize;
-  }
-
-  /**
-   * Sets {@link GpuModel.cachePool}; idle caches beyond the new size are freed.
-   *
-   * @throws RangeError unless `size` is a whole number of 0 or more
-   */
-  set cachePool(size: number) {
-    if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`GpuModel.cachePool: expected a whole number of caches (0 or more), got ${size}`);
-    this.poolSize = size;
-    for (const cache of this.idleCaches.splice(size)) this.destroyCache(cache);
-  }
-
-  private poolSize = CACHE_POOL;
-
   private constructor(
     private readonly device: GPUDevice,
     private readonly config: ModelConfig,
     private readonly tiles: TileChoice,
+    /**
+     * How many released caches keep their GPU buffers for reuse ({@link CACHE_POOL} unless `create` was
+     * given another; 0 frees every released cache at once). A decoder makes a cache per prompt: reusing
+     * one skips allocating and zeroing its buffers and keeps the commands encoded ahead for it valid.
+     */
+    readonly cachePool: number,
     private readonly layouts: Record<string, GPUBindGroupLayout>,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly layers: GpuLayer[],
@@ -500,9 +498,11 @@ export class GpuModel {
   /**
    * Uploads the weights, compiles the kernels and allocates the activations for `config`.
    *
-   * @throws Error when the model does not fit the device's limits (the message names the limit)
+   * @param cachePool - how many released caches keep their buffers ({@link GpuModel.cachePool})
+   * @throws Error when the model does not fit the device's limits (the message names the limit); RangeError when `cachePool` is not a whole number of 0 or more
    */
-  static async create(device: GPUDevice, config: ModelConfig, weights: WeightSource, tiles: TileChoice = DEFAULT_TILES): Promise<GpuModel> {
+  static async create(device: GPUDevice, config: ModelConfig, weights: WeightSource, tiles: TileChoice = DEFAULT_TILES, cachePool = CACHE_POOL): Promise<GpuModel> {
+    checkCachePool(cachePool, "GpuModel.create");
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
@@ -572,7 +572,7 @@ export class GpuModel {
       rope: bindLayout(device, ["read", "read", "read", "write", "write", "write"]),
       attention: bindLayout(device, ["read", "read", "read", "read", "write"]),
     };
-    const model = new GpuModel(device, config, tiles, layouts, buffers, layers);
+    const model = new GpuModel(device, config, tiles, cachePool, layouts, buffers, layers);
     device.pushErrorScope("validation");
     model.plan = model.makePlan();
     model.scratchCache = model.allocateCache();
@@ -603,18 +603,12 @@ export class GpuModel {
   freeCache(id: number): void {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
-    this.forwardsOn.delete(id);
     this.caches.delete(id);
-    if (this.idleCaches.length < this.poolSize) {
+    if (this.idleCaches.length < this.cachePool) {
       this.idleCaches.push(cache);                                          // commands encoded ahead for it stay valid
       return;
     }
-    this.destroyCache(cache);
-  }
-
-  /** Frees a cache's GPU buffers, and the commands encoded ahead for them (their bind groups name those buffers). */
-  private destroyCache(cache: GpuCache): void {
-    if (this.prepared?.cache === cache) this.prepared = null;
+    if (this.prepared?.cache === cache) this.prepared = null;             // its bind groups name the buffers freed here
     [...cache.keys, ...cache.values].forEach((b) => b.destroy());
   }
 
@@ -677,7 +671,7 @@ export class GpuModel {
     device.queue.submit([commands]);                                                          // the one submit
     const submitted = performance.now();
     // While the GPU works, encode the next forward on the same cache (see nextRows).
-    const rows = this.nextRows(input.cache, T);
+    const rows = this.nextRows(input.cache, T, P);
     this.prepared = { rows, cache: target, commands: this.encodeOne(rows, target) };
     const aheadMs = performance.now() - submitted;
     // Wait for the queue, then map: the wait splits into the GPU's work and the read-back (measured as
@@ -709,22 +703,19 @@ export class GpuModel {
   private recentRows: number[] = [];
   /** The cache id of the last forward (null: the scratch cache; undefined before the first). */
   private recentCache: number | null | undefined = undefined;
-  /** Forwards so far on each cache, by id. */
-  private readonly forwardsOn = new Map<number, number>();
   /** The largest T of the last decode's last few steps (its prompt left out): the guess for the next decode's first step. */
   private decodeRows = 1;
 
   /**
    * The rows to encode the next forward on `cache` for, after a forward of T tokens: the largest T of the
    * last few forwards on it, rounded up to a power of two — AR's 1 every time, Jacobi's block size n (its
-   * block shrinks as tokens are accepted, then starts again at n). The first forward on a cache is a
+   * block shrinks as tokens are accepted, then starts again at n). The first forward on a cache (P = 0) is a
    * decoder's prompt: it does not count, and the forward after it is guessed to be like the last decode's
    * steps. A wrong guess costs the encoding only; a guess too large costs a wider grid (and, from
    * `smallRows` up, the large matmul tile).
    */
-  private nextRows(cache: number | null, T: number): number {
-    const first = cache !== null && (this.forwardsOn.get(cache) ?? 0) === 0;
-    if (cache !== null) this.forwardsOn.set(cache, (this.forwardsOn.get(cache) ?? 0) + 1);
+  private nextRows(cache: number | null, T: number, P: number): number {
+    const first = cache !== null && P === 0;                              // a prompt: the first forward on a cache
     if (cache !== this.recentCache) {
       if (this.recentCache !== null && this.recentRows.length > 0) this.decodeRows = Math.max(...this.recentRows);   // not the oracle's cache-less forwards
       this.recentRows = [];

@@ -30,7 +30,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { RECENT_FORWARDS, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { RECENT_FORWARDS, checkCachePool, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
@@ -164,10 +164,7 @@ export interface WebGpuRunner extends ModelRunner {
  * @category WebGPU
  */
 export async function webgpuRunner(config: ModelConfig, weights: Params | RandomWeights, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
-  const { cachePool } = options;
-  if (cachePool !== undefined && !(Number.isInteger(cachePool) && cachePool >= 0)) {
-    throw new RangeError(`webgpuRunner: cachePool must be a whole number of caches (0 or more), got ${cachePool}`);
-  }
+  if (options.cachePool !== undefined) checkCachePool(options.cachePool, "webgpuRunner");
   const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000, await workerFile());
   const source: WeightSource = "random" in weights
     ? { kind: "random", seed: weights.seed, std: weights.std }

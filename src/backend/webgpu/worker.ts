@@ -194,8 +194,7 @@ export function workerMain(): void {
       const opened = await openDevice(r.dawnToggles ?? []);
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
-      model = await GpuModel.create(device, r.config, r.weights, r.tiles);
-      if (r.cachePool !== undefined) model.cachePool = r.cachePool;
+      model = await GpuModel.create(device, r.config, r.weights, r.tiles, r.cachePool);
       return { json: { adapter: opened.adapter } };
     }
     if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
