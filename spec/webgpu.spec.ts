@@ -156,8 +156,8 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
-  it("attention over 150 cached keys (more keys than the 128 threads of a workgroup, head sizes 8 and 6): within 1e-4 of the CPU, batch-invariant, masked rows too", async () => {
-    for (const [C, H] of [[16, 2], [12, 2]]) {
+  it("attention over 150 cached keys (more keys than the 128 threads of a workgroup; head sizes 8, 6 and 128: vec4 loads, scalar loads, more outputs than threads): within 1e-4 of the CPU, batch-invariant, masked rows too", async () => {
+    for (const [C, H] of [[16, 2], [12, 2], [256, 2]]) {
       const config: ModelConfig = { ...PRESETS.tiny, hiddenSize: C, numHeads: H, numKeyValueHeads: 1, intermediateSize: 12, numLayers: 1, vocabSize: 40, maxPositions: 160 };
       const params = initParams(config, { seed: 5, std: 0.5 });
       const V = config.vocabSize;

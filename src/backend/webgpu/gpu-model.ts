@@ -27,7 +27,7 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import {
-  STEP, argmaxSource, attentionSource, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  STEP, argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
@@ -506,7 +506,7 @@ export class GpuModel {
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
-    const scoresBytes = 4 * (R + 128);
+    const scoresBytes = attentionWorkgroupBytes(R);
     if (scoresBytes > device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
     }

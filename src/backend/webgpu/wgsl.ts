@@ -13,9 +13,9 @@
  *   `l, l+32, l+64, ...` (`k = 4q+e`, ascending), then lane sums are added `0 + 1 + ... + 31` in order.
  *   Every tile shape uses this order; tiles differ only in which thread computes which outputs.
  * - RMSNorm's sum of squares: 256 threads take strided elements, then a fixed halving tree.
- * - attention's sums (of the exps, and of the weighted values): one thread per output element, visible
- *   keys in ascending order — so a row's result depends on which keys it sees, not on where they sit
- *   in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
+ * - attention's sums (of the exps, and of the weighted values): each by one thread, keys in ascending
+ *   order, an invisible key adding an exact 0 — so a row's result depends on which keys it sees, not on
+ *   where they sit in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
  * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
  *
  * Grids may cover more rows than T: the worker encodes a forward's commands ahead, for a row count at
@@ -319,11 +319,37 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 // ---------------------------------------------------------------- attention
 
 /**
+ * The bytes of workgroup memory the attention kernel uses for a model of `maxPositions` positions: the
+ * scores of one row (and 4 zeros past its last key), the 128-wide max tree and the sum of the exps.
+ *
+ * @example
+ * ```ts
+ * attentionWorkgroupBytes(2048); // 8724
+ * ```
+ * @category WebGPU
+ */
+export function attentionWorkgroupBytes(maxPositions: number): number {
+  return 4 * (maxPositions + 4 + 128 + 1);
+}
+
+/**
  * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
- * `s_j = (q · k_j) / sqrt(D)`, `p = softmax(s)`, `out = sum_j p_j v_j`. One 128-thread workgroup per
- * (h, i); the scores of one row live in workgroup memory (`maxPositions` floats); the max is a tree (a
- * maximum is exact in any order), the sums are sequential. Visible keys: j ≤ P + i
- * (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
+ * `s_j = (q · k_j) / sqrt(D)`, `p_j = exp(s_j - max_j s_j)`, `out = (sum_j p_j v_j) / (sum_j p_j)`.
+ * One 128-thread workgroup per (h, i); the row's scores live in workgroup memory (`maxPositions` floats).
+ * Visible keys: j ≤ P + i (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
+ *
+ * 1. Scores, one thread per key: the query in registers, the key's row loaded whole (vec4 loads when D is
+ *    a multiple of 4) before the dot product adds `q_d k_d` for d = 0, 1, ... in order.
+ * 2. Their max, a tree (a maximum is exact in any order). Then `p_j`, with an exact 0 for every invisible
+ *    key and for the 4 slots past the last one.
+ * 3. Threads d < D each add `p_j v_jd` over j = 0, 1, ... in order (four values loaded ahead), while
+ *    thread 127 adds the `p_j` (for D ≥ 128 it is added first, by thread 0); then each output is divided
+ *    once by that sum.
+ *
+ * The sums run over every key below the row's end, but an invisible key adds an exact +0 (its product is
+ * replaced by 0 whenever `p_j` is 0, so that a stale or non-finite value row cannot leak in), and adding
+ * +0 changes no sum: the bits depend on the visible keys' values in ascending order only, never on
+ * where they sit in the cache or on how many rows the forward has.
  *
  * @example
  * ```ts
@@ -334,14 +360,36 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
+  // Phase 1's loads: vec4 when every row offset is a multiple of 4, else one float at a time.
+  const lanes = D % 4 === 0 ? ["x", "y", "z", "w"] : [""];
+  const n = D / lanes.length;
+  const type = lanes.length === 4 ? "vec4<f32>" : "f32";
+  const loadQ = Array.from({ length: n }, (_, c) => `  let q${c} = qkv[qo + ${c}u];`).join("\n");
+  const loadK = Array.from({ length: n }, (_, c) => `      let k${c} = keys[kb + ${c}u];`).join("\n");
+  const dot = Array.from({ length: n }, (_, c) => lanes.map((e) => `      dot = dot + q${c}${e && `.${e}`} * k${c}${e && `.${e}`};`).join("\n")).join("\n");
+  const product = (k: number) => {
+    const j = k === 0 ? "j" : `j + ${k}u`;
+    return `      acc = acc + select(0.0, scores[${j}] * v${k}, scores[${j}] > 0.0);`;
+  };
+  // sum_j p_j v_jd into acc, keys in ascending order, four values loaded before any is added
+  const weighted = (d: string) => `    let vo = ko + ${d};
+    for (var j = 0u; j < end; j += 4u) {
+      let v0 = values[j * ${W}u + vo];
+${[1, 2, 3].map((k) => `      let v${k} = values[min(j + ${k}u, ${maxPositions - 1}u) * ${W}u + vo];`).join("\n")}
+${[0, 1, 2, 3].map(product).join("\n")}
+    }`;
+  const expSum = `    var total = 0.0;
+    for (var j = 0u; j < end; j++) { total = total + scores[j]; }
+    expSum = total;`;
   return `${STEP}
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<f32>;
+@group(0) @binding(1) var<storage, read> qkv: array<${type}>;
+@group(0) @binding(2) var<storage, read> keys: array<${type}>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;       // [T, L] bits
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;  // [T, H*D]
-var<workgroup> scores: array<f32, ${maxPositions}>;
+var<workgroup> scores: array<f32, ${maxPositions + 4}>;
 var<workgroup> red: array<f32, 128>;
+var<workgroup> expSum: f32;
 fn visible(i: u32, j: u32) -> bool {
   if (step.hasMask == 0u) { return j <= step.P + i; }
   let bit = i * step.L + j;
@@ -351,20 +399,24 @@ fn visible(i: u32, j: u32) -> bool {
   let h = wg.x;
   let i = wg.y;
   if (i >= step.T) { return; }
-  let qo = i * ${Q}u + h * ${D}u;
-  let ko = (h / ${H / Hkv}u) * ${D}u;
   let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
-  // scores and their max
+  // 1. scores, one thread per key, and their max
+  let qo = (i * ${Q}u + h * ${D}u) / ${lanes.length}u;
+  let ko = (h / ${H / Hkv}u) * ${D}u;
+${loadQ}
   var mx = ${NEG_INF};
   for (var j = t; j < end; j += 128u) {
     if (visible(i, j)) {
+      let kb = (j * ${W}u + ko) / ${lanes.length}u;
+${loadK}
       var dot = 0.0;
-      for (var d = 0u; d < ${D}u; d++) { dot = dot + qkv[qo + d] * keys[j * ${W}u + ko + d]; }
+${dot}
       let s = dot * ${f32(1 / Math.sqrt(D))};
       scores[j] = s;
       mx = max(mx, s);
     }
   }
+  // 2. the max (a tree), then p_j = exp(s_j - max), exactly 0 where a key is invisible and past the end
   red[t] = mx;
   workgroupBarrier();
   for (var s = 64u; s > 0u; s = s >> 1u) {
@@ -372,34 +424,29 @@ fn visible(i: u32, j: u32) -> bool {
     workgroupBarrier();
   }
   let m = red[0];
-  workgroupBarrier();
-  // exp, after subtracting the max so that nothing overflows
-  for (var j = t; j < end; j += 128u) {
-    if (visible(i, j)) { scores[j] = exp(scores[j] - m); }
+  for (var j = t; j < end + 4u; j += 128u) {
+    var p = 0.0;
+    if (j < end && visible(i, j)) { p = exp(scores[j] - m); }
+    scores[j] = p;
   }
   workgroupBarrier();
-  // the sum of the exps and the weighted sum of values, one thread per output element, visible keys in
-  // ascending order: the order depends on which keys are visible, never on where they sit in the cache
+  // 3. ${D < 128 ? "sum_j p_j v_j by threads d < D, four values loaded before any is added; sum_j p_j by thread 127" : "sum_j p_j by thread 0; then sum_j p_j v_j by a thread per output d, four values loaded before any is added"}
+${D < 128 ? `  var acc = 0.0;
+  if (t < ${D}u) {
+${weighted("t")}
+  } else if (t == 127u) {
+${expSum}
+  }
+  workgroupBarrier();
+  if (t < ${D}u) { out[i * ${H * D}u + h * ${D}u + t] = acc / expSum; }` : `  if (t == 0u) {
+${expSum}
+  }
+  workgroupBarrier();
   for (var d = t; d < ${D}u; d += 128u) {
-    var total = 0.0;
-    for (var j = 0u; j < end; j++) {
-      if (visible(i, j)) { total = total + scores[j]; }
-    }
     var acc = 0.0;
-    // Four values loaded before any is added (their latencies overlap), then added in key order: the same
-    // additions as one key at a time. One loop, no remainder loop, so every key goes through the same code.
-    for (var j = 0u; j < end; j += 4u) {
-      let v0 = values[j * ${W}u + ko + d];
-      let v1 = values[min(j + 1u, ${maxPositions - 1}u) * ${W}u + ko + d];
-      let v2 = values[min(j + 2u, ${maxPositions - 1}u) * ${W}u + ko + d];
-      let v3 = values[min(j + 3u, ${maxPositions - 1}u) * ${W}u + ko + d];
-      if (visible(i, j)) { acc = acc + (scores[j] / total) * v0; }
-      if (j + 1u < end && visible(i, j + 1u)) { acc = acc + (scores[j + 1u] / total) * v1; }
-      if (j + 2u < end && visible(i, j + 2u)) { acc = acc + (scores[j + 2u] / total) * v2; }
-      if (j + 3u < end && visible(i, j + 3u)) { acc = acc + (scores[j + 3u] / total) * v3; }
-    }
-    out[i * ${H * D}u + h * ${D}u + d] = acc;
-  }
+${weighted("d")}
+    out[i * ${H * D}u + h * ${D}u + d] = acc / expSum;
+  }`}
 }`;
 }
 
