@@ -109,6 +109,93 @@ var<workgroup> part: array<f32, ${SG * MB * 16}>;
 }`;
 }
 
+// ---------------------------------------------------------------- design 2: f16 in memory, loaded directly
+
+/** How a direct workgroup splits its work: column tiles of 16 per subgroup, subgroups splitting K, K-steps unrolled. */
+interface DirectTile {
+  /** Column tiles (of 16) per subgroup (and per workgroup). */
+  readonly CN: number;
+  /** Subgroups sharing those columns; subgroup s takes the K-steps (of 16) s, s + SK, s + 2 SK, ... */
+  readonly SK: number;
+  /** K-steps loaded before their products are accumulated. */
+  readonly U: number;
+  /**
+   * Weights stored as 16x16 blocks, block (n/16, k/16) at `((n/16) (K/16) + k/16) 256`, column-major
+   * inside (`(n%16) 16 + k%16`): a fragment is 512 contiguous bytes. Otherwise [N, K] rows (stride K).
+   */
+  readonly tiled?: boolean;
+}
+
+const DIRECT_VARIANTS: readonly DirectTile[] = [
+  { CN: 1, SK: 4, U: 1 }, { CN: 2, SK: 4, U: 2 }, { CN: 1, SK: 8, U: 2 },
+  { CN: 1, SK: 4, U: 2, tiled: true }, { CN: 2, SK: 4, U: 2, tiled: true }, { CN: 1, SK: 8, U: 2, tiled: true },
+  { CN: 2, SK: 2, U: 4, tiled: true }, { CN: 4, SK: 1, U: 4, tiled: true },
+];
+
+/**
+ * The direct tensor-core kernel: x [rows, K] and w [N, K] stored as f16 (weights converted once, on
+ * upload), every 16x16 fragment loaded by the subgroup straight from storage — no workgroup staging, no
+ * conversion in the loop. A subgroup accumulates its K-steps in ascending order into MB/16 x CN f32
+ * accumulators; the SK partial sums are added in subgroup order. K a multiple of 16, N of 16 CN; rows
+ * past T are computed and not stored (x has at least MB rows a workgroup). Null when the partial sums
+ * exceed 48 KiB.
+ */
+function directSource(K: number, N: number, MB: number, { CN, SK, U, tiled }: DirectTile): string | null {
+  const MR = MB / 16, threads = 32 * SK, steps = K / 16;
+  if (4 * SK * MB * 16 * CN > WORKGROUP_BYTES || K % 16 !== 0 || N % (16 * CN) !== 0) return null;
+  const rs = [...Array(MR).keys()], cs = [...Array(CN).keys()], us = [...Array(U).keys()];
+  const body = (u: number | null) => {
+    const s = u === null ? "s" : `s + ${u * SK}u`;
+    const v = u ?? 0;
+    const wAt = (c: number) => tiled ? `((col0 / 16u + ${c}u) * ${steps}u + ${s}) * 256u, true, 16u` : `(col0 + ${16 * c}u) * ${K}u + (${s}) * 16u, true, ${K}u`;
+    return `${cs.map((c) => `let w${v}_${c} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&ws, ${wAt(c)});`).join(" ")}
+      ${rs.map((r) => `let x${v}_${r} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&xs, (row0 + ${16 * r}u) * ${K}u + (${s}) * 16u, false, ${K}u);`).join(" ")}`;
+  };
+  const mma = (v: number) => rs.flatMap((r) => cs.map((c) => `acc${r}_${c} = subgroupMatrixMultiplyAccumulate(x${v}_${r}, w${v}_${c}, acc${r}_${c});`)).join(" ");
+  return `enable f16; enable subgroups; enable chromium_experimental_subgroup_matrix;
+${STEP}
+@group(0) @binding(1) var<storage, read> xs: array<f16>;
+@group(0) @binding(2) var<storage, read> ws: array<f16>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> part: array<f32, ${SK * MB * 16 * CN}>;
+@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32,
+    @builtin(subgroup_id) sg: u32) {
+  let row0 = wg.x * ${MB}u;
+  let col0 = wg.y * ${16 * CN}u;
+  ${rs.flatMap((r) => cs.map((c) => `var acc${r}_${c} = subgroup_matrix_result<f32, 16, 16>();`)).join(" ")}
+  var s = sg;
+  for (; s + ${(U - 1) * SK}u < ${steps}u; s += ${U * SK}u) {
+    ${us.map((u) => body(u)).join("\n    ")}
+    ${us.map((u) => mma(u)).join("\n    ")}
+  }
+  for (; s < ${steps}u; s += ${SK}u) {
+    ${body(null)}
+    ${mma(0)}
+  }
+  ${rs.flatMap((r) => cs.map((c) => `subgroupMatrixStore(&part, ${(r * CN + c) * 256}u + sg * ${MB * 16 * CN}u, acc${r}_${c}, false, 16u);`)).join("\n  ")}
+  workgroupBarrier();
+  for (var e = t; e < ${MB * 16 * CN}u; e += ${threads}u) {
+    let row = e / ${16 * CN}u; let colL = e % ${16 * CN}u;
+    let f = ((row / 16u) * ${CN}u + colL / 16u) * 256u + (row % 16u) * 16u + colL % 16u;
+    var sum = part[f];
+    for (var g = 1u; g < ${SK}u; g++) { sum = sum + part[g * ${MB * 16 * CN}u + f]; }   // subgroup order
+    if (row0 + row < step.T) { out[(row0 + row) * ${N}u + col0 + colL] = sum; }
+  }
+}`;
+}
+
+/** The bits of the nearest f16 (ties to even). */
+function f16Bits(x: number): number {
+  const y = toF16(x);
+  const sign = y < 0 || Object.is(y, -0) ? 0x8000 : 0;
+  const a = Math.abs(y);
+  if (a === 0) return sign;
+  if (a === Infinity) return sign | 0x7c00;
+  const e = Math.floor(Math.log2(a));
+  if (e < -14) return sign | Math.round(a / 2 ** -24);                 // subnormal
+  return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+}
+
 /** Round to the nearest f16 (ties to even), returned as a number: the CPU reference's operands. */
 function toF16(x: number): number {
   if (x === 0 || !Number.isFinite(x)) return x;
@@ -123,7 +210,8 @@ function toF16(x: number): number {
 
 // ---------------------------------------------------------------- one child process: one job
 
-type Job = { kind: "info" } | { kind: "f32" } | { kind: "check"; tile: TensorTile } | { kind: "time"; tile: TensorTile };
+type Job = { kind: "info" } | { kind: "f32" } | { kind: "check"; tile: TensorTile } | { kind: "time"; tile: TensorTile }
+  | { kind: "direct-check"; tile: DirectTile } | { kind: "direct-time"; tile: DirectTile };
 
 const S = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, MAP_READ = 0x1, UNIFORM = 0x40;
 
@@ -169,6 +257,7 @@ async function runJob(job: Job): Promise<unknown> {
   const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
     device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
 
+  if (job.kind === "direct-check" || job.kind === "direct-time") return directJob(device, job.kind, job.tile);
   if (job.kind === "check") {
     // ragged sizes: T = 37 rows, N = 88 columns, K = 260 (not a multiple of a slab)
     const K = 260, N = 88, T = 37;
@@ -261,6 +350,109 @@ async function runJob(job: Job): Promise<unknown> {
   return times;
 }
 
+/** The direct kernel's check (bits between T = 1, 37 and 64-row workgroups; a float64 reference) or timing. */
+async function directJob(device: GPUDevice, kind: "direct-check" | "direct-time", tile: DirectTile): Promise<unknown> {
+  const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
+    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });     // every size here is a multiple of 4 bytes
+    device.queue.writeBuffer(b, 0, data as unknown as ArrayBuffer);
+    return b;
+  };
+  const stepBuffer = (T: number) => buffer(Uint32Array.of(T, 0, T, 0), UNIFORM | COPY_DST);
+  const pipeline = (code: string) => device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
+  const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+    device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  let seed = 777;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+  if (kind === "direct-check") {
+    const K = 272, N = 16 * tile.CN * 3, T = 37;
+    const x = Array.from({ length: 64 * K }, () => toF16(rnd())), w = Array.from({ length: N * K }, () => toF16(rnd() * 0.1));
+    const stored = tile.tiled
+      ? Array.from({ length: N * K }, (_, e) => { const b = Math.floor(e / 256), f = e % 256, nb = Math.floor(b / (K / 16)), kb = b % (K / 16); return w[(16 * nb + Math.floor(f / 16)) * K + 16 * kb + f % 16]; })
+      : w;
+    const xb = buffer(Uint16Array.from(x, f16Bits)), wb = buffer(Uint16Array.from(stored, f16Bits));
+    const results: Record<string, Float32Array> = {};
+    for (const [MB, rows] of [[16, 1], [16, T], [64, T]] as const) {
+      const code = directSource(K, N, MB, tile);
+      if (code === null) continue;
+      const p = pipeline(code);
+      const out = buffer(new Float32Array(64 * N));
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(p);
+      pass.setBindGroup(0, group(p, [stepBuffer(rows), xb, wb, out]));
+      pass.dispatchWorkgroups(Math.ceil(rows / MB), N / (16 * tile.CN));
+      pass.end();
+      const read = device.createBuffer({ size: 64 * N * 4, usage: MAP_READ | COPY_DST });
+      encoder.copyBufferToBuffer(out, 0, read, 0, 64 * N * 4);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(1);
+      results[`${MB}/${rows}`] = new Float32Array(read.getMappedRange().slice(0));
+    }
+    const C = results[`16/${T}`];
+    let maxRelative = 0;
+    for (let i = 0; i < T; i++) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += x[i * K + k] * w[n * K + k];
+        maxRelative = Math.max(maxRelative, Math.abs(C[i * N + n] - sum) / (Math.abs(sum) + 1e-3));
+      }
+    }
+    const wide = results[`64/${T}`], one = results["16/1"];
+    return {
+      maxRelativeToF16Reference: maxRelative,
+      batchInvariant: (wide === undefined || C.slice(0, T * N).every((v, i) => v === wide[i])) && one.slice(0, N).every((v, i) => v === C[i]),
+      checkedWith64Rows: wide !== undefined,
+    };
+  }
+  const times: Record<string, { microseconds: number; weightTBs: number; tflops: number }> = {};
+  for (const [name, [K, N]] of Object.entries(SHAPES)) {
+    // random f16 bits of magnitude 2^-7 .. 2^-1 (integer arithmetic only: f16Bits on 65 M weights would take minutes)
+    const randomHalves = (length: number) => {
+      const bits = new Uint16Array(length);
+      for (let i = 0; i < length; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        bits[i] = (seed >>> 31) << 15 | (8 + ((seed >>> 10) % 7)) << 10 | (seed & 0x3ff);
+      }
+      return bits;
+    };
+    const weights = Array.from({ length: 4 }, () => buffer(randomHalves(N * K), S | COPY_DST));
+    const xb = buffer(randomHalves(64 * K), S | COPY_DST);
+    const out = device.createBuffer({ size: 64 * N * 4, usage: S });
+    for (const T of [1, 64]) {
+      const MB = T === 1 ? 16 : 64;
+      const code = directSource(K, N, MB, tile);
+      if (code === null) continue;
+      const p = pipeline(code);
+      const step = stepBuffer(T);
+      const groups = weights.map((w) => group(p, [step, xb, w, out]));
+      const run = async (count: number) => {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(p);
+        for (let r = 0; r < count; r++) {
+          pass.setBindGroup(0, groups[r % groups.length]);
+          pass.dispatchWorkgroups(Math.ceil(T / MB), N / (16 * tile.CN));
+        }
+        pass.end();
+        const start = performance.now();
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        return performance.now() - start;
+      };
+      const reps = 20;
+      await run(reps);
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) samples.push((await run(2 * reps) - await run(reps)) / reps);
+      const seconds = samples.sort((a, b) => a - b)[1] / 1000;
+      times[`${name} T=${T}`] = { microseconds: 1e6 * seconds, weightTBs: (2 * N * K) / seconds / 1e12, tflops: (2 * T * N * K) / seconds / 1e12 };
+    }
+    weights.forEach((b) => b.destroy());
+    xb.destroy();
+    out.destroy();
+  }
+  return times;
+}
+
 // ---------------------------------------------------------------- the parent: one child per job
 
 function inChild(job: Job): unknown {
@@ -283,13 +475,19 @@ async function main(): Promise<void> {
   log(`adapter: ${info.adapter}; subgroup matrix configs: ${JSON.stringify(info.subgroupMatrixConfigs)}`);
   const f32 = inChild({ kind: "f32" });
   log(`float32 kernel, default tiles: ${JSON.stringify(f32)}`);
-  const variants = VARIANTS.map((tile) => {
+  const direct = DIRECT_VARIANTS.map((tile) => {
+    const check = inChild({ kind: "direct-check", tile });
+    const time = inChild({ kind: "direct-time", tile });
+    log(`direct ${JSON.stringify(tile)}: ${JSON.stringify(check)} ${JSON.stringify(time)}`);
+    return { tile, check, time };
+  });
+  const variants = process.argv.includes("--direct-only") ? [] : VARIANTS.map((tile) => {
     const check = inChild({ kind: "check", tile });
     const time = inChild({ kind: "time", tile });
     log(`tensor ${JSON.stringify(tile)}: ${JSON.stringify(check)} ${JSON.stringify(time)}`);
     return { tile, check, time };
   });
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, info, f32, variants }, null, 1));
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, info, f32, direct, variants }, null, 1));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

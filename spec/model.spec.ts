@@ -4,6 +4,7 @@ import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { ConfigError, PRESETS, validateConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
+import { cpuRunner } from "../src/model/runner.ts";
 import { forward } from "../src/model/transformer.ts";
 import { ShapeError } from "../src/tensor/tensor.ts";
 import { expectBitIdentical, expectSameTokens, tinyModelArb } from "./helpers/models.ts";
@@ -145,6 +146,13 @@ describe("inputs are checked at the boundary", () => {
     expect(() => forward(config, params, Array(9).fill(1), { cache })).toThrow(/129 tokens \(cache \+ new\) exceed/);
     expect(cache.length).toBe(120);
     expect(() => cache.truncate(121)).toThrow(/KVCache.truncate: length must be an integer in 0..120, got 121/);
+  });
+  it("the CPU runner checks newCache's firstStep hint, and a hint changes no logits", () => {
+    const runner = cpuRunner(config, params);
+    expect(() => runner.newCache({ firstStep: 0 })).toThrow(/cpu runner newCache: firstStep must be a positive whole number of tokens, got 0/);
+    expect(() => runner.newCache({ firstStep: 1.5 })).toThrow(RangeError);
+    const hinted = runner.forward([1, 5, 9], { cache: runner.newCache({ firstStep: 4 }) }).logits().data;
+    expectBitIdentical("hinted", hinted, runner.forward([1, 5, 9], { cache: runner.newCache() }).logits().data, config.vocabSize);
   });
   it("validateConfig names the bad field", () => {
     expect(() => validateConfig({ ...config, numKeyValueHeads: 3 })).toThrow(ConfigError);

@@ -308,12 +308,12 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expectBitIdentical("logits on another cache with the same rows", elsewhere.logits, spot.logits);
   });
 
-  it("a decode's prompt does not set the rows its next step is encoded for; the last decode's steps do", () => {
+  it("a decode's prompt does not set the rows its next step is encoded for; newCache's firstStep does, else the last decode's steps", () => {
     const { gpu } = started[1];
     const prompt = Array.from({ length: 13 }, (_, i) => 1 + (i % 9));
     // a decode: the prompt on a new cache, then `steps`; each step's [prepared, rows its grids covered]
-    const decode = (steps: number[][]) => {
-      const cache = gpu.newCache();
+    const decode = (steps: number[][], firstStep?: number) => {
+      const cache = gpu.newCache({ firstStep });
       gpu.forward(prompt, { cache });
       const seen = steps.map((tokens) => {
         gpu.forward(tokens, { cache });
@@ -327,6 +327,11 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expect(decode([[5], [6]])).toEqual([[true, 1], [true, 1]]);       // not 16, the 13-token prompt rounded up
     expect(decode([[5, 6, 7], [5, 6, 7]])).toEqual([[false, 3], [true, 4]]);  // 3-token steps: the first one on the spot
     expect(decode([[5, 6, 7], [1, 2]])).toEqual([[true, 4], [true, 4]]);       // the next decode's first step guessed
+    decode([[5], [6], [7]]);
+    expect(decode([[5, 6, 7], [5, 6, 7]], 3)).toEqual([[true, 4], [true, 4]]);     // told: no step on the spot after AR's
+    expect(decode([[5], [6]], 1)).toEqual([[true, 1], [true, 1]]);                  // told 1 after 3-token steps: no wider grid
+    expect(() => gpu.newCache({ firstStep: 0 })).toThrow(/newCache: firstStep must be a positive whole number of tokens, got 0/);
+    expect(() => gpu.newCache({ firstStep: 2.5 })).toThrow(/got 2\.5/);
   });
 
   it("released caches are reused (at most cachePool idle), with the bits of new buffers and the commands encoded ahead for them", async () => {

@@ -98,7 +98,7 @@ export function arGreedy(config: ModelConfig, params: Params, prompt: readonly n
   const eos = stopToken(config, options);
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
-  const cache = runner.newCache();
+  const cache = runner.newCache({ firstStep: 1 });
   try {
     let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
     let forwards = 0;

@@ -385,7 +385,7 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
     config, params, runner, prompt, budget, options: resolved,
     eos: stopToken(config, options),
     rng: new Rng(resolved.seed),
-    cache: runner.newCache(),
+    cache: runner.newCache({ firstStep: Math.max(1, Math.min(resolved.blockSize, budget)) }),   // the first window's size
     committed: [], forwards: 0, positions: 0,
     onIteration: options.onIteration,
   };

@@ -322,7 +322,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
   const rng = new Rng(o.seed);
   const pool: CandidatePool = makePool(o.poolKind, o.poolSize);
   const runner = resolveRunner(config, params, options, "multiBlock");
-  const cache = runner.newCache();
+  const cache = runner.newCache({ firstStep: Math.max(1, Math.min(o.blockSize, budget)) });   // the first block, alone
   try {
     const committed: number[] = [];
     const iterationsPerBlock: number[] = [];

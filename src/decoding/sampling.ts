@@ -282,7 +282,7 @@ export function arSample(config: ModelConfig, params: Params, prompt: readonly n
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
   const runner = resolveRunner(config, params, options, "arSample");
-  const cache = runner.newCache();
+  const cache = runner.newCache({ firstStep: 1 });
   try {
     let logits = runner.forward(prompt, { cache }).logits();                // prefill
     let next = sampleToken(samplingDistribution(logits, prompt.length - 1, sampling), rng);

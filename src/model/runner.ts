@@ -102,6 +102,39 @@ export interface ForwardResult {
 }
 
 /**
+ * What a decoder knows about the forwards it will make on a new cache. A hint: it never changes a result.
+ * The WebGPU runner encodes each forward's commands while the GPU runs the one before, for as many tokens
+ * as it expects; after a prompt it expects what the last decode's steps forwarded, unless told here
+ * (a program that switches between decoders then guesses right). The CPU runner ignores it.
+ *
+ * @example
+ * ```ts
+ * const cache = runner.newCache({ firstStep: 16 }); // a Jacobi decode with n = 16: prompt, then 16-token steps
+ * ```
+ * @category Model
+ */
+export interface NewCacheOptions {
+  /** Tokens in the first forward after the prompt (a positive whole number): 1 for AR, n for Jacobi. */
+  readonly firstStep?: number;
+}
+
+/**
+ * Throws a RangeError naming `where` unless `options.firstStep` is absent or a positive whole number.
+ *
+ * @example
+ * ```ts
+ * checkNewCacheOptions({ firstStep: 0 }, "cpu runner newCache"); // throws: cpu runner newCache: firstStep must be a positive whole number of tokens, got 0
+ * ```
+ * @category Model
+ */
+export function checkNewCacheOptions(options: NewCacheOptions | undefined, where: string): void {
+  const firstStep = options?.firstStep;
+  if (firstStep !== undefined && !(Number.isInteger(firstStep) && firstStep >= 1)) {
+    throw new RangeError(`${where}: firstStep must be a positive whole number of tokens, got ${firstStep}`);
+  }
+}
+
+/**
  * A model (config and weights) bound to a backend. Decoders call it and never learn which backend runs.
  *
  * @example
@@ -124,8 +157,8 @@ export interface ModelRunner {
   readonly settleForwards?: number;
   /** The blueprint of the model it runs. */
   readonly config: ModelConfig;
-  /** An empty cache for one sequence, in this backend's memory. */
-  newCache(): SequenceCache;
+  /** An empty cache for one sequence, in this backend's memory; `options` may say what the decode will forward. */
+  newCache(options?: NewCacheOptions): SequenceCache;
   /** Next-token logits for each of `tokens` [T], appending their keys and values to `options.cache`. */
   forward(tokens: ArrayLike<number>, options?: RunnerForwardOptions): ForwardResult;
   /** Releases what the backend holds (a GPU device, a worker thread); the runner is unusable afterwards. */
@@ -164,7 +197,10 @@ export function cpuRunner(config: ModelConfig, params: Params): ModelRunner {
   return {
     backend: "cpu",
     config,
-    newCache: () => new KVCache(config),
+    newCache: (options) => {
+      checkNewCacheOptions(options, "cpu runner newCache");                  // a hint the CPU has no use for, still checked
+      return new KVCache(config);
+    },
     forward(tokens, options = {}) {
       const { cache } = options;
       if (cache !== undefined && !(cache instanceof KVCache)) {

@@ -590,10 +590,13 @@ export class GpuModel {
    * wrote it (no kernel uses a row at or past L = P + T: attention's value prefetch loads up to three
    * such rows and discards them).
    *
+   * @param firstStep - tokens in the first forward after the prompt, if the decoder knows (the rows that
+   *   forward's commands are encoded for; else the last decode's steps guess them)
    * @returns its id, and whether its buffers were reused
    */
-  newCache(): NewGpuCache {
+  newCache(firstStep?: number): NewGpuCache {
     const id = this.nextCacheId++;
+    if (firstStep !== undefined) this.firstSteps.set(id, firstStep);
     const idle = this.idleCaches.pop();
     this.caches.set(id, idle ?? this.allocateCache());
     return { id, reused: idle !== undefined };
@@ -604,6 +607,7 @@ export class GpuModel {
     const cache = this.caches.get(id);
     if (cache === undefined) return;
     this.caches.delete(id);
+    this.firstSteps.delete(id);
     if (this.idleCaches.length < this.cachePool) {
       this.idleCaches.push(cache);                                          // commands encoded ahead for it stay valid
       return;
@@ -705,14 +709,16 @@ export class GpuModel {
   private recentCache: number | null | undefined = undefined;
   /** The largest T of the last decode's last few steps (its prompt left out): the guess for the next decode's first step. */
   private decodeRows = 1;
+  /** Caches whose decoder said how many tokens its first step after the prompt forwards (`newCache`). */
+  private readonly firstSteps = new Map<number, number>();
 
   /**
    * The rows to encode the next forward on `cache` for, after a forward of T tokens: the largest T of the
    * last few forwards on it, rounded up to a power of two — AR's 1 every time, Jacobi's block size n (its
    * block shrinks as tokens are accepted, then starts again at n). The first forward on a cache (P = 0) is a
-   * decoder's prompt: it does not count, and the forward after it is guessed to be like the last decode's
-   * steps. A wrong guess costs the encoding only; a guess too large costs a wider grid (and, from
-   * `smallRows` up, the large matmul tile).
+   * decoder's prompt: it does not count, and the forward after it is the size its decoder gave `newCache`,
+   * else guessed to be like the last decode's steps. A wrong guess costs the encoding only; a guess too
+   * large costs a wider grid (and, from `smallRows` up, the large matmul tile).
    */
   private nextRows(cache: number | null, T: number, P: number): number {
     const first = cache !== null && P === 0;                              // a prompt: the first forward on a cache
@@ -722,7 +728,8 @@ export class GpuModel {
       this.recentCache = cache;
     }
     if (!first) this.recentRows = [...this.recentRows.slice(1 - RECENT_FORWARDS), T];
-    const expected = this.recentRows.length > 0 ? Math.max(...this.recentRows) : this.decodeRows;
+    const told = first ? this.firstSteps.get(cache) : undefined;
+    const expected = this.recentRows.length > 0 ? Math.max(...this.recentRows) : told ?? this.decodeRows;
     return Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(expected)));
   }
 

@@ -28,7 +28,7 @@ import type { ModelConfig } from "../../model/config.ts";
 import { headDim } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
-import type { ForwardResult, ModelRunner, RunnerForwardOptions, SequenceCache } from "../../model/runner.ts";
+import { checkNewCacheOptions, type ForwardResult, type ModelRunner, type RunnerForwardOptions, type SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
 import { RECENT_FORWARDS, checkCachePool, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import type { MatmulTile } from "./wgsl.ts";
@@ -189,8 +189,9 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     settleForwards: RECENT_FORWARDS,
     config,
     adapter,
-    newCache() {
-      const { id, reused } = bridge.call({ op: "newCache" }).json as NewGpuCache;
+    newCache(cacheOptions = {}) {
+      checkNewCacheOptions(cacheOptions, "webgpu runner newCache");
+      const { id, reused } = bridge.call({ op: "newCache", firstStep: cacheOptions.firstStep }).json as NewGpuCache;
       stats.made++;
       if (reused) stats.reused++;
       const cache = new GpuSequenceCache(bridge, id, config.maxPositions, width, (c) => caches.unregister(c));

@@ -108,6 +108,8 @@ export interface Request {
   readonly input?: GpuForwardInput;
   /** The cache operated on. */
   readonly cache?: number;
+  /** newCache: tokens in the first forward after the prompt (`NewCacheOptions.firstStep`). */
+  readonly firstStep?: number;
   /** logits, readCache, timeMatmul, timeForward: how many rows (tokens). */
   readonly rows?: number;
   /** logits, readCache: where the float32 result goes. */
@@ -204,7 +206,7 @@ export function workerMain(): void {
         return { json: model.lastTiming, ids };
       }
       case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); return { json: null };
-      case "newCache": return { json: model.newCache() };
+      case "newCache": return { json: model.newCache(r.firstStep) };
       case "free": model.freeCache(r.cache); return null;
       case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); return null;
       case "readCache": {
