@@ -5,9 +5,9 @@
  * Dawn exposes NVIDIA's tensor cores to WGSL through its experimental `chromium-experimental-subgroup-matrix`
  * feature (Vulkan's VK_KHR_cooperative_matrix underneath; it needs the `allow_unsafe_apis` toggle). A
  * subgroup of 32 lanes multiplies a 16x16 f16 matrix by a 16x16 f16 matrix into a 16x16 f32 accumulator
- * in one call. This script asks what the adapter offers, then tries one kernel design on the five matrix
+ * in one call. This script asks what the adapter offers, then tries two kernel designs on the five matrix
  * shapes of the realistic model, at T = 1 and T = 64, next to the project's float32 kernel (default
- * tiles) in the same run:
+ * tiles) in the same run. Design 1, staged (`tensorSource`):
  *
  * - weights and activations stay float32 in GPU memory (the model is unchanged, a T = 1 forward streams
  *   the same 3.08 GB); a workgroup stages a K-slab of x and w into workgroup memory, rounding to f16;
@@ -17,6 +17,12 @@
  *   16-row and a 64-row workgroup and between T = 1 and T = 37;
  * - products are of f16-rounded operands (11 significant bits), so results differ from float32 ones by
  *   about 1e-3 relative: checked against a float64 sum of the same rounded operands.
+ *
+ * Design 2, direct (`directSource`; `--direct-only` runs only it): x and w stored as f16 (weights converted
+ * once, on upload — half the bytes a T = 1 forward streams), every fragment loaded by its subgroup straight
+ * from storage, no staging and no barrier in the loop; the weights either row by row or as contiguous 16x16
+ * blocks. Subgroup s of SK takes the K-steps s, s + SK, ..., and the SK sums are added in subgroup order:
+ * batch-invariant too (checked the same way), against a float64 sum of the same f16 operands.
  *
  * Every kernel runs in a child process of its own (a driver fault or hang costs that variant only, with
  * a 60 s limit). Prints one JSON object (the raw results); a summary goes to stderr. Usage:
