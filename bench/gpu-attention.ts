@@ -20,7 +20,8 @@
  *   added to a sum leaves it unchanged, so the bits are those of `vec4-keys`.
  * - `vec4-keys-unnormalized`: `sum_j p_j v_j` by threads d < D while another thread sums the exps, then
  *   one division an output (`-guarded`: a product whose p_j is 0 is replaced by 0).
- * - `backend`: the backend's kernel now (`attentionSource`), which is `vec4-keys-unnormalized-guarded`.
+ * - `backend`: the backend's kernel now (`attentionSource`): `vec4-keys-unnormalized-guarded` with the exps
+ *   summed by thread 127 instead of thread D (the same sum), and 0 for a row that sees no key.
  *
  * Prints one JSON object (the raw results); a summary goes to stderr. Usage: `tsx bench/gpu-attention.ts`
  * (under SwiftShader, with `--check-only`, it checks the bits and times nothing); on the lent GPU the bundle
@@ -187,7 +188,7 @@ function previousTail(positions: number): string {
   }`;
 }
 
-/** Phases 2 and 3 normalized: zeros for invisible keys (and the 3 past the end), one sum, one division a key. */
+/** Phases 2 and 3 normalized: zeros for invisible keys (and the 4 slots past the end), one sum, one division a key. */
 function normalizedTail(positions: number): string {
   return `  for (var j = t; j < end + 4u; j += 128u) {
     var p = 0.0;

@@ -300,7 +300,7 @@ async function runJob(job: Job): Promise<unknown> {
     }
     const wide = results[`64 rows a workgroup, T = ${T}`];
     const one = results["16 rows a workgroup, T = 1"];
-    const batchInvariant = (wide === undefined || C.slice(0, T * N).every((v, i) => v === wide[i])) && one.slice(0, N).every((v, i) => v === C[i]);
+    const batchInvariant = (wide === undefined || C.slice(0, T * N).every((v, i) => Object.is(v, wide[i]))) && one.slice(0, N).every((v, i) => Object.is(v, C[i]));
     const untouched = C.slice(T * N).every((v) => v === 0);
     return { maxRelativeToF16Reference: maxRelative, batchInvariant, rowsBeyondTUntouched: untouched, checkedWith64Rows: wide !== undefined };
   }
@@ -406,7 +406,7 @@ async function directJob(device: GPUDevice, kind: "direct-check" | "direct-time"
     const wide = results[`64/${T}`], one = results["16/1"];
     return {
       maxRelativeToF16Reference: maxRelative,
-      batchInvariant: (wide === undefined || C.slice(0, T * N).every((v, i) => v === wide[i])) && one.slice(0, N).every((v, i) => v === C[i]),
+      batchInvariant: (wide === undefined || C.slice(0, T * N).every((v, i) => Object.is(v, wide[i]))) && one.slice(0, N).every((v, i) => Object.is(v, C[i])),
       checkedWith64Rows: wide !== undefined,
     };
   }

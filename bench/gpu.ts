@@ -22,6 +22,7 @@ import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import type { ModelRunner } from "../src/model/runner.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
@@ -196,13 +197,34 @@ interface MethodSpec {
   readonly decode: Decode;
 }
 
-/** The methods of the trained models' rows: AR, Jacobi at `blockSizes`, and multi-block with `mr`. */
+/**
+ * The runner with `newCache`'s hint dropped: the worker guesses each decode's first step from the last
+ * decode's steps, as before the decoders told it (`NewCacheOptions.firstStep`).
+ */
+function untold(runner: WebGpuRunner): ModelRunner {
+  return {
+    backend: runner.backend, settleForwards: runner.settleForwards, config: runner.config,
+    newCache: () => runner.newCache(),
+    forward: (tokens, options) => runner.forward(tokens, options),
+    close: () => runner.close(),
+  };
+}
+
+/**
+ * The methods of the trained models' rows: AR, Jacobi at `blockSizes`, and multi-block with `mr`. With
+ * `compareFirstStep`, each Jacobi row is preceded by the same decode on a runner that is not told the
+ * first step (`untold`): it follows AR or the previous Jacobi size, so its first step is guessed wrong.
+ */
 function methodSpecs(config: ModelConfig, params: Params, runner: WebGpuRunner, maxNewTokens: number, eos: boolean, blockSizes: number[],
-  mr: { blockSize: number; maxBlocks: number; spawnRatio: number; poolSize: number } | null): MethodSpec[] {
+  mr: { blockSize: number; maxBlocks: number; spawnRatio: number; poolSize: number } | null, compareFirstStep = false): MethodSpec[] {
   const stop = { maxNewTokens, runner, ...(eos ? {} : { eosTokenId: null }) };
+  const guessing = untold(runner);
   return [
     { name: "ar", decode: (p) => arGreedy(config, params, p, stop) },
-    ...blockSizes.map((n): MethodSpec => ({ name: `jacobi n=${n}`, decode: (p) => jacobi(config, params, p, { ...stop, blockSize: n }) })),
+    ...blockSizes.flatMap((n): MethodSpec[] => [
+      ...(compareFirstStep ? [{ name: `jacobi n=${n}, first step not told`, decode: (p: number[]) => jacobi(config, params, p, { ...stop, runner: guessing, blockSize: n }) }] : []),
+      { name: `jacobi n=${n}`, decode: (p) => jacobi(config, params, p, { ...stop, blockSize: n }) },
+    ]),
     ...(mr === null ? [] : [{
       name: `multi-block n=${mr.blockSize} K=${mr.maxBlocks} r=${mr.spawnRatio} pool=${mr.poolSize}`,
       decode: (p: number[]) => multiBlock(config, params, p, { ...stop, ...mr }),
@@ -366,7 +388,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const auto = autoBlockSize(model.config, model.params, calibration, { stop, reps: quick ? 3 : 5, runner });
     log(formatBlockSizeChoice(auto));
     const specs = [
-      ...methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset]),
+      ...methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset], true),
       { name: `jacobi auto (n=${auto.blockSize})`, decode: (p: number[]) => jacobi(model.config, model.params, p, { ...stop, blockSize: auto.blockSize }) },
     ];
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds

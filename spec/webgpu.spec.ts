@@ -156,8 +156,8 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
-  it("attention over 150 cached keys (more keys than the 128 threads of a workgroup; head sizes 8, 6 and 128: vec4 loads, scalar loads, more outputs than threads): within 1e-4 of the CPU, batch-invariant, masked rows too", async () => {
-    for (const [C, H] of [[16, 2], [12, 2], [256, 2]]) {
+  it("attention over 150 cached keys (more keys than the 128 threads of a workgroup; head sizes 8, 6 and 256: vec4 loads, scalar loads, more outputs than threads): within 1e-4 of the CPU, batch-invariant, masked rows too; a row that sees no key is refused", async () => {
+    for (const [C, H] of [[16, 2], [12, 2], [512, 2]]) {
       const config: ModelConfig = { ...PRESETS.tiny, hiddenSize: C, numHeads: H, numKeyValueHeads: 1, intermediateSize: 12, numLayers: 1, vocabSize: 40, maxPositions: 160 };
       const params = initParams(config, { seed: 5, std: 0.5 });
       const V = config.vocabSize;
@@ -184,6 +184,13 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
         mask[L + 151] = 1;
         const masked = { positions: [150, 150], mask };
         expectClose(`${label}: masked rows`, gpu.forward([3, 4], { cache: gpuCache, ...masked }).logits().data, cpu.forward([3, 4], { cache: cpuCache, ...masked }).logits().data, V, 1e-4);
+        // a row that sees no key is refused on both backends, and the caches keep their length
+        gpuCache.truncate(150);
+        cpuCache.truncate(150);
+        const blind = { positions: [150, 150], mask: mask.map((v, b) => (b >= L ? 0 : v)) };
+        expect(() => gpu.forward([3, 4], { cache: gpuCache, ...blind })).toThrow(/query row 1 may attend to no key/);
+        expect(() => cpu.forward([3, 4], { cache: cpuCache, ...blind })).toThrow(/query row 1 may attend to no key/);
+        expect(gpuCache.length).toBe(150);
       } finally {
         gpu.close();
       }
@@ -332,6 +339,21 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     expect(decode([[5], [6]], 1)).toEqual([[true, 1], [true, 1]]);                  // told 1 after 3-token steps: no wider grid
     expect(() => gpu.newCache({ firstStep: 0 })).toThrow(/newCache: firstStep must be a positive whole number of tokens, got 0/);
     expect(() => gpu.newCache({ firstStep: 2.5 })).toThrow(/got 2\.5/);
+  });
+
+  it("the decoders tell newCache their first step: Jacobi's first window after an AR decode, and AR's first token after a Jacobi decode, run on commands encoded for them", () => {
+    const { config, params, gpu } = started[1];
+    const stop = { maxNewTokens: 12, eosTokenId: null, runner: gpu };
+    const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
+    arGreedy(config, params, prompt, stop);                                // AR's steps: one token each
+    const first: [boolean, number][] = [];
+    jacobi(config, params, prompt, { ...stop, blockSize: 6, onIteration: () => { const t = gpu.lastTiming(); first.push([t.prepared, t.rows]); } });
+    expect(first[0]).toEqual([true, 8]);                                    // 6 tokens, on commands for 8 rows
+    // after the Jacobi decode, AR's first step runs on a 1-row grid: the last forward AR makes is a step,
+    // and a forward of 1 token on commands for 8 rows would report rows 8
+    const tokens = arGreedy(config, params, prompt, { ...stop, maxNewTokens: 2 }).tokens;
+    expect(tokens).toHaveLength(2);
+    expect(gpu.lastTiming()).toMatchObject({ prepared: true, rows: 1 });
   });
 
   it("released caches are reused (at most cachePool idle), with the bits of new buffers and the commands encoded ahead for them", async () => {

@@ -105,7 +105,7 @@ export interface ForwardResult {
  * What a decoder knows about the forwards it will make on a new cache. A hint: it never changes a result.
  * The WebGPU runner encodes each forward's commands while the GPU runs the one before, for as many tokens
  * as it expects; after a prompt it expects what the last decode's steps forwarded, unless told here
- * (a program that switches between decoders then guesses right). The CPU runner ignores it.
+ * (a program that switches between decoders then guesses right). The CPU runner checks it and has no other use for it.
  *
  * @example
  * ```ts

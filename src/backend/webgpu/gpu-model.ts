@@ -26,6 +26,7 @@
 /// <reference types="@webgpu/types" />
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
+import { checkNewCacheOptions } from "../../model/runner.ts";
 import {
   STEP, argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
@@ -595,6 +596,7 @@ export class GpuModel {
    * @returns its id, and whether its buffers were reused
    */
   newCache(firstStep?: number): NewGpuCache {
+    checkNewCacheOptions({ firstStep }, "GpuModel.newCache");
     const id = this.nextCacheId++;
     if (firstStep !== undefined) this.firstSteps.set(id, firstStep);
     const idle = this.idleCaches.pop();

@@ -319,23 +319,26 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 // ---------------------------------------------------------------- attention
 
 /**
- * The bytes of workgroup memory the attention kernel uses for a model of `maxPositions` positions: the
- * scores of one row (and 4 zeros past its last key), the 128-wide max tree and the sum of the exps.
+ * The bytes of workgroup memory the attention kernel uses for a model of `maxPositions` positions, as
+ * WebGPU counts them (each variable rounded up to 16 bytes): the scores of one row (and 4 zeros past its
+ * last key), the 128-wide max tree and the sum of the exps.
  *
  * @example
  * ```ts
- * attentionWorkgroupBytes(2048); // 8724
+ * attentionWorkgroupBytes(2048); // 8736 = 8208 + 512 + 16
  * ```
  * @category WebGPU
  */
 export function attentionWorkgroupBytes(maxPositions: number): number {
-  return 4 * (maxPositions + 4 + 128 + 1);
+  const roundUp = (bytes: number) => 16 * Math.ceil(bytes / 16);
+  return roundUp(4 * (maxPositions + 4)) + roundUp(4 * 128) + roundUp(4);
 }
 
 /**
  * Scaled dot-product attention of query row i, head h over the visible cached keys j (ascending):
  * `s_j = (q · k_j) / sqrt(D)`, `p_j = exp(s_j - max_j s_j)`, `out = (sum_j p_j v_j) / (sum_j p_j)`.
- * One 128-thread workgroup per (h, i); the row's scores live in workgroup memory (`maxPositions` floats).
+ * One 128-thread workgroup per (h, i); the row's scores live in workgroup memory (`maxPositions + 4` floats).
+ * A row that sees no key gets 0.
  * Visible keys: j ≤ P + i (causal), or the bit `i L + j` of the mask. Grid: x = H, y = T.
  *
  * 1. Scores, one thread per key: the query in registers, the key's row loaded whole (vec4 loads when D is
@@ -378,6 +381,8 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
 ${[1, 2, 3].map((k) => `      let v${k} = values[min(j + ${k}u, ${maxPositions - 1}u) * ${W}u + vo];`).join("\n")}
 ${[0, 1, 2, 3].map(product).join("\n")}
     }`;
+  // a row that sees no key (a mask may hide them all) gets 0, as on the CPU, not 0 / 0
+  const normalized = (acc: string) => `select(0.0, ${acc} / expSum, expSum > 0.0)`;
   const expSum = `    var total = 0.0;
     for (var j = 0u; j < end; j++) { total = total + scores[j]; }
     expSum = total;`;
@@ -438,14 +443,14 @@ ${weighted("t")}
 ${expSum}
   }
   workgroupBarrier();
-  if (t < ${D}u) { out[i * ${H * D}u + h * ${D}u + t] = acc / expSum; }` : `  if (t == 0u) {
+  if (t < ${D}u) { out[i * ${H * D}u + h * ${D}u + t] = ${normalized("acc")}; }` : `  if (t == 0u) {
 ${expSum}
   }
   workgroupBarrier();
   for (var d = t; d < ${D}u; d += 128u) {
     var acc = 0.0;
 ${weighted("d")}
-    out[i * ${H * D}u + h * ${D}u + d] = acc / expSum;
+    out[i * ${H * D}u + h * ${D}u + d] = ${normalized("acc")};
   }`}
 }`;
 }
