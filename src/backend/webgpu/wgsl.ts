@@ -381,7 +381,7 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
 ${[1, 2, 3].map((k) => `      let v${k} = values[min(j + ${k}u, ${maxPositions - 1}u) * ${W}u + vo];`).join("\n")}
 ${[0, 1, 2, 3].map(product).join("\n")}
     }`;
-  // a row that sees no key (a mask may hide them all) gets 0, as on the CPU, not 0 / 0
+  // a row that sees no key gets 0, not 0 / 0 (the runners refuse such a mask, as the CPU does; GpuModel does not check)
   const normalized = (acc: string) => `select(0.0, ${acc} / expSum, expSum > 0.0)`;
   const expSum = `    var total = 0.0;
     for (var j = 0u; j < end; j++) { total = total + scores[j]; }
