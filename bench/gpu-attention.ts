@@ -18,10 +18,13 @@
  *   taken once by one thread, and each score divided by it once (in parallel), so the loop over the
  *   values is branch-free and has no division. The same operations on every visible key; an exact 0
  *   added to a sum leaves it unchanged, so the bits are those of `vec4-keys`.
- * - `vec4-keys-unnormalized`: `sum_j p_j v_j` by threads d < D while another thread sums the exps, then
- *   one division an output (`-guarded`: a product whose p_j is 0 is replaced by 0).
- * - `backend`: the backend's kernel now (`attentionSource`): `vec4-keys-unnormalized-guarded` with the exps
- *   summed by thread 127 instead of thread D (the same sum), and 0 for a row that sees no key.
+ * - `vec4-keys-unnormalized`: `sum_j p_j v_j` by threads d < D while thread D sums the exps, then one
+ *   division an output.
+ * - `backend`: the backend's kernel now (`attentionSource`): the same, a product whose p_j is 0 replaced
+ *   by 0, the exps summed by thread 127 (the same sum), and 0 for a row that sees no key.
+ *
+ * Every `vec4-keys` variant is the backend's first two parts (`attentionParts`: bindings, scores, max)
+ * followed by its own third part.
  *
  * Prints one JSON object (the raw results); a summary goes to stderr. Usage: `tsx bench/gpu-attention.ts`
  * (under SwiftShader, with `--check-only`, it checks the bits and times nothing); on the lent GPU the bundle
@@ -30,17 +33,24 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { STEP, attentionSource } from "../src/backend/webgpu/wgsl.ts";
+import { STEP, attentionParts, attentionSource } from "../src/backend/webgpu/wgsl.ts";
+import { gpuKit } from "./gpu-kit.ts";
 
 const H = 32, Hkv = 4, D = 64, R = 2048, LAYERS = 16;
 const Q = (H + 2 * Hkv) * D, W = Hkv * D;
 const NEG_INF = "-0x1.fffffep+127f";
 const SCALE = String(Math.fround(1 / Math.sqrt(D)));
 
-/** The backend's kernel before this experiment (commit a757dca), kept verbatim as the baseline. */
+/**
+ * The backend's kernel before this experiment (commit a757dca), verbatim: its bindings, scores and max
+ * (this function), then its third part (`previousTail`) and the closing brace.
+ */
 function previousSource(maxPositions: number): string {
-  const Q = (H + 2 * Hkv) * D;
-  const W = Hkv * D;
+  return `${previousHead(maxPositions)}\n${previousTail(maxPositions)}\n}`;
+}
+
+/** The previous kernel up to its max, `m`. */
+function previousHead(maxPositions: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<f32>;
@@ -79,8 +89,12 @@ fn visible(i: u32, j: u32) -> bool {
     workgroupBarrier();
   }
   let m = red[0];
-  workgroupBarrier();
-  // exp, after subtracting the max so that nothing overflows
+  workgroupBarrier();`;
+}
+
+/** The previous kernel's exps and weighted sums: each of the D threads sums the exps, then `(p_j / sum) v_j`, a division a key. */
+function previousTail(maxPositions: number): string {
+  return `  // exp, after subtracting the max so that nothing overflows
   for (var j = t; j < end; j += 128u) {
     if (visible(i, j)) { scores[j] = exp(scores[j] - m); }
   }
@@ -106,182 +120,77 @@ fn visible(i: u32, j: u32) -> bool {
       if (j + 3u < end && visible(i, j + 3u)) { acc = acc + (scores[j + 3u] / total) * v3; }
     }
     out[i * ${H * D}u + h * ${D}u + d] = acc;
-  }
-}`;
-}
-
-
-/** The bindings and helpers every variant shares; `vec` types qkv and keys as vec4 arrays. */
-function header(vec: boolean, positions: number): string {
-  const t = vec ? "vec4<f32>" : "f32";
-  return `${STEP}
-@group(0) @binding(1) var<storage, read> qkv: array<${t}>;
-@group(0) @binding(2) var<storage, read> keys: array<${t}>;
-@group(0) @binding(3) var<storage, read> values: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<u32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-var<workgroup> scores: array<f32, ${positions + 4}>;
-var<workgroup> red: array<f32, 128>;
-var<workgroup> sum: f32;
-fn visible(i: u32, j: u32) -> bool {
-  if (step.hasMask == 0u) { return j <= step.P + i; }
-  let bit = i * step.L + j;
-  return ((mask[bit / 32u] >> (bit % 32u)) & 1u) == 1u;
-}`;
-}
-
-/** Phase 1 with the query in registers and each key's row as D/4 vec4 loads issued before any add. */
-function vec4Scores(): string {
-  const C = D / 4;
-  const loadsQ = Array.from({ length: C }, (_, c) => `  let q${c} = qkv[qo + ${c}u];`).join("\n");
-  const loadsK = Array.from({ length: C }, (_, c) => `      let k${c} = keys[kb + ${c}u];`).join("\n");
-  const adds = Array.from({ length: C }, (_, c) => ["x", "y", "z", "w"].map((e) => `      dot = dot + q${c}.${e} * k${c}.${e};`).join("\n")).join("\n");
-  return `  let qo = (i * ${Q}u + h * ${D}u) / 4u;
-  let ko = (h / ${H / Hkv}u) * ${D}u;
-${loadsQ}
-  var mx = ${NEG_INF};
-  for (var j = t; j < end; j += 128u) {
-    if (visible(i, j)) {
-      let kb = (j * ${W}u + ko) / 4u;
-${loadsK}
-      var dot = 0.0;
-${adds}
-      let s = dot * ${SCALE};
-      scores[j] = s;
-      mx = max(mx, s);
-    }
   }`;
 }
 
-const MAX_TREE = `  red[t] = mx;
-  workgroupBarrier();
-  for (var s = 64u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = max(red[t], red[t + s]); }
-    workgroupBarrier();
-  }
-  let m = red[0];
-  workgroupBarrier();`;
-
-/** The previous kernel's phases 2 and 3. */
-function previousTail(positions: number): string {
-  return `  for (var j = t; j < end; j += 128u) {
-    if (visible(i, j)) { scores[j] = exp(scores[j] - m); }
-  }
-  workgroupBarrier();
-  for (var d = t; d < ${D}u; d += 128u) {
-    var total = 0.0;
-    for (var j = 0u; j < end; j++) {
-      if (visible(i, j)) { total = total + scores[j]; }
-    }
-    var acc = 0.0;
-    for (var j = 0u; j < end; j += 4u) {
-      let v0 = values[j * ${W}u + ko + d];
-      let v1 = values[min(j + 1u, ${positions - 1}u) * ${W}u + ko + d];
-      let v2 = values[min(j + 2u, ${positions - 1}u) * ${W}u + ko + d];
-      let v3 = values[min(j + 3u, ${positions - 1}u) * ${W}u + ko + d];
-      if (visible(i, j)) { acc = acc + (scores[j] / total) * v0; }
-      if (j + 1u < end && visible(i, j + 1u)) { acc = acc + (scores[j + 1u] / total) * v1; }
-      if (j + 2u < end && visible(i, j + 2u)) { acc = acc + (scores[j + 2u] / total) * v2; }
-      if (j + 3u < end && visible(i, j + 3u)) { acc = acc + (scores[j + 3u] / total) * v3; }
-    }
-    out[i * ${H * D}u + h * ${D}u + d] = acc;
-  }`;
+/** The backend's first two parts (vec4 scores, their max) and `weighted`, the variant's third part. */
+function variant(positions: number, weighted: string): string {
+  const { prelude, scores } = attentionParts(H, Hkv, D, positions);
+  return `${prelude}\n${scores}\n${weighted}\n}`;
 }
 
-/** Phases 2 and 3 normalized: zeros for invisible keys (and the 4 slots past the end), one sum, one division a key. */
-function normalizedTail(positions: number): string {
-  return `  for (var j = t; j < end + 4u; j += 128u) {
+/** p_j = exp(s_j - m), an exact 0 for invisible keys and the 4 slots past the end. */
+const ZEROED_EXPS = `  for (var j = t; j < end + 4u; j += 128u) {
     var p = 0.0;
     if (j < end && visible(i, j)) { p = exp(scores[j] - m); }
     scores[j] = p;
   }
-  workgroupBarrier();
+  workgroupBarrier();`;
+
+/** `acc = acc + scores[j + k] v_k` over the keys in order, four values loaded before any is added, for output d. */
+function valuesAhead(positions: number, d: string): string {
+  return `    for (var j = 0u; j < end; j += 4u) {
+${[0, 1, 2, 3].map((k) => `      let v${k} = values[${k === 0 ? "j" : `min(j + ${k}u, ${positions - 1}u)`} * ${W}u + ko + ${d}];`).join("\n")}
+${[0, 1, 2, 3].map((k) => `      acc = acc + scores[j${k === 0 ? "" : ` + ${k}u`}] * v${k};`).join("\n")}
+    }`;
+}
+
+/** Normalized: the exps summed once by one thread, each score divided by the sum once (in parallel). */
+function normalizedTail(positions: number): string {
+  return `${ZEROED_EXPS}
   if (t == 0u) {
     var total = 0.0;
     for (var j = 0u; j < end; j++) { total = total + scores[j]; }
-    sum = total;
+    expSum = total;
   }
   workgroupBarrier();
-  let total = sum;
-  for (var j = t; j < end; j += 128u) { scores[j] = scores[j] / total; }
+  for (var j = t; j < end; j += 128u) { scores[j] = scores[j] / expSum; }
   workgroupBarrier();
   for (var d = t; d < ${D}u; d += 128u) {
     var acc = 0.0;
-    for (var j = 0u; j < end; j += 4u) {
-      let v0 = values[j * ${W}u + ko + d];
-      let v1 = values[min(j + 1u, ${positions - 1}u) * ${W}u + ko + d];
-      let v2 = values[min(j + 2u, ${positions - 1}u) * ${W}u + ko + d];
-      let v3 = values[min(j + 3u, ${positions - 1}u) * ${W}u + ko + d];
-      acc = acc + scores[j] * v0;
-      acc = acc + scores[j + 1u] * v1;
-      acc = acc + scores[j + 2u] * v2;
-      acc = acc + scores[j + 3u] * v3;
-    }
+${valuesAhead(positions, "d")}
     out[i * ${H * D}u + h * ${D}u + d] = acc;
   }`;
 }
 
 /**
- * Phases 2 and 3 unnormalized: zeros for invisible keys, `acc = sum_j p_j v_j` by threads 0 .. D-1 while
- * thread D sums the exps, then `out = acc / total` — one division an output, and the sum off the path.
- * Different bits from the previous kernel (the division comes last), the same for every T.
+ * Unnormalized: `acc = sum_j p_j v_j` by threads 0 .. D-1 while thread D sums the exps, then
+ * `out = acc / total` — one division an output, and the sum off the path. Different bits from the
+ * previous kernel (the division comes last), the same for every T.
  */
-function unnormalizedTail(positions: number, guard: boolean): string {
-  const add = (k: number) => guard ? `acc = acc + select(0.0, scores[j${k > 0 ? ` + ${k}u` : ""}] * v${k}, scores[j${k > 0 ? ` + ${k}u` : ""}] > 0.0);`
-    : `acc = acc + scores[j${k > 0 ? ` + ${k}u` : ""}] * v${k};`;
-  return `  for (var j = t; j < end + 4u; j += 128u) {
-    var p = 0.0;
-    if (j < end && visible(i, j)) { p = exp(scores[j] - m); }
-    scores[j] = p;
-  }
-  workgroupBarrier();
+function unnormalizedTail(positions: number): string {
+  return `${ZEROED_EXPS}
   var acc = 0.0;
   if (t < ${D}u) {
-    let d = t;
-    for (var j = 0u; j < end; j += 4u) {
-      let v0 = values[j * ${W}u + ko + d];
-      let v1 = values[min(j + 1u, ${positions - 1}u) * ${W}u + ko + d];
-      let v2 = values[min(j + 2u, ${positions - 1}u) * ${W}u + ko + d];
-      let v3 = values[min(j + 3u, ${positions - 1}u) * ${W}u + ko + d];
-      ${add(0)}
-      ${add(1)}
-      ${add(2)}
-      ${add(3)}
-    }
+${valuesAhead(positions, "t")}
   } else if (t == ${D}u) {
     var total = 0.0;
     for (var j = 0u; j < end; j++) { total = total + scores[j]; }
-    sum = total;
+    expSum = total;
   }
   workgroupBarrier();
-  if (t < ${D}u) { out[i * ${H * D}u + h * ${D}u + t] = acc / sum; }`;
-}
-
-function kernel(vec: boolean, positions: number, tail: string): string {
-  return `${header(vec, positions)}
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-  let h = wg.x;
-  let i = wg.y;
-  if (i >= step.T) { return; }
-  let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
-${vec4Scores()}
-${MAX_TREE}
-${tail}
-}`;
+  if (t < ${D}u) { out[i * ${H * D}u + h * ${D}u + t] = acc / expSum; }`;
 }
 
 const VARIANTS: Record<string, { code: string; positions: number }> = {
   previous: { code: previousSource(R), positions: R },
   "previous-256": { code: previousSource(256), positions: 256 },
-  "vec4-keys": { code: kernel(true, R, previousTail(R)), positions: R },
-  "vec4-keys-normalized": { code: kernel(true, R, normalizedTail(R)), positions: R },
-  "vec4-keys-normalized-256": { code: kernel(true, 256, normalizedTail(256)), positions: 256 },
-  "vec4-keys-unnormalized": { code: kernel(true, R, unnormalizedTail(R, false)), positions: R },
-  "vec4-keys-unnormalized-guarded": { code: kernel(true, R, unnormalizedTail(R, true)), positions: R },
+  "vec4-keys": { code: variant(R, previousTail(R)), positions: R },
+  "vec4-keys-normalized": { code: variant(R, normalizedTail(R)), positions: R },
+  "vec4-keys-normalized-256": { code: variant(256, normalizedTail(256)), positions: 256 },
+  "vec4-keys-unnormalized": { code: variant(R, unnormalizedTail(R)), positions: R },
   backend: { code: attentionSource(H, Hkv, D, R), positions: R },
 };
-
-const S = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, MAP_READ = 0x1, UNIFORM = 0x40;
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(line + "\n");
@@ -297,21 +206,14 @@ async function main(): Promise<void> {
 
   let seed = 987654321;
   const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed / 2 ** 32 - 0.5) * 2; };
-  const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
-    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-    device.queue.writeBuffer(b, 0, data as unknown as ArrayBuffer);
-    return b;
-  };
+  const kit = gpuKit(device);
   const Tmax = 256;
-  const qkv = buffer(Float32Array.from({ length: Tmax * Q }, rnd));
+  const qkv = kit.buffer(Float32Array.from({ length: Tmax * Q }, rnd));
   const layers = quick ? 2 : LAYERS;
-  const keys = Array.from({ length: layers }, () => buffer(Float32Array.from({ length: R * W }, rnd)));
-  const values = Array.from({ length: layers }, () => buffer(Float32Array.from({ length: R * W }, rnd)));
-  const out = buffer(new Float32Array(Tmax * H * D));
-  const pipelines = Object.fromEntries(Object.entries(VARIANTS).map(([name, { code }]) =>
-    [name, device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } })]));
-  const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  const keys = Array.from({ length: layers }, () => kit.buffer(Float32Array.from({ length: R * W }, rnd)));
+  const values = Array.from({ length: layers }, () => kit.buffer(Float32Array.from({ length: R * W }, rnd)));
+  const out = kit.buffer(new Float32Array(Tmax * H * D));
+  const pipelines = Object.fromEntries(Object.entries(VARIANTS).map(([name, { code }]) => [name, kit.pipeline(code)]));
 
   /** A random visibility mask over [T, L] that keeps at least key 0 for every row. */
   const maskFor = (T: number, L: number) => {
@@ -324,23 +226,10 @@ async function main(): Promise<void> {
     return bits;
   };
 
-  const runOnce = async (name: string, T: number, P: number, masked: boolean): Promise<Float32Array> => {
-    const p = pipelines[name];
-    const L = P + T;
-    const step = buffer(Uint32Array.of(T, P, L, masked ? 1 : 0), UNIFORM | COPY_DST);
-    const mask = buffer(masked ? maskFor(T, L) : new Uint32Array(4));
+  const runOnce = (name: string, T: number, P: number, masked: boolean): Promise<Float32Array> => {
+    const mask = kit.buffer(masked ? maskFor(T, P + T) : new Uint32Array(4));
     device.queue.writeBuffer(out, 0, new Float32Array(Tmax * H * D));
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, group(p, [step, qkv, keys[0], values[0], mask, out]));
-    pass.dispatchWorkgroups(H, T);
-    pass.end();
-    const read = device.createBuffer({ size: T * H * D * 4, usage: MAP_READ | COPY_DST });
-    encoder.copyBufferToBuffer(out, 0, read, 0, T * H * D * 4);
-    device.queue.submit([encoder.finish()]);
-    await read.mapAsync(1);
-    return new Float32Array(read.getMappedRange().slice(0));
+    return kit.runOnce(pipelines[name], [kit.step(T, P, masked), qkv, keys[0], values[0], mask, out], [H, T], out, T * H * D * 4);
   };
 
   // bits against the previous kernel (the same random mask: reseed before each)
@@ -370,7 +259,7 @@ async function main(): Promise<void> {
     process.exit(0);
   }
 
-  // time: `reps` dispatches (cycling the layers' caches) in one pass; the difference of 2 reps and reps, median of 3
+  // time: dispatches cycling the layers' caches in one pass (GpuKit.timeDispatches)
   const times: Record<string, Record<string, number>> = {};
   const sizes = [[1, 32], [16, 32], [64, 32], [128, 0], [256, 0]] as const;
   for (const name of Object.keys(VARIANTS)) {
@@ -378,28 +267,9 @@ async function main(): Promise<void> {
     const p = pipelines[name];
     for (const [T, P] of sizes) {
       if (P + T > VARIANTS[name].positions) continue;
-      const step = buffer(Uint32Array.of(T, P, P + T, 0), UNIFORM | COPY_DST);
-      const mask = buffer(new Uint32Array(4));
-      const groups = keys.map((k, l) => group(p, [step, qkv, k, values[l], mask, out]));
-      const run = async (count: number) => {
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(p);
-        for (let r = 0; r < count; r++) {
-          pass.setBindGroup(0, groups[r % groups.length]);
-          pass.dispatchWorkgroups(H, T);
-        }
-        pass.end();
-        const start = performance.now();
-        device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
-        return performance.now() - start;
-      };
-      const reps = quick ? 2 : 4 * LAYERS;
-      await run(reps);
-      const samples: number[] = [];
-      for (let s = 0; s < 3; s++) samples.push((await run(2 * reps) - await run(reps)) / reps);
-      const perLayer = samples.sort((a, b) => a - b)[1];
+      const step = kit.step(T, P);
+      const mask = kit.buffer(new Uint32Array(4));
+      const perLayer = await kit.timeDispatches(p, keys.map((k, l) => kit.group(p, [step, qkv, k, values[l], mask, out])), [H, T], quick ? 2 : 4 * LAYERS);
       times[name][`T=${T} P=${P}`] = Math.round(perLayer * LAYERS * 1e3) / 1e3;     // ms for 16 layers
     }
     log(`${name}: ms for ${LAYERS} layers: ${JSON.stringify(times[name])}`);

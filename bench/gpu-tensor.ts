@@ -34,8 +34,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { STEP, matmulSource, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
+import { DEFAULT_TILES, tileFor, type MatrixName } from "../src/backend/webgpu/gpu-model.ts";
+import { STEP, matmulSource } from "../src/backend/webgpu/wgsl.ts";
+import { USAGE, gpuKit, type GpuKit } from "./gpu-kit.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
@@ -48,7 +49,7 @@ interface TensorTile {
 }
 
 /** The realistic model's five matrices, [K, N] (bench/gpu.ts). */
-const SHAPES: Record<string, readonly [number, number]> = {
+const SHAPES: Record<MatrixName, readonly [number, number]> = {
   qkv: [2048, 2560], wo: [2048, 2048], gu: [2048, 11264], down: [5632, 2048], lmHead: [2048, 32000],
 };
 
@@ -219,7 +220,62 @@ function toF16(x: number): number {
 type Job = { kind: "info" } | { kind: "f32" } | { kind: "check"; tile: TensorTile } | { kind: "time"; tile: TensorTile }
   | { kind: "direct-check"; tile: DirectTile } | { kind: "direct-time"; tile: DirectTile };
 
-const S = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, MAP_READ = 0x1, UNIFORM = 0x40;
+/** How a check or a timing runs one design's kernels. */
+interface Design {
+  /** Its kernel for MB rows a workgroup, or null when that does not fit. */
+  source(K: number, N: number, MB: number): string | null;
+  /** Columns a workgroup computes. */
+  readonly columns: number;
+  /** The check's sizes (ragged where the design allows), its seed and the weights' scale. */
+  readonly check: { readonly K: number; readonly N: number; readonly seed: number; readonly weightScale: number };
+  /** A random value as the kernel holds it: float32 (design 1) or f16 (design 2). */
+  operand(value: number): number;
+  /** The buffer the kernel reads for a [rows, K] matrix of `operand` values; `weights`: w's layout. */
+  store(values: number[], K: number, weights: boolean): ArrayBufferView & { byteLength: number };
+  /** Bytes one weight takes in memory. */
+  readonly weightBytes: number;
+  /** Filler for the timing's buffers, [length] values as stored; null: zeros. */
+  readonly fill: ((length: number) => ArrayBufferView & { byteLength: number }) | null;
+}
+
+/** Random f16 bits of magnitude 2^-7 .. 2^-1, integer arithmetic only (f16Bits on 65 M weights would take minutes). */
+function randomHalves(length: number, seed: number): Uint16Array {
+  const bits = new Uint16Array(length);
+  for (let i = 0; i < length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    bits[i] = (seed >>> 31) << 15 | (8 + ((seed >>> 10) % 7)) << 10 | (seed & 0x3ff);
+  }
+  return bits;
+}
+
+function stagedDesign(tile: TensorTile): Design {
+  return {
+    source: (K, N, MB) => tensorSource(K, N, MB, tile),
+    columns: 16 * tile.CG,
+    check: { K: 260, N: 88, seed: 12345, weightScale: 1 },                 // K not a multiple of a slab
+    operand: Math.fround,
+    store: (values) => Float32Array.from(values),
+    weightBytes: 4,
+    fill: null,
+  };
+}
+
+function directDesign(tile: DirectTile): Design {
+  return {
+    source: (K, N, MB) => directSource(K, N, MB, tile),
+    columns: 16 * tile.CN,
+    check: { K: 272, N: 16 * tile.CN * 3, seed: 777, weightScale: 0.1 },    // 17 K-steps: every SK leaves a remainder
+    operand: toF16,
+    store: (values, K, weights) => {
+      const N = values.length / K;
+      // tiled weights: block (n/16, k/16) at ((n/16) (K/16) + k/16) 256, column-major inside
+      const at = (e: number) => { const b = Math.floor(e / 256), f = e % 256, nb = Math.floor(b / (K / 16)), kb = b % (K / 16); return (16 * nb + Math.floor(f / 16)) * K + 16 * kb + f % 16; };
+      return Uint16Array.from({ length: N * K }, (_, e) => f16Bits(values[weights && tile.tiled ? at(e) : e]));
+    },
+    weightBytes: 2,
+    fill: (length) => randomHalves(length, 777),
+  };
+}
 
 async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const { create } = await import("webgpu") as { create(flags: string[]): GPU };
@@ -239,6 +295,71 @@ async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }>
   return { adapter, device };
 }
 
+/**
+ * Checks a design on ragged sizes (T = 37): bits between T = 1 and T = 37 and between 16- and 64-row
+ * workgroups, rows past T left untouched, and the largest difference from a float64 sum of the same
+ * f16-rounded operands.
+ */
+async function checkDesign(kit: GpuKit, design: Design): Promise<unknown> {
+  const { K, N, seed: first, weightScale } = design.check;
+  const T = 37;
+  let seed = first;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+  const x = Array.from({ length: 64 * K }, () => design.operand(rnd()));
+  const w = Array.from({ length: N * K }, () => design.operand(rnd() * weightScale));
+  const xb = kit.buffer(design.store(x, K, false)), wb = kit.buffer(design.store(w, K, true));
+  const results: Record<string, Float32Array> = {};
+  for (const [MB, rows] of [[16, 1], [16, T], [64, T]] as const) {
+    const code = design.source(K, N, MB);
+    if (code === null) continue;
+    const out = kit.buffer(new Float32Array(64 * N));
+    results[`${MB}/${rows}`] = await kit.runOnce(kit.pipeline(code), [kit.step(rows), xb, wb, out], [Math.ceil(rows / MB), Math.ceil(N / design.columns)], out, 64 * N * 4);
+  }
+  const C = results[`16/${T}`];
+  let maxRelative = 0;
+  for (let i = 0; i < T; i++) {
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += toF16(x[i * K + k]) * toF16(w[n * K + k]);
+      maxRelative = Math.max(maxRelative, Math.abs(C[i * N + n] - sum) / (Math.abs(sum) + 1e-3));
+    }
+  }
+  const wide = results[`64/${T}`], one = results[`16/1`];
+  return {
+    maxRelativeToF16Reference: maxRelative,
+    batchInvariant: (wide === undefined || C.slice(0, T * N).every((v, i) => Object.is(v, wide[i]))) && one.slice(0, N).every((v, i) => Object.is(v, C[i])),
+    rowsBeyondTUntouched: C.slice(T * N).every((v) => v === 0),
+    checkedWith64Rows: wide !== undefined,
+  };
+}
+
+/**
+ * Times `kernel` on the realistic model's five matrices at T = 1 and 64: 20 dispatches (and 40) in one
+ * pass over 4 copies of the weights, so the L2 cache does not flatter them.
+ */
+async function timeKernels(kit: GpuKit, kernel: (name: MatrixName, K: number, N: number, T: number) => { code: string; grid: [number, number] } | null,
+  weightBytes: number, fill: Design["fill"]): Promise<unknown> {
+  const times: Record<string, { microseconds: number; weightTBs: number; tflops: number }> = {};
+  const operands = (length: number, bytes: number) => fill === null ? kit.zeros(length * bytes, USAGE.STORAGE) : kit.buffer(fill(length), USAGE.STORAGE | USAGE.COPY_DST);
+  for (const [name, [K, N]] of Object.entries(SHAPES) as [MatrixName, readonly [number, number]][]) {
+    const weights = Array.from({ length: 4 }, () => operands(N * K, weightBytes));
+    const xb = operands(64 * K, weightBytes);
+    const out = kit.zeros(64 * N * 4, USAGE.STORAGE);
+    for (const T of [1, 64]) {
+      const chosen = kernel(name, K, N, T);
+      if (chosen === null) continue;
+      const p = kit.pipeline(chosen.code);
+      const step = kit.step(T);
+      const seconds = await kit.timeDispatches(p, weights.map((w) => kit.group(p, [step, xb, w, out])), chosen.grid, 20) / 1000;
+      times[`${name} T=${T}`] = { microseconds: 1e6 * seconds, weightTBs: (weightBytes * N * K) / seconds / 1e12, tflops: (2 * T * N * K) / seconds / 1e12 };
+    }
+    weights.forEach((b) => b.destroy());
+    xb.destroy();
+    out.destroy();
+  }
+  return times;
+}
+
 async function runJob(job: Job): Promise<unknown> {
   const { adapter, device } = await openDevice();
   if (job.kind === "info") {
@@ -253,210 +374,20 @@ async function runJob(job: Job): Promise<unknown> {
       }),
     };
   }
-  const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
-    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-    device.queue.writeBuffer(b, 0, data as unknown as ArrayBuffer);
-    return b;
-  };
-  const stepBuffer = (T: number) => buffer(Uint32Array.of(T, 0, T, 0), UNIFORM | COPY_DST);
-  const pipeline = (code: string) => device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
-  const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
-
-  if (job.kind === "direct-check" || job.kind === "direct-time") return directJob(device, job.kind, job.tile);
-  if (job.kind === "check") {
-    // ragged sizes: T = 37 rows, N = 88 columns, K = 260 (not a multiple of a slab)
-    const K = 260, N = 88, T = 37;
-    let seed = 12345;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
-    const x = Float32Array.from({ length: 64 * K }, rnd), w = Float32Array.from({ length: N * K }, rnd);
-    const xb = buffer(x), wb = buffer(w);
-    const results: Record<string, Float32Array> = {};
-    for (const [MB, rows] of [[16, 1], [16, T], [64, T]] as const) {
-      const code = tensorSource(K, N, MB, job.tile);
-      if (code === null) continue;
-      const p = pipeline(code);
-      const out = buffer(new Float32Array(64 * N));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(p);
-      pass.setBindGroup(0, group(p, [stepBuffer(rows), xb, wb, out]));
-      pass.dispatchWorkgroups(Math.ceil(rows / MB), Math.ceil(N / (16 * job.tile.CG)));
-      pass.end();
-      const read = device.createBuffer({ size: 64 * N * 4, usage: MAP_READ | COPY_DST });
-      encoder.copyBufferToBuffer(out, 0, read, 0, 64 * N * 4);
-      device.queue.submit([encoder.finish()]);
-      await read.mapAsync(1);
-      results[`${MB} rows a workgroup, T = ${rows}`] = new Float32Array(read.getMappedRange().slice(0));
-    }
-    const C = results[`16 rows a workgroup, T = ${T}`];
-    let maxRelative = 0;
-    for (let i = 0; i < T; i++) {
-      for (let n = 0; n < N; n++) {
-        let sum = 0;
-        for (let k = 0; k < K; k++) sum += toF16(x[i * K + k]) * toF16(w[n * K + k]);
-        maxRelative = Math.max(maxRelative, Math.abs(C[i * N + n] - sum) / (Math.abs(sum) + 1e-3));
-      }
-    }
-    const wide = results[`64 rows a workgroup, T = ${T}`];
-    const one = results["16 rows a workgroup, T = 1"];
-    const batchInvariant = (wide === undefined || C.slice(0, T * N).every((v, i) => Object.is(v, wide[i]))) && one.slice(0, N).every((v, i) => Object.is(v, C[i]));
-    const untouched = C.slice(T * N).every((v) => v === 0);
-    return { maxRelativeToF16Reference: maxRelative, batchInvariant, rowsBeyondTUntouched: untouched, checkedWith64Rows: wide !== undefined };
+  const kit = gpuKit(device);
+  if (job.kind === "f32") {
+    return timeKernels(kit, (name, K, N, T) => {
+      const tile = tileFor(DEFAULT_TILES, name, N, T);
+      return { code: matmulSource({ K, N, bias: false, residual: false }, tile), grid: [Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(N / (tile.TN * tile.GN))] };
+    }, 4, null);
   }
-
-  // timing: `reps` dispatches in one pass over 4 copies of the weights (so the L2 cache does not flatter
-  // them), the difference of 2 reps and reps, median of three
-  const times: Record<string, { microseconds: number; weightTBs: number; tflops: number }> = {};
-  for (const [name, [K, N]] of Object.entries(SHAPES)) {
-    const weights = Array.from({ length: 4 }, () => device.createBuffer({ size: N * K * 4, usage: S }));
-    const xb = device.createBuffer({ size: 64 * K * 4, usage: S });
-    const out = device.createBuffer({ size: 64 * N * 4, usage: S });
-    for (const T of [1, 64]) {
-      let code: string | null, grid: [number, number];
-      if (job.kind === "f32") {
-        const { small, narrow, narrowColumns, large } = DEFAULT_TILES;
-        const tile: MatmulTile = T > 1 ? large : narrow !== undefined && N <= (narrowColumns ?? 0) ? narrow : small;
-        code = matmulSource({ K, N, bias: false, residual: false }, tile);
-        grid = [Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(N / (tile.TN * tile.GN))];
-      } else {
-        const MB = T === 1 ? 16 : 64;
-        code = tensorSource(K, N, MB, job.tile);
-        grid = [Math.ceil(T / MB), Math.ceil(N / (16 * job.tile.CG))];
-      }
-      if (code === null) continue;
-      const p = pipeline(code);
-      const step = stepBuffer(T);
-      const groups = weights.map((w) => group(p, [step, xb, w, out]));
-      const run = async (count: number) => {
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(p);
-        for (let r = 0; r < count; r++) {
-          pass.setBindGroup(0, groups[r % groups.length]);
-          pass.dispatchWorkgroups(...grid);
-        }
-        pass.end();
-        const start = performance.now();
-        device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
-        return performance.now() - start;
-      };
-      const reps = 20;
-      await run(reps);
-      const samples: number[] = [];
-      for (let i = 0; i < 3; i++) samples.push((await run(2 * reps) - await run(reps)) / reps);
-      const seconds = samples.sort((a, b) => a - b)[1] / 1000;
-      times[`${name} T=${T}`] = { microseconds: 1e6 * seconds, weightTBs: (4 * N * K) / seconds / 1e12, tflops: (2 * T * N * K) / seconds / 1e12 };
-    }
-    weights.forEach((b) => b.destroy());
-    xb.destroy();
-    out.destroy();
-  }
-  return times;
-}
-
-/** The direct kernel's check (bits between T = 1, 37 and 64-row workgroups; a float64 reference) or timing. */
-async function directJob(device: GPUDevice, kind: "direct-check" | "direct-time", tile: DirectTile): Promise<unknown> {
-  const buffer = (data: ArrayBufferView & { byteLength: number }, usage = S | COPY_DST | COPY_SRC) => {
-    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });     // every size here is a multiple of 4 bytes
-    device.queue.writeBuffer(b, 0, data as unknown as ArrayBuffer);
-    return b;
-  };
-  const stepBuffer = (T: number) => buffer(Uint32Array.of(T, 0, T, 0), UNIFORM | COPY_DST);
-  const pipeline = (code: string) => device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code }), entryPoint: "main" } });
-  const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
-  let seed = 777;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
-  if (kind === "direct-check") {
-    const K = 272, N = 16 * tile.CN * 3, T = 37;
-    const x = Array.from({ length: 64 * K }, () => toF16(rnd())), w = Array.from({ length: N * K }, () => toF16(rnd() * 0.1));
-    const stored = tile.tiled
-      ? Array.from({ length: N * K }, (_, e) => { const b = Math.floor(e / 256), f = e % 256, nb = Math.floor(b / (K / 16)), kb = b % (K / 16); return w[(16 * nb + Math.floor(f / 16)) * K + 16 * kb + f % 16]; })
-      : w;
-    const xb = buffer(Uint16Array.from(x, f16Bits)), wb = buffer(Uint16Array.from(stored, f16Bits));
-    const results: Record<string, Float32Array> = {};
-    for (const [MB, rows] of [[16, 1], [16, T], [64, T]] as const) {
-      const code = directSource(K, N, MB, tile);
-      if (code === null) continue;
-      const p = pipeline(code);
-      const out = buffer(new Float32Array(64 * N));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(p);
-      pass.setBindGroup(0, group(p, [stepBuffer(rows), xb, wb, out]));
-      pass.dispatchWorkgroups(Math.ceil(rows / MB), N / (16 * tile.CN));
-      pass.end();
-      const read = device.createBuffer({ size: 64 * N * 4, usage: MAP_READ | COPY_DST });
-      encoder.copyBufferToBuffer(out, 0, read, 0, 64 * N * 4);
-      device.queue.submit([encoder.finish()]);
-      await read.mapAsync(1);
-      results[`${MB}/${rows}`] = new Float32Array(read.getMappedRange().slice(0));
-    }
-    const C = results[`16/${T}`];
-    let maxRelative = 0;
-    for (let i = 0; i < T; i++) {
-      for (let n = 0; n < N; n++) {
-        let sum = 0;
-        for (let k = 0; k < K; k++) sum += x[i * K + k] * w[n * K + k];
-        maxRelative = Math.max(maxRelative, Math.abs(C[i * N + n] - sum) / (Math.abs(sum) + 1e-3));
-      }
-    }
-    const wide = results[`64/${T}`], one = results["16/1"];
-    return {
-      maxRelativeToF16Reference: maxRelative,
-      batchInvariant: (wide === undefined || C.slice(0, T * N).every((v, i) => Object.is(v, wide[i]))) && one.slice(0, N).every((v, i) => Object.is(v, C[i])),
-      checkedWith64Rows: wide !== undefined,
-    };
-  }
-  const times: Record<string, { microseconds: number; weightTBs: number; tflops: number }> = {};
-  for (const [name, [K, N]] of Object.entries(SHAPES)) {
-    // random f16 bits of magnitude 2^-7 .. 2^-1 (integer arithmetic only: f16Bits on 65 M weights would take minutes)
-    const randomHalves = (length: number) => {
-      const bits = new Uint16Array(length);
-      for (let i = 0; i < length; i++) {
-        seed = (seed * 1103515245 + 12345) >>> 0;
-        bits[i] = (seed >>> 31) << 15 | (8 + ((seed >>> 10) % 7)) << 10 | (seed & 0x3ff);
-      }
-      return bits;
-    };
-    const weights = Array.from({ length: 4 }, () => buffer(randomHalves(N * K), S | COPY_DST));
-    const xb = buffer(randomHalves(64 * K), S | COPY_DST);
-    const out = device.createBuffer({ size: 64 * N * 4, usage: S });
-    for (const T of [1, 64]) {
-      const MB = T === 1 ? 16 : 64;
-      const code = directSource(K, N, MB, tile);
-      if (code === null) continue;
-      const p = pipeline(code);
-      const step = stepBuffer(T);
-      const groups = weights.map((w) => group(p, [step, xb, w, out]));
-      const run = async (count: number) => {
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(p);
-        for (let r = 0; r < count; r++) {
-          pass.setBindGroup(0, groups[r % groups.length]);
-          pass.dispatchWorkgroups(Math.ceil(T / MB), N / (16 * tile.CN));
-        }
-        pass.end();
-        const start = performance.now();
-        device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
-        return performance.now() - start;
-      };
-      const reps = 20;
-      await run(reps);
-      const samples: number[] = [];
-      for (let i = 0; i < 3; i++) samples.push((await run(2 * reps) - await run(reps)) / reps);
-      const seconds = samples.sort((a, b) => a - b)[1] / 1000;
-      times[`${name} T=${T}`] = { microseconds: 1e6 * seconds, weightTBs: (2 * N * K) / seconds / 1e12, tflops: (2 * T * N * K) / seconds / 1e12 };
-    }
-    weights.forEach((b) => b.destroy());
-    xb.destroy();
-    out.destroy();
-  }
-  return times;
+  const design = job.kind === "check" || job.kind === "time" ? stagedDesign(job.tile) : directDesign(job.tile);
+  if (job.kind === "check" || job.kind === "direct-check") return checkDesign(kit, design);
+  return timeKernels(kit, (_, K, N, T) => {
+    const MB = T === 1 ? 16 : 64;
+    const code = design.source(K, N, MB);
+    return code === null ? null : { code, grid: [Math.ceil(T / MB), Math.ceil(N / design.columns)] };
+  }, design.weightBytes, design.fill);
 }
 
 // ---------------------------------------------------------------- the parent: one child per job

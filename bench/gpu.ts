@@ -24,7 +24,7 @@ import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import type { ModelRunner } from "../src/model/runner.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -504,8 +504,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   }
   const best = (matrix: MatrixName, M: number): TileRow => sweep.filter((r) => r.matrix === matrix && r.M === M).reduce((a, b) => (b.microseconds < a.microseconds ? b : a));
   const shapes = matrixShapes(REALISTIC);
-  const defaultTile = (matrix: MatrixName, M: number): MatmulTile => M > DEFAULT_TILES.smallRows ? DEFAULT_TILES.large
-    : DEFAULT_TILES.narrow !== undefined && shapes[matrix].N <= (DEFAULT_TILES.narrowColumns ?? 0) ? DEFAULT_TILES.narrow : DEFAULT_TILES.small;
+  const defaultTile = (matrix: MatrixName, M: number): MatmulTile => tileFor(DEFAULT_TILES, matrix, shapes[matrix].N, M);
   // The default tile's row; a device with less workgroup memory runs a shrunk default (fitTile), unmeasured here: NaN.
   const current = (matrix: MatrixName, M: number): TileRow => sweep.find((r) => r.matrix === matrix && r.M === M &&
     JSON.stringify((M === 1 ? SMALL_TILES : LARGE_TILES)[r.tile]) === JSON.stringify(defaultTile(matrix, M)))

@@ -289,6 +289,25 @@ export interface MatrixTiles {
 }
 
 /**
+ * The tile `tiles` gives matrix `name` (N output columns) in a forward of `rows` tokens, before it is
+ * fitted to the device ({@link fitTile}): the matrix's own override, else `large` above `smallRows`, else
+ * `narrow` for a matrix of at most `narrowColumns` columns, else `small`.
+ *
+ * @example
+ * ```ts
+ * tileFor(DEFAULT_TILES, "qkv", 2560, 1);     // DEFAULT_TILES.narrow
+ * tileFor(DEFAULT_TILES, "lmHead", 32000, 1); // DEFAULT_TILES.small
+ * tileFor(DEFAULT_TILES, "qkv", 2560, 64);    // DEFAULT_TILES.large
+ * ```
+ * @category WebGPU
+ */
+export function tileFor(tiles: TileChoice, name: MatrixName, N: number, rows: number): MatmulTile {
+  const own = tiles.matrices?.[name];
+  if (rows > tiles.smallRows) return own?.large ?? tiles.large;
+  return own?.small ?? (tiles.narrow !== undefined && N <= (tiles.narrowColumns ?? 0) ? tiles.narrow : tiles.small);
+}
+
+/**
  * The default tiles: the fastest of each kind in the tile sweep of `npm run bench:gpu` on the realistic
  * model (docs/webgpu.md §6): at T = 1, 2 columns a thread in 256-thread workgroups on wide matrices
  * (the fused gate/up, the LM head) and one warp a workgroup, four quads in flight, on narrow ones (q/k/v,
@@ -986,9 +1005,8 @@ export class GpuModel {
     const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
       shape,
       group: bias === null ? this.bindGroup("in2out1", [b.step, x, w, out]) : this.bindGroup("matmulBias", [b.step, x, w, out, bias]),
-      small: tiled(shape, this.fit(this.tiles.matrices?.[name]?.small ??
-        (this.tiles.narrow !== undefined && shape.N <= (this.tiles.narrowColumns ?? 0) ? this.tiles.narrow : this.tiles.small))),
-      large: tiled(shape, this.fit(this.tiles.matrices?.[name]?.large ?? this.tiles.large)),
+      small: tiled(shape, this.fit(tileFor(this.tiles, name, shape.N, 1))),
+      large: tiled(shape, this.fit(tileFor(this.tiles, name, shape.N, this.tiles.smallRows + 1))),
     });
     for (const name of OTHER_KERNELS) this.pipeline(name);   // compile now: errors surface at load
     return {

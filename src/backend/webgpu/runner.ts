@@ -414,10 +414,11 @@ function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: R
   if (options.mask === undefined) return { tokens: ids, positions, mask: null };
   if (options.mask.length !== T * L) throw new ShapeError(`webgpuRunner.forward: expected a mask [T, L] = [${T}, ${L}], got ${options.mask.length} entries`);
   const bits = new Uint32Array(Math.ceil((T * L) / 32));                  // bit i L + j: query i sees key j
-  options.mask.forEach((v, b) => { if (v !== 0) bits[b >>> 5] |= 1 << (b & 31); });
   for (let i = 0; i < T; i++) {
     let sees = false;
-    for (let j = 0; j < L && !sees; j++) sees = options.mask[i * L + j] !== 0;
+    for (let b = i * L; b < (i + 1) * L; b++) {
+      if (options.mask[b] !== 0) { bits[b >>> 5] |= 1 << (b & 31); sees = true; }
+    }
     if (!sees) throw new ShapeError(`webgpuRunner.forward: query row ${i} may attend to no key`);
   }
   return { tokens: ids, positions, mask: bits };

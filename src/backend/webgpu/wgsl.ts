@@ -361,6 +361,41 @@ export function attentionWorkgroupBytes(maxPositions: number): number {
  * @category WebGPU
  */
 export function attentionSource(H: number, Hkv: number, D: number, maxPositions: number): string {
+  const { prelude, scores, weighted } = attentionParts(H, Hkv, D, maxPositions);
+  return `${prelude}\n${scores}\n${weighted}\n}`;
+}
+
+/**
+ * The three parts of {@link attentionSource}'s text, which is `prelude`, `scores`, `weighted` and a
+ * closing brace. The attention experiment (`bench/gpu-attention.ts`) keeps the first two and tries
+ * other third parts.
+ *
+ * @example
+ * ```ts
+ * const parts: AttentionParts = attentionParts(32, 4, 64, 2048);
+ * ```
+ * @category WebGPU
+ */
+export interface AttentionParts {
+  /** The bindings, the workgroup memory (`scores`, `red`, `expSum`), `visible`, and `main` up to `end`, the row's key count. */
+  readonly prelude: string;
+  /** Phases 1 and 2's max: each visible key's score into `scores[j]`, and their max into `m`. */
+  readonly scores: string;
+  /** Phase 2's `p_j` and phase 3: the output rows. */
+  readonly weighted: string;
+}
+
+/**
+ * {@link attentionSource} in its three parts ({@link AttentionParts}).
+ *
+ * @example
+ * ```ts
+ * const { prelude, scores } = attentionParts(32, 4, 64, 2048);
+ * const code = `${prelude}\n${scores}\n  out[i * 2048u + h * 64u + t] = m;\n}`; // a variant: write the max
+ * ```
+ * @category WebGPU
+ */
+export function attentionParts(H: number, Hkv: number, D: number, maxPositions: number): AttentionParts {
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
   // Phase 1's loads: vec4 when every row offset is a multiple of 4, else one float at a time.
@@ -375,7 +410,7 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
     return `      acc = acc + select(0.0, scores[${j}] * v${k}, scores[${j}] > 0.0);`;
   };
   // sum_j p_j v_jd into acc, keys in ascending order, four values loaded before any is added
-  const weighted = (d: string) => `    let vo = ko + ${d};
+  const sumWeighted = (d: string) => `    let vo = ko + ${d};
     for (var j = 0u; j < end; j += 4u) {
       let v0 = values[j * ${W}u + vo];
 ${[1, 2, 3].map((k) => `      let v${k} = values[min(j + ${k}u, ${maxPositions - 1}u) * ${W}u + vo];`).join("\n")}
@@ -386,7 +421,7 @@ ${[0, 1, 2, 3].map(product).join("\n")}
   const expSum = `    var total = 0.0;
     for (var j = 0u; j < end; j++) { total = total + scores[j]; }
     expSum = total;`;
-  return `${STEP}
+  const prelude = `${STEP}
 @group(0) @binding(1) var<storage, read> qkv: array<${type}>;
 @group(0) @binding(2) var<storage, read> keys: array<${type}>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;
@@ -404,8 +439,8 @@ fn visible(i: u32, j: u32) -> bool {
   let h = wg.x;
   let i = wg.y;
   if (i >= step.T) { return; }
-  let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);
-  // 1. scores, one thread per key, and their max
+  let end = select(step.P + i + 1u, step.L, step.hasMask == 1u);`;
+  const scores = `  // 1. scores, one thread per key, and their max
   let qo = (i * ${Q}u + h * ${D}u) / ${lanes.length}u;
   let ko = (h / ${H / Hkv}u) * ${D}u;
 ${loadQ}
@@ -428,8 +463,8 @@ ${dot}
     if (t < s) { red[t] = max(red[t], red[t + s]); }
     workgroupBarrier();
   }
-  let m = red[0];
-  for (var j = t; j < end + 4u; j += 128u) {
+  let m = red[0];`;
+  const weighted = `  for (var j = t; j < end + 4u; j += 128u) {
     var p = 0.0;
     if (j < end && visible(i, j)) { p = exp(scores[j] - m); }
     scores[j] = p;
@@ -438,7 +473,7 @@ ${dot}
   // 3. ${D < 128 ? "sum_j p_j v_j by threads d < D, four values loaded before any is added; sum_j p_j by thread 127" : "sum_j p_j by thread 0; then sum_j p_j v_j by a thread per output d, four values loaded before any is added"}
 ${D < 128 ? `  var acc = 0.0;
   if (t < ${D}u) {
-${weighted("t")}
+${sumWeighted("t")}
   } else if (t == 127u) {
 ${expSum}
   }
@@ -449,10 +484,10 @@ ${expSum}
   workgroupBarrier();
   for (var d = t; d < ${D}u; d += 128u) {
     var acc = 0.0;
-${weighted("d")}
+${sumWeighted("d")}
     out[i * ${H * D}u + h * ${D}u + d] = ${normalized("acc")};
-  }`}
-}`;
+  }`}`;
+  return { prelude, scores, weighted };
 }
 
 // ---------------------------------------------------------------- SwiGLU
