@@ -1,7 +1,8 @@
 /**
- * What the GPU experiments (`bench/gpu-tensor.ts`, `bench/gpu-attention.ts`) share: buffers, pipelines and
- * bind groups made in one line, one dispatch read back, and the timing of a kernel alone — a run of
- * dispatches in one compute pass, as the difference of 2 reps and reps (fixed costs cancel), median of three.
+ * What the GPU experiments (`bench/gpu-tensor.ts`, `bench/gpu-attention.ts`, `bench/gpu-matmul.ts`)
+ * share: buffers, pipelines and bind groups made in one line, one dispatch read back, and the timing of
+ * a kernel alone — a run of dispatches in one compute pass, as the difference of 2 reps and reps (fixed
+ * costs cancel), median of three.
  *
  * @module
  */

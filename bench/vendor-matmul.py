@@ -9,8 +9,8 @@ change the numbers and are out of reach from WGSL.
 
 It times, for T in (1, 16, 64), the 65 products of one forward (per layer q/k/v, output, gate/up and
 down, each layer with its own weights so the L2 cache does not flatter a matrix, then the LM head),
-captured once in a CUDA graph and replayed, so no launch overhead is counted: the sum is what the
-products alone cost. cuBLAS picks its kernel by shape, so its products are not batch-invariant: a
+captured once in a CUDA graph and replayed, so no CPU launch overhead is counted: the sum is what
+the products cost on the GPU, gaps between them included. cuBLAS picks its kernel by shape, so its products are not batch-invariant: a
 reference for speed, not for the project's exactness.
 
 Run on the lent GPU, where `python3` has PyTorch (nothing else here needs Python), in the same call as
@@ -41,9 +41,8 @@ REPLAYS = 50
 
 
 def set_mode(mode: str) -> None:
-    import torch
-
     """float32 (tensor cores off), tf32 or bf16 (the dtype is chosen by the caller)."""
+    import torch
     torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
     torch.set_float32_matmul_precision("high" if mode == "tf32" else "highest")
 
@@ -130,29 +129,26 @@ def measure() -> None:
     print(json.dumps(results, indent=1))
 
 
-def realistic_date(gpu_path: str) -> str:
-    with open(gpu_path) as f:
-        return json.load(f).get("date", "?")
-
-
 def compare(gpu_path: str, vendor_path: str) -> None:
     """Prints t(64)/t(1) with the WGSL products, and with the vendor's in their place (both runs' files)."""
     with open(gpu_path) as f:
-        realistic = json.load(f)["realistic"]
+        bench = json.load(f)
+    realistic = bench["realistic"]
     with open(vendor_path) as f:
         vendor = json.load(f)
     wall = {row["T"]: row["ms"] for row in realistic["forwardLatency"]}
     ours = {row["T"]: row["matmulMs"] for row in realistic["gpuForward"]}
-    print(f"{vendor['device']}, products timed {vendor['date']}, bench:gpu {realistic_date(gpu_path)}: wall t(1) {wall[1]:.3f} ms, t(64) {wall[64]:.3f} ms, "
+    print(f"{vendor['device']}, products timed {vendor['date']}, bench:gpu {bench.get('date', '?')}: wall t(1) {wall[1]:.3f} ms, t(64) {wall[64]:.3f} ms, "
           f"of which the WGSL products {ours[1]:.3f} and {ours[64]:.3f} ms (GPU time): t(64)/t(1) {wall[64] / wall[1]:.2f}")
     for mode, rows in vendor["modes"].items():
         theirs = {row["T"]: row["matmulsMs"] for row in rows}
+        tflops = {row["T"]: row["tflops"] for row in rows}
         t64 = wall[64] - ours[64] + theirs[64]
         t1 = wall[1] - ours[1] + theirs[1]
         # float32 products are the same arithmetic at every T, so one may swap T = 64's alone; a
         # precision mode must be the same at T = 1 and 64, so it is swapped at both.
         alone = f"{t64 / wall[1]:.2f} with them at T=64 only, " if mode == "float32" else ""
-        print(f"  {mode:8} products {theirs[1]:.3f} ms at T=1, {theirs[64]:.3f} ms at T=64 ({rows[-1]['tflops']:.1f} TFLOP/s): "
+        print(f"  {mode:8} products {theirs[1]:.3f} ms at T=1, {theirs[64]:.3f} ms at T=64 ({tflops[64]:.1f} TFLOP/s): "
               f"t(64)/t(1) {alone}{t64 / t1:.2f} with them at both")
 
 
