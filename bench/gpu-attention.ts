@@ -34,7 +34,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { STEP, attentionParts, attentionSource } from "../src/backend/webgpu/wgsl.ts";
-import { gpuKit } from "./gpu-kit.ts";
+import { cardName, gpuKit } from "./gpu-kit.ts";
 
 const H = 32, Hkv = 4, D = 64, R = 2048, LAYERS = 16;
 const Q = (H + 2 * Hkv) * D, W = Hkv * D;
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     }
     log(`${name}: ms for ${LAYERS} layers: ${JSON.stringify(times[name])}`);
   }
-  console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, node: process.version, heads: { H, Hkv, D, R, layers: LAYERS }, checks, msFor16Layers: times }, null, 1));
+  console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, card: cardName(), node: process.version, heads: { H, Hkv, D, R, layers: LAYERS }, checks, msFor16Layers: times }, null, 1));
   (globalThis as { keepGpu?: GPU }).keepGpu = gpu;
   process.exit(0);
 }

@@ -6,6 +6,21 @@
  *
  * @module
  */
+import { execFileSync } from "node:child_process";
+
+/**
+ * The GPU's name as `nvidia-smi` reports it ("NVIDIA H100 80GB HBM3"), or null where there is none (under
+ * SwiftShader, say): Dawn's adapter info names the vendor and the driver, not the card, and a GPU number
+ * must name its card.
+ */
+export function cardName(): string | null {
+  try {
+    const out = execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    return out.split("\n")[0].trim() || null;
+  } catch {
+    return null;
+  }
+}
 
 /** WebGPU's buffer usage bits (the `GPUBufferUsage` global is not defined in Node). */
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;

@@ -39,7 +39,7 @@
 import { pathToFileURL } from "node:url";
 import { STEP, matmulSource, type MatmulShape } from "../src/backend/webgpu/wgsl.ts";
 import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { gpuKit } from "./gpu-kit.ts";
+import { cardName, gpuKit } from "./gpu-kit.ts";
 
 /** A staged tile: BM x BN outputs a workgroup, TM x TN a thread, SH shares and JB quads of each a round. */
 interface StagedTile {
@@ -282,7 +282,7 @@ async function main(): Promise<void> {
     }
     log(`${name}: forward's products ${JSON.stringify(forward[name])}`);
   }
-  console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, node: process.version, maxWorkgroupBytes: maxBytes, laneTile: lane, tiles: TILES, checks, microseconds: times, forward }, null, 1));
+  console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, card: cardName(), node: process.version, maxWorkgroupBytes: maxBytes, laneTile: lane, tiles: TILES, checks, microseconds: times, forward }, null, 1));
   (globalThis as { keepGpu?: GPU }).keepGpu = gpu;
   process.exit(0);
 }

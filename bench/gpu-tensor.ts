@@ -36,7 +36,7 @@ import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_TILES, tileFor, type MatrixName } from "../src/backend/webgpu/gpu-model.ts";
 import { STEP, matmulSource } from "../src/backend/webgpu/wgsl.ts";
-import { USAGE, gpuKit, type GpuKit } from "./gpu-kit.ts";
+import { USAGE, cardName, gpuKit, type GpuKit } from "./gpu-kit.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
@@ -424,7 +424,7 @@ async function main(): Promise<void> {
     log(`tensor ${JSON.stringify(tile)}: ${JSON.stringify(check)} ${JSON.stringify(time)}`);
     return { tile, check, time };
   });
-  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, info, f32, direct, variants }, null, 1));
+  console.log(JSON.stringify({ date: new Date().toISOString(), card: cardName(), node: process.version, info, f32, direct, variants }, null, 1));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -30,6 +30,7 @@ import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { BENCH_MODELS, MULTI_BLOCK, benchPrompts, type BenchDataset } from "./models.ts";
+import { cardName } from "./gpu-kit.ts";
 
 /** The realistic random model of issue 8: TinyLlama's shapes with 16 layers. */
 const REALISTIC_CONFIG: ModelConfig = {
@@ -187,6 +188,57 @@ interface MethodRow {
   /** Speedup over AR end to end (prefill included). */
   readonly endToEndSpeedup: number;
   readonly identicalToAr: boolean;
+  /** Where a decode step's time went, averaged over the method's forwards after each prompt's first. */
+  readonly perStep: StepCosts;
+}
+
+/**
+ * One method's decode steps, averaged (every forward of a decode but its prompt's): what the main thread
+ * waited for the forward, the decoder's own work between two forwards, and the worker's share as
+ * `WebGpuRunner.lastTiming` reports it.
+ */
+interface StepCosts {
+  readonly steps: number;
+  /** Tokens a forward (T) and rows its commands covered. */
+  readonly tokens: number;
+  readonly rows: number;
+  /** Share of the steps whose commands had been encoded ahead. */
+  readonly prepared: number;
+  /** Milliseconds: the forward's call on the main thread; the decoder's work before it (since the last forward returned). */
+  readonly forwardMs: number;
+  readonly betweenMs: number;
+  /** Milliseconds in the worker: writing the inputs and encoding (when not encoded ahead), the submit call, until the GPU was done. */
+  readonly encodeMs: number;
+  readonly submitMs: number;
+  readonly gpuDoneMs: number;
+}
+
+/** Sums of {@link StepCosts} for the method now decoding; `recording` adds to it. */
+interface StepSink {
+  current: { steps: number; tokens: number; rows: number; prepared: number; forwardMs: number; betweenMs: number; encodeMs: number; submitMs: number; gpuDoneMs: number } | null;
+  /** When the last forward returned, or null before a decode's first forward (its prompt's, not counted). */
+  lastEnd: number | null;
+}
+
+/** `runner`, adding each decode step's costs to `sink.current` (see {@link StepCosts}). */
+function recording(runner: WebGpuRunner, sink: StepSink): WebGpuRunner {
+  return {
+    ...runner,
+    forward(tokens, options) {
+      const start = performance.now();
+      const result = runner.forward(tokens, options);
+      const end = performance.now();
+      const t = runner.lastTiming();
+      const c = sink.current;
+      if (c !== null && sink.lastEnd !== null) {
+        c.steps++; c.tokens += tokens.length; c.rows += t.rows; c.prepared += t.prepared ? 1 : 0;
+        c.forwardMs += end - start; c.betweenMs += start - sink.lastEnd;
+        c.encodeMs += t.encodeMs; c.submitMs += t.submitMs; c.gpuDoneMs += t.queueMs;
+      }
+      sink.lastEnd = end;
+      return result;
+    },
+  };
 }
 
 type Decode = (p: number[]) => { tokens: number[]; stats: { forwards: number } };
@@ -236,9 +288,10 @@ function methodSpecs(config: ModelConfig, params: Params, runner: WebGpuRunner, 
  * Every method over the same prompts on the same runner; speedups against this AR. The methods take
  * turns prompt by prompt (AR, Jacobi, ..., then the next prompt), so a slow spell of the shared machine
  * falls on all of them alike. The prefill (a new cache and a forward of the prompt) is timed in the same
- * turns and subtracted, as `npm run bench` does on the CPU; the end-to-end speedup keeps it.
+ * turns and subtracted, as `npm run bench` does on the CPU; the end-to-end speedup keeps it. Each step's
+ * costs arrive through `sink`: the specs must decode on `recording(runner, sink)`.
  */
-function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner, rounds = 1): MethodRow[] {
+function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner, sink: StepSink, rounds = 1): MethodRow[] {
   const prefill = (p: number[]) => {
     const cache = runner.newCache();
     runner.forward(p, { cache }).argmax();
@@ -249,12 +302,16 @@ function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner,
   prefill(prompts[0]);
   const outputs = specs.map(() => [] as { tokens: number[]; forwards: number }[]);
   const seconds = specs.map(() => 0);
+  const sums = specs.map(() => ({ steps: 0, tokens: 0, rows: 0, prepared: 0, forwardMs: 0, betweenMs: 0, encodeMs: 0, submitMs: 0, gpuDoneMs: 0 }));
   let prefillSeconds = 0;
   for (const prompt of Array.from({ length: rounds }, () => prompts).flat()) {
     specs.forEach((m, i) => {
+      sink.current = sums[i];
+      sink.lastEnd = null;
       const start = performance.now();
       const r = m.decode(prompt);
       seconds[i] += (performance.now() - start) / 1000;
+      sink.current = null;
       outputs[i].push({ tokens: r.tokens, forwards: r.stats.forwards });
     });
     const start = performance.now();
@@ -271,12 +328,17 @@ function methods(specs: MethodSpec[], prompts: number[][], runner: WebGpuRunner,
     const identicalToAr = outputs[i].every((o, p) => JSON.stringify(o.tokens) === JSON.stringify(outputs[0][p].tokens));
     const decodeSeconds = seconds[i] - prefillSeconds;
     const speedup = tokens / decodeSeconds / arRate;
+    const { steps, ...sum } = sums[i];
+    const perStep = { steps, ...Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v / steps])) } as unknown as StepCosts;
     const row = {
       method: m.name, tokens, forwards, tokensPerForward: tokens / forwards, seconds: seconds[i], decodeSeconds,
       tokensPerSecond: tokens / decodeSeconds, speedup, speedupPerTpf: speedup / (tokens / forwards), endToEndSpeedup: tokens / seconds[i] / arEndToEnd, identicalToAr,
+      perStep,
     };
     log(`  ${m.name.padEnd(36)} TPF ${row.tokensPerForward.toFixed(2).padStart(5)}  ${row.tokensPerSecond.toFixed(0).padStart(6)} tok/s  speedup ${row.speedup.toFixed(2)} ` +
       `(${row.speedupPerTpf.toFixed(2)} x TPF; end to end ${row.endToEndSpeedup.toFixed(2)})  ${identicalToAr ? "identical to AR" : "DIFFERS FROM AR"}`);
+    log(`    a step: T ${perStep.tokens.toFixed(1)} (rows ${perStep.rows.toFixed(1)}, ${(100 * perStep.prepared).toFixed(0)} % encoded ahead); ms: forward ${perStep.forwardMs.toFixed(3)}, ` +
+      `decoder between forwards ${perStep.betweenMs.toFixed(3)}; worker: inputs and encoding ${perStep.encodeMs.toFixed(3)}, submit ${perStep.submitMs.toFixed(3)}, GPU done ${perStep.gpuDoneMs.toFixed(3)}`);
     return row;
   });
 }
@@ -387,12 +449,14 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const stop = { maxNewTokens, runner, ...(dataset === "math" ? {} : { eosTokenId: null }) };
     const auto = autoBlockSize(model.config, model.params, calibration, { stop, reps: quick ? 3 : 5, runner });
     log(formatBlockSizeChoice(auto));
+    const sink: StepSink = { current: null, lastEnd: null };
+    const recorded = recording(runner, sink);
     const specs = [
-      ...methodSpecs(model.config, model.params, runner, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset], true),
-      { name: `jacobi auto (n=${auto.blockSize})`, decode: (p: number[]) => jacobi(model.config, model.params, p, { ...stop, blockSize: auto.blockSize }) },
+      ...methodSpecs(model.config, model.params, recorded, maxNewTokens, dataset === "math", [16, 32], MULTI_BLOCK[dataset], true),
+      { name: `jacobi auto (n=${auto.blockSize})`, decode: (p: number[]) => jacobi(model.config, model.params, p, { ...stop, runner: recorded, blockSize: auto.blockSize }) },
     ];
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds
-    const rows = methods(specs, prompts, runner, rounds);
+    const rows = methods(specs, prompts, runner, sink, rounds);
     const gpu = gpuForward(runner, quick ? 5 : 20);
     // prefill with the cache pool (this runner) and without (a second runner); each decode takes 8 steps
     // of min(16, the shortest prompt's length) tokens (7 on math-jf, whose prompts are 7 or 9 tokens)
@@ -471,7 +535,8 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const weights = { random: true, seed: 1, std: 0.02 } as const;
   const base = await webgpuRunner(REALISTIC, weights);
   result.adapter = base.adapter;
-  log(`adapter: ${base.adapter}`);
+  result.card = cardName();
+  log(`adapter: ${base.adapter}; card: ${result.card ?? "unknown"}`);
   log("default tiles:");
   const latency = forwardLatency(base, reps);
   logLatency(latency);
@@ -534,7 +599,8 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const rng = new Rng("bench-gpu-prompts");
   const randomPrompts = Array.from({ length: quick ? 2 : 4 }, () => Array.from({ length: 16 }, () => rng.int(REALISTIC.vocabSize)));
   const emptyParams = null as unknown as Params;                                         // the runner holds the weights
-  const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, base, quick ? 32 : 128, false, [16, 64], null), randomPrompts, base);
+  const sink: StepSink = { current: null, lastEnd: null };
+  const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, recording(base, sink), quick ? 32 : 128, false, [16, 64], null), randomPrompts, base, sink);
   const baseGpu = gpuForward(base, quick ? 3 : 10, true);
   base.close();
   const ceiling = ratioCeiling(REALISTIC, latency, baseGpu, copyBest, fmaFlops);
