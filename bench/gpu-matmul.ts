@@ -197,7 +197,12 @@ async function main(): Promise<void> {
   let seed = 12345;
   const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed / 2 ** 32 - 0.5) * 2; };
   const lane = DEFAULT_TILES.large;
+  /** The lane kernel's grid for T rows and N columns (`matmulSource`). */
+  const laneGrid = (T: number, N: number): [number, number] => [Math.ceil(T / (lane.TM * lane.GM)), Math.ceil(N / (lane.TN * lane.GN))];
   const tiles = Object.entries(TILES).filter(([, t]) => stagedBytes(t) <= maxBytes);
+  for (const [name, t] of Object.entries(TILES)) {
+    if (stagedBytes(t) > maxBytes) log(`${name}: not run: needs ${stagedBytes(t)} bytes of workgroup memory, the device has ${maxBytes}`);
+  }
 
   // bits: each tile against the lane kernel, the same inputs, with and without bias and residual
   const checks: Record<string, Record<string, boolean>> = {};
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
       device.queue.writeBuffer(out, 0, start);
       return kit.runOnce(kit.pipeline(code), [kit.step(T), x, w, out, ...(shape.bias ? [b] : [])], grid, out, T * shape.N * 4);
     };
-    const reference = await run(matmulSource(shape, lane), [Math.ceil(T / (lane.TM * lane.GM)), Math.ceil(shape.N / (lane.TN * lane.GN))]);
+    const reference = await run(matmulSource(shape, lane), laneGrid(T, shape.N));
     const label = `T=${T} K=${shape.K} N=${shape.N}${shape.bias ? " bias" : ""}${shape.residual ? " residual" : ""}`;
     for (const [name, t] of tiles) {
       const unfit = stagedUnfit(shape, t);
@@ -247,7 +252,7 @@ async function main(): Promise<void> {
   const pipelines: Record<string, Candidate[]> = Object.fromEntries(Object.entries(MATRICES).map(([matrix, m]) => {
     const shape: MatmulShape = { K: m.K, N: m.N, bias: false, residual: false };
     return [matrix, [
-      [laneName, kit.pipeline(matmulSource(shape, lane)), (T: number) => [Math.ceil(T / (lane.TM * lane.GM)), Math.ceil(m.N / (lane.TN * lane.GN))]],
+      [laneName, kit.pipeline(matmulSource(shape, lane)), (T: number) => laneGrid(T, m.N)],
       ...tiles.filter(([, t]) => stagedUnfit(shape, t) === undefined)
         .map(([name, t]) => [name, kit.pipeline(stagedSource(shape, t)), (T: number) => [Math.ceil(T / t.BM), Math.ceil(m.N / t.BN)]]),
     ] as Candidate[]];
@@ -257,7 +262,7 @@ async function main(): Promise<void> {
     const m = MATRICES.gu, { weights, x, out } = inputs.gu;
     const p = kit.pipeline(matmulSource({ K: m.K, N: m.N, bias: false, residual: false }, lane));
     const groups = weights.map((wb) => kit.group(p, [kit.step(64), x, wb, out]));
-    for (const end = performance.now() + 1000; performance.now() < end;) await kit.timeDispatches(p, groups, [Math.ceil(64 / (lane.TM * lane.GM)), Math.ceil(m.N / (lane.TN * lane.GN))], 8);
+    for (const end = performance.now() + 1000; performance.now() < end;) await kit.timeDispatches(p, groups, laneGrid(64, m.N), 8);
   }
   for (const matrix of Object.keys(MATRICES)) {
     const { weights, x, out } = inputs[matrix];
