@@ -22,7 +22,7 @@
  * least T (`GpuModel.forward`), so every kernel skips the rows (or whole workgroups of rows) past `step.T`.
  *
  * What it is not: tuned for one card. The matmul is the kernel that matters (it streams every weight
- * once per forward); `docs/webgpu.md` records what it reaches on the lent H200, and the tile sweep that chose the defaults.
+ * once per forward); `docs/webgpu.md` records what it reaches on the lent H200 and H100, and the tile sweep that chose the defaults.
  *
  * Shape legend: T tokens in this forward, P cached rows, L = P + T keys, C width, I MLP width, H query
  * heads, Hkv key/value heads, D head size, V vocabulary, Q = (H + 2 Hkv) D the fused q/k/v width.
