@@ -354,14 +354,14 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
     for (let block = 0; ; ) {
       // 1. rows: the main row (RA window ++ pseudo-active drafts) and the pool's candidates for the RA window
       const P = cache.length;
-      const main = [ra.window, ...pseudo.map((b) => b.draft)].flat();
+      const main = ra.window.concat(...pseudo.map((b) => b.draft));                       // (concat: Array.prototype.flat is ~40x slower in Node 20)
       const candidatesAllowed = ra.committed >= Math.ceil(o.lookaheadStartRatio * o.blockSize);
       const room = Math.floor((config.maxPositions - P - main.length) / ra.window.length);   // rows that fit the context
       const candidates = candidatesAllowed ? pool.candidates(ra.window).slice(0, Math.max(0, room)) : [];
       const rows = [main, ...candidates];
 
       // 2. one forward: every row sees the committed prefix and its own earlier tokens
-      const result = runner.forward(rows.flat(), { cache, ...rowLayout(P, rows) });      // [T, V] logits
+      const result = runner.forward(main.concat(...candidates), { cache, ...rowLayout(P, rows) });   // [T, V] logits
       const greedy = result.argmax();                                                         // [T]
       forwards++;
       positions += rows.reduce((sum, r) => sum + r.length, 0);
