@@ -34,7 +34,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { STEP, attentionParts, attentionSource } from "../src/backend/webgpu/wgsl.ts";
-import { cardName, gpuKit } from "./gpu-kit.ts";
+import { cardName, gpuKit, openGpu } from "./gpu-kit.ts";
 
 const H = 32, Hkv = 4, D = 64, R = 2048, LAYERS = 16;
 const Q = (H + 2 * Hkv) * D, W = Hkv * D;
@@ -194,13 +194,7 @@ const VARIANTS: Record<string, { code: string; positions: number }> = {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(line + "\n");
-  const { create } = await import("webgpu") as { create(flags: string[]): GPU };
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (adapter === null) throw new Error("no GPU adapter");
-  const device = await adapter.requestDevice({ requiredLimits: { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize } });
-  const info = adapter.info;
-  const adapterName = `${info.vendor} ${info.architecture} ${info.description}`.trim();
+  const { device, adapterName } = await openGpu();
   log(`adapter: ${adapterName}`);
   const quick = process.argv.includes("--quick");
 
@@ -275,7 +269,6 @@ async function main(): Promise<void> {
     log(`${name}: ms for ${LAYERS} layers: ${JSON.stringify(times[name])}`);
   }
   console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, card: cardName(), node: process.version, heads: { H, Hkv, D, R, layers: LAYERS }, checks, msFor16Layers: times }, null, 1));
-  (globalThis as { keepGpu?: GPU }).keepGpu = gpu;
   process.exit(0);
 }
 

@@ -2,7 +2,7 @@
  * What the GPU experiments (`bench/gpu-tensor.ts`, `bench/gpu-attention.ts`, `bench/gpu-matmul.ts`)
  * share: buffers, pipelines and bind groups made in one line, one dispatch read back, and the timing of
  * a kernel alone — a run of dispatches in one compute pass, as the difference of 2 reps and reps (fixed
- * costs cancel), median of three.
+ * costs cancel), median of three — and opening the device (`openGpu`).
  *
  * @module
  */
@@ -20,6 +20,29 @@ export function cardName(): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Dawn's GPU, its adapter (high performance) and a device with the adapter's largest buffers and
+ * workgroup memory (at most `workgroupBytes`), and those of `features` the adapter has. Dawn's instance is
+ * kept referenced for the life of the process: it lives only while referenced.
+ */
+export async function openGpu(options: { flags?: string[]; features?: GPUFeatureName[]; workgroupBytes?: number } = {}): Promise<{ adapter: GPUAdapter; device: GPUDevice; adapterName: string }> {
+  const { create } = await import("webgpu") as { create(flags: string[]): GPU };
+  const gpu = create(options.flags ?? []);
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) throw new Error("no GPU adapter");
+  const { maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize, maxBufferSize } = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: (options.features ?? []).filter((f) => adapter.features.has(f)),
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: Math.min(options.workgroupBytes ?? Infinity, maxComputeWorkgroupStorageSize),
+      maxStorageBufferBindingSize, maxBufferSize,
+    },
+  });
+  (globalThis as { keepGpu?: GPU }).keepGpu = gpu;
+  const info = adapter.info;
+  return { adapter, device, adapterName: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
 }
 
 /** WebGPU's buffer usage bits (the `GPUBufferUsage` global is not defined in Node). */

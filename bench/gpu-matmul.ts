@@ -39,7 +39,7 @@
 import { pathToFileURL } from "node:url";
 import { STEP, matmulSource, type MatmulShape } from "../src/backend/webgpu/wgsl.ts";
 import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { cardName, gpuKit } from "./gpu-kit.ts";
+import { cardName, gpuKit, openGpu } from "./gpu-kit.ts";
 
 /** A staged tile: BM x BN outputs a workgroup, TM x TN a thread, SH shares and JB quads of each a round. */
 interface StagedTile {
@@ -181,16 +181,9 @@ const MATRICES = {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(line + "\n");
-  const { create } = await import("webgpu") as { create(flags: string[]): GPU };
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (adapter === null) throw new Error("no GPU adapter");
-  const maxBytes = adapter.limits.maxComputeWorkgroupStorageSize;
-  const { maxStorageBufferBindingSize, maxBufferSize } = adapter.limits;
-  const device = await adapter.requestDevice({ requiredLimits: { maxComputeWorkgroupStorageSize: maxBytes, maxStorageBufferBindingSize, maxBufferSize } });
+  const { device, adapterName } = await openGpu();
+  const maxBytes = device.limits.maxComputeWorkgroupStorageSize;
   device.onuncapturederror = (e) => { throw new Error(`WebGPU error: ${(e as unknown as { error: { message: string } }).error.message}`); };
-  const info = adapter.info;
-  const adapterName = `${info.vendor} ${info.architecture} ${info.description}`.trim();
   log(`adapter: ${adapterName}; workgroup memory ${maxBytes} bytes`);
   const checkOnly = process.argv.includes("--check-only");
   const kit = gpuKit(device);
@@ -288,7 +281,6 @@ async function main(): Promise<void> {
     log(`${name}: forward's products ${JSON.stringify(forward[name])}`);
   }
   console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapterName, card: cardName(), node: process.version, maxWorkgroupBytes: maxBytes, laneTile: lane, tiles: TILES, checks, microseconds: times, forward }, null, 1));
-  (globalThis as { keepGpu?: GPU }).keepGpu = gpu;
   process.exit(0);
 }
 

@@ -36,7 +36,7 @@ import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_TILES, tileFor, type MatrixName } from "../src/backend/webgpu/gpu-model.ts";
 import { STEP, matmulSource } from "../src/backend/webgpu/wgsl.ts";
-import { USAGE, cardName, gpuKit, type GpuKit } from "./gpu-kit.ts";
+import { USAGE, cardName, gpuKit, openGpu, type GpuKit } from "./gpu-kit.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
@@ -277,22 +277,13 @@ function directDesign(tile: DirectTile): Design {
   };
 }
 
-async function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
-  const { create } = await import("webgpu") as { create(flags: string[]): GPU };
-  const gpu = create(["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"]);
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (adapter === null) throw new Error("no GPU adapter");
-  const features = (["chromium-experimental-subgroup-matrix", "shader-f16", "subgroups"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({
-    requiredFeatures: features,
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: Math.min(WORKGROUP_BYTES, adapter.limits.maxComputeWorkgroupStorageSize),
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
+/** The device with the subgroup-matrix, f16 and subgroup features where the adapter has them. */
+function openDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  return openGpu({
+    flags: ["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"],
+    features: ["chromium-experimental-subgroup-matrix", "shader-f16", "subgroups"] as GPUFeatureName[],
+    workgroupBytes: WORKGROUP_BYTES,
   });
-  (globalThis as { keepGpu?: GPU }).keepGpu = gpu;                 // Dawn's instance lives only while referenced
-  return { adapter, device };
 }
 
 /**
