@@ -10,7 +10,7 @@
  * | argmax, lowest token id wins ties | {@link argmax} | — |
  * | AR greedy, full recompute at every step (the oracle of every decoder) | {@link arGreedyReference} | §2.1 Eq. 1 |
  * | block Jacobi, full recompute at every iteration, with its trajectory | {@link jacobiReference} | §2.1 Eq. 2–4 |
- * | the acceptance rule and the EOS rule every parallel decoder shares | {@link acceptedPrefixLength}, {@link keepThroughEos} | ALGORITHM.md §1 |
+ * | the acceptance rule and the EOS rule every parallel decoder shares | {@link acceptedPrefixLength}, {@link keepThroughEos} | docs/ALGORITHM.md §1 |
  * | the token budget | {@link generationBudget} | — |
  * | a comparison whose failure names the first differing token and its context | {@link firstDifference} | — |
  *

@@ -4,7 +4,7 @@
  * reports. One implementation of each, so that AR greedy, Jacobi and multi-block decoding cannot
  * disagree on which tokens are right or where an output ends.
  *
- * ALGORITHM.md §1: generation stops after the first EOS (which is kept in the output) or once the
+ * docs/ALGORITHM.md §1: generation stops after the first EOS (which is kept in the output) or once the
  * budget is reached; the budget is `maxNewTokens`, capped by the room left in the context.
  *
  * @module

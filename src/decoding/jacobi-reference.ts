@@ -14,7 +14,7 @@
  *
  * Slow on purpose: an iteration costs a forward over the whole text so far.
  *
- * Paper: §2.1, Eq. 2–4; ALGORITHM.md §1–2.
+ * Paper: §2.1, Eq. 2–4; docs/ALGORITHM.md §1–2.
  *
  * Read next: `trajectory.ts`, the record this returns.
  *

@@ -15,11 +15,11 @@
  * - `'window'` (the reference serving engine): keep n tokens in flight, refilling drafts as tokens commit.
  * With a temperature (`SamplingOptions`) the same loop samples, losslessly: `jacobiSampledIteration`
  * verifies drafts with the rule of `sampling.ts` instead of the greedy prefix rule.
- * What it is not: multi-block decoding and rejection recycling (ALGORITHM.md §4) — see `multiblock.ts`.
+ * What it is not: multi-block decoding and rejection recycling (docs/ALGORITHM.md §4) — see `multiblock.ts`.
  *
  * Shape legend: n block size, T tokens in this forward (T ≤ n), V vocabulary, P cached positions.
  *
- * Paper: §2.1, Eq. 2–4; ALGORITHM.md §1. Read `docs/jacobi.md` for why the fixed point equals AR.
+ * Paper: §2.1, Eq. 2–4; docs/ALGORITHM.md §1. Read `docs/jacobi.md` for why the fixed point equals AR.
  *
  * Read next: `jacobi-reference.ts`, the same iterates computed naively (the oracle for the trajectories),
  * and `trajectory.ts`, what `recordTrajectory` produces.
@@ -226,7 +226,7 @@ export interface IterationOutcome {
 }
 
 /**
- * One Jacobi iteration (ALGORITHM.md §1): forward the window after the committed text, keep its verified
+ * One Jacobi iteration (docs/ALGORITHM.md §1): forward the window after the committed text, keep its verified
  * prefix, roll the KV cache back to it, and update every rejected token from its predecessors.
  *
  * On entry the cache holds exactly the committed text and `window[0]` is the greedy token after it (the
@@ -259,7 +259,7 @@ export function jacobiIteration(
 }
 
 /**
- * One Jacobi iteration that samples (ALGORITHM.md §6): forward the window, commit the seed and the
+ * One Jacobi iteration that samples (docs/ALGORITHM.md §6): forward the window, commit the seed and the
  * drafts that pass the delta-proposal test of {@link verifySampled}, roll the KV cache back to them,
  * and draw the next seed (the residual sample at the first rejection). The rejected tail is updated
  * with the argmax of its rows — any guess is fine there, the test alone decides what is committed.

@@ -39,7 +39,7 @@
  * Shape legend: n block size, K blocks in flight, P committed positions in the cache, T tokens in one
  * forward (main row + candidate rows), V vocabulary.
  *
- * Paper: §3.2, Algorithm 1, Fig. 3; ALGORITHM.md §4. Read next: `recycling.ts` (the pools) and
+ * Paper: §3.2, Algorithm 1, Fig. 3; docs/ALGORITHM.md §4. Read next: `recycling.ts` (the pools) and
  * `sampling.ts` (the lossless sampling rule).
  *
  * @module

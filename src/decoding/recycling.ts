@@ -15,7 +15,7 @@
  *
  * Correctness never depends on a pool: a candidate is only a guess, verified like any draft.
  *
- * Paper: §3.2, Algorithm 1 (rejection recycling); ALGORITHM.md §4. Read next: `multiblock.ts`.
+ * Paper: §3.2, Algorithm 1 (rejection recycling); docs/ALGORITHM.md §4. Read next: `multiblock.ts`.
  *
  * @module
  */

@@ -3,7 +3,7 @@
  * sampling as the reference, and the one acceptance rule that lets Jacobi and multi-block decoding
  * sample several tokens per forward with exactly the output distribution of AR sampling.
  *
- * The rule (ALGORITHM.md §6) is speculative sampling with a delta proposal. A draft token `x` is a
+ * The rule (docs/ALGORITHM.md §6) is speculative sampling with a delta proposal. A draft token `x` is a
  * proposal that puts all its mass on `x`, so the speculative acceptance probability `min(1, p(x)/q(x))`
  * is just `p(x)`, and the residual `max(0, p - q)`, normalised, is `p` with `x` removed. With several
  * candidate rows (multi-block's recycled drafts) the proposals at one position form a small tree; the
@@ -16,7 +16,7 @@
  *
  * Shape legend: V vocabulary, T tokens in a row, R candidate rows.
  *
- * Paper: beyond the paper (its results are greedy); ALGORITHM.md §6. Read next: `multiblock.ts`.
+ * Paper: beyond the paper (its results are greedy); docs/ALGORITHM.md §6. Read next: `multiblock.ts`.
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * trajectory of one prompt. What each block records, and why:
  *
  * - `context`: the clean context the block was decoded after — prompt ++ the fixed points of the blocks
- *   before it. Training packs noisy and clean blocks after it (ALGORITHM.md §3).
+ *   before it. Training packs noisy and clean blocks after it (docs/ALGORITHM.md §3).
  * - `states`: y(0), y(1), ..., y* — the block before each forward: its accepted prefix, then its current
  *   draft. y(0) is the seed plus the initial draft (the noisiest state), y* the fixed point.
  * - `fixedPoint`: y*, the tokens AR greedy produces there (equal to the last state).
@@ -21,7 +21,7 @@
  * Each Jacobi iteration fixes at least the token after the longest correct prefix.
  *
  * Paper: §2 "Jacobi trajectory", the record `J`; public code: `prompt_ids`, `answer_trajectory_ids`,
- * `teacher_output_ids`. ALGORITHM.md §2.
+ * `teacher_output_ids`. docs/ALGORITHM.md §2.
  *
  * Read next: `jacobi.ts`, which records these with `recordTrajectory: true`.
  *

@@ -4,7 +4,7 @@
  * - `crossEntropy`: next-token cross-entropy against hard targets, with an ignore index (prompt
  *   tokens, padding) — the AR loss `L_AR` and the loss of pretraining.
  * - `softCrossEntropy`: cross-entropy of student rows against the softmax of teacher rows that are
- *   treated as constants (stop-gradient) — the progressive consistency loss `L_pc` of ALGORITHM.md §3
+ *   treated as constants (stop-gradient) — the progressive consistency loss `L_pc` of docs/ALGORITHM.md §3
  *   (paper Eq. 8), where student = a noisy-block row and teacher = the clean-block row at the same position.
  *
  * Both work on log-softmax computed with the row max subtracted, so no `exp` overflows, and both are

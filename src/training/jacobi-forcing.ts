@@ -1,6 +1,6 @@
 /**
  * The Jacobi Forcing objective: from a trajectory to one packed sequence, one forward, and the loss
- * `L = L_pc + w_AR · L_AR` (paper §3.1, Eq. 8–9; ALGORITHM.md §3).
+ * `L = L_pc + w_AR · L_AR` (paper §3.1, Eq. 8–9; docs/ALGORITHM.md §3).
  *
  * 1. The noise schedule picks, for each block, the trajectory state whose noise ratio is closest to the
  *    block's target (`noise-schedule.ts`).

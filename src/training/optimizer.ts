@@ -1,7 +1,7 @@
 /**
  * The optimizer: AdamW (Adam with decoupled weight decay, Loshchilov & Hutter 2019), a cosine
  * learning-rate schedule with linear warm-up, and clipping by the global gradient norm — the recipe of
- * the paper (ALGORITHM.md §3: AdamW, betas (0.9, 0.95), cosine schedule, warm-up).
+ * the paper (docs/ALGORITHM.md §3: AdamW, betas (0.9, 0.95), cosine schedule, warm-up).
  *
  * The optimizer state (the two moment buffers and the step count) is plain data, so the training
  * checkpoint can save it and a resumed run continues bit for bit.

@@ -9,7 +9,7 @@
  * weights and AdamW moments in float64, the step, the data generator's state and the loss history).
  *
  * What it is not: data-parallel, mixed-precision or fast. It is the reference trainer that Jacobi
- * Forcing training (ALGORITHM.md §3) will reuse: packed sequences with explicit positions and masks
+ * Forcing training (docs/ALGORITHM.md §3) will reuse: packed sequences with explicit positions and masks
  * flow through the same `forward` as inference.
  *
  * Read next: `state.ts` (the checkpoint), `optimizer.ts`, `src/tensor/losses.ts`.

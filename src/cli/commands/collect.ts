@@ -1,7 +1,7 @@
 /**
  * `jacobi-forcing collect`: decodes training prompts with greedy Jacobi decoding and writes every
  * block's trajectory — the states y(0) .. y* each block passed through — to a JSONL file, the data
- * Jacobi Forcing trains on (paper §2, the record `J`; ALGORITHM.md §2).
+ * Jacobi Forcing trains on (paper §2, the record `J`; docs/ALGORITHM.md §2).
  *
  * ```
  * jacobi-forcing collect --model DIR --data math|code|FILE --prompts N --block-size n --out FILE.jsonl

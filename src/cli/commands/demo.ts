@@ -41,7 +41,7 @@ function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
 
 // ---------------------------------------------------------------- what the demo runs
 
-/** n: tokens per Jacobi / MR block — the block size of the first Jacobi Forcing round (ALGORITHM.md §3). */
+/** n: tokens per Jacobi / MR block — the block size of the first Jacobi Forcing round (docs/ALGORITHM.md §3). */
 const BLOCK_SIZE = 16;
 /** Held-out math problems (`mathEvalSet(count, seed)`: questions the teacher never trained on). */
 const MATH = { count: 3, seed: 2025, maxNewTokens: 64 };
