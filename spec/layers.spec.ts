@@ -1,13 +1,18 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { describe, expect, it } from "vitest";
-
 /**
  * The layer rule of the codebase: imports only go downward,
  * tensor <- model <- backend | decoding | training <- cli, and decoding and training never import each other
- * (trajectories cross between them as plain data). Only the CLI reaches outside src/, into the benchmark
- * code of bench/. A new folder must be placed here explicitly.
+ * (trajectories cross between them as plain data). Above src/ sit the examples (the library only), the
+ * benchmarks (the library and the CLI's argument parser) and the experiments (anything but the specs).
+ * Nothing below imports what sits above it, and no file imports itself through a chain of others.
+ * A new folder must be placed here explicitly.
  */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const LIBRARY = ["util", "tensor", "model", "backend", "data", "decoding", "training", "evaluation", "src/oracle.ts", "src/index.ts"];
+
+/** Which places a file of each place may import (a place: a folder of src/, a root file of src/, or a top folder). */
 const ALLOWED: Record<string, readonly string[]> = {
   util: ["util"],
   tensor: ["tensor", "util"],
@@ -19,33 +24,94 @@ const ALLOWED: Record<string, readonly string[]> = {
   training: ["training", "data", "model", "tensor", "util"],
   // task evaluations take the decoder as a function, so they import neither decoding nor training
   evaluation: ["evaluation", "data", "model", "tensor", "util"],
-  cli: ["cli", "evaluation", "decoding", "training", "data", "model", "tensor", "backend", "util", "../bench"],
+  // the library's entry files gather the layers for users
+  "src/oracle.ts": LIBRARY,
+  "src/index.ts": LIBRARY,
+  cli: ["cli", ...LIBRARY],
+  // a user's story: the library, as an installed package would give it
+  examples: ["examples", ...LIBRARY],
+  // the benchmarks a user runs: the library, and the CLI's flags and model loading
+  bench: ["bench", "cli", ...LIBRARY],
+  // scratch space: may reach into anything but the specs
+  "bench/experiments": ["bench/experiments", "bench", "cli", ...LIBRARY],
 };
 
-const src = join(import.meta.dirname, "..", "src");
+const root = join(import.meta.dirname, "..");
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+    return statSync(path).isDirectory() ? files(path) : /\.(ts|mts|mjs)$/.test(path) ? [path] : [];
   });
 }
 
+/** The place a repository path belongs to, or null outside src/, bench/ and examples/. */
+function placeOf(rel: string): string | null {
+  const parts = rel.split("/");
+  if (parts[0] === "src") return parts.length === 2 ? rel : parts[1];
+  if (parts[0] === "bench") return parts[1] === "experiments" && parts.length > 2 ? "bench/experiments" : "bench";
+  if (parts[0] === "examples") return "examples";
+  return null;
+}
+
+/** Relative import targets of a file, as repository paths: static imports and exports, and `import("./x")`. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const targets = [
+    ...[...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]),
+    ...[...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]),
+  ];
+  return targets.filter((t) => t.startsWith(".")).map((t) => relative(root, join(dirname(file), t)));
+}
+
+const sources = ["src", "bench", "examples"].flatMap((dir) => files(join(root, dir))).map((f) => relative(root, f));
+const graph = new Map(sources.map((rel) => [rel, importsOf(join(root, rel))]));
+
 describe("layers: imports only go downward", () => {
-  for (const file of files(src)) {
-    const rel = relative(src, file);
-    const layer = rel.includes("/") ? rel.split("/")[0] : "root";
+  for (const [rel, targets] of graph) {
     it(rel, () => {
-      if (layer === "root") return; // top-level entry files (e.g. index, oracle) may import any layer
-      expect(ALLOWED[layer], `folder src/${layer} has no place in the layer rule of spec/layers.spec.ts`).toBeDefined();
-      const text = readFileSync(file, "utf8");
-      for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']/gm)) {
-        const target = m[1];
-        if (!target.startsWith(".")) continue; // packages
-        const to = relative(src, join(file, "..", target));
-        const toLayer = to.startsWith("../") ? to.split("/").slice(0, 2).join("/") : to.split("/")[0];
-        expect(ALLOWED[layer], `${rel} imports ${target} (layer ${toLayer}), which ${layer} may not import`).toContain(toLayer);
+      const place = placeOf(rel)!;
+      expect(ALLOWED[place], `${rel}: place ${place} has no entry in the layer rule of spec/layers.spec.ts`).toBeDefined();
+      for (const target of targets) {
+        const to = placeOf(target);
+        expect(to === null ? "" : ALLOWED[place], `${rel} imports ${target}, outside src/, bench/ and examples/`).not.toBe("");
+        expect(ALLOWED[place], `${rel} imports ${target} (${to}), which ${place} may not import`).toContain(to);
       }
     });
   }
+});
+
+/** Strongly connected components of more than one file (Tarjan): each is an import cycle. */
+function cycles(edges: Map<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], onStack = new Set<string>();
+  const found: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next); low.set(v, next); next++;
+    stack.push(v); onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do { w = stack.pop()!; onStack.delete(w); component.push(w); } while (w !== v);
+      if (component.length > 1) found.push(component.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+describe("layers: no import cycles", () => {
+  it("src/, bench/ and examples/ import without a cycle (type-only imports included)", () => {
+    expect(cycles(graph), "each list is a set of files that import each other in a circle").toEqual([]);
+  });
+
+  it("the cycle finder finds a cycle", () => {
+    const toy = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]]]);
+    expect(cycles(toy)).toEqual([["a", "b", "c"]]);
+  });
 });
