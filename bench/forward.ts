@@ -48,7 +48,8 @@ export interface ThreadRow {
 
 /**
  * Forward time after a 64-token cache on one thread and on `threads` kernel threads (the weights copied
- * into a {@link KernelThreads} arena), interleaved forward by forward, and whether the logits agree bit for bit.
+ * into a `KernelThreads` arena, the pool passed to `forward`), interleaved forward by forward, and
+ * whether the logits agree bit for bit.
  */
 export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], reps: number): Promise<ThreadRow[]> {
   const { params: shared, pool } = await startKernelThreads(config, params, threads);
@@ -56,11 +57,11 @@ export async function threadScaling(config: ModelConfig, params: Params, threads
     const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
     const caches = [new KVCache(config), new KVCache(config)];
     forward(config, params, prompt, { cache: caches[0] });
-    forward(config, shared, prompt, { cache: caches[1] });
+    forward(config, shared, prompt, { cache: caches[1], threads: pool });
     return sizes.map((T) => {
       const tokens = Array.from({ length: T }, (_, i) => (5 + 3 * i) % config.vocabSize);
-      const runs = [params, shared].map((p, c) => () => {
-        const logits = forward(config, p, tokens, { cache: caches[c] });
+      const runs = [{ params }, { params: shared, threads: pool }].map((on, c) => () => {
+        const logits = forward(config, on.params, tokens, { cache: caches[c], threads: on.threads });
         caches[c].truncate(64);
         return logits.data;
       });

@@ -1,19 +1,21 @@
 /**
- * Kernel threads: a `linear` whose weight lives in a pool's shared arena is split over two threads, and
- * attention over (row, head) pairs, SiLU over elements; all must give exactly the bits of one thread — for single products
- * and attention calls of many shapes (rows past one job's chunk, causal and explicit masks) and for
- * whole forwards, so that every decoder stays exactly equal to AR.
+ * Kernel threads: a `linear` given a pool and a weight in its shared arena is split over two threads,
+ * attention over (row, head) pairs, SiLU over elements; all must give exactly the bits of one thread —
+ * for single products and attention calls of many shapes (rows past one job's chunk, causal and explicit
+ * masks) and for whole forwards and a CPU runner given the pool, so that every decoder stays exactly
+ * equal to AR.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KVCache } from "../src/model/cache.ts";
 import { headDim, PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
+import { cpuRunner } from "../src/model/runner.ts";
 import { forward } from "../src/model/transformer.ts";
 import { linear, silu } from "../src/tensor/ops.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
-import { attentionKernel, type Visibility } from "../src/tensor/kernels.ts";
+import { attentionKernel, attentionReference, type Visibility } from "../src/tensor/kernels.ts";
 import { attentionShared, KernelThreads } from "../src/tensor/threads.ts";
 import { expectBitIdentical } from "./helpers/models.ts";
 
@@ -41,13 +43,14 @@ describe("KernelThreads", () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 2 }), (M, which) => {
       const x = Tensor.from(Array.from({ length: M * 72 }, () => rng.normal()), [M, 72]);
       const one = linear(x, weights[which]);
-      const two = linear(x, sharedWeights[which]);
+      const two = linear(x, sharedWeights[which], undefined, pool);
       expectBitIdentical(`linear [${M}, 72] x [${weights[which].shape[0]}, 72]^T, 2 threads vs 1`, two.data, one.data, weights[which].shape[0]);
     }), { numRuns: 40 });
   });
 
   it("attention on 2 threads equals attention on 1 thread bit for bit (M 1..300, causal after a cache, or an explicit mask)", () => {
     const H = config.numHeads, Hkv = config.numKeyValueHeads, D = headDim(config);
+    const shape = { numHeads: H, numKeyValueHeads: Hkv, headDim: D };
     fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 40 }), fc.boolean(), (M, P, explicit) => {
       const L = Math.min(P + M, config.maxPositions);
       const rows = L - P;
@@ -62,13 +65,17 @@ describe("KernelThreads", () => {
       }
       const one = { out: new Float64Array(rows * H * D), probs: new Float64Array(rows * H * L) };
       const two = { out: new Float64Array(rows * H * D), probs: new Float64Array(rows * H * L) };
-      attentionKernel(one.out, one.probs, q, k, v, rows, L, H, Hkv, D, visibility);
-      expect(pool.runsAttention(H, Hkv, D, L)).toBe(true);
+      attentionKernel(one.out, one.probs, q, k, v, rows, L, shape, visibility);
+      expect(pool.runsAttention(shape, L)).toBe(true);
       pool.attention(two.out, two.probs, q, k, v, rows, L, visibility);
       expectBitIdentical(`attention out, ${rows} rows over ${L} keys, ${visibility.kind}`, two.out, one.out, H * D);
       expectBitIdentical(`attention probs, ${rows} rows over ${L} keys, ${visibility.kind}`, two.probs, one.probs, L);
+      const reference = { out: new Float64Array(rows * H * D), probs: new Float64Array(rows * H * L) };
+      attentionReference(reference.out, reference.probs, q, k, v, rows, L, shape, visibility);
+      expectBitIdentical(`attention out on 2 threads vs attentionReference, ${rows} rows over ${L} keys, ${visibility.kind}`, two.out, reference.out, H * D);
+      expectBitIdentical(`attention probs on 2 threads vs attentionReference, ${rows} rows over ${L} keys, ${visibility.kind}`, two.probs, reference.probs, L);
       const three = new Float64Array(rows * H * D);
-      attentionShared(three, new Float64Array(rows * H * L), q, k, v, rows, L, H, Hkv, D, visibility, pool);
+      attentionShared(three, new Float64Array(rows * H * L), q, k, v, rows, L, shape, visibility, pool);
       expectBitIdentical("attentionShared", three, one.out, H * D);
     }), { numRuns: 40 });
   });
@@ -82,11 +89,11 @@ describe("KernelThreads", () => {
 
   it("a forward on 2 threads gives the logits of 1 thread bit for bit, with and without a cache", () => {
     const tokens = Array.from({ length: 24 }, () => 3 + rng.int(config.vocabSize - 3));
-    expectBitIdentical("uncached forward, 2 threads vs 1", forward(config, shared, tokens).data, forward(config, params, tokens).data, config.vocabSize);
+    expectBitIdentical("uncached forward, 2 threads vs 1", forward(config, shared, tokens, { threads: pool }).data, forward(config, params, tokens).data, config.vocabSize);
     const one = new KVCache(config), two = new KVCache(config);
     for (const chunk of [tokens.slice(0, 10), tokens.slice(10, 11), tokens.slice(11)]) {
       expectBitIdentical(`cached forward of ${chunk.length}, 2 threads vs 1`,
-        forward(config, shared, chunk, { cache: two }).data, forward(config, params, chunk, { cache: one }).data, config.vocabSize);
+        forward(config, shared, chunk, { cache: two, threads: pool }).data, forward(config, params, chunk, { cache: one }).data, config.vocabSize);
     }
     // two drafts of 4 sharing positions after the cache, each seeing the cache and its own prefix (multi-block's layout)
     const P = one.length, T = 8, L = P + T;
@@ -98,6 +105,23 @@ describe("KernelThreads", () => {
     const positions = Array.from({ length: T }, (_, i) => P + (i % 4));
     const drafts = tokens.slice(0, T);
     expectBitIdentical("masked forward of two drafts, 2 threads vs 1",
-      forward(config, shared, drafts, { cache: two, positions, mask }).data, forward(config, params, drafts, { cache: one, positions, mask }).data, config.vocabSize);
+      forward(config, shared, drafts, { cache: two, positions, mask, threads: pool }).data, forward(config, params, drafts, { cache: one, positions, mask }).data, config.vocabSize);
+  });
+
+  it("a CPU runner given the pool gives the logits of one thread bit for bit", () => {
+    const tokens = Array.from({ length: 20 }, () => 3 + rng.int(config.vocabSize - 3));
+    const one = cpuRunner(config, params), two = cpuRunner(config, shared, pool);
+    const caches = [one.newCache(), two.newCache()];
+    for (const chunk of [tokens.slice(0, 16), tokens.slice(16)]) {
+      expectBitIdentical(`runner forward of ${chunk.length}, 2 threads vs 1`,
+        two.forward(chunk, { cache: caches[1] }).logits().data, one.forward(chunk, { cache: caches[0] }).logits().data, config.vocabSize);
+    }
+  });
+
+  it("linear refuses a weight that is not in the pool's shared memory, whatever the size of the product (and forward and the runner pass the pool on)", () => {
+    const x = Tensor.from([1, 2], [1, 2]);
+    expect(() => linear(x, Tensor.from([1, 0, 1, 1], [2, 2]), undefined, pool)).toThrow(/linear: the weight \[2, 2\] is not in the kernel threads' shared memory/);
+    expect(() => forward(config, params, [5, 6], { threads: pool })).toThrow(/linear: the weight \[\d+, \d+\] is not in the kernel threads' shared memory/);
+    expect(() => cpuRunner(config, params, pool).forward([5, 6])).toThrow(/linear: the weight \[\d+, \d+\] is not in the kernel threads' shared memory/);
   });
 });

@@ -12,6 +12,7 @@ import { WebGpuUnavailableError, webgpuRunner } from "../backend/webgpu/runner.t
 import type { ModelConfig } from "../model/config.ts";
 import { startKernelThreads, type Params } from "../model/params.ts";
 import { cpuRunner, type ModelRunner } from "../model/runner.ts";
+import type { KernelThreads } from "../tensor/threads.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 
 /**
@@ -43,6 +44,8 @@ export const BACKEND_FLAG: FlagSpec = {
  * The runner `--backend` asks for, for this model. Close it when done.
  *
  * @param command - the command's name, for the error message
+ * @param params - the weights; under `--threads`, those of {@link threadedParams}
+ * @param threads - the CPU runner's kernel threads, from {@link threadedParams}
  * @throws CliError when the WebGPU backend is unavailable, saying why
  * @example
  * ```ts
@@ -50,8 +53,8 @@ export const BACKEND_FLAG: FlagSpec = {
  * ```
  * @category CLI
  */
-export async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params): Promise<ModelRunner> {
-  if (flags.backend !== "webgpu") return cpuRunner(config, params);
+export async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params, threads?: KernelThreads): Promise<ModelRunner> {
+  if (flags.backend !== "webgpu") return cpuRunner(config, params, threads);
   try {
     return await webgpuRunner(config, params);
   } catch (error) {
@@ -86,21 +89,24 @@ export const THREADS_FLAG: FlagSpec = {
 export interface ThreadedParams {
   /** The weights to pass to the decoders and the runner. */
   readonly params: Params;
+  /** The kernel threads that hold `params`, to pass to the runner; absent for one thread. */
+  readonly threads?: KernelThreads;
   /** Ends the kernel threads, if any. */
   close(): void;
 }
 
 /**
  * The weights a command decodes with under `--threads N`: for N > 1 a copy in a kernel-thread pool's
- * shared memory (every forward on them is split over the threads, bit-identical to one), else the
- * weights as given. Call `close()` when done.
+ * shared memory and the pool (every forward given both is split over the threads, bit-identical to
+ * one), else the weights as given. Call `close()` when done.
  *
  * @param command - the command's name, for the error message
  * @throws CliError when N is not in 1..17, or N > 1 with `--backend webgpu`
  * @example
  * ```ts
  * const threaded = await threadedParams("generate", { threads: 2, backend: "cpu" }, config, params);
- * arGreedy(config, threaded.params, prompt);   // on two cores, same tokens
+ * const runner = await openRunner("generate", flags, config, threaded.params, threaded.threads);
+ * arGreedy(config, threaded.params, prompt, { runner });   // on two cores, same tokens
  * threaded.close();
  * ```
  * @category CLI
@@ -111,5 +117,5 @@ export async function threadedParams(command: string, flags: Flags, config: Mode
   if (threads === 1) return { params, close() {} };
   if (flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
   const shared = await startKernelThreads(config, params, threads);
-  return { params: shared.params, close: () => { void shared.pool.close(); } };
+  return { params: shared.params, threads: shared.pool, close: () => { void shared.pool.close(); } };
 }

@@ -19,10 +19,6 @@ import { headDim, type ModelConfig } from "./config.ts";
 /**
  * The valid rows of one layer of a cache, copied out.
  *
- * @example
- * ```ts
- * cache.read(0).keys.length; // cache.length * Hkv * D
- * ```
  * @category Model
  */
 export interface LayerRows {

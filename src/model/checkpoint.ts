@@ -28,11 +28,6 @@ export { CheckpointError };
 /**
  * A loaded (or to-be-saved) model: blueprint, weights and tokenizer.
  *
- * @example
- * ```ts
- * const { config, params, tokenizer } = loadCheckpoint("models/math-teacher");
- * config.hiddenSize; // 64
- * ```
  * @category Checkpoints
  */
 export interface Checkpoint {
@@ -47,10 +42,6 @@ export interface Checkpoint {
 /**
  * Options of {@link saveCheckpoint}.
  *
- * @example
- * ```ts
- * saveCheckpoint("/tmp/m", checkpoint, { dtype: "F64", metadata: { step: "1300" } }); // lossless weights, plus a note
- * ```
  * @category Checkpoints
  */
 export interface SaveOptions {
@@ -107,6 +98,7 @@ function readJson(file: string): unknown {
  * @example
  * ```ts
  * const { config, params, tokenizer } = loadCheckpoint("models/math-teacher");
+ * config.hiddenSize; // 64
  * ```
  * @category Checkpoints
  */

@@ -16,10 +16,6 @@
  * A Llama/Qwen2-family decoder-only transformer. Symbols in brackets are the shape legend used in
  * shape comments throughout the model code.
  *
- * @example
- * ```ts
- * PRESETS["math-teacher"]; // { architecture: "LlamaForCausalLM", vocabSize: 20, hiddenSize: 64, intermediateSize: 192, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256, ... }
- * ```
  * @category Model
  */
 export interface ModelConfig {
@@ -101,23 +97,18 @@ const base = {
 } as const;
 
 /**
- * Named sizes. `tiny` is for specs (a forward takes well under a millisecond); `small` is for examples
- * and benchmarks (a forward over one token takes about a millisecond in plain JavaScript); `math-teacher`
- * and `code-teacher` are the shipped trained models. All use grouped-query attention (H = 2 Hkv) and the
- * default 100-symbol character vocabulary of `tokenizer.ts` (training replaces it with its own).
+ * Named sizes. `tiny` is for specs (as small as the shapes allow, so thousands of forwards stay quick);
+ * `small` is for examples and benchmarks; `math-teacher` and `code-teacher` are the shipped trained
+ * models. All use grouped-query attention (H = 2 Hkv) and the default 100-symbol character vocabulary of
+ * `tokenizer.ts` (training replaces it with its own).
  *
- * @example
- * ```ts
- * PRESETS.small.hiddenSize; // 128
- * ```
  * @category Model
  */
 export const PRESETS: Readonly<Record<"tiny" | "small" | "math-teacher" | "code-teacher", ModelConfig>> = {
   tiny: { ...base, hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 4, numKeyValueHeads: 2, maxPositions: 128 },
   small: { ...base, hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, numKeyValueHeads: 2, maxPositions: 512 },
-  // The shipped teachers (models/README.md), sized so that training fits ~30 minutes of one CPU core:
-  // `small` trains ~600 tokens/s, these ~2400 (math) and ~1400 (code) (docs/training.md). Training sets vocabSize
-  // to its tokenizer's.
+  // The shipped teachers (models/README.md), sized so that training fits in half an hour of one CPU core
+  // (throughput per preset: docs/training.md). Training sets vocabSize to its tokenizer's.
   "math-teacher": { ...base, hiddenSize: 64, intermediateSize: 192, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
   "code-teacher": { ...base, hiddenSize: 96, intermediateSize: 256, numLayers: 3, numHeads: 4, numKeyValueHeads: 2, maxPositions: 256 },
 };
@@ -125,10 +116,6 @@ export const PRESETS: Readonly<Record<"tiny" | "small" | "math-teacher" | "code-
 /**
  * Names of the presets.
  *
- * @example
- * ```ts
- * initParams(PRESETS["code-teacher" satisfies PresetName], { seed: 1 });
- * ```
  * @category Model
  */
 export type PresetName = keyof typeof PRESETS;

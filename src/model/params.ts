@@ -21,12 +21,6 @@ import { headDim, validateConfig, type ModelConfig } from "./config.ts";
 /**
  * The weights of one transformer block.
  *
- * @example
- * ```ts
- * const layer = initParams(PRESETS.tiny, { seed: 1 }).layers[0];
- * layer.wq.shape; // [16, 16]: [H*D, C]
- * layer.wk.shape; // [8, 16]:  [Hkv*D, C]
- * ```
  * @category Model
  */
 export interface LayerParams {
@@ -59,12 +53,6 @@ export interface LayerParams {
 /**
  * All weights of a model.
  *
- * @example
- * ```ts
- * const params = initParams(PRESETS.tiny, { seed: 1 });
- * params.embed.shape;  // [100, 16]: [V, C]
- * params.lmHead.shape; // [100, 16]: [V, C]
- * ```
  * @category Model
  */
 export interface Params {
@@ -83,10 +71,6 @@ export interface Params {
 /**
  * A weight with its Hugging Face name and expected shape.
  *
- * @example
- * ```ts
- * paramSpecs(PRESETS.tiny)[1]; // { name: "model.layers.0.input_layernorm.weight", shape: [16] }
- * ```
  * @category Model
  */
 export interface NamedParam {
@@ -208,10 +192,6 @@ export function namedParams(config: ModelConfig, params: Params): [string, Tenso
 /**
  * How {@link initParams} draws weights.
  *
- * @example
- * ```ts
- * initParams(PRESETS.tiny, { seed: 1, std: 0.5 }); // larger weights: a random model with confident predictions
- * ```
  * @category Model
  */
 export interface InitOptions {
@@ -251,29 +231,26 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
 /**
  * Weights in a kernel-thread pool's shared memory, and the pool.
  *
- * @example
- * ```ts
- * const { params, pool }: SharedParams = await startKernelThreads(config, weights, 2);
- * ```
  * @category Model
  */
 export interface SharedParams {
-  /** The same weights, in the pool's shared arena: pass these to `forward` or a decoder. */
+  /** The same weights, in the pool's shared arena: pass these with the pool to `forward` or `cpuRunner`. */
   readonly params: Params;
-  /** The threads; `await pool.close()` when done. */
+  /** The threads: `forward(config, params, tokens, { threads: pool })`; `await pool.close()` when done. */
   readonly pool: KernelThreads;
 }
 
 /**
  * Starts `threads` kernel threads for inference on `params`: the weights are copied into the pool's
- * shared memory, and a `forward` with the returned params then splits its products and its attention
- * over the threads — bit-identical to one thread. Close the pool when done.
+ * shared memory, and a `forward` given the returned params and the pool then splits its products, its
+ * attention and its SiLU over the threads — bit-identical to one thread. A decoder uses them through
+ * `cpuRunner(config, shared, pool)`. Close the pool when done.
  *
  * @param threads - threads that compute, the calling thread included
  * @example
  * ```ts
  * const { params: shared, pool } = await startKernelThreads(config, params, 2);
- * forward(config, shared, tokens); // same logits as forward(config, params, tokens), on two cores
+ * forward(config, shared, tokens, { threads: pool }); // same logits as forward(config, params, tokens), on two cores
  * await pool.close();
  * ```
  * @category Model

@@ -23,6 +23,7 @@
  */
 import { argmax } from "../tensor/ops.ts";
 import { ShapeError, type Tensor } from "../tensor/tensor.ts";
+import type { KernelThreads } from "../tensor/threads.ts";
 import { KVCache, type LayerRows } from "./cache.ts";
 import type { ModelConfig } from "./config.ts";
 import type { Params } from "./params.ts";
@@ -34,12 +35,6 @@ import { forward } from "./transformer.ts";
  * A KV cache as a decoder sees it: a length that grows with each forward, and two ways to roll back.
  * {@link KVCache} is one; the WebGPU backend's cache is another (its rows live in GPU buffers).
  *
- * @example
- * ```ts
- * const cache: SequenceCache = runner.newCache();
- * runner.forward([1, 5, 9], { cache });
- * cache.truncate(1); // as if only [1] had been forwarded
- * ```
  * @category Model
  */
 export interface SequenceCache {
@@ -65,10 +60,6 @@ export interface SequenceCache {
 /**
  * Options of {@link ModelRunner.forward}: those of `transformer.forward`, with the runner's own cache.
  *
- * @example
- * ```ts
- * runner.forward([7, 8, 9, 8], { cache, positions: [3, 4, 3, 4], mask }); // two candidate rows at the same positions
- * ```
  * @category Model
  */
 export interface RunnerForwardOptions {
@@ -84,12 +75,6 @@ export interface RunnerForwardOptions {
  * What one forward produced. The greedy tokens are always at hand; the full logits may have to be
  * fetched (from GPU memory), and only until the runner's next forward.
  *
- * @example
- * ```ts
- * const result = runner.forward([1, 40, 41]);
- * result.argmax();        // Int32Array [3]
- * result.logits().shape;  // [3, V]
- * ```
  * @category Model
  */
 export interface ForwardResult {
@@ -107,10 +92,6 @@ export interface ForwardResult {
  * as it expects; after a prompt it expects what the last decode's steps forwarded, unless told here
  * (a program that switches between decoders then guesses right). The CPU runner checks it and has no other use for it.
  *
- * @example
- * ```ts
- * const cache = runner.newCache({ firstStep: 16 }); // a Jacobi decode with n = 16: prompt, then 16-token steps
- * ```
  * @category Model
  */
 export interface NewCacheOptions {
@@ -137,13 +118,6 @@ export function checkNewCacheOptions(options: NewCacheOptions | undefined, where
 /**
  * A model (config and weights) bound to a backend. Decoders call it and never learn which backend runs.
  *
- * @example
- * ```ts
- * const runner = cpuRunner(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 }));
- * const cache = runner.newCache();
- * runner.forward([1, 40, 41], { cache }).argmax(); // Int32Array [3]: the greedy token after each prefix
- * cache.length;                                    // 3
- * ```
  * @category Model
  */
 export interface ModelRunner {
@@ -168,10 +142,6 @@ export interface ModelRunner {
 /**
  * The option every decoder takes to choose its backend.
  *
- * @example
- * ```ts
- * jacobi(config, params, prompt, { maxNewTokens: 32, runner }); // on whichever backend `runner` is
- * ```
  * @category Model
  */
 export interface RunnerOption {
@@ -183,17 +153,22 @@ export interface RunnerOption {
 
 /**
  * The CPU backend: `transformer.forward` on float64 with a {@link KVCache}. This is the reference the
- * GPU backend is tested against.
+ * GPU backend is tested against. Given kernel threads, every forward runs on them (same bits), so a
+ * decoder handed this runner uses several cores without knowing it; the caller closes the pool.
  *
  * @param config - the blueprint
- * @param params - the weights
+ * @param params - the weights; with `threads`, the params `startKernelThreads` returned with them
+ * @param threads - kernel threads to run the forwards on; default this thread only
  * @example
  * ```ts
  * cpuRunner(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 })).forward([1, 40]).logits().shape; // [2, 100]
+ * const { params: shared, pool } = await startKernelThreads(config, params, 2);
+ * jacobi(config, params, prompt, { runner: cpuRunner(config, shared, pool) }); // on two cores, same tokens
+ * await pool.close();
  * ```
  * @category Model
  */
-export function cpuRunner(config: ModelConfig, params: Params): ModelRunner {
+export function cpuRunner(config: ModelConfig, params: Params, threads?: KernelThreads): ModelRunner {
   return {
     backend: "cpu",
     config,
@@ -206,7 +181,7 @@ export function cpuRunner(config: ModelConfig, params: Params): ModelRunner {
       if (cache !== undefined && !(cache instanceof KVCache)) {
         throw new ShapeError("cpuRunner.forward: the cache was made by another backend's runner");
       }
-      const logits = forward(config, params, tokens, { ...options, cache });   // [T, V]
+      const logits = forward(config, params, tokens, { ...options, cache, threads });   // [T, V]
       return { rows: logits.shape[0], argmax: () => argmax(logits), logits: () => logits };
     },
     close() {},

@@ -36,11 +36,6 @@
 /**
  * The element types this module understands.
  *
- * @example
- * ```ts
- * const dtype: SafetensorsDType = "BF16";
- * ```
- *
  * @category Checkpoints
  */
 export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16";
@@ -50,11 +45,6 @@ export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16";
  *
  * Values are in row-major (C) order, so `data.length` is the product of
  * `shape` (1 for a scalar, whose shape is `[]`).
- *
- * @example
- * ```ts
- * const norm: StoredTensor = { name: "model.norm.weight", shape: [4], data: new Float64Array(4).fill(1) };
- * ```
  *
  * @category Checkpoints
  */
@@ -260,10 +250,6 @@ interface ValidatedEntry {
 /**
  * A decoded tensor: its stored dtype besides its name, shape and float64 values.
  *
- * @example
- * ```ts
- * decodeSafetensors(bytes, "model.safetensors").tensors.get("model.norm.weight"); // { name, dtype: "F32", shape: [64], data: Float64Array(64) }
- * ```
  * @category Checkpoints
  */
 export interface DecodedTensor extends StoredTensor {
@@ -274,11 +260,6 @@ export interface DecodedTensor extends StoredTensor {
 /**
  * What {@link decodeSafetensors} returns.
  *
- * @example
- * ```ts
- * const { tensors, metadata } = decodeSafetensors(readFileSync("models/math-teacher/model.safetensors"), "model.safetensors");
- * tensors.size; // 30 = embed + 3 layers x 9 + norm + lm_head
- * ```
  * @category Checkpoints
  */
 export interface DecodedSafetensors {

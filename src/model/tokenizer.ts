@@ -34,10 +34,6 @@ export class TokenizerError extends Error {
 /**
  * Ids of the special tokens.
  *
- * @example
- * ```ts
- * SPECIAL_TOKENS.eos; // 2
- * ```
  * @category Tokenizer
  */
 export interface SpecialTokens {
@@ -52,10 +48,6 @@ export interface SpecialTokens {
 /**
  * The special token ids: PAD 0, BOS 1, EOS 2.
  *
- * @example
- * ```ts
- * [SPECIAL_TOKENS.bos, ...tokenizer.encode("hi")]; // a prompt: BOS first
- * ```
  * @category Tokenizer
  */
 export const SPECIAL_TOKENS: SpecialTokens = Object.freeze({ pad: 0, bos: 1, eos: 2 });
@@ -63,10 +55,6 @@ export const SPECIAL_TOKENS: SpecialTokens = Object.freeze({ pad: 0, bos: 1, eos
 /**
  * The `tokenizer.json` object.
  *
- * @example
- * ```ts
- * const json: TokenizerJson = { type: "char", version: 1, specials: { pad: 0, bos: 1, eos: 2 }, chars: ["\n", " ", "a"] };
- * ```
  * @category Tokenizer
  */
 export interface TokenizerJson {
@@ -85,10 +73,6 @@ const FIRST_CHAR_ID = 3;
  * The default vocabulary: newline, tab and the 95 printable ASCII characters — 100 ids in all with the
  * specials, the `vocabSize` of the presets.
  *
- * @example
- * ```ts
- * ASCII_CHARS.length; // 97: newline, tab and the 95 printable ASCII characters
- * ```
  * @category Tokenizer
  */
 export const ASCII_CHARS: readonly string[] = ["\n", "\t", ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))];

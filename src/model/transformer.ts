@@ -5,6 +5,8 @@
  * KV cache it continues a sequence: the new tokens sit at positions `P .. P+T-1` after the P cached ones,
  * their keys and values are appended, and attention reads the cache in place. Explicit positions and an
  * explicit visibility mask let one call process a packed training sequence or several candidate drafts.
+ * Kernel threads, passed like the cache, split the products, the attention and the SiLU over several
+ * cores with the same bits (`src/tensor/threads.ts`).
  *
  * It is not a serving engine: no batching of independent sequences, no quantisation, float64 only.
  *
@@ -18,7 +20,7 @@
  * @module
  */
 import { add, attention, embedding, linear, mul, rmsNorm, rope, silu, type Visibility } from "../tensor/ops.ts";
-import { kernelThreadsOf } from "../tensor/threads.ts";
+import type { KernelThreads } from "../tensor/threads.ts";
 import { ShapeError, Tensor } from "../tensor/tensor.ts";
 import type { KVCache } from "./cache.ts";
 import { headDim, type ModelConfig } from "./config.ts";
@@ -27,11 +29,6 @@ import type { Params } from "./params.ts";
 /**
  * Options of {@link forward}.
  *
- * @example
- * ```ts
- * // a packed training sequence: two 2-token blocks at the same positions, each seeing only itself
- * forward(config, params, [5, 6, 7, 8], { positions: [0, 1, 0, 1], mask: Uint8Array.from([1,0,0,0, 1,1,0,0, 0,0,1,0, 0,0,1,1]) });
- * ```
  * @category Model
  */
 export interface ForwardOptions {
@@ -41,6 +38,8 @@ export interface ForwardOptions {
   readonly positions?: ArrayLike<number>;
   /** [T, L] explicit visibility, 1 where query row i may attend to key j; default causal. */
   readonly mask?: Uint8Array;
+  /** Kernel threads to run the forward on, holding `params` (`startKernelThreads`); default this thread only. */
+  readonly threads?: KernelThreads;
 }
 
 /**
@@ -57,11 +56,13 @@ export interface ForwardOptions {
  * ```ts
  * const params = initParams(PRESETS.tiny, { seed: 1 });
  * forward(PRESETS.tiny, params, [1, 40, 41]).shape; // [3, 100]
+ * // a packed training sequence: two 2-token blocks at the same positions, each seeing only itself
+ * forward(PRESETS.tiny, params, [5, 6, 7, 8], { positions: [0, 1, 0, 1], mask: Uint8Array.from([1,0,0,0, 1,1,0,0, 0,0,1,0, 0,0,1,1]) });
  * ```
  * @category Model
  */
 export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<number>, options: ForwardOptions = {}): Tensor {
-  const { cache } = options;
+  const { cache, threads } = options;
   const T = tokens.length;
   const P = cache?.length ?? 0;
   const L = P + T;
@@ -74,9 +75,9 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
   params.layers.forEach((layer, l) => {
     // attention block: pre-norm, project, rotate, attend over cache + new rows, project back
     const h = rmsNorm(x, layer.inputNorm, config.rmsNormEps);               // [T, C]
-    const q = rope(linear(h, layer.wq, layer.bq), positions, config.numHeads, config.ropeTheta);          // [T, H*D]
-    const k = rope(linear(h, layer.wk, layer.bk), positions, config.numKeyValueHeads, config.ropeTheta);  // [T, Hkv*D]
-    const v = linear(h, layer.wv, layer.bv);                                // [T, Hkv*D]
+    const q = rope(linear(h, layer.wq, layer.bq, threads), positions, config.numHeads, config.ropeTheta);          // [T, H*D]
+    const k = rope(linear(h, layer.wk, layer.bk, threads), positions, config.numKeyValueHeads, config.ropeTheta);  // [T, Hkv*D]
+    const v = linear(h, layer.wv, layer.bv, threads);                       // [T, Hkv*D]
     let keys = k;
     let values = v;
     if (cache) {
@@ -84,16 +85,17 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
       keys = new Tensor(cache.keys[l].subarray(0, L * cache.width), [L, cache.width]);     // [L, Hkv*D], a view
       values = new Tensor(cache.values[l].subarray(0, L * cache.width), [L, cache.width]); // [L, Hkv*D], a view
     }
-    const a = attention(q, keys, values, shape, visibility, kernelThreadsOf(layer.wo)); // [T, H*D]; on the threads holding the weights, if any
-    x = add(x, linear(a, layer.wo));                                        // [T, C]
+    const a = attention(q, keys, values, shape, visibility, threads);       // [T, H*D]
+    x = add(x, linear(a, layer.wo, undefined, threads));                    // [T, C]
     // MLP block: pre-norm, SwiGLU
     const m = rmsNorm(x, layer.postNorm, config.rmsNormEps);                // [T, C]
-    const gated = mul(silu(linear(m, layer.wGate), kernelThreadsOf(layer.wGate)), linear(m, layer.wUp)); // [T, I]
-    x = add(x, linear(gated, layer.wDown));                                 // [T, C]
+    const gate = silu(linear(m, layer.wGate, undefined, threads), threads); // [T, I]
+    const gated = mul(gate, linear(m, layer.wUp, undefined, threads));      // [T, I]
+    x = add(x, linear(gated, layer.wDown, undefined, threads));             // [T, C]
   });
   cache?.extend(T);
   const final = rmsNorm(x, params.norm, config.rmsNormEps);                 // [T, C]
-  return linear(final, params.lmHead);                                      // [T, V]
+  return linear(final, params.lmHead, undefined, threads);                  // [T, V]
 }
 
 // ---------------------------------------------------------------- input checks

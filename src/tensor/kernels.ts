@@ -11,8 +11,9 @@
  * recompute — which is what lets the decoders be tested for *exact* equality with AR greedy.
  *
  * What this file is not: a BLAS. The matrix product is register-tiled (it is where almost all the time
- * goes), but only in ways that keep each element's arithmetic unchanged, and it is checked bit for bit
- * against the plain reference loop kept beside it.
+ * goes) and attention computes several keys per pass, but only in ways that keep each element's
+ * arithmetic unchanged, and each is checked bit for bit against the plain reference loop kept beside it
+ * (`matmulTransposedReference`, `attentionReference`).
  *
  * Read next: `ops.ts`, which checks shapes and wraps these kernels as tensor operations.
  *
@@ -33,8 +34,7 @@
  * Why these tile sizes: V8 emits scalar float64 code and x86-64 has 16 vector registers. 3 x 4 = 12
  * accumulators plus four weights fit; 4 x 4 spills and is slower. A single token (AR decoding) has no
  * second row to share the weight loads with, so it is load-bound; eight independent accumulators hide
- * the add latency. Measured (`npm run bench`, docs/performance.md): about 1.45x the previous kernel
- * (one row, four columns) at M ≥ 16 and 1.2x at M = 1, bit for bit the same results.
+ * the add latency. The measurements behind these choices are in docs/performance.md, with their run.
  *
  * @param out - [M, N], overwritten
  * @param x - [M, K]
@@ -319,10 +319,6 @@ export function ropeKernel(
  * - `explicit`: `visible[i * L + j] = 1` when query `i` may attend to key `j` (L = number of keys) —
  *   used for packed training sequences and for verifying several candidate drafts in one forward.
  *
- * @example
- * ```ts
- * forward(config, params, tokens, { mask });   // an explicit visibility; without `mask`, causal after the cache
- * ```
  * @category Kernels
  */
 export type Visibility = CausalVisibility | ExplicitVisibility;
@@ -330,10 +326,6 @@ export type Visibility = CausalVisibility | ExplicitVisibility;
 /**
  * Causal attention after `offset` cached rows.
  *
- * @example
- * ```ts
- * const v: CausalVisibility = { kind: "causal", offset: 5 };   // 5 cached rows: query i sees keys 0 .. 5 + i
- * ```
  * @category Kernels
  */
 export interface CausalVisibility {
@@ -346,10 +338,6 @@ export interface CausalVisibility {
 /**
  * Attention through an explicit mask.
  *
- * @example
- * ```ts
- * const v: ExplicitVisibility = { kind: "explicit", visible: Uint8Array.from([1, 0, 1, 1]) };   // [T, L] = [2, 2]: causal, spelled out
- * ```
  * @category Kernels
  */
 export interface ExplicitVisibility {
@@ -360,31 +348,49 @@ export interface ExplicitVisibility {
 }
 
 /**
+ * Head layout of an attention call: H query heads of size D, sharing Hkv key/value heads
+ * (grouped-query attention: query head h reads key/value head `floor(h / (H / Hkv))`).
+ *
+ * @category Kernels
+ */
+export interface AttentionShape {
+  /** H, query heads. */
+  readonly numHeads: number;
+  /** Hkv, key/value heads; divides H (grouped-query attention). */
+  readonly numKeyValueHeads: number;
+  /** D, size of one head. */
+  readonly headDim: number;
+}
+
+/**
  * Multi-head scaled dot-product attention with grouped-query heads. For query row `i` and head `h`
  * (key/value head `g = floor(h / (H / Hkv))`), over its visible keys `j` in ascending order:
  * `s_j = (q_i · k_j) / sqrt(D)`, `p = softmax(s)`, `out_i = sum_j p_j v_j`.
  * Attention is the only operation that mixes positions. Keys and values are read in place (from the
- * KV cache when there is one), never copied.
+ * KV cache when there is one), never copied. Bit-identical to {@link attentionReference}.
  *
  * @param out - [M, H * D], overwritten
  * @param probs - [M, H, L] scratch that receives the attention weights (0 for hidden keys); kept for backward
  * @param q - [M, H * D]
  * @param k - [L, Hkv * D]
  * @param v - [L, Hkv * D]
+ * @param M - query rows
+ * @param L - keys
  * @example
  * ```ts
  * // one query (H = Hkv = 1, D = 1), two visible keys with equal scores: the mean of the two values
  * const out = new Float64Array(1), probs = new Float64Array(2);
- * attentionKernel(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, 1, 1, 1, { kind: "causal", offset: 1 });
+ * const shape = { numHeads: 1, numKeyValueHeads: 1, headDim: 1 };
+ * attentionKernel(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, shape, { kind: "causal", offset: 1 });
  * out; // [3]; probs [0.5, 0.5]
  * ```
  * @category Kernels
  */
 export function attentionKernel(
   out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
-  M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility,
+  M: number, L: number, shape: AttentionShape, visibility: Visibility,
 ): void {
-  attentionPairs(out, probs, q, k, v, M, L, H, Hkv, D, visibility, 0, M * H);
+  attentionPairs(out, probs, q, k, v, L, shape, visibility, 0, M * shape.numHeads);
 }
 
 /**
@@ -392,16 +398,25 @@ export function attentionKernel(
  * one kernel thread computes. A pair's result does not depend on which other pairs are computed, or by
  * which thread, so any split gives the same bits as the whole.
  *
+ * @param out - [M, H * D], the rows of pairs p0 .. p1-1 overwritten
+ * @param probs - [M, H, L], the rows of pairs p0 .. p1-1 overwritten
+ * @param q - [M, H * D]
+ * @param k - [L, Hkv * D]
+ * @param v - [L, Hkv * D]
+ * @param L - keys
  * @example
  * ```ts
- * attentionPairs(out, probs, q, k, v, M, L, H, Hkv, D, visibility, 0, 2 * H);  // query rows 0 and 1, every head
+ * // two query rows, H = 2: rows 0 and 1 of every head as four pairs, split in two halves
+ * attentionPairs(out, probs, q, k, v, L, shape, visibility, 0, 2); // pairs (0, h0), (0, h1): query row 0
+ * attentionPairs(out, probs, q, k, v, L, shape, visibility, 2, 4); // pairs (1, h0), (1, h1): query row 1
  * ```
  * @category Kernels
  */
 export function attentionPairs(
   out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
-  M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility, p0: number, p1: number,
+  L: number, shape: AttentionShape, visibility: Visibility, p0: number, p1: number,
 ): void {
+  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
   const scale = 1 / Math.sqrt(D);
   const group = H / Hkv;
   const qWidth = H * D;
@@ -470,6 +485,77 @@ export function attentionPairs(
       probs[po + j0] = w0;
       const v0 = j0 * kvWidth + ko;
       for (let d = 0; d < D; d++) out[oo + d] += w0 * v[v0 + d];
+    }
+  }
+}
+
+/**
+ * The reference for {@link attentionKernel}: one (query row, head) pair at a time, every key `j = 0 ..
+ * L-1` in turn, hidden keys skipped. Slow and obviously right; the fast kernel must agree with it bit
+ * for bit (spec/kernels.spec.ts).
+ *
+ * Bit-identical needs one order of operations, and it is the plainest one, which the fast kernel keeps:
+ * each score is one dot product over `d = 0 .. D-1` from 0, then multiplied by `1 / sqrt(D)` (the
+ * reciprocal computed once, as the fast kernel does: dividing by `sqrt(D)` rounds differently); the
+ * max, the sum of the exps and each output element run over the visible keys in ascending order, from 0;
+ * and each weight is `e_j / sum`, a division (multiplying by `1 / sum` would round differently). The fast
+ * kernel's passes over four keys' scores and two keys' values change none of this: they interleave
+ * different sums, and add two keys' terms to an output one after the other.
+ *
+ * @param out - [M, H * D], overwritten
+ * @param probs - [M, H, L], overwritten with the attention weights (0 for hidden keys)
+ * @param q - [M, H * D]
+ * @param k - [L, Hkv * D]
+ * @param v - [L, Hkv * D]
+ * @param M - query rows
+ * @param L - keys
+ * @example
+ * ```ts
+ * const out = new Float64Array(1), probs = new Float64Array(2);
+ * const shape = { numHeads: 1, numKeyValueHeads: 1, headDim: 1 };
+ * attentionReference(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, shape, { kind: "causal", offset: 1 });
+ * out; // [3]; probs [0.5, 0.5], as attentionKernel
+ * ```
+ * @category Kernels
+ */
+export function attentionReference(
+  out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
+  M: number, L: number, shape: AttentionShape, visibility: Visibility,
+): void {
+  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
+  const scale = 1 / Math.sqrt(D);
+  const sees = (i: number, j: number): boolean =>
+    visibility.kind === "causal" ? j <= visibility.offset + i : visibility.visible[i * L + j] !== 0;
+  for (let i = 0; i < M; i++) {
+    for (let h = 0; h < H; h++) {
+      const qo = (i * H + h) * D;                                       // q[i, h, :]
+      const g = Math.floor(h / (H / Hkv));                              // the key/value head h reads
+      const kv = (j: number) => (j * Hkv + g) * D;                      // k[j, g, :] and v[j, g, :]
+      const p = probs.subarray((i * H + h) * L, (i * H + h + 1) * L);   // [L]: scores, then weights
+      // scores s_j = (q · k_j) / sqrt(D), and their max
+      let max = -Infinity;
+      for (let j = 0; j < L; j++) {
+        p[j] = 0;
+        if (!sees(i, j)) continue;
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += q[qo + d] * k[kv(j) + d];
+        p[j] = dot * scale;
+        if (p[j] > max) max = p[j];
+      }
+      // softmax: p_j = exp(s_j - max) / sum
+      let sum = 0;
+      for (let j = 0; j < L; j++) {
+        if (!sees(i, j)) continue;
+        p[j] = Math.exp(p[j] - max);
+        sum += p[j];
+      }
+      for (let j = 0; j < L; j++) if (sees(i, j)) p[j] = p[j] / sum;
+      // out = sum_j p_j v_j
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        for (let j = 0; j < L; j++) if (sees(i, j)) acc += p[j] * v[kv(j) + d];
+        out[qo + d] = acc;
+      }
     }
   }
 }

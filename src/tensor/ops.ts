@@ -19,7 +19,7 @@
  * @module
  */
 import {
-  argmaxKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type Visibility,
+  argmaxKernel, matmulKernel, rmsNormKernel, ropeKernel, softmaxKernel, type AttentionShape, type Visibility,
 } from "./kernels.ts";
 import { attentionShared, matmulTransposedShared, siluShared, type KernelThreads } from "./threads.ts";
 import { gradOf, needsGrad, track } from "./autograd.ts";
@@ -45,8 +45,9 @@ function expectSameShape(op: string, a: Tensor, b: Tensor): void {
  * `y = x W^T (+ b)`: a Linear layer with the weight stored `[out, in]` as in Hugging Face.
  *
  * @param x - [M, K]
- * @param weight - [N, K]
+ * @param weight - [N, K]; in the shared memory of `threads` when they are given
  * @param bias - [N], optional
+ * @param threads - kernel threads to split the output columns over (same bits; see `threads.ts`)
  * @returns [M, N]
  * @example
  * ```ts
@@ -54,7 +55,7 @@ function expectSameShape(op: string, a: Tensor, b: Tensor): void {
  * ```
  * @category Operations
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, threads?: KernelThreads): Tensor {
   expectRank("linear", "x", x, 2);
   expectRank("linear", "weight", weight, 2);
   const [M, K] = x.shape;
@@ -65,8 +66,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== N)) {
     throw new ShapeError(`linear: expected bias [${N}], got ${formatShape(bias.shape)}`);
   }
+  if (threads !== undefined && !threads.holds(weight.data)) {
+    throw new Error(`linear: the weight ${formatShape(weight.shape)} is not in the kernel threads' shared memory; pass the params startKernelThreads returned with its pool`);
+  }
   const out = Tensor.zeros([M, N]);
-  matmulTransposedShared(out.data, x.data, weight.data, M, K, N); // on kernel threads when the weight is theirs
+  matmulTransposedShared(out.data, x.data, weight.data, M, K, N, threads);
   if (bias !== undefined) {
     for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) out.data[i * N + n] += bias.data[n];
   }
@@ -407,24 +411,6 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
 // ---------------------------------------------------------------- attention
 
 /**
- * Head layout of an attention call.
- *
- * @example
- * ```ts
- * const shape: AttentionShape = { numHeads: 4, numKeyValueHeads: 2, headDim: 16 };   // the math teacher: query heads 0, 1 share KV head 0
- * ```
- * @category Operations
- */
-export interface AttentionShape {
-  /** H, query heads. */
-  readonly numHeads: number;
-  /** Hkv, key/value heads; divides H (grouped-query attention). */
-  readonly numKeyValueHeads: number;
-  /** D, size of one head. */
-  readonly headDim: number;
-}
-
-/**
  * Scaled dot-product attention of `M` query rows over `L` key/value rows, with grouped-query heads.
  * `keys`/`values` may be views into a KV cache: the first `L - M` rows are cached, the last `M` are new.
  *
@@ -472,7 +458,7 @@ export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: Attent
   }
   const out = Tensor.zeros([M, H * D]);
   const probs = new Float64Array(M * H * L);
-  attentionShared(out.data, probs, q.data, keys.data, values.data, M, L, H, Hkv, D, visibility, threads);
+  attentionShared(out.data, probs, q.data, keys.data, values.data, M, L, shape, visibility, threads);
   return track(out, [q, keys, values], (g) => {
     // per query row i and head h, with p = probs (0 on hidden keys), s = scores, o = out:
     //   dv_j += p_j g_i                    dp_j = g_i · v_j
@@ -517,4 +503,4 @@ export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: Attent
   });
 }
 
-export type { Visibility };
+export type { AttentionShape, Visibility };

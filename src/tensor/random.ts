@@ -12,12 +12,6 @@ import seedrandom from "seedrandom";
 /**
  * The saved state of an {@link Rng} (plain JSON).
  *
- * @example
- * ```ts
- * const rng = new Rng(1);
- * const saved: RngState = rng.state();
- * rng.int(10) === new Rng(1, saved).int(10); // true: a resumed run repeats the draws
- * ```
  * @category Random
  */
 export type RngState = seedrandom.State.Arc4;

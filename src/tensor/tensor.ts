@@ -76,13 +76,6 @@ function checkShape(shape: readonly number[], where: string): void {
  * computed from, and a function that receives d(loss)/d(output) and accumulates d(loss)/d(input)
  * into each input's `grad`. See `autograd.ts` for `backward`.
  *
- * @example
- * ```ts
- * const w = Tensor.from([2], [1]);
- * w.requiresGrad = true;
- * const y = mul(w, Tensor.from([3], [1]));
- * y.node!.inputs.length; // 2; y.node!.backward adds 3 · dL/dy into w.grad
- * ```
  * @category Autograd
  */
 export interface GradNode {

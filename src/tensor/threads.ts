@@ -4,22 +4,25 @@
  *
  * JavaScript runs one thread per realm, so a second core needs a second realm (`worker_threads`) and
  * memory both can see (`SharedArrayBuffer`). {@link KernelThreads.start} copies the weights into one
- * shared arena and returns tensors that view it; a `linear` whose weight lives in a pool's arena is then
- * computed by the calling thread and the pool's workers together, each taking a range of output columns.
- * A pool started with an attention capacity also runs the attention of a forward whose weights it holds
- * (`forward` passes it on): q, the keys and the values are copied into shared scratch, and each thread
- * takes a range of (query row, head) pairs. Every other tensor stays where it was.
+ * shared arena and returns tensors that view it. The pool is passed explicitly, like the cache:
+ * `forward(config, params, tokens, { threads })` with the returned tensors as params, or a CPU runner
+ * made with the pool. A `linear` given the pool and a weight in its arena is then computed by the
+ * calling thread and the pool's workers together, each taking a range of output columns. A pool started
+ * with an attention capacity also runs the forward's attention: q, the keys and the values are copied
+ * into shared scratch, and each thread takes a range of (query row, head) pairs. Every other tensor
+ * stays where it was.
  *
  * **Exact whatever the split.** A thread computes its columns with `matmulTransposedColumns`, the very
  * loop the single-threaded kernel runs, and its attention pairs with `attentionPairs`, the loop
- * `attentionKernel` runs; an output element does not depend on which thread or which range computed it. So the logits with 2 threads are bit-identical to those with one
- * (spec/threads.spec.ts), and every decoder stays exactly equal to AR greedy.
+ * `attentionKernel` runs; an output element does not depend on which thread or which range computed it.
+ * So the logits with 2 threads are bit-identical to those with one (spec/threads.spec.ts), and every
+ * decoder stays exactly equal to AR greedy.
  *
  * **Handoff protocol** (one Int32Array of control words in shared memory):
  * 1. The caller writes x into the shared scratch, the job's sizes and each worker's column range, then
  *    increments the job counter `SEQ` (an atomic store publishes the plain writes before it) and
  *    notifies.
- * 2. A worker spins on `SEQ` for a while (a job usually follows within microseconds during a forward),
+ * 2. A worker spins on `SEQ` for a while (during a forward the next job usually follows at once),
  *    then sleeps in `Atomics.wait`. It RE-CHECKS in a loop: `Atomics.wait` may return "ok" for a
  *    notify that was meant for an earlier value, with the counter unchanged — acting on that runs a job
  *    twice and then hangs. Plain `Atomics.wait`/`notify` without the spin is slower than one thread.
@@ -37,7 +40,9 @@
  */
 import type { Worker } from "node:worker_threads";
 import { spawnWorker } from "../util/workers.ts";
-import { attentionKernel, attentionPairs, matmulTransposedColumns, matmulTransposedKernel, type Visibility } from "./kernels.ts";
+import {
+  attentionKernel, attentionPairs, matmulTransposedColumns, matmulTransposedKernel, type AttentionShape, type Visibility,
+} from "./kernels.ts";
 import { Tensor } from "./tensor.ts";
 
 // ---------------------------------------------------------------- the control block
@@ -45,11 +50,6 @@ import { Tensor } from "./tensor.ts";
 /**
  * Indices into the shared Int32Array of control words (see the protocol in the module header).
  *
- * @example
- * ```ts
- * Atomics.add(words, CONTROL.SEQ, 1);   // publish a job
- * Atomics.load(words, CONTROL.DONE + 1); // the last job worker 1 finished
- * ```
  * @category Threads
  */
 export const CONTROL = {
@@ -82,40 +82,24 @@ export const CONTROL = {
 /**
  * Job kind: one matrix product.
  *
- * @example
- * ```ts
- * words[CONTROL.KIND] = JOB_MATMUL;   // the next job is a matrix product
- * ```
  * @category Threads
  */
 export const JOB_MATMUL = 1;
 /**
  * Job kind: leave the loop and end the worker.
  *
- * @example
- * ```ts
- * words[CONTROL.KIND] = JOB_EXIT;     // workers leave their loop: the pool is closing
- * ```
  * @category Threads
  */
 export const JOB_EXIT = 2;
 /**
  * Job kind: attention over a range of (query row, head) pairs.
  *
- * @example
- * ```ts
- * words[CONTROL.KIND] = JOB_ATTENTION; // the next job is attention, pairs in RANGES
- * ```
  * @category Threads
  */
 export const JOB_ATTENTION = 3;
 /**
  * Job kind: SiLU, `x / (1 + e^-x)`, over a range of elements of the shared input.
  *
- * @example
- * ```ts
- * words[CONTROL.KIND] = JOB_SILU;      // the next job is SiLU on elements in RANGES
- * ```
  * @category Threads
  */
 export const JOB_SILU = 4;
@@ -125,7 +109,8 @@ export const JOB_SILU = 4;
  *
  * @example
  * ```ts
- * siluRange(out, x, 0, x.length);
+ * const out = new Float64Array(2);
+ * siluRange(out, Float64Array.of(0, 1), 0, 2); // out = [0, 0.7310585786300049], as silu(Tensor.from([0, 1], [2]))
  * ```
  * @category Threads
  */
@@ -138,13 +123,9 @@ const MIN_PARALLEL_SILU = 2048;
 
 /**
  * How long a waiting thread keeps re-reading a word before it sleeps in `Atomics.wait`, ms. Waking a
- * sleeping thread costs tens of microseconds to milliseconds on a busy machine — more than a whole
- * product at these sizes — while the products of one forward follow each other within microseconds.
+ * sleeping thread costs more than a whole product at these sizes, and more on a busy machine, while the
+ * products of one forward follow each other at once.
  *
- * @example
- * ```ts
- * waitForChange(words, CONTROL.SEQ, seen); // re-reads for SPIN_MS = 2 ms, then sleeps in Atomics.wait
- * ```
  * @category Threads
  */
 export const SPIN_MS = 2;
@@ -153,34 +134,20 @@ export const SPIN_MS = 2;
 const ROWS_PER_JOB = 128;
 
 /**
- * Products smaller than this many multiply-adds stay on the calling thread: below it the handoff
- * (microseconds) costs more than half the work saves.
+ * Products smaller than this many multiply-adds stay on the calling thread: below it the handoff costs
+ * more than half the work saves. The math teacher's lm_head for one token (1 × 64 × 20 multiply-adds)
+ * stays; a 16-token block through its MLP (16 × 64 × 192) is split.
  *
- * @example
- * ```ts
- * // the math teacher's lm_head for one token: 1 × 64 × 20 = 1,280 multiply-adds < 12,000: one thread
- * // a 16-token block through its MLP: 16 × 64 × 192 = 196,608: split between the threads
- * ```
  * @category Threads
  */
 export const MIN_PARALLEL_WORK = 12_000;
 
 /**
- * The attention a pool can run: the model's head counts and size, and the most keys a forward sees.
+ * The attention a pool can run: the model's head layout, and the most keys a forward sees.
  *
- * @example
- * ```ts
- * const capacity: AttentionCapacity = { numHeads: 4, numKeyValueHeads: 2, headDim: 32, maxKeys: 512 }; // PRESETS.small
- * ```
  * @category Threads
  */
-export interface AttentionCapacity {
-  /** Query heads H. */
-  readonly numHeads: number;
-  /** Key/value heads Hkv. */
-  readonly numKeyValueHeads: number;
-  /** Head size D. */
-  readonly headDim: number;
+export interface AttentionCapacity extends AttentionShape {
   /** Keys L a forward may attend over (the model's maxPositions). */
   readonly maxKeys: number;
 }
@@ -188,11 +155,6 @@ export interface AttentionCapacity {
 /**
  * Shared scratch of attention jobs: one chunk of query rows, all keys and values (a thread's views).
  *
- * @example
- * ```ts
- * const scratch: AttentionScratch = attentionViews(init.attention!); // in a worker
- * scratch.q.length; // ROWS_PER_JOB * H * D
- * ```
  * @category Threads
  */
 export interface AttentionScratch {
@@ -216,10 +178,6 @@ export interface AttentionScratch {
  * The buffers of an {@link AttentionScratch}, as a worker receives them (typed arrays cannot cross
  * threads as views of shared memory; their buffers can).
  *
- * @example
- * ```ts
- * const views = attentionViews(buffers); // Float64Array / Uint8Array views of each buffer
- * ```
  * @category Threads
  */
 export interface AttentionBuffers {
@@ -262,7 +220,8 @@ function attentionBuffers(a: AttentionScratch): AttentionBuffers {
  *
  * @example
  * ```ts
- * const scratch = attentionViews(init.attention); // in the worker: Float64Array views of q, k, v, out, probs
+ * const scratch = attentionViews(init.attention); // in the worker: views of the caller's q, k, v, out, probs, mask
+ * scratch.q.length;                               // 128 · H · D: one job's chunk of 128 query rows
  * ```
  * @category Threads
  */
@@ -277,24 +236,19 @@ export function attentionViews(buffers: AttentionBuffers): AttentionScratch {
  *
  * @example
  * ```ts
- * attentionJob(control, scratch, n0, n1); // in the worker, after reading its range
+ * attentionJob(control, scratch, 0, 8); // pairs 0..7 of the published job: query rows 0 and 1 when H = 4
  * ```
  * @category Threads
  */
 export function attentionJob(control: Int32Array, a: AttentionScratch, p0: number, p1: number): void {
-  const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = a.capacity;
   const M = control[CONTROL.M], L = control[CONTROL.KEYS], offset = control[CONTROL.OFFSET];
   const visibility: Visibility = offset >= 0 ? { kind: "causal", offset } : { kind: "explicit", visible: a.mask.subarray(0, M * L) };
-  if (p0 < p1) attentionPairs(a.out, a.probs, a.q, a.k, a.v, M, L, H, Hkv, D, visibility, p0, p1);
+  if (p0 < p1) attentionPairs(a.out, a.probs, a.q, a.k, a.v, L, a.capacity, visibility, p0, p1);
 }
 
 /**
  * What a kernel worker receives at start.
  *
- * @example
- * ```ts
- * // { index: 0, control, arena, input, output }: worker 0 of a pool, with the four shared buffers
- * ```
  * @category Threads
  */
 export interface KernelWorkerInit {
@@ -318,7 +272,9 @@ export interface KernelWorkerInit {
  *
  * @example
  * ```ts
- * const seq = waitForChange(control, CONTROL.SEQ, lastSeen);
+ * const words = Int32Array.of(5);
+ * waitForChange(words, 0, 4); // 5, at once: the word already differs from 4
+ * waitForChange(words, 0, 5); // spins, then sleeps, until another thread stores something other than 5
  * ```
  * @category Threads
  */
@@ -340,17 +296,14 @@ export function waitForChange(words: Int32Array, index: number, seen: number, fa
 
 // ---------------------------------------------------------------- the pool
 
-/** Which pool owns an arena: `linear` looks its weight's buffer up here. */
-const owners = new WeakMap<ArrayBufferLike, KernelThreads>();
-
 /**
- * Worker threads that share `linear`'s matrix products with the calling thread.
+ * Worker threads that share `linear`'s matrix products, attention and SiLU with the calling thread.
  *
  * @example
  * ```ts
  * const threads = await KernelThreads.start(2, [weight]);  // one worker + the calling thread
  * const shared = threads.tensors[0];                        // same values, in shared memory
- * linear(x, shared);                                        // split over both threads, same bits as linear(x, weight)
+ * linear(x, shared, undefined, threads);                    // split over both threads, same bits as linear(x, weight)
  * await threads.close();
  * ```
  * @category Threads
@@ -423,9 +376,12 @@ export class KernelThreads {
       w.once("error", reject);
     })));
     for (const w of workers) w.unref(); // an idle pool never keeps the process alive
-    const pool = new KernelThreads(tensors, workers, control, arena, input, output, attention);
-    owners.set(arena.buffer, pool);
-    return pool;
+    return new KernelThreads(tensors, workers, control, arena, input, output, attention);
+  }
+
+  /** True when `w` lies in this pool's shared arena (is, or is part of, one of {@link KernelThreads.tensors}' data). */
+  holds(w: Float64Array): boolean {
+    return w.buffer === this.arena.buffer;
   }
 
   /**
@@ -468,10 +424,11 @@ export class KernelThreads {
     return K * ROWS_PER_JOB <= this.input.length && N * ROWS_PER_JOB <= this.output.length;
   }
 
-  /** True when this pool can run attention of `H` query heads, `Hkv` key/value heads of size `D` over `L` keys. */
-  runsAttention(H: number, Hkv: number, D: number, L: number): boolean {
+  /** True when this pool can run attention of this head layout over `L` keys. */
+  runsAttention(shape: AttentionShape, L: number): boolean {
     const c = this.attentionScratch?.capacity;
-    return c !== undefined && c.numHeads === H && c.numKeyValueHeads === Hkv && c.headDim === D && L <= c.maxKeys;
+    return c !== undefined && c.numHeads === shape.numHeads && c.numKeyValueHeads === shape.numKeyValueHeads
+      && c.headDim === shape.headDim && L <= c.maxKeys;
   }
 
   /**
@@ -529,7 +486,6 @@ export class KernelThreads {
 
   /** Ends the workers. The pool's tensors stay valid (single-threaded from then on). */
   async close(): Promise<void> {
-    owners.delete(this.arena.buffer);
     const exited = this.workers.map((w) => new Promise<void>((resolve) => {
       w.ref(); // keep the process alive until the worker has seen the exit job
       w.once("exit", () => resolve());
@@ -542,58 +498,47 @@ export class KernelThreads {
 }
 
 /**
- * The product `linear` runs: `out = x w^T`, on the threads of the pool whose arena holds `w` when there
- * is one and the product is large enough to gain, else on this thread. Same bits either way.
+ * The product `linear` runs: `out = x w^T`, on the threads of `threads` when given and the product is
+ * large enough to gain, else on this thread. Same bits either way. `w` must lie in the pool's arena
+ * (see {@link KernelThreads.holds}).
  *
  * @param out - [M, N], overwritten
  * @param x - [M, K]
  * @param w - [N, K]
  * @example
  * ```ts
- * matmulTransposedShared(out, x, threads.tensors[0].data, 16, 128, 384); // 2 threads
- * matmulTransposedShared(out, x, ordinaryWeight, 16, 128, 384);          // 1 thread
+ * matmulTransposedShared(out, x, threads.tensors[0].data, 16, 128, 384, threads); // 2 threads
+ * matmulTransposedShared(out, x, weight, 16, 128, 384);                            // 1 thread, same bits
  * ```
  * @category Threads
  */
-export function matmulTransposedShared(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-  const pool = w.buffer instanceof SharedArrayBuffer ? owners.get(w.buffer) : undefined;
-  if (pool === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8 || !pool.fitsProduct(K, N)) matmulTransposedKernel(out, x, w, M, K, N);
-  else pool.matmulTransposed(out, x, w, M, K, N);
+export function matmulTransposedShared(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number, threads?: KernelThreads): void {
+  if (threads === undefined || M * K * N < MIN_PARALLEL_WORK || N < 8 || !threads.fitsProduct(K, N)) matmulTransposedKernel(out, x, w, M, K, N);
+  else threads.matmulTransposed(out, x, w, M, K, N);
 }
 
 /**
- * The pool whose shared arena holds `weight`, if any: `forward` runs a layer's attention on the pool
- * that holds the layer's weights.
+ * The attention `forward` runs: on `threads` when given, the pool runs attention of this shape and the
+ * work is large enough to gain, else {@link attentionKernel} on this thread. Same bits either way.
  *
+ * @param out - [M, H * D], overwritten
+ * @param probs - [M, H, L], overwritten with the attention weights
+ * @param M - query rows
+ * @param L - keys
  * @example
  * ```ts
- * kernelThreadsOf(threads.tensors[0]); // threads
- * kernelThreadsOf(Tensor.zeros([2, 2])); // undefined
- * ```
- * @category Threads
- */
-export function kernelThreadsOf(weight: Tensor): KernelThreads | undefined {
-  const buffer = weight.data.buffer;
-  return buffer instanceof SharedArrayBuffer ? owners.get(buffer) : undefined;
-}
-
-/**
- * The attention `forward` runs: on `threads` when the pool runs attention of this shape and the work is
- * large enough to gain, else {@link attentionKernel} on this thread. Same bits either way.
- *
- * @example
- * ```ts
- * attentionShared(out, probs, q, k, v, 16, 80, 4, 2, 32, { kind: "causal", offset: 64 }, threads); // 2 threads
- * attentionShared(out, probs, q, k, v, 16, 80, 4, 2, 32, { kind: "causal", offset: 64 });          // 1 thread
+ * const shape = { numHeads: 4, numKeyValueHeads: 2, headDim: 32 };
+ * attentionShared(out, probs, q, k, v, 16, 80, shape, { kind: "causal", offset: 64 }, threads); // 2 threads
+ * attentionShared(out, probs, q, k, v, 16, 80, shape, { kind: "causal", offset: 64 });          // 1 thread, same bits
  * ```
  * @category Threads
  */
 export function attentionShared(
   out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
-  M: number, L: number, H: number, Hkv: number, D: number, visibility: Visibility, threads?: KernelThreads,
+  M: number, L: number, shape: AttentionShape, visibility: Visibility, threads?: KernelThreads,
 ): void {
-  if (threads === undefined || M * H * L * D < MIN_PARALLEL_WORK || !threads.runsAttention(H, Hkv, D, L)) {
-    attentionKernel(out, probs, q, k, v, M, L, H, Hkv, D, visibility);
+  if (threads === undefined || M * shape.numHeads * L * shape.headDim < MIN_PARALLEL_WORK || !threads.runsAttention(shape, L)) {
+    attentionKernel(out, probs, q, k, v, M, L, shape, visibility);
   } else {
     threads.attention(out, probs, q, k, v, M, L, visibility);
   }
@@ -606,7 +551,7 @@ export function attentionShared(
  * @example
  * ```ts
  * siluShared(out, x, 16 * 384, threads); // 2 threads
- * siluShared(out, x, 16 * 384);          // 1 thread
+ * siluShared(out, x, 16 * 384);          // 1 thread, same bits
  * ```
  * @category Threads
  */

@@ -27,6 +27,7 @@ import { crossEntropy } from "../tensor/losses.ts";
 import { scale } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { KernelThreads } from "../tensor/threads.ts";
 import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions, type AdamWState } from "./optimizer.ts";
 import { loadTrainState, saveTrainState, type HistoryRow, type TrainState } from "./state.ts";
 
@@ -194,20 +195,21 @@ export function trainStep(
 /**
  * Mean held-out cross-entropy (nats per trained row) of `sequences`; builds no graph.
  *
+ * @param threads - kernel threads holding `params` to run the forwards on (`startKernelThreads`); same result
  * @example
  * ```ts
  * heldoutLoss(config, params, data.heldoutSequences(256, 8)); // nats per trained row; bits per character = this / ln 2
  * ```
  * @category Training
  */
-export function heldoutLoss(config: ModelConfig, params: Params, sequences: readonly TrainingSequence[]): number {
+export function heldoutLoss(config: ModelConfig, params: Params, sequences: readonly TrainingSequence[], threads?: KernelThreads): number {
   const constants = namedParams(config, params).map(([, t]) => [t, t.requiresGrad] as const);
   for (const [t] of constants) t.requiresGrad = false;
   let total = 0;
   let count = 0;
   try {
     for (const seq of sequences) {
-      const logits = forward(config, params, seq.tokens, { positions: seq.positions, ...(seq.mask ? { mask: seq.mask } : {}) });
+      const logits = forward(config, params, seq.tokens, { positions: seq.positions, ...(seq.mask ? { mask: seq.mask } : {}), threads });
       total += crossEntropy(logits, seq.targets, IGNORE, "sum").data[0];
       count += seq.targets.filter((t) => t !== IGNORE).length;
     }

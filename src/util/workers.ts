@@ -21,10 +21,6 @@ import { Worker, workerData } from "node:worker_threads";
 /**
  * What a worker module exports.
  *
- * @example
- * ```ts
- * // src/training/gradient-worker.ts is one: it exports workerMain(), which reads workerData.data
- * ```
  * @category Utilities
  */
 export interface WorkerModule {

@@ -34,6 +34,7 @@ import type { Params } from "../../model/params.ts";
 import type { CharTokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
 import type { ModelRunner } from "../../model/runner.ts";
+import type { KernelThreads } from "../../tensor/threads.ts";
 import { CliError, type Flags } from "../args.ts";
 import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
@@ -146,9 +147,9 @@ async function runEval(args: Flags, io: Io): Promise<void> {
   const threaded = await threadedParams("eval", args, config, loaded.params);
   const params = threaded.params;
   try {
-    const runner = await openRunner("eval", args, config, params);
+    const runner = await openRunner("eval", args, config, params, threaded.threads);
     try {
-      evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner));
+      evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner), threaded.threads);
     } finally {
       runner.close();
     }
@@ -157,8 +158,8 @@ async function runEval(args: Flags, io: Io): Promise<void> {
   }
 }
 
-/** The evaluation itself, with the decoder on the chosen backend. */
-function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, tokenizer }: TrainedModel, decode: Decode): void {
+/** The evaluation itself, with the decoder on the chosen backend (and the held-out loss on the kernel threads, if any). */
+function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, tokenizer }: TrainedModel, decode: Decode, threads?: KernelThreads): void {
   const json = args.json === true;
   let accuracy: number | null = null;
   let bitsPerChar: number | null = null;
@@ -176,7 +177,7 @@ function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, token
     }
   } else {
     const windows = dataset.heldoutSequences(config.maxPositions, (args.examples as number | undefined) ?? Number.MAX_SAFE_INTEGER);
-    bitsPerChar = heldoutLoss(config, params, windows) / Math.LN2;
+    bitsPerChar = heldoutLoss(config, params, windows, threads) / Math.LN2;
     if (dataset.unigram) {
       let bits = 0, count = 0;
       for (const w of windows) for (const t of w.targets) if (t !== IGNORE) { bits -= Math.log2(dataset.unigram[t]); count++; }

@@ -23,7 +23,7 @@ import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
 import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
-import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG } from "../backend.ts";
+import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG, type ThreadedParams } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
@@ -186,22 +186,22 @@ export const generateCommand: Command = {
     const prompt = promptIds("generate", flags, tokenizer);
     const threaded = await threadedParams("generate", flags, config, checkpoint.params);
     try {
-      await generateWith(flags, io, config, threaded.params, tokenizer, prompt);
+      await generateWith(flags, io, config, threaded, tokenizer, prompt);
     } finally {
       threaded.close();
     }
   },
 };
 
-/** The body of `generate`, on the weights to decode with (a kernel-thread pool's copy under `--threads`). */
-async function generateWith(flags: Flags, io: Io, config: ModelConfig, params: Params, tokenizer: CharTokenizer | null, prompt: number[]): Promise<void> {
+/** The body of `generate`, on the weights to decode with (a kernel-thread pool's copy and the pool under `--threads`). */
+async function generateWith(flags: Flags, io: Io, config: ModelConfig, { params, threads }: ThreadedParams, tokenizer: CharTokenizer | null, prompt: number[]): Promise<void> {
   const method = METHODS[flags.method as string];
   const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
   if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
   let resolved = flags;
   let run = method;
   const rows: TraceRow[] = [];
-  const runner = await openRunner("generate", flags, config, params);
+  const runner = await openRunner("generate", flags, config, params, threads);
   let result: MethodResult;
   try {
     if (auto) {
