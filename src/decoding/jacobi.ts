@@ -9,13 +9,12 @@
  * predecessors are all right is right after the next iteration, so the block converges in at most n
  * iterations, and sooner whenever a guess happens to be right — which is what Jacobi Forcing trains for.
  *
- * Words (docs/GLOSSARY.md):
- * - the **anchor**: the model's token after the committed text (`s` in docs/ALGORITHM.md §1). It is
- *   always right — it was predicted from committed text only — and it opens every draft, so every
- *   iteration commits at least one token. (`seed` is only ever the random generator's seed.)
- * - the **draft**: the T ≤ n tokens one iteration forwards — the anchor, then draft tokens (guesses):
- *   the part of the block not committed yet. Fresh draft tokens come from `draft.ts`.
- * - the **state** y(j) of a block: its tokens committed in earlier iterations, then the draft.
+ * Words (docs/GLOSSARY.md): the **anchor** is the model's token after the committed text (`s` in
+ * docs/ALGORITHM.md §1); predicted from committed text only, it is always right, and it opens every
+ * draft, so every iteration commits at least one token. The **draft** is what one iteration forwards:
+ * the anchor, then T-1 draft tokens (guesses, first drawn by `draft.ts`) — the block's tokens not
+ * committed yet. The **state** y(j) of a block is its tokens committed earlier, then the draft. `seed`
+ * is only ever the random generator's seed.
  *
  * What this file is: `jacobiIteration`, one iteration as in the paper's algorithm box (forward, verify,
  * roll back the KV cache, update), and `jacobi`, the decoder built on it, in two modes:
@@ -24,8 +23,8 @@
  *   the draft up with fresh draft tokens as tokens commit.
  * With a temperature (`SamplingOptions`) the same loop samples, losslessly: `jacobiSampledIteration`
  * verifies drafts with the rule of `sampling.ts` instead of the greedy prefix rule.
- * What it is not: multi-block decoding and rejection recycling (docs/ALGORITHM.md §4) — see `multiblock.ts`.
- * The options, results and steps are in `types.ts`.
+ * What it is not: multi-block decoding and rejection recycling (docs/ALGORITHM.md §4) — see
+ * `multiblock.ts`. The options, results and steps are in `types.ts`.
  *
  * Shape legend: n block size, T tokens in this forward (T ≤ n), V vocabulary, P cached positions.
  *
