@@ -5,7 +5,7 @@
  * 1. Decodes a few held-out math problems with the shipped math teacher (`models/math-teacher`, an AR
  *    model, not trained with Jacobi Forcing) by AR greedy, Jacobi and multi-block (MR) with each pool:
  *    identical outputs, and what each cost — forwards, TPF, positions processed per token, and the
- *    sources of MR's accepted tokens (seed, draft, recycled candidate, promoted block).
+ *    sources of MR's accepted tokens (anchor, draft, recycled candidate, promoted block).
  * 2. A model whose prediction ignores its input: MR drafts the next block behind the current one, so the
  *    promoted block is verified whole in one forward — the mechanism at its clearest.
  * 3. Sampling (temperature 1, top-k 5): Jacobi and MR sample several tokens per forward, yet the
@@ -49,9 +49,9 @@ for (const [name, results] of Object.entries(runs)) {
   console.log(`  ${name.padEnd(38)} ${String(forwards).padStart(8)}   ${(tokens / forwards).toFixed(2)}   ${(positions / tokens).toFixed(1).padStart(15)}   ${same}`);
 }
 for (const [name, results] of Object.entries(runs).filter(([n]) => n.startsWith("MR"))) {
-  const from = { seed: 0, draft: 0, recycled: 0, promoted: 0 };
+  const from = { anchor: 0, draft: 0, recycled: 0, promoted: 0 };
   for (const r of results) for (const k of Object.keys(from) as (keyof typeof from)[]) from[k] += (r.stats as ReturnType<typeof multiBlock>["stats"]).acceptedFrom[k];
-  console.log(`  ${name}: accepted tokens came from ${from.seed} seeds, ${from.draft} drafts, ${from.recycled} recycled candidates, ${from.promoted} promoted blocks`);
+  console.log(`  ${name}: accepted tokens came from ${from.anchor} anchors, ${from.draft} drafts, ${from.recycled} recycled candidates, ${from.promoted} promoted blocks`);
 }
 console.log("  (an AR-trained teacher guesses few tokens right; Jacobi Forcing trains a model to guess many)");
 

@@ -32,7 +32,8 @@ describe("generate --method mr and --temperature", () => {
       const { tokens, stats } = JSON.parse(r.out);
       expect(tokens).toEqual(expected);
       const f = stats.acceptedFrom;
-      expect(f.seed + f.draft + f.recycled + f.promoted).toBe(20);
+      expect(f.anchor + f.draft + f.recycled + f.promoted).toBe(20);
+      expect(f.seed).toBe(f.anchor);                                       // the count's old name, kept for scripts
       expect(stats.positionsPerToken).toBe(stats.tokenPositions / 20);
     }
   });
@@ -40,7 +41,7 @@ describe("generate --method mr and --temperature", () => {
   it("the cost line names the configuration and the sources of accepted tokens", async () => {
     const r = await cli(...base(), "--method", "mr", "--block-size", "4");
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/^\[mr n=4 K=2 r=0\.85 pool=4 recycling\] 20 tokens in \d+ forwards \(TPF \d\.\d\d\), \d+ token positions processed, iterations per block [\d ]+; accepted from: \d+ seeds, \d+ drafts, \d+ recycled, \d+ promoted\n$/);
+    expect(r.err).toMatch(/^\[mr n=4 K=2 r=0\.85 pool=4 recycling\] 20 tokens in \d+ forwards \(TPF \d\.\d\d\), \d+ token positions processed, iterations per block [\d ]+; accepted from: \d+ anchors, \d+ drafts, \d+ recycled, \d+ promoted\n$/);
   });
 
   it("--temperature samples with every method, reproducibly from --seed; AR's sample is arSample's", async () => {

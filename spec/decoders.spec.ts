@@ -54,7 +54,7 @@ const DECODERS: readonly DecoderUnderTest[] = [
     maxPerForward: (c) => c.blockSize,
   },
   {
-    name: "jacobi, window mode",
+    name: "jacobi, running-window mode",
     decode: (c) => jacobi(c.config, c.params, c.prompt, { ...c, mode: "window" }),
     maxPerForward: (c) => c.blockSize,
   },
@@ -105,14 +105,14 @@ describe.each(DECODERS)("$name", (decoder) => {
 // ---------------------------------------------------------------- the suite can fail
 
 /** A bug to plant in a Jacobi decoder. */
-type Bug = "none" | "forgetRollback" | "unverifiedSeed";
+type Bug = "none" | "forgetRollback" | "unverifiedAnchor";
 
 /**
  * Block-mode Jacobi with pad drafts, built on the real `jacobiIteration`, with a planted bug:
  * - `forgetRollback`: the cache's `truncate` does nothing, so the rejected drafts' keys and values stay
  *   (the cache is given room for them, so the bug shows as wrong tokens rather than an overflow);
- * - `unverifiedSeed`: after a partial acceptance the next window starts with the first rejected draft
- *   token instead of the model's token there — and a window's first token is always committed.
+ * - `unverifiedAnchor`: after a partial acceptance the next draft starts with the first rejected draft
+ *   token instead of the model's token there (the anchor) — and a draft's first token is always committed.
  * With `none` it is a correct decoder, so each failure below is caused by its bug alone.
  */
 function plantedBug(bug: Bug): DecoderUnderTest {
@@ -125,13 +125,13 @@ function plantedBug(bug: Bug): DecoderUnderTest {
     if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
     const roomy = { ...c.config, maxPositions: c.config.maxPositions * (c.blockSize + 1) };
     const cache = bug === "forgetRollback" ? new ForgetfulCache(roomy) : new KVCache(roomy);
-    let window = [argmax(forward(roomy, c.params, c.prompt, { cache }))[c.prompt.length - 1]];
+    let draft = [argmax(forward(roomy, c.params, c.prompt, { cache }))[c.prompt.length - 1]];
     for (;;) {
-      while (window.length < Math.min(c.blockSize, budget - out.length)) window.push(c.config.padTokenId);
-      const { accepted, next } = jacobiIteration(roomy, c.params, cache, window, c.eosTokenId);
-      out.push(...window.slice(0, accepted));
+      while (draft.length < Math.min(c.blockSize, budget - out.length)) draft.push(c.config.padTokenId);
+      const { accepted, next } = jacobiIteration(roomy, c.params, cache, draft, c.eosTokenId);
+      out.push(...draft.slice(0, accepted));
       if (out.length === budget || out[out.length - 1] === c.eosTokenId) break;
-      window = bug === "unverifiedSeed" && accepted < window.length ? [window[accepted], ...next.slice(1)] : next;
+      draft = bug === "unverifiedAnchor" && accepted < draft.length ? [draft[accepted], ...next.slice(1)] : next;
     }
     return { tokens: out, stats: makeStats(0, 0, out.length, 0) };
   };
@@ -143,7 +143,7 @@ describe("the equality property catches broken decoders", () => {
     fc.assert(equalsArGreedy(plantedBug("none")), { numRuns: 40 });
   });
 
-  for (const bug of ["forgetRollback", "unverifiedSeed"] as const) {
+  for (const bug of ["forgetRollback", "unverifiedAnchor"] as const) {
     it(`the bug "${bug}" fails equality with AR greedy, with a message that shows the first wrong token`, () => {
       const result = fc.check(equalsArGreedy(plantedBug(bug)), { numRuns: 200, seed: 1 });
       expect(result.failed).toBe(true);
@@ -153,7 +153,7 @@ describe("the equality property catches broken decoders", () => {
 
   it('multi-block with a planted bug: a winning candidate\'s KV rows are not moved ("keepRows" truncates) — caught', () => {
     const spy = vi.spyOn(KVCache.prototype, "keepRows").mockImplementation(function (this: KVCache, length: number, _from: number, count: number) {
-      this.truncate(length + count);                                      // keeps the RA window's rows instead
+      this.truncate(length + count);                                      // keeps the RA draft's rows instead
     });
     try {
       const result = fc.check(equalsArGreedy(DECODERS.find((d) => d.name === "multiBlock, rejection-recycling pool")!), { numRuns: 200, seed: 1 });
@@ -166,7 +166,7 @@ describe("the equality property catches broken decoders", () => {
 });
 
 describe("every decoder releases the cache it made", () => {
-  it("arGreedy, arSample, jacobi (block and window) and multiBlock call release once, also when a forward throws", () => {
+  it("arGreedy, arSample, jacobi (block and running window) and multiBlock call release once, also when a forward throws", () => {
     const config = PRESETS.tiny;
     const params = initParams(config, { seed: 5, std: 0.5 });
     const inner = cpuRunner(config, params);

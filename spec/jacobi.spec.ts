@@ -8,8 +8,10 @@ import { describe, expect, it } from "vitest";
 import { DecodingError, acceptedPrefixLength, generationBudget, keepThroughEos } from "../src/decoding/acceptance.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
-import { DRAFT_INITS, JACOBI_MODES, draftTokens, jacobi, jacobiIteration, type JacobiOptions, type JacobiStep } from "../src/decoding/jacobi.ts";
+import { DRAFT_INITS, draftTokens } from "../src/decoding/draft.ts";
+import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
 import { checkTrajectory, firstMismatch } from "../src/decoding/trajectory.ts";
+import { JACOBI_MODES, type JacobiOptions, type JacobiStep } from "../src/decoding/types.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, type Params } from "../src/model/params.ts";
@@ -22,11 +24,11 @@ import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 // ---------------------------------------------------------------- the acceptance rule
 
 describe("acceptedPrefixLength", () => {
-  it("keeps the seed, then each draft token while it equals the model's token before it, cut after EOS", () => {
+  it("keeps the anchor, then each draft token while it equals the model's token before it, cut after EOS", () => {
     expect(acceptedPrefixLength([7, 8, 9, 4], [8, 9, 5, 6], null)).toBe(3);
     expect(acceptedPrefixLength([7, 2, 9, 4], [2, 9, 4, 6], 2)).toBe(2);
-    expect(acceptedPrefixLength([2, 8, 9], [8, 9, 1], 2)).toBe(1);          // EOS as the seed: nothing after it
-    expect(acceptedPrefixLength([7, 5, 5], [6, 5, 5], null)).toBe(1);       // the seed alone
+    expect(acceptedPrefixLength([2, 8, 9], [8, 9, 1], 2)).toBe(1);          // EOS as the anchor: nothing after it
+    expect(acceptedPrefixLength([7, 5, 5], [6, 5, 5], null)).toBe(1);       // the anchor alone
     expect(acceptedPrefixLength([7], [], null)).toBe(1);
     expect(acceptedPrefixLength([7, 8, 2], [8, 3, 0], 2)).toBe(2);          // EOS past the first mismatch does not count
   });
@@ -61,7 +63,7 @@ describe("jacobiIteration", () => {
   const prompt = [1, 40, 41, 42];
   const ar = arGreedyReference(config, params, prompt, { maxNewTokens: 9, eosTokenId: null }).tokens;
 
-  it("accepts a window holding the AR continuation whole, in one forward, and names the token after it", () => {
+  it("accepts a draft holding the AR continuation whole, in one forward, and names the token after it", () => {
     const cache = new KVCache(config);
     forward(config, params, prompt, { cache });
     const { accepted, next } = jacobiIteration(config, params, cache, ar.slice(0, 8), null);
@@ -74,8 +76,8 @@ describe("jacobiIteration", () => {
     const cache = new KVCache(config);
     forward(config, params, prompt, { cache });
     const wrong = (ar[3] + 1) % config.vocabSize;
-    const window = [...ar.slice(0, 3), wrong, wrong, wrong];
-    const { accepted, next, greedy } = jacobiIteration(config, params, cache, window, null);
+    const draft = [...ar.slice(0, 3), wrong, wrong, wrong];
+    const { accepted, next, greedy } = jacobiIteration(config, params, cache, draft, null);
     expect(accepted).toBe(3);
     expect(cache.length).toBe(prompt.length + 3);                              // the rollback
     expect(next[0]).toBe(ar[3]);                                               // the right token after the prefix
@@ -93,10 +95,10 @@ function checkEveryIteration(config: ModelConfig, params: Params, prompt: number
   const onIteration = (step: JacobiStep): void => {
     expect(step.committedBefore, label).toBe(committed.length);
     expect(step.accepted, label).toBeGreaterThanOrEqual(1);                   // every forward commits a token
-    expect(step.window.length, label).toBeLessThanOrEqual(Math.min(n, budget - committed.length));
-    if (options.mode === "window") expect(step.window.length, label).toBe(Math.min(n, budget - committed.length));
+    expect(step.draft.length, label).toBeLessThanOrEqual(Math.min(n, budget - committed.length));
+    if (options.mode === "window") expect(step.draft.length, label).toBe(Math.min(n, budget - committed.length));
     else expect(step.iteration, label).toBeLessThanOrEqual(n);               // a block takes at most n forwards
-    committed.push(...step.window.slice(0, step.accepted));
+    committed.push(...step.draft.slice(0, step.accepted));
     const text = [...prompt, ...committed];
     expect(step.cache.length, label).toBe(text.length);                      // the cache holds the committed text...
     const fresh = new KVCache(config);
@@ -185,7 +187,7 @@ describe("trajectories", () => {
     );
   });
 
-  it("are only recorded in block mode, and the reference has no window mode", () => {
+  it("are only recorded in block mode, and the reference has no running-window mode", () => {
     const config = PRESETS.tiny;
     const params = initParams(config, { seed: 1 });
     expect(() => jacobi(config, params, [1], { maxNewTokens: 4, mode: "window", recordTrajectory: true })).toThrow(/jacobi: recordTrajectory needs mode "block"/);
@@ -275,7 +277,7 @@ describe("bad options are clear errors", () => {
     ["unknown init", { init: "random" as never }, /^jacobi: init must be one of "context", "vocab", "repeat-last", "pad", got "random"$/],
     ["unknown mode", { mode: "diagonal" as never }, /^jacobi: mode must be one of "block", "window", got "diagonal"$/],
     ["cap 0", { maxIterations: 0 }, /^jacobi: maxIterations must be a positive integer, got 0$/],
-    ["cap in window mode", { mode: "window", maxIterations: 3 }, /^jacobi: maxIterations is a per-block cap and has no meaning in mode "window"$/],
+    ["cap in running-window mode", { mode: "window", maxIterations: 3 }, /^jacobi: maxIterations is a per-block cap and has no meaning in mode "window"$/],
     ["fractional seed", { seed: 0.5 }, /^jacobi: seed must be an integer, got 0.5$/],
     ["negative budget", { maxNewTokens: -1 }, /^jacobi: maxNewTokens must be a non-negative integer, got -1$/],
   ];

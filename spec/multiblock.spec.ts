@@ -1,6 +1,6 @@
 /**
  * Multi-block decoding with rejection recycling, beyond the shared equality suite (`decoders.spec.ts`):
- * - K = 1 with an empty pool is block Jacobi, forward for forward (same windows, same verdicts);
+ * - K = 1 with an empty pool is block Jacobi, forward for forward (same drafts, same verdicts);
  * - after every forward, each of which commits at least one token, the cache holds exactly the
  *   committed text, bit for bit what a fresh forward of it gives — also when a candidate row won and
  *   its KV rows were moved (`KVCache.keepRows`);
@@ -11,9 +11,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import { jacobi, type JacobiStep } from "../src/decoding/jacobi.ts";
-import { multiBlock, resolveMultiBlockOptions, type MultiBlockStep } from "../src/decoding/multiblock.ts";
+import { jacobi } from "../src/decoding/jacobi.ts";
+import { multiBlock } from "../src/decoding/multiblock.ts";
 import { makePool } from "../src/decoding/recycling.ts";
+import { resolveMultiBlockOptions, type JacobiStep, type MultiBlockStep } from "../src/decoding/types.ts";
 import { KVCache } from "../src/model/cache.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
@@ -22,11 +23,11 @@ import { MULTIBLOCK_VARIANTS, caseArb, describeCase } from "./helpers/decoding.t
 import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 describe("multiBlock with K = 1 and an empty pool is block Jacobi", () => {
-  it("the same windows, verdicts, forwards and blocks, for any case (maxIterations caps included)", () => {
+  it("the same drafts, verdicts, forwards and blocks, for any case (maxIterations caps included)", () => {
     fc.assert(
       fc.property(caseArb, fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }), (c, maxIterations) => {
         const label = `${describeCase(c)} maxIterations=${maxIterations}`;
-        const trace = (s: JacobiStep | MultiBlockStep) => `${s.block}.${s.iteration} @${s.committedBefore} [${s.window.join(",")}] +${s.accepted}`;
+        const trace = (s: JacobiStep | MultiBlockStep) => `${s.block}.${s.iteration} @${s.committedBefore} [${s.draft.join(",")}] +${s.accepted}`;
         const jSteps: string[] = [];
         const mSteps: string[] = [];
         const j = jacobi(c.config, c.params, c.prompt, { ...c, mode: "block", maxIterations, onIteration: (s) => jSteps.push(trace(s)) });
@@ -84,8 +85,8 @@ describe("the shared suite's cases exercise every part of the algorithm", () => 
         const onIteration = (s: MultiBlockStep) => { if (s.pseudoBlocks.length === 2) total.twoPseudoActive++; };
         const { stats } = multiBlock(c.config, c.params, c.prompt, { ...c, ...variant(c), onIteration });
         const f = stats.acceptedFrom;
-        expect(f.seed + f.draft + f.recycled + f.promoted, describeCase(c)).toBe(stats.committedTokens);
-        expect(f.seed, describeCase(c)).toBe(stats.forwards);
+        expect(f.anchor + f.draft + f.recycled + f.promoted, describeCase(c)).toBe(stats.committedTokens);
+        expect(f.anchor, describeCase(c)).toBe(stats.forwards);
         total.spawned += stats.spawned;
         total.promoted += stats.promoted;
         total.fromPromoted += f.promoted;
@@ -126,15 +127,15 @@ describe("a model whose prediction ignores its input", () => {
 });
 
 describe("candidate pools", () => {
-  it("rejection recycling: the last `size` sequences, newest first, the seed's continuation laid over the window", () => {
+  it("rejection recycling: the last `size` sequences, newest first, the anchor's continuation laid over the draft", () => {
     const pool = makePool("recycling", 2);
     pool.record([5, 6, 7]);
     pool.record([9, 5, 8]);
     expect(pool.candidates([5, 1, 1, 1])).toEqual([[5, 8, 1, 1], [5, 6, 7, 1]]);
     pool.record([3, 3]);                                                   // evicts [5, 6, 7], the oldest
     expect(pool.candidates([5, 1, 1, 1])).toEqual([[5, 8, 1, 1]]);
-    expect(pool.candidates([5, 8, 1, 1])).toEqual([]);                     // equal to the window: not a candidate
-    expect(pool.candidates([4, 1])).toEqual([]);                           // the seed occurs nowhere
+    expect(pool.candidates([5, 8, 1, 1])).toEqual([]);                     // equal to the draft: not a candidate 
+    expect(pool.candidates([4, 1])).toEqual([]);                           // the anchor occurs nowhere
     expect(makePool("recycling", 0).candidates([5, 1])).toEqual([]);
   });
 
@@ -150,21 +151,21 @@ describe("candidate pools", () => {
     expect(pool.candidates([5, 0, 0])).toEqual([[5, 4, 0], [5, 8, 0]]);
   });
 
-  it("candidates start with the seed, are distinct, differ from the window and have its width", () => {
+  it("candidates start with the anchor, are distinct, differ from the draft and have its width", () => {
     fc.assert(
       fc.property(
         fc.constantFrom("recycling" as const, "ngram" as const), fc.integer({ min: 0, max: 8 }),
         fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 6 }), { maxLength: 12 }),
         fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 6 }),
-        (kind, size, recorded, window) => {
+        (kind, size, recorded, draft) => {
           const pool = makePool(kind, size);
           recorded.forEach((r) => pool.record(r));
-          const rows = pool.candidates(window);
+          const rows = pool.candidates(draft);
           expect(rows.length).toBeLessThanOrEqual(size);
           const keys = rows.map((r) => r.join(","));
           expect(new Set(keys).size).toBe(rows.length);
-          expect(keys).not.toContain(window.join(","));
-          for (const r of rows) expect([r.length, r[0]]).toEqual([window.length, window[0]]);
+          expect(keys).not.toContain(draft.join(","));
+          for (const r of rows) expect([r.length, r[0]]).toEqual([draft.length, draft[0]]);
         },
       ),
     );

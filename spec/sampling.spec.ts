@@ -10,11 +10,11 @@
  * test's false-alarm rate is alpha = 0.1%, so about 0.5% for the five decoder tests together. (The model
  * was changed once, from one whose outputs were nearly always the same few, because there the planted
  * bug below went undetected: that model gave the test no power.) When written: p = 0.58 (AR), 0.59
- * (Jacobi), 0.31 (Jacobi window, top-k/top-p), 0.84 (multi-block), 0.82 (multi-block n-gram); the planted
+ * (Jacobi), 0.31 (Jacobi running window, top-k/top-p), 0.84 (multi-block), 0.82 (multi-block n-gram); the planted
  * bug: chi-square 566 on 39 df, p ≈ 1e-94.
  *
  * The test must be able to fail: AR sampling itself passes (the harness is right), and a plausible bug —
- * sampled seeds but drafts committed by the GREEDY rule (a draft equal to the argmax is kept) — fails.
+ * sampled anchors but drafts committed by the GREEDY rule (a draft equal to the argmax is kept) — fails.
  * Also the pieces: the shaped distribution (temperature, top-k, top-p) and the acceptance rule.
  */
 import { describe, expect, it } from "vitest";
@@ -97,8 +97,8 @@ describe("sampling decoders draw from exactly AR sampling's distribution (chi-sq
     expectFit("jacobi", fitsArSampling((seed) => jacobi(config, params, prompt, { ...stop, ...plain, seed, blockSize: 3 }).tokens, plain));
   });
 
-  it("Jacobi, window mode, n = 2, with top-k 2 and top-p 0.9 at temperature 0.8", () => {
-    expectFit("jacobi window", fitsArSampling((seed) => jacobi(config, params, prompt, { ...stop, ...shaped, seed, blockSize: 2, mode: "window" }).tokens, shaped));
+  it("Jacobi, running-window mode, n = 2, with top-k 2 and top-p 0.9 at temperature 0.8", () => {
+    expectFit("jacobi running window", fitsArSampling((seed) => jacobi(config, params, prompt, { ...stop, ...shaped, seed, blockSize: 2, mode: "window" }).tokens, shaped));
   });
 
   it("multi-block, n = 3, K = 2, r = 0.3, recycling pool 4: candidates and promoted blocks included", () => {
@@ -121,23 +121,23 @@ describe("sampling decoders draw from exactly AR sampling's distribution (chi-sq
     }).tokens, shaped));
   });
 
-  it("the test catches a planted bug: sampled seeds, but drafts committed by the greedy rule", () => {
+  it("the test catches a planted bug: sampled anchors, but drafts committed by the greedy rule", () => {
     const sampling = resolveSampling(plain, "spec")!;
     const buggy = (seed: number): number[] => {
       const rng = new Rng(seed);
       const cache = new KVCache(config);
       const prefill = forward(config, params, prompt, { cache });
       const out: number[] = [];
-      let window = [sampleToken(samplingDistribution(prefill, prompt.length - 1, sampling), rng)];
+      let draft = [sampleToken(samplingDistribution(prefill, prompt.length - 1, sampling), rng)];
       for (;;) {
-        while (window.length < Math.min(3, LENGTH - out.length)) window.push(prompt[rng.int(prompt.length)]);
+        while (draft.length < Math.min(3, LENGTH - out.length)) draft.push(prompt[rng.int(prompt.length)]);
         const before = cache.length;
-        const logits = forward(config, params, window, { cache });
-        const accepted = acceptedPrefixLength(window, Array.from(argmax(logits)), EOS); // the bug: greedy verification
+        const logits = forward(config, params, draft, { cache });
+        const accepted = acceptedPrefixLength(draft, Array.from(argmax(logits)), EOS);   // the bug: greedy verification
         cache.truncate(before + accepted);
-        out.push(...window.slice(0, accepted));
+        out.push(...draft.slice(0, accepted));
         if (out.length === LENGTH || out.at(-1) === EOS) return out;
-        window = [sampleToken(samplingDistribution(logits, accepted - 1, sampling), rng)];
+        draft = [sampleToken(samplingDistribution(logits, accepted - 1, sampling), rng)];
       }
     };
     const result = fitsArSampling(buggy, plain);

@@ -75,7 +75,7 @@ describe("trajectory JSONL", () => {
       /t\.jsonl line 2: blocks\[0\]\.states\[0\] has 2 tokens, expected 3 \(the fixed point's length\)/],
     ["a state that moves away from the fixed point", JSON.stringify({ ...valid(), blocks: [{ ...valid().blocks[0], states: [[4, 5, 0], [4, 0, 0], [4, 5, 6]] }] }),
       /t\.jsonl line 2: blocks\[0\]\.states\[1\] first differs from the fixed point at index 1, expected more than 2/],
-    ["a first state without the right seed", JSON.stringify({ ...valid(), blocks: [{ ...valid().blocks[0], states: [[0, 0, 0], [4, 5, 6]] }] }),
+    ["a first state without the right anchor", JSON.stringify({ ...valid(), blocks: [{ ...valid().blocks[0], states: [[0, 0, 0], [4, 5, 6]] }] }),
       /t\.jsonl line 2: blocks\[0\]\.states\[0\] first differs from the fixed point at index 0, expected more than 0/],
     ["a last state that is not the fixed point", JSON.stringify({ ...valid(), blocks: [{ ...valid().blocks[0], states: [[4, 0, 0], [4, 5, 0]] }] }),
       /t\.jsonl line 2: blocks\[0\]: the last state must equal the fixed point, but it differs at index 2/],

@@ -33,6 +33,8 @@
  *
  * @module
  */
+import { commonPrefixLength } from "./util/sequences.ts";
+
 export { loadCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
 export { CheckpointError } from "./model/safetensors.ts";
 export type { ModelConfig } from "./model/config.ts";
@@ -51,10 +53,6 @@ export { firstMismatch, type Trajectory, type TrajectoryBlock } from "./decoding
 /**
  * Where two token sequences first differ, as {@link firstDifference} reports it.
  *
- * @example
- * ```ts
- * firstDifference([5, 6, 7, 8], [5, 6, 9]); // { index: 2, expected: 7, actual: 9, message: "token 2 differs: expected 7, got 9 (after 5, 6)" }
- * ```
  * @category Oracle
  */
 export interface TokenDifference {
@@ -77,15 +75,13 @@ export interface TokenDifference {
  * @example
  * ```ts
  * firstDifference([5, 6, 7], [5, 6, 7]);      // null
- * firstDifference([5, 6, 7, 8], [5, 6, 9]).message;
- * // "token 2 differs: expected 7, got 9 (after ... 5, 6)"
+ * firstDifference([5, 6, 7, 8], [5, 6, 9]);
+ * // { index: 2, expected: 7, actual: 9, message: "token 2 differs: expected 7, got 9 (after 5, 6)" }
  * ```
  * @category Oracle
  */
 export function firstDifference(expected: readonly number[], actual: readonly number[]): TokenDifference | null {
-  const n = Math.min(expected.length, actual.length);
-  let index = 0;
-  while (index < n && expected[index] === actual[index]) index++;
+  const index = commonPrefixLength(expected, actual);
   if (index === expected.length && index === actual.length) return null;
   const at = (a: readonly number[]): number | null => (index < a.length ? a[index] : null);
   const show = (t: number | null): string => (t === null ? "the end of the output" : String(t));

@@ -7,7 +7,8 @@ checked against the reference through the CLI's JSON output only, the way any ot
   1. the forward:  `jacobi-forcing logits --json`    -> [T][V] float64 logits, compared to 1e-9
   2. AR greedy:    `jacobi-forcing generate --json`  -> the tokens, compared token for token
   3. Jacobi:       `generate --json --method jacobi --init repeat-last`
-                   -> the tokens AND the forwards spent on each block: drafts that repeat the seed are
+                   -> the tokens AND the forwards spent on each block: drafts that repeat the anchor
+                      (the first token of a block, the model's token after the text so far) are
                       deterministic, so a correct Jacobi decoder needs exactly as many iterations as ours.
 
 Run from anywhere:  python3 examples/python/check_jacobi.py [MODEL_DIR] [PROMPT]
@@ -122,16 +123,16 @@ def ar_greedy(prompt, max_new):
 
 
 def jacobi(prompt, max_new, n):
-    """Block Jacobi, full recompute, drafts = the seed repeated. Returns tokens, iterations per block."""
+    """Block Jacobi, full recompute, drafts = the anchor repeated. Returns tokens, iterations per block."""
     out, iterations = [], []
-    seed = greedy(forward(prompt))[-1]                                  # the prefill: the first token
+    anchor = greedy(forward(prompt))[-1]                                # the prefill: the first anchor
     while len(out) < max_new:
         m = min(n, max_new - len(out))
-        y = [seed] * m                                                  # y(0)
+        y = [anchor] * m                                                # y(0)
         for it in range(1, m + 1):
             context = prompt + out
             g = greedy(forward(context + y))[len(context) - 1:]         # g[i]: the token after y[:i]
-            fixed = 1                                                   # y[0] is the seed: always right
+            fixed = 1                                                   # y[0] is the anchor: always right
             while fixed < m and y[fixed] == g[fixed]:
                 fixed += 1
             if EOS in y[:fixed]:
@@ -141,7 +142,7 @@ def jacobi(prompt, max_new, n):
             y = g[:m]                                                   # the Jacobi update: y(j+1)
         out += y[:fixed]
         iterations.append(it)
-        seed = g[fixed]
+        anchor = g[fixed]                                               # the token after the block
         if out[-1] == EOS:
             break
     return out, iterations

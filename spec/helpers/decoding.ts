@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { arGreedy } from "../../src/decoding/greedy.ts";
-import { DRAFT_INITS, type DraftInit } from "../../src/decoding/jacobi.ts";
+import { DRAFT_INITS, type DraftInit } from "../../src/decoding/draft.ts";
 import { POOL_KINDS, type PoolKind } from "../../src/decoding/recycling.ts";
 import type { ModelConfig } from "../../src/model/config.ts";
 import { initParams, type Params } from "../../src/model/params.ts";

@@ -91,7 +91,7 @@ export function traceSvg(rows: readonly TraceRow[], tokenizer: CharTokenizer | n
       y += BLOCK_GAP;
       const iterations = rows.filter((o) => o.block === row.block && row.block !== null).length;
       const what = row.block === null
-        ? "sliding window"
+        ? "running window"
         : `block ${row.block}: output positions ${row.start}..${row.start + row.state.length - 1}, ${iterations} iteration${iterations === 1 ? "" : "s"}`;
       body.push(`<text x="${LEFT}" y="${y - 8}" class="head">${xml(what)}</text>`);
     }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { JacobiStep } from "../decoding/jacobi.ts";
+import type { JacobiStep } from "../decoding/types.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
 
 /**
@@ -15,19 +15,19 @@ import type { CharTokenizer } from "../model/tokenizer.ts";
  *
  * @example
  * ```ts
- * // the first iteration of block 0 of the math teacher on 914+169: the seed "4" accepted, 15 drafts rejected
+ * // the first iteration of block 0 of the math teacher on 914+169: the anchor "4" accepted, 15 draft tokens rejected
  * const row: TraceRow = { block: 0, iteration: 1, start: 0, state: [11, 16, 1, 5, 5, 16, 13, 13, 1, 13, 5, 1, 1, 11, 8, 5], committed: 1, accepted: 1 };
  * ```
  * @category CLI
  */
 export interface TraceRow {
-  /** Block index (block mode) or null (window mode). */
+  /** Block index (block mode) or null (running-window mode). */
   readonly block: number | null;
-  /** 1-based iteration within the block (window mode: since the start). */
+  /** 1-based iteration within the block (running-window mode: since the start). */
   readonly iteration: number;
   /** Output position of `state[0]` (0 = the first generated token). */
   readonly start: number;
-  /** The tokens shown: the block's state y(j) (block mode) or the window (window mode). */
+  /** The tokens shown: the block's state y(j) (block mode) or the draft (running-window mode). */
   readonly state: readonly number[];
   /** Tokens of `state` committed once this iteration is done (earlier ones included). */
   readonly committed: number;
@@ -46,7 +46,7 @@ export interface TraceRow {
  * @category CLI
  */
 export function traceRow(step: JacobiStep): TraceRow {
-  const earlier = step.state.length - step.window.length;       // block tokens committed before this iteration
+  const earlier = step.state.length - step.draft.length;        // block tokens committed before this iteration
   return {
     block: step.block,
     iteration: step.iteration,

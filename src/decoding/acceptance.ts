@@ -31,13 +31,9 @@ export class DecodingError extends Error {
 }
 
 /**
- * Options every decoder takes.
+ * Options every decoder takes: stop at the config's EOS (or `eosTokenId`; `null` ignores EOS) or after
+ * `maxNewTokens` tokens, whichever comes first.
  *
- * @example
- * ```ts
- * arGreedy(config, params, prompt, { maxNewTokens: 64 });                    // stop at the config's EOS or after 64 tokens
- * arGreedy(config, params, prompt, { maxNewTokens: 64, eosTokenId: null });  // ignore EOS: exactly 64 tokens
- * ```
  * @category Decoding
  */
 export interface StopOptions {
@@ -147,7 +143,7 @@ export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): n
  * the first EOS. The one acceptance rule of every parallel decoder (Jacobi, multi-block).
  *
  * `draft` [T] was forwarded right after the committed text and `greedy` [T] is the argmax of each row of
- * that forward, so `greedy[i]` is the model's token after `draft[0..i]`. `draft[0]` is the seed — the
+ * that forward, so `greedy[i]` is the model's token after `draft[0..i]`. `draft[0]` is the anchor — the
  * greedy token after the committed text — and is always right. `draft[i]` (i ≥ 1) is right exactly when
  * it equals `greedy[i-1]` and everything before it was right (causal attention: row i-1 saw only
  * `draft[0..i-1]`). So
@@ -156,7 +152,7 @@ export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): n
  *
  * The result is in `1 .. T`: every verification commits at least one token.
  *
- * @param draft - [T] the tokens forwarded, seed first
+ * @param draft - [T] the tokens forwarded, anchor first
  * @param greedy - [T] (or [T-1]) argmax of the rows of that forward
  * @param eos - the EOS id in force, or null
  * @throws DecodingError for an empty draft or a `greedy` shorter than T-1
@@ -168,11 +164,11 @@ export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): n
  * @category Decoding
  */
 export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike<number>, eos: number | null): number {
-  if (draft.length === 0) throw new DecodingError("acceptedPrefixLength: the draft must hold at least the seed token, got none");
+  if (draft.length === 0) throw new DecodingError("acceptedPrefixLength: the draft must hold at least the anchor token, got none");
   if (greedy.length < draft.length - 1) {
     throw new DecodingError(`acceptedPrefixLength: expected at least ${draft.length - 1} greedy tokens for a draft of ${draft.length}, got ${greedy.length}`);
   }
-  let accepted = 1;                                            // the seed was predicted from committed text
+  let accepted = 1;                                            // the anchor was predicted from committed text
   while (accepted < draft.length && draft[accepted] === greedy[accepted - 1]) accepted++;
   return Math.min(accepted, keepThroughEos(draft, eos));
 }
@@ -184,11 +180,6 @@ export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike
  * prompt is counted apart. Every committed token passes through exactly one decode forward, so AR greedy
  * has `tokensPerForward = 1` and any faster decoder has more.
  *
- * @example
- * ```ts
- * // Jacobi n=16 on the math teacher, prompt 914+169:
- * // { forwards: 29, prefillForwards: 1, committedTokens: 34, tokensPerForward: 1.1724, tokenPositions: 266 }
- * ```
  * @category Decoding
  */
 export interface DecodeStats {

@@ -16,9 +16,10 @@
  * `autoBlockSize` times Jacobi at that n against AR greedy on the calibration prompts and keeps it only
  * for a measured gain of at least {@link AUTO_MIN_GAIN}.
  *
- * Why it matters: on a GPU a forward over 32 tokens costs about what one over a single token costs, so
- * the largest n the model can use wins; on this CPU in plain JavaScript t(T)/t(1) grows almost like T,
- * and the best n is small — or 1. No reference implementation measures this; they fix n.
+ * Why it matters: on a GPU a forward over a few dozen tokens costs about what one over a single token
+ * costs, so the largest n the model can use wins; on a CPU in plain JavaScript t(T)/t(1) grows almost
+ * like T, and the best n is small — or 1 (the measured curves: docs/performance.md). No reference
+ * implementation measures this; they fix n.
  *
  * What this is not: an online tuner. It calibrates once, before decoding, and the choice is printed.
  *
@@ -39,10 +40,6 @@ import { interleavedMedianMs } from "../util/timing.ts";
 /**
  * One point of the forward cost curve.
  *
- * @example
- * ```ts
- * const point: CostPoint = { T: 16, ms: 0.9, ratio: 3.2 };   // a forward of 16 tokens costs 3.2 single-token forwards
- * ```
  * @category Decoding
  */
 export interface CostPoint {
@@ -57,10 +54,6 @@ export interface CostPoint {
 /**
  * What Jacobi decoding reached at one block size on the calibration prompts.
  *
- * @example
- * ```ts
- * const c: BlockCalibration = { blockSize: 16, tokensPerForward: 1.17, tokensPerForwardCall: 9.2 };   // the math teacher, roughly
- * ```
  * @category Decoding
  */
 export interface BlockCalibration {
@@ -73,12 +66,8 @@ export interface BlockCalibration {
 }
 
 /**
- * The block sizes `auto` considers by default.
+ * The block sizes `auto` considers by default: 1 (AR greedy itself) to 32.
  *
- * @example
- * ```ts
- * AUTO_BLOCK_SIZES; // [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]: n = 1 is AR greedy itself
- * ```
  * @category Decoding
  */
 export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
@@ -93,7 +82,7 @@ export const AUTO_BLOCK_SIZES: readonly number[] = [1, 2, 3, 4, 6, 8, 12, 16, 24
  * @param sizes - the T to measure; 1 is added when missing (it is the unit)
  * @example
  * ```ts
- * measureCostCurve(PRESETS.small, params, [1, 4, 16], { reps: 5 }); // e.g. [{T:1,ms:0.9,ratio:1}, {T:4,ms:2.8,ratio:3.1}, ...]
+ * measureCostCurve(PRESETS.small, params, [4, 16], { reps: 5 }).map((p) => p.T); // [1, 4, 16]: T = 1 added, its ratio 1
  * measureCostCurve(config, params, [1, 16, 64], { runner: gpu });    // the same curve on the GPU
  * ```
  * @category Decoding
@@ -160,10 +149,6 @@ export function calibrateBlockSizes(
 /**
  * One candidate with its expected speedup.
  *
- * @example
- * ```ts
- * // TPF 3 at T̄ = 9 on a curve with t(9)/t(1) = 6.9: { blockSize: 16, tokensPerForward: 3, tokensPerForwardCall: 9, costRatio: 6.87, expectedSpeedup: 0.44 }
- * ```
  * @category Decoding
  */
 export interface BlockSizeCandidate extends BlockCalibration {
@@ -176,10 +161,6 @@ export interface BlockSizeCandidate extends BlockCalibration {
 /**
  * What {@link chooseBlockSize} decided, and from what.
  *
- * @example
- * ```ts
- * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], calibration); // { blockSize: 16, expectedSpeedup: 2.85, candidates: [...] }
- * ```
  * @category Decoding
  */
 export interface BlockSizeChoice {
@@ -222,14 +203,10 @@ export function costAt(curve: readonly Pick<CostPoint, "T" | "ratio">[], T: numb
 /**
  * The smallest expected gain for which a block size n > 1 is preferred to AR (n = 1): 1.1. The
  * calibration's TPF comes from a few prompts and the cost curve from a shared, noisy machine, so a
- * predicted gain of a few percent is within their error — measured: on the code student, n = 2 was
- * predicted at 1.05x and ran at 0.77x on held-out prompts. Since the point of `auto` is never to be slower
- * than AR, a block must promise a clear gain before it is chosen.
+ * predicted gain of a few percent is within their error (docs/performance.md shows a prediction that
+ * small turning into a loss). Since the point of `auto` is never to be slower than AR, a block must
+ * promise a clear gain before it is chosen.
  *
- * @example
- * ```ts
- * AUTO_MIN_GAIN; // 1.1
- * ```
  * @category Decoding
  */
 export const AUTO_MIN_GAIN = 1.1;
@@ -268,10 +245,6 @@ export function chooseBlockSize(
 /**
  * Options of {@link autoBlockSize}.
  *
- * @example
- * ```ts
- * autoBlockSize(config, params, prompts, { blockSizes: [1, 4, 16], stop: { maxNewTokens: 64 } });   // three candidates only
- * ```
  * @category Decoding
  */
 export interface AutoBlockSizeOptions extends RunnerOption {
@@ -327,8 +300,8 @@ export function autoBlockSize(
  *
  * @example
  * ```ts
- * formatBlockSizeChoice(choice);
- * // "block size auto: n = 4, expected 1.12x AR tokens/s\n    n   TPF   tokens/forward   t(T)/t(1)   expected\n  * 4  1.80  2.90  1.61  1.12x\n..."
+ * formatBlockSizeChoice(chooseBlockSize([{ T: 1, ratio: 1 }], [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 }]));
+ * // "block size auto: n = 1, expected 1.00x AR tokens/s (TPF / cost of ...)\n      n    TPF   tokens/forward   t(T)/t(1)   expected speedup\n  *    1   1.00 ..."
  * ```
  * @category Decoding
  */

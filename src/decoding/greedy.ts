@@ -21,12 +21,6 @@ import { generationBudget, makeStats, stopToken, type DecodeStats, type StopOpti
 /**
  * What a decoder returns.
  *
- * @example
- * ```ts
- * const { tokens, stats } = arGreedy(config, params, [1, 16, 8, 11, 5, 8, 13, 16, 3], { maxNewTokens: 64 });
- * tokens.length;          // 34 for the math teacher: "4+9+0=13\n1+6+1=08\n9+1+0=10\nA:1083" and EOS
- * stats.tokensPerForward; // 1
- * ```
  * @category Decoding
  */
 export interface GenerationResult {
@@ -39,10 +33,6 @@ export interface GenerationResult {
 /**
  * Options of the AR greedy decoders: when to stop, and (optionally) which backend runs.
  *
- * @example
- * ```ts
- * arGreedy(config, params, [1, 40], { maxNewTokens: 8, runner: await webgpuRunner(config, params) });
- * ```
  * @category Decoding
  */
 export interface GreedyOptions extends StopOptions, RunnerOption {}

@@ -9,8 +9,9 @@
  *
  * The block has converged as far as y(j) and y(j+1) agree; it is done when they agree everywhere (the
  * fixed point), when EOS lies in the converged part, or at the iteration cap. There is no acceptance
- * rule, no window and no rollback here: that is the point. `jacobi` must produce exactly the same states,
- * the same tokens and the same number of iterations with its cache, its acceptance rule and its rollback.
+ * rule, no shrinking draft and no rollback here: that is the point. `jacobi` must produce exactly the
+ * same states, the same tokens and the same number of iterations with its cache, its acceptance rule and
+ * its rollback. Both draw the first draft tokens from `draft.ts`, so equal seeds give equal y(0).
  *
  * Slow on purpose: an iteration costs a forward over the whole text so far.
  *
@@ -25,17 +26,15 @@ import type { Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";
 import { argmax } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
+import { commonPrefixLength } from "../util/sequences.ts";
 import { DecodingError, generationBudget, keepThroughEos, makeStats, stopToken } from "./acceptance.ts";
-import { draftTokens, resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./jacobi.ts";
+import { draftTokens } from "./draft.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
+import { resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./types.ts";
 
 /**
  * Options of {@link jacobiReference}: those of block-mode `jacobi` that change the iterates.
  *
- * @example
- * ```ts
- * jacobiReference(config, params, prompt, { maxNewTokens: 64, blockSize: 16, init: "repeat-last" });
- * ```
  * @category Decoding
  */
 export type JacobiReferenceOptions = Pick<JacobiOptions, "maxNewTokens" | "eosTokenId" | "blockSize" | "init" | "seed" | "maxIterations">;
@@ -43,11 +42,6 @@ export type JacobiReferenceOptions = Pick<JacobiOptions, "maxNewTokens" | "eosTo
 /**
  * What {@link jacobiReference} returns: the tokens, the counts, and every iterate.
  *
- * @example
- * ```ts
- * const ref = jacobiReference(config, params, prompt, { maxNewTokens: 64, blockSize: 16 });
- * ref.stats.iterationsPerBlock; // [15, 12, 2] for the math teacher on 914+169, as jacobi's
- * ```
  * @category Decoding
  */
 export interface JacobiReferenceResult {
@@ -57,13 +51,6 @@ export interface JacobiReferenceResult {
   readonly stats: JacobiStats;
   /** Every state of every block. */
   readonly trajectory: Trajectory;
-}
-
-/** Length of the longest common prefix of two equally long arrays. */
-function agreeingPrefix(a: readonly number[], b: readonly number[]): number {
-  let i = 0;
-  while (i < a.length && a[i] === b[i]) i++;
-  return i;
 }
 
 /**
@@ -77,6 +64,8 @@ function agreeingPrefix(a: readonly number[], b: readonly number[]): number {
  * const params = initParams(PRESETS.tiny, { seed: 1 });
  * const { trajectory } = jacobiReference(PRESETS.tiny, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
  * trajectory.blocks[0].states.at(-1); // the fixed point: AR greedy's first 4 tokens
+ * jacobiReference(config, params, prompt, { maxNewTokens: 64, blockSize: 16 }).stats.iterationsPerBlock;
+ * // [15, 12, 2] for the math teacher on 914+169, as jacobi's
  * ```
  * @category Decoding
  */
@@ -99,12 +88,12 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
     return { tokens: out, stats: { ...makeStats(0, 0, 0, 0), iterationsPerBlock }, trajectory: { prompt: [...prompt], blockSize, blocks } };
   }
   const promptRows = argmax(forward(config, params, prompt));                        // [P]: the prefill
-  let nextSeed = promptRows[prompt.length - 1];
+  let anchor = promptRows[prompt.length - 1];                                        // the greedy token after the prompt
   let ended = false;
   while (!ended && out.length < budget) {
     const context = [...prompt, ...out];
     const m = Math.min(blockSize, budget - out.length);
-    let y = [nextSeed, ...draftTokens(init, m - 1, context, nextSeed, rng, config)];  // y(0): the seed, then drafts
+    let y = [anchor, ...draftTokens(init, m - 1, context, anchor, rng, config)];      // y(0): the anchor, then draft tokens
     const states: number[][] = [];
     for (let iteration = 1; ; iteration++) {
       states.push(y);
@@ -113,7 +102,7 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
       positions += context.length + m;
       // predicted[i] = greedy token at block position i given context ++ y[0..i-1]; predicted[m] follows the block
       const predicted = Array.from(rows.subarray(context.length - 1, context.length + m));
-      const converged = agreeingPrefix(y, predicted.slice(0, m));                    // y[0..converged-1] are fixed
+      const converged = commonPrefixLength(y, predicted.slice(0, m));                // y[0..converged-1] are fixed
       const kept = keepThroughEos(y.slice(0, converged), eos);
       ended = eos !== null && y[kept - 1] === eos;                                   // EOS is fixed: the output ends
       if (ended || converged === m || iteration === maxIterations) {
@@ -121,7 +110,7 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
         blocks.push({ context, states: states.map((s) => s.slice(0, kept)), fixedPoint });
         iterationsPerBlock.push(iteration);
         out.push(...fixedPoint);
-        nextSeed = predicted[kept];                                                  // the greedy token after the block
+        anchor = predicted[kept];                                                    // the greedy token after the block
         break;
       }
       y = predicted.slice(0, m);                                                     // y(j+1), the Jacobi update (Eq. 3)

@@ -3,15 +3,15 @@
  *
  * A Jacobi draft that is rejected is not worthless: a model trained with Jacobi Forcing often gets a
  * run of tokens right at the wrong place (paper §3.2, Fig. 4). A pool remembers rejected drafts; when a
- * pool sequence contains the seed of the next verification, the tokens that follow it there form a
+ * pool sequence contains the anchor of the next verification, the tokens that follow it there form a
  * candidate draft, verified in the same forward as the original (extra rows sharing the committed KV
  * prefix, `multiblock.ts`). Two kinds, one interface:
  * - `'recycling'` (the paper's rejection recycling): the last `size` rejected sequences, oldest evicted
- *   first; a candidate starts at the first occurrence of the seed in a sequence, newest sequence first.
+ *   first; a candidate starts at the first occurrence of the anchor in a sequence, newest sequence first.
  * - `'ngram'` (Lookahead decoding's n-gram pool, arXiv 2402.02057): every suffix of a rejected sequence
  *   is stored under its first token; each key keeps its `size` most recently used n-grams (least
- *   recently used evicted), and a candidate is an n-gram stored under the seed.
- * A candidate shorter than the window is completed with the window's own tokens at the same places.
+ *   recently used evicted), and a candidate is an n-gram stored under the anchor.
+ * A candidate shorter than the RA draft is completed with the draft's own tokens at the same places.
  *
  * Correctness never depends on a pool: a candidate is only a guess, verified like any draft.
  *
@@ -25,10 +25,6 @@
 /**
  * Which pool supplies candidate drafts.
  *
- * @example
- * ```ts
- * multiBlock(config, params, prompt, { maxNewTokens: 64, poolKind: "ngram" }); // Lookahead decoding's n-gram pool
- * ```
  * @category Decoding
  */
 export type PoolKind = "recycling" | "ngram";
@@ -36,23 +32,15 @@ export type PoolKind = "recycling" | "ngram";
 /**
  * Every {@link PoolKind}.
  *
- * @example
- * ```ts
- * POOL_KINDS; // ["recycling", "ngram"]
- * ```
  * @category Decoding
  */
 export const POOL_KINDS: readonly PoolKind[] = ["recycling", "ngram"];
 
 /**
- * A pool of rejected token sequences that proposes candidate drafts.
+ * A pool of rejected token sequences that proposes candidate drafts. After `record([7, 8, 9, 4])`, a
+ * recycling pool proposes `[[8, 9, 4]]` for the draft `[8, 1, 1]`: the tokens that followed the anchor 8
+ * there.
  *
- * @example
- * ```ts
- * const pool = makePool("recycling", 4);
- * pool.record([7, 8, 9, 4]);             // a rejected tail
- * pool.candidates([8, 1, 1]);            // [[8, 9, 4]]: the tokens that followed the seed 8 there
- * ```
  * @category Decoding
  */
 export interface CandidatePool {
@@ -61,10 +49,10 @@ export interface CandidatePool {
   /** Remembers the rejected tail of a verified draft. */
   record(rejected: readonly number[]): void;
   /**
-   * Candidate rows for `window` (T tokens, seed first), at most `size` of them, each of T tokens starting with `window[0]`
-   * (the seed), pairwise distinct and different from `window`.
+   * Candidate rows for `draft` (T tokens, anchor first), at most `size` of them, each of T tokens starting
+   * with `draft[0]` (the anchor), pairwise distinct and different from `draft`.
    */
-  candidates(window: readonly number[]): number[][];
+  candidates(draft: readonly number[]): number[][];
   /** Tells the pool that `row` (one of its candidates) was the one committed, so it counts as used. */
   used(row: readonly number[]): void;
 }
@@ -76,7 +64,7 @@ export interface CandidatePool {
  * ```ts
  * const pool = makePool("recycling", 4);
  * pool.record([9, 5, 6, 7]);
- * pool.candidates([5, 1, 1, 1]); // [[5, 6, 7, 1]]: after the seed 5 the pool saw 6 7; the last slot keeps the window's 1
+ * pool.candidates([5, 1, 1, 1]); // [[5, 6, 7, 1]]: after the anchor 5 the pool saw 6 7; the last slot keeps the draft's 1
  * ```
  * @category Decoding
  */
@@ -86,15 +74,15 @@ export function makePool(kind: PoolKind, size: number): CandidatePool {
 
 // ---------------------------------------------------------------- shared helpers
 
-/** `source` laid over `window`: `source[i]` where it has one, else `window[i]`; [T]. */
-function overlay(source: readonly number[], window: readonly number[]): number[] {
-  return window.map((t, i) => (i < source.length ? source[i] : t));
+/** `source` laid over `draft`: `source[i]` where it has one, else `draft[i]`; [T]. */
+function overlay(source: readonly number[], draft: readonly number[]): number[] {
+  return draft.map((t, i) => (i < source.length ? source[i] : t));
 }
 
-/** Appends `row` to `rows` unless it equals `window` or a row already there. */
-function pushDistinct(rows: number[][], row: number[], window: readonly number[]): void {
+/** Appends `row` to `rows` unless it equals `draft` or a row already there. */
+function pushDistinct(rows: number[][], row: number[], draft: readonly number[]): void {
   const same = (a: readonly number[]) => a.length === row.length && a.every((t, i) => t === row[i]);
-  if (!same(window) && !rows.some(same)) rows.push(row);
+  if (!same(draft) && !rows.some(same)) rows.push(row);
 }
 
 // ---------------------------------------------------------------- rejection recycling
@@ -112,12 +100,12 @@ class RecyclingPool implements CandidatePool {
     if (this.sequences.length > this.size) this.sequences.shift();
   }
 
-  candidates(window: readonly number[]): number[][] {
+  candidates(draft: readonly number[]): number[][] {
     const rows: number[][] = [];
     for (let s = this.sequences.length - 1; s >= 0; s--) {                // newest first
       const sequence = this.sequences[s];
-      const at = sequence.indexOf(window[0]);
-      if (at >= 0) pushDistinct(rows, overlay(sequence.slice(at), window), window);
+      const at = sequence.indexOf(draft[0]);
+      if (at >= 0) pushDistinct(rows, overlay(sequence.slice(at), draft), draft);
     }
     return rows;
   }
@@ -139,9 +127,9 @@ class NgramPool implements CandidatePool {
     for (let i = 0; i + 1 < rejected.length; i++) this.touch(rejected.slice(i)); // every suffix of 2+ tokens
   }
 
-  candidates(window: readonly number[]): number[][] {
+  candidates(draft: readonly number[]): number[][] {
     const rows: number[][] = [];
-    for (const gram of this.byFirst.get(window[0]) ?? []) pushDistinct(rows, overlay(gram, window), window);
+    for (const gram of this.byFirst.get(draft[0]) ?? []) pushDistinct(rows, overlay(gram, draft), draft);
     return rows;
   }
 

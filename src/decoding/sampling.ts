@@ -33,10 +33,6 @@ import type { GenerationResult } from "./greedy.ts";
 /**
  * How a sampling decoder shapes the model's distribution. Temperature 0 or absent means greedy.
  *
- * @example
- * ```ts
- * jacobi(config, params, prompt, { maxNewTokens: 64, temperature: 0.8, topK: 5, seed: 1 }); // samples, losslessly
- * ```
  * @category Sampling
  */
 export interface SamplingOptions {
@@ -51,11 +47,6 @@ export interface SamplingOptions {
 /**
  * {@link SamplingOptions} checked, for a decoder that samples.
  *
- * @example
- * ```ts
- * resolveSampling({ temperature: 1, topK: 5 }, "jacobi"); // { temperature: 1, topK: 5, topP: 1 }
- * resolveSampling({}, "jacobi");                          // null: greedy
- * ```
  * @category Sampling
  */
 export interface ResolvedSampling {
@@ -181,41 +172,36 @@ function withoutToken(p: Float64Array, token: number): Float64Array {
 /**
  * What {@link verifySampled} decided.
  *
- * @example
- * ```ts
- * // one row [7, 8, 9]: 8 passed its test (probability p(8)), 9 failed, 4 drawn from p with 9 removed
- * // { row: 0, accepted: 2, next: 4 }
- * ```
  * @category Sampling
  */
 export interface SampledVerification {
   /** The row whose tokens were committed (the first one of those that agree with them). */
   readonly row: number;
-  /** Tokens of that row committed, 1..T: the seed, the accepted drafts, cut after an accepted EOS. */
+  /** Tokens of that row committed, 1..T: the anchor, the accepted draft tokens, cut after an accepted EOS. */
   readonly accepted: number;
-  /** The next seed: a sample from `p` after the committed tokens (the residual after a rejection). */
+  /** The next anchor: a sample from `p` after the committed tokens (the residual after a rejection). */
   readonly next: number;
 }
 
 /**
- * The lossless sampling rule for one or more draft rows that share their seed and were forwarded after
+ * The lossless sampling rule for one or more draft rows that share their anchor and were forwarded after
  * the committed text. Walks the rows position by position: the rows still alive agree on every token
  * so far, so they share the distribution `p` of the next one. The distinct tokens they propose there
  * are tried in row order: the j-th is accepted with probability `p_j(x_j)`, where `p_j` is `p` with the
  * earlier proposals removed and renormalised. On acceptance the walk continues with the rows proposing
- * it; if every proposal is rejected, the next seed is drawn from the last residual and the walk stops.
+ * it; if every proposal is rejected, the next anchor is drawn from the last residual and the walk stops.
  *
  * Why the committed token is distributed exactly as `p`: a proposal x_j comes out with probability
  * `Π_{l<j} (1 - p_l(x_l)) · p_j(x_j) = (1 - Σ_{l<j} p(x_l)) · p(x_j) / (1 - Σ_{l<j} p(x_l)) = p(x_j)`,
  * and any other token y with `(1 - Σ_l p(x_l)) · p(y) / (1 - Σ_l p(x_l)) = p(y)`. The proposals were
  * fixed before the uniform draws, so by induction over positions the committed text is AR sampling's.
  *
- * @param rows - R rows [T_r], all starting with the same seed (a sample already drawn from `p`)
+ * @param rows - R rows [T_r], all starting with the same anchor (a sample already drawn from `p`)
  * @param distribution - `(r, i)` → [V], the sampling distribution after `rows[r][0..i]` (see {@link samplingDistribution})
  * @param eos - the EOS id in force, or null: the walk stops after an accepted EOS
  * @example
  * ```ts
- * // one row, a draft the model gives probability 1: always accepted, then the next seed is sampled
+ * // one row, a draft token the model gives probability 1: always accepted, then the next anchor is sampled
  * verifySampled([[4, 7]], () => Float64Array.from([0, 0, 0, 0, 0, 0, 0, 1]), null, new Rng(0)); // { row: 0, accepted: 2, next: 7 }
  * ```
  * @category Sampling
@@ -224,7 +210,7 @@ export function verifySampled(
   rows: readonly (readonly number[])[], distribution: (row: number, index: number) => Float64Array, eos: number | null, rng: Rng,
 ): SampledVerification {
   if (rows.length === 0 || rows.some((r) => r.length === 0 || r[0] !== rows[0][0])) {
-    throw new DecodingError("verifySampled: expected at least one row, every row starting with the same seed");
+    throw new DecodingError("verifySampled: expected at least one row, every row starting with the same anchor");
   }
   let alive = rows.map((_, r) => r);
   for (let accepted = 1; ; accepted++) {
@@ -250,10 +236,6 @@ export function verifySampled(
 /**
  * Options of {@link arSample}.
  *
- * @example
- * ```ts
- * arSample(config, params, prompt, { maxNewTokens: 64, temperature: 1, seed: 0 }); // the math teacher on 914+169: "4+9+0=13\n1+6+1=08\n9+1+0=10\nA:1083"
- * ```
  * @category Sampling
  */
 export interface ArSampleOptions extends StopOptions, SamplingOptions, RunnerOption {

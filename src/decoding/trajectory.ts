@@ -9,7 +9,7 @@
  * - `context`: the clean context the block was decoded after — prompt ++ the fixed points of the blocks
  *   before it. Training packs noisy and clean blocks after it (docs/ALGORITHM.md §3).
  * - `states`: y(0), y(1), ..., y* — the block before each forward: its accepted prefix, then its current
- *   draft. y(0) is the seed plus the initial draft (the noisiest state), y* the fixed point.
+ *   draft. y(0) is the anchor plus the first draft tokens (the noisiest state), y* the fixed point.
  * - `fixedPoint`: y*, the tokens AR greedy produces there (equal to the last state).
  *
  * A block holds `blockSize` tokens, except where generation ends inside it (EOS or the token budget) or
@@ -17,7 +17,7 @@
  * is cut to that length too, so that all states of a block compare position by position.
  *
  * Invariant (checked on every read and write): the first index where a state differs from the fixed
- * point strictly increases along the trajectory, starting at 1 or more (the seed is always right).
+ * point strictly increases along the trajectory, starting at 1 or more (the anchor is always right).
  * Each Jacobi iteration fixes at least the token after the longest correct prefix.
  *
  * Paper: §2 "Jacobi trajectory", the record `J`; public code: `prompt_ids`, `answer_trajectory_ids`,
@@ -29,17 +29,15 @@
  */
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-write.ts";
+import { commonPrefixLength } from "../util/sequences.ts";
 
 // ---------------------------------------------------------------- the record
 
 /**
- * One block of a {@link Trajectory}.
+ * One block of a {@link Trajectory}. For instance `{ context: [1, 40], states: [[4, 9, 9], [4, 5, 9],
+ * [4, 5, 6]], fixedPoint: [4, 5, 6] }`: in y(0) the anchor 4 is right and the draft tokens wrong; each
+ * iteration fixes one more token.
  *
- * @example
- * ```ts
- * // y(0) = [4, 9, 9]: seed right, drafts wrong; y(1) = [4, 5, 9]; y* = [4, 5, 6]
- * const block: TrajectoryBlock = { context: [1, 40], states: [[4, 9, 9], [4, 5, 9], [4, 5, 6]], fixedPoint: [4, 5, 6] };
- * ```
  * @category Trajectories
  */
 export interface TrajectoryBlock {
@@ -54,11 +52,6 @@ export interface TrajectoryBlock {
 /**
  * The Jacobi trajectory of one prompt: one JSONL line.
  *
- * @example
- * ```ts
- * const t: Trajectory = { prompt: [1, 40], blockSize: 3, blocks: [{ context: [1, 40], states: [[4, 9, 9], [4, 5, 6]], fixedPoint: [4, 5, 6] }] };
- * checkTrajectory(t, "example"); // passes: the first mismatch goes 1 -> 3
- * ```
  * @category Trajectories
  */
 export interface Trajectory {
@@ -92,7 +85,8 @@ export class TrajectoryError extends Error {
 
 /**
  * The first index where `state` differs from `fixedPoint`, or the shorter length if one is a prefix of
- * the other. For a state of a trajectory this is how far it has already converged.
+ * the other: `firstMismatch(s, y*)` of docs/ALGORITHM.md §2–3, the `commonPrefixLength` of the
+ * two. For a state of a trajectory this is how far it has already converged.
  *
  * @example
  * ```ts
@@ -102,9 +96,7 @@ export class TrajectoryError extends Error {
  * @category Trajectories
  */
 export function firstMismatch(state: readonly number[], fixedPoint: readonly number[]): number {
-  const m = Math.min(state.length, fixedPoint.length);
-  for (let i = 0; i < m; i++) if (state[i] !== fixedPoint[i]) return i;
-  return m;
+  return commonPrefixLength(state, fixedPoint);
 }
 
 function tokenArray(value: unknown, field: string, where: string): number[] {
@@ -138,6 +130,7 @@ function sameTokens(a: readonly number[], b: readonly number[]): boolean {
  * @example
  * ```ts
  * checkTrajectory({ prompt: [1], blockSize: 2, blocks: [{ context: [1], states: [[4, 9], [4, 5]], fixedPoint: [4, 5] }] }, "demo");
+ * // passes: the first mismatch goes 1 -> 2, and the last state is the fixed point
  * ```
  * @category Trajectories
  */

@@ -16,11 +16,13 @@ import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { DecodeStats, StopOptions } from "../../decoding/acceptance.ts";
 import { autoBlockSize, formatBlockSizeChoice } from "../../decoding/block-size.ts";
+import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
-import { DRAFT_INITS, JACOBI_MODES, jacobi, type DraftInit, type JacobiMode, type JacobiStats, type JacobiStep } from "../../decoding/jacobi.ts";
-import { MULTIBLOCK_DEFAULTS, multiBlock, type MultiBlockStats } from "../../decoding/multiblock.ts";
+import { jacobi } from "../../decoding/jacobi.ts";
+import { multiBlock } from "../../decoding/multiblock.ts";
 import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
+import { JACOBI_MODES, MULTIBLOCK_DEFAULTS, type JacobiMode, type JacobiStats, type JacobiStep, type MultiBlockStats } from "../../decoding/types.ts";
 import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
 import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG, type ThreadedParams } from "../backend.ts";
@@ -94,6 +96,15 @@ const METHODS: Record<string, Method> = {
   }),
 };
 
+/**
+ * The stats as `--json` prints them. `acceptedFrom.seed` repeats `acceptedFrom.anchor` under the name it
+ * had before "seed" came to mean only the random generator's seed, so that scripts reading it keep working.
+ */
+function jsonStats(stats: MethodResult["stats"]): object {
+  if (stats.acceptedFrom === undefined) return stats;
+  return { ...stats, acceptedFrom: { ...stats.acceptedFrom, seed: stats.acceptedFrom.anchor } };
+}
+
 /** One line of what a run cost, for stderr. */
 function costLine(flags: Flags, result: MethodResult): string {
   const s = result.stats;
@@ -108,7 +119,7 @@ function costLine(flags: Flags, result: MethodResult): string {
   if (s.iterationsPerBlock !== undefined && s.iterationsPerBlock.length > 0) line += `, iterations per block ${s.iterationsPerBlock.join(" ")}`;
   if (s.acceptedFrom !== undefined) {
     const f = s.acceptedFrom;
-    line += `; accepted from: ${f.seed} seeds, ${f.draft} drafts, ${f.recycled} recycled, ${f.promoted} promoted`;
+    line += `; accepted from: ${f.anchor} anchors, ${f.draft} drafts, ${f.recycled} recycled, ${f.promoted} promoted`;
   }
   return line + "\n";
 }
@@ -167,7 +178,7 @@ export const generateCommand: Command = {
     pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
     "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
     init: { type: "string", choices: DRAFT_INITS, default: "context", help: "jacobi, mr: how draft tokens are first guessed" },
-    mode: { type: "string", choices: JACOBI_MODES, default: "block", help: "jacobi: block by block, or a sliding window of n tokens" },
+    mode: { type: "string", choices: JACOBI_MODES, default: "block", help: "jacobi: block by block, or a running window of n tokens" },
     seed: { type: "int", default: 0, help: "seed of the draft generator and of sampling" },
     temperature: { type: "number", default: 0, help: "sample at this temperature (0: greedy); lossless for every method" },
     "top-k": { type: "int", optional: true, help: "sampling: keep the k most probable tokens" },
@@ -222,7 +233,7 @@ async function generateWith(flags: Flags, io: Io, config: ModelConfig, { params,
   }
   const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
   if (flags.json) {
-    io.out(JSON.stringify({ tokens: result.tokens, text, stats: result.stats }) + "\n");
+    io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats) }) + "\n");
     return;
   }
   if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));

@@ -16,7 +16,9 @@
  *
  * @module
  */
-import { DRAFT_INITS, jacobi, type DraftInit, type JacobiOptions, type JacobiResult } from "../../decoding/jacobi.ts";
+import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
+import { jacobi } from "../../decoding/jacobi.ts";
+import type { JacobiOptions, JacobiResult } from "../../decoding/types.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
