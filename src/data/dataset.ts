@@ -8,7 +8,7 @@
  * - documents (math): several short documents side by side, positions restarting at 0 for each and a
  *   block-diagonal causal mask, so every document is seen exactly as at inference (prompt at position 0);
  *   the tail that no whole document fits in is padding (ignored targets, each row sees only itself).
- * - stream (text): a window of `T + 1` consecutive characters of the concatenated corpus; plain causal.
+ * - stream (text): an excerpt of `T + 1` consecutive characters of the concatenated corpus; plain causal.
  *
  * Datasets: {@link mathDataset} here, `codeDataset` and `fileDataset` in `text.ts`.
  *
