@@ -88,10 +88,6 @@ function excerptAt(ids: Int32Array, offset: number, T: number): TrainingSequence
  * many consecutive training ids, long enough to set a context, short enough to leave most of a small
  * model's context to the generation.
  *
- * @example
- * ```ts
- * codeDataset().trainPrompt(new Rng(0)).length; // 32 = TEXT_PROMPT_LENGTH
- * ```
  * @category Data
  */
 export const TEXT_PROMPT_LENGTH = 32;
@@ -157,10 +153,6 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
 /**
  * One file of the code corpus.
  *
- * @example
- * ```ts
- * codeFiles()[4]; // { path: "node_modules/typescript/lib/lib.dom.iterable.d.ts", heldout: true } (index 4 mod 10 is held out)
- * ```
  * @category Data
  */
 export interface CodeFile {

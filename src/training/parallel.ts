@@ -14,8 +14,8 @@
  * the single-thread path uses the very same per-example function and sum — so a run may be resumed with
  * another `--workers` and still repeat the uninterrupted run bit for bit (spec/parallel.spec.ts).
  *
- * Memory: one gradient slot per example of the batch, `batch × parameters` float64s (the math teacher:
- * 8 × 75k × 8 B ≈ 5 MB).
+ * Memory: one gradient slot per example of the batch, `batch × parameters` float64s (the math teacher's
+ * 150k parameters, batch 8: 8 × 150k × 8 B ≈ 10 MB).
  *
  * @module
  */
@@ -51,9 +51,10 @@ function offsetsOf(tensors: readonly Tensor[]): number[] {
  * @param out - receives the gradient, length = total size of `tensors`
  * @example
  * ```ts
+ * // the math teacher's example of 914+169 (w = 16), one of a batch of 8
  * const slot = new Float64Array(trainable.tensors.reduce((n, t) => n + t.size, 0));
- * exampleGradient(config, params, trainable.tensors, example, options, 1 / 8, slot);
- * // { loss: 0.00137, parts: { ar: 0.00011, consistency: 0.00026 } }; slot = 1/8 of the example's gradient
+ * exampleGradient(config, params, trainable.tensors, ex, options, 1 / 8, slot);
+ * // { loss: 0.00137, parts: { ar: 0.00011, consistency: 0.00026 } }; slot = 1/8 of its gradient
  * ```
  * @category Training
  */
