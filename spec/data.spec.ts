@@ -102,7 +102,7 @@ describe("text corpora", () => {
     expect(data.description).toMatch(/held-out files/);
     const a = data.trainSequence(new Rng(1), 64), b = data.trainSequence(new Rng(1), 64);
     expect(a).toEqual(b);
-    expect(a.targets.slice(0, 63)).toEqual(a.tokens.slice(1)); // a window: each row predicts the next
+    expect(a.targets.slice(0, 63)).toEqual(a.tokens.slice(1)); // an excerpt: each row predicts the next
   });
 
   it("a file: its last tenth is held out; empty or non-UTF-8 files are rejected clearly", () => {

@@ -13,6 +13,7 @@ import { crossEntropy, softCrossEntropy } from "../src/tensor/losses.ts";
 import { add, scale } from "../src/tensor/ops.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { distillLoss } from "../src/training/distill-loss.ts";
 import { buildExample, jacobiForcingLoss, type JacobiForcingOptions, type TrajectoryData } from "../src/training/jacobi-forcing.ts";
 
 const config: ModelConfig = { ...PRESETS.tiny, vocabSize: 24, maxPositions: 64, attentionBias: true, architecture: "Qwen2ForCausalLM" };
@@ -101,18 +102,31 @@ describe("the Jacobi Forcing loss", () => {
   });
 });
 
-describe("the replay loss (an option outside the paper)", () => {
+describe("the replay loss (distill's option, outside the paper)", () => {
+  it("is not in jacobiForcingLoss, which is exactly L_pc + w_AR · L_AR; distillLoss without replay is the same loss", () => {
+    const t = trajectoryOf(5, 4);
+    const params = initParams(config, { seed: 6, std: 0.5 });
+    const ex = buildExample(t, options, new Rng(2));
+    const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
+    const objective = jacobiForcingLoss(config, params, ex, options);
+    expect(objective.consistency).toBeGreaterThan(0);
+    expect(objective.loss.data[0]).toBe(objective.consistency + 10 * objective.ar);
+    expect(Object.keys(objective).sort()).toEqual(["ar", "consistency", "consistencyPositions", "loss"]);
+    const plain = distillLoss(config, params, { ...ex, replay }, options);
+    expect(plain.loss.data[0]).toBe(objective.loss.data[0]);
+    expect(plain.parts).toEqual({ ar: objective.ar, consistency: objective.consistency });
+  });
+
   it("adds exactly w_replay times the next-token loss of the replayed sequence, and refuses an example without one", () => {
     const t = trajectoryOf(5, 4);
     const params = initParams(config, { seed: 6, std: 0.5 });
     const ex = buildExample(t, options, new Rng(2));
     const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
     const base = jacobiForcingLoss(config, params, ex, options);
-    const withReplay = jacobiForcingLoss(config, params, { ...ex, replay }, { ...options, replayWeight: 3 });
+    const withReplay = distillLoss(config, params, { ...ex, replay }, { ...options, replayWeight: 3 });
     const ce = crossEntropy(forward(config, params, replay.tokens), replay.targets, -1, "mean").data[0];
-    expect(base.replay).toBe(0);
-    expect(withReplay.replay).toBe(ce);
-    expect(withReplay.loss.data[0]).toBeCloseTo(base.loss.data[0] + 3 * ce, 12);
-    expect(() => jacobiForcingLoss(config, params, ex, { ...options, replayWeight: 1 })).toThrow(/replayWeight > 0 but the example carries no replay sequence/);
+    expect(withReplay.parts.replay).toBe(ce);
+    expect(withReplay.loss.data[0]).toBe(base.loss.data[0] + 3 * ce);
+    expect(() => distillLoss(config, params, ex, { ...options, replayWeight: 1 })).toThrow(/replayWeight > 0 but the example carries no replay sequence/);
   });
 });

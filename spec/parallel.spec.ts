@@ -69,6 +69,25 @@ describe("data-parallel gradients", () => {
     expect(grads[0].some((g) => g.some((x) => x !== 0))).toBe(true);
   });
 
+  it("with the replay loss too: bit-identical inline and on 2 workers, each example reporting its replay part", async () => {
+    const replayOptions = { ...options, replayWeight: 2 };
+    const batch = examples().map((ex, e) => ({
+      ...ex, replay: { tokens: [1, 4 + e, 6, 8], targets: [4 + e, 6, 8, 10], positions: [0, 1, 2, 3], mask: null },
+    }));
+    const runs: { grads: Float64Array[]; losses: unknown }[] = [];
+    for (const workers of [1, 2]) {
+      const params = initParams(config, { seed: 3, std: 0.3 });
+      const trainable = trainableParams(config, params);
+      const pool = new GradientPool(workers, config, trainable.names, trainable.tensors, batch.length, replayOptions);
+      pools.push(pool);
+      const losses = await pool.gradients(params, batch);
+      expect(losses.every((l) => Object.keys(l.parts).join() === "ar,consistency,replay" && l.parts.replay > 0)).toBe(true);
+      runs.push({ grads: trainable.tensors.map((t) => Float64Array.from(t.grad!)), losses });
+    }
+    expect(runs[1].grads).toEqual(runs[0].grads);
+    expect(runs[1].losses).toEqual(runs[0].losses);
+  });
+
   it("refuses a worker count that is not a positive integer, and a batch larger than it was made for", async () => {
     const params = initParams(config, { seed: 3, std: 0.3 });
     const trainable = trainableParams(config, params);

@@ -8,7 +8,7 @@
  * - documents (math): several short documents side by side, positions restarting at 0 for each and a
  *   block-diagonal causal mask, so every document is seen exactly as at inference (prompt at position 0);
  *   the tail that no whole document fits in is padding (ignored targets, each row sees only itself).
- * - stream (text): a window of `T + 1` consecutive characters of the concatenated corpus; plain causal.
+ * - stream (text): an excerpt of `T + 1` consecutive characters of the concatenated corpus; plain causal.
  *
  * Datasets: {@link mathDataset} here, `codeDataset` and `fileDataset` in `text.ts`.
  *
@@ -23,24 +23,16 @@ import { MATH_CHARS, mathEvalSet, mathPrompt, sampleMath, type MathProblem } fro
 // ---------------------------------------------------------------- packed sequences
 
 /**
- * Target of a row that is not trained (prompt tokens, padding).
+ * Target of a row that is not trained (prompt tokens, padding): -1, the ignore index of `crossEntropy`.
  *
- * @example
- * ```ts
- * crossEntropy(logits, [IGNORE, IGNORE, 7, 8]); // the first two rows (prompt) are not trained
- * ```
  * @category Data
  */
 export const IGNORE = -1;
 
 /**
- * One training sequence of T rows.
+ * One training sequence of T rows (several math documents packed side by side, or an excerpt of a
+ * text corpus).
  *
- * @example
- * ```ts
- * // two math documents packed into T = 8 rows: positions restart per document, prompt targets IGNORE (-1)
- * const s: TrainingSequence = { tokens: [1, 9, 3, 2, 1, 8, 3, 2], targets: [-1, 3, 2, -1, -1, 3, 2, -1], positions: [0, 1, 2, 3, 0, 1, 2, 3], mask: null };
- * ```
  * @category Data
  */
 export interface TrainingSequence {
@@ -75,10 +67,6 @@ export class DataError extends Error {
  * A document as token ids: `BOS text EOS`, where rows before `trainFrom` are not trained (they predict
  * prompt tokens, which are given, not generated).
  *
- * @example
- * ```ts
- * mathDocument(tokenizer, solveMath(734, "+", 259)); // { tokens: [BOS, "734+259\n", solution, EOS] as ids, trainFrom: 9 }
- * ```
  * @category Data
  */
 export interface Document {
@@ -135,12 +123,6 @@ export function packDocuments(draw: () => Document, T: number): TrainingSequence
  * A training corpus: a tokenizer, an endless deterministic stream of training sequences, and a fixed
  * held-out set.
  *
- * @example
- * ```ts
- * const data = mathDataset();
- * data.trainSequence(new Rng(1), 128).tokens.length; // 128
- * data.heldoutSequences(128, 2).length;               // 2
- * ```
  * @category Data
  */
 export interface Dataset {

@@ -2,8 +2,9 @@
  * `math`: a synthetic, verifiable arithmetic task written as short step-by-step solutions — the
  * project's stand-in for GSM8K (a prompt, a chain of reasoning steps, a marked final answer).
  *
- * The task mix, chosen so that a tiny character-level model learns it in half an hour of one CPU core:
- * addition and subtraction of two 3-digit numbers, and multiplication of a 3-digit number by a digit.
+ * The task mix, chosen so that a tiny character-level model learns it on one CPU core (the run is in
+ * models/README.md): addition and subtraction of two 3-digit numbers, and multiplication of a 3-digit
+ * number by a digit.
  * Operands are written zero-padded to 3 digits (`007`), so every problem of one operation has exactly
  * the same layout: each character sits at a fixed distance from the characters it depends on, which
  * attention with rotary positions finds easily (minGPT reverses digits for the same reason). The
@@ -35,7 +36,7 @@
  * Held-out split: a problem is held out when a hash of its prompt falls in the last tenth, so the
  * training and held-out streams can never share a problem, whatever the seed.
  *
- * Read next: `text.ts` (the other corpora) and `packing.ts` (how documents become training sequences).
+ * Read next: `text.ts` (the other corpora) and `dataset.ts` (how documents become training sequences).
  *
  * @module
  */
@@ -44,12 +45,8 @@ import { Rng } from "../tensor/random.ts";
 // ---------------------------------------------------------------- problems
 
 /**
- * One arithmetic problem with its worked solution.
+ * One arithmetic problem with its worked solution ({@link solveMath} makes one).
  *
- * @example
- * ```ts
- * solveMath(734, "+", 259); // { question: "734+259", solution: "4+9+0=13\n3+5+1=09\n7+2+0=09\nA:0993", answer: "0993" }
- * ```
  * @category Data
  */
 export interface MathProblem {
@@ -62,22 +59,14 @@ export interface MathProblem {
 }
 
 /**
- * Digits of every operand (zero-padded).
+ * Digits of every operand, zero-padded: `7 + 5` is written `007+005`.
  *
- * @example
- * ```ts
- * solveMath(7, "+", 5).question; // "007+005": operands are zero-padded to MATH_DIGITS = 3
- * ```
  * @category Data
  */
 export const MATH_DIGITS = 3;
 /**
- * Marker that introduces the final answer.
+ * Marker that introduces the final answer (`A:0993`).
  *
- * @example
- * ```ts
- * extractAnswer(`4+9+0=13\n${ANSWER_MARKER}0993`); // "0993"
- * ```
  * @category Data
  */
 export const ANSWER_MARKER = "A:";
@@ -140,10 +129,6 @@ export function solveMath(a: number, op: "+" | "-" | "*", b: number): MathProble
 /**
  * Which part of a dataset: `train` for learning, `heldout` for evaluation only.
  *
- * @example
- * ```ts
- * mathSplitOf("734+259"); // "train" or "heldout", by a hash of the question
- * ```
  * @category Data
  */
 export type Split = "train" | "heldout";
@@ -248,12 +233,9 @@ export function extractAnswer(text: string): string | null {
 }
 
 /**
- * Every character a math document can contain: the vocabulary of the math tokenizer.
+ * Every character a math document can contain: the vocabulary of the math tokenizer (17 characters,
+ * 20 ids with the 3 special ones).
  *
- * @example
- * ```ts
- * CharTokenizer.fromText(MATH_CHARS).vocabSize; // 20 = 3 specials + 17 characters
- * ```
  * @category Data
  */
 export const MATH_CHARS = "\n+-*0123456789=A:";

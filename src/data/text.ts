@@ -3,8 +3,8 @@
  * declaration files `lib.*.d.ts` shipped in the `typescript` package) and any UTF-8 file given by path.
  *
  * Each corpus becomes one stream of token ids, every document written `BOS text EOS`, and training
- * sequences are windows of `T + 1` consecutive ids at offsets drawn from the seeded generator (the
- * last id of a window is only a target). The vocabulary is the set of characters of the TRAINING
+ * sequences are excerpts of `T + 1` consecutive ids at offsets drawn from the seeded generator (the
+ * last id of an excerpt is only a target). The vocabulary is the set of characters of the TRAINING
  * text; held-out characters outside it cannot be scored and are dropped (their count is reported in
  * the description — a handful of typographic dashes in the code corpus).
  *
@@ -76,22 +76,18 @@ function streamIds(tokenizer: CharTokenizer, docs: readonly string[]): Int32Arra
   return ids;
 }
 
-/** A causal window of T rows starting at `offset` of `ids`. */
-function windowAt(ids: Int32Array, offset: number, T: number): TrainingSequence {
+/** The excerpt of `T + 1` ids starting at `offset` of `ids`, as a causal sequence of T rows (each predicts the next id). */
+function excerptAt(ids: Int32Array, offset: number, T: number): TrainingSequence {
   const tokens = Array.from(ids.subarray(offset, offset + T));
   const targets = Array.from(ids.subarray(offset + 1, offset + T + 1));
   return { tokens, targets, positions: Array.from({ length: T }, (_, i) => i), mask: null };
 }
 
 /**
- * Tokens in a text prompt for trajectory collection ({@link Dataset.trainPrompt}): a window of this
+ * Tokens in a text prompt for trajectory collection ({@link Dataset.trainPrompt}): an excerpt of this
  * many consecutive training ids, long enough to set a context, short enough to leave most of a small
  * model's context to the generation.
  *
- * @example
- * ```ts
- * codeDataset().trainPrompt(new Rng(0)).length; // 32 = TEXT_PROMPT_LENGTH
- * ```
  * @category Data
  */
 export const TEXT_PROMPT_LENGTH = 32;
@@ -135,7 +131,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
       ` (${dropped} held-out characters outside the vocabulary dropped), vocabulary ${tokenizer.vocabSize}`,
     trainSequence: (rng, T) => {
       if (trainIds.length < T + 1) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one sequence of ${T + 1}`);
-      return windowAt(trainIds, rng.int(trainIds.length - T), T);
+      return excerptAt(trainIds, rng.int(trainIds.length - T), T);
     },
     trainPrompt: (rng) => {
       const P = TEXT_PROMPT_LENGTH;
@@ -145,7 +141,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
     },
     heldoutSequences: (T, count) => {
       const out: TrainingSequence[] = [];
-      for (let o = 0; o + T + 1 <= heldoutIds.length && out.length < count; o += T) out.push(windowAt(heldoutIds, o, T));
+      for (let o = 0; o + T + 1 <= heldoutIds.length && out.length < count; o += T) out.push(excerptAt(heldoutIds, o, T));
       if (out.length === 0) throw new DataError(`${name}: the held-out text (${heldoutIds.length} ids) is shorter than one sequence of ${T + 1}`);
       return out;
     },
@@ -157,10 +153,6 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
 /**
  * One file of the code corpus.
  *
- * @example
- * ```ts
- * codeFiles()[4]; // { path: "node_modules/typescript/lib/lib.dom.iterable.d.ts", heldout: true } (index 4 mod 10 is held out)
- * ```
  * @category Data
  */
 export interface CodeFile {

@@ -19,10 +19,6 @@ import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 /**
  * What a decoder reports for one prompt.
  *
- * @example
- * ```ts
- * const g: Generation = { tokens: [11, 5, 16], forwards: 2 };   // 3 tokens in 2 decode forwards
- * ```
  * @category Evaluation
  */
 export interface Generation {
@@ -35,13 +31,6 @@ export interface Generation {
 /**
  * A decoder: prompt ids (BOS first) and a budget in, generated ids out.
  *
- * @example
- * ```ts
- * const decode: Decode = (prompt, max) => {
- *   const r = jacobi(config, params, [...prompt], { maxNewTokens: max, blockSize: 16 });
- *   return { tokens: r.tokens, forwards: r.stats.forwards };
- * };
- * ```
  * @category Evaluation
  */
 export type Decode = (prompt: readonly number[], maxNewTokens: number) => Generation;
@@ -49,10 +38,6 @@ export type Decode = (prompt: readonly number[], maxNewTokens: number) => Genera
 /**
  * Aggregate numbers of an evaluation.
  *
- * @example
- * ```ts
- * // the math teacher, 500 problems, AR greedy: { tokens: 17000, forwards: 17000, seconds: 2.96 }, about 5700 tokens/s
- * ```
  * @category Evaluation
  */
 export interface DecodeTotals {
@@ -69,11 +54,6 @@ export interface DecodeTotals {
 /**
  * A held-out problem answered wrongly.
  *
- * @example
- * ```ts
- * // one of the math teacher's six failures on the 500 held-out problems:
- * const f: MathFailure = { question: "919*6", expected: "5514", got: "5504" };
- * ```
  * @category Evaluation
  */
 export interface MathFailure {
@@ -88,10 +68,6 @@ export interface MathFailure {
 /**
  * A held-out prefix and the model's greedy continuation of it.
  *
- * @example
- * ```ts
- * continueText(tokenizer, ["interface Foo {"], 20, decode)[0]; // { prefix: "interface Foo {", continuation: "\n    readonly ..." }
- * ```
  * @category Evaluation
  */
 export interface Continuation {
@@ -104,10 +80,6 @@ export interface Continuation {
 /**
  * The result of {@link mathAccuracy}.
  *
- * @example
- * ```ts
- * mathAccuracy(tokenizer, mathEvalSet(500, 1234), decode).accuracy; // 0.988 for the math teacher
- * ```
  * @category Evaluation
  */
 export interface MathResult extends DecodeTotals {
@@ -125,7 +97,12 @@ export interface MathResult extends DecodeTotals {
  *
  * @example
  * ```ts
- * mathAccuracy(tokenizer, mathEvalSet(500, 1234), (p, n) => arGreedy(...)).accuracy; // e.g. 0.99
+ * const decode: Decode = (prompt, maxNewTokens) => {
+ *   const r = jacobi(config, params, [...prompt], { maxNewTokens, blockSize: 16 });
+ *   return { tokens: r.tokens, forwards: r.stats.forwards };
+ * };
+ * const { accuracy, tokens, forwards } = mathAccuracy(tokenizer, mathEvalSet(500, 1234), decode);
+ * // accuracy: the share of the 500 answers right; tokens / forwards: Jacobi's tokens per forward
  * ```
  * @category Evaluation
  */

@@ -2,7 +2,8 @@
  * The two losses of Jacobi Forcing, as differentiable primitives on logits.
  *
  * - `crossEntropy`: next-token cross-entropy against hard targets, with an ignore index (prompt
- *   tokens, padding) — the AR loss `L_AR` and the loss of pretraining.
+ *   tokens, padding) — the AR loss `L_AR`, the loss of pretraining, and the replay loss that
+ *   distillation can add (`src/training/distill-loss.ts`; not in the paper).
  * - `softCrossEntropy`: cross-entropy of student rows against the softmax of teacher rows that are
  *   treated as constants (stop-gradient) — the progressive consistency loss `L_pc` of docs/ALGORITHM.md §3
  *   (paper Eq. 8), where student = a noisy-block row and teacher = the clean-block row at the same position.
@@ -29,12 +30,8 @@ function logSumExp(x: Float64Array, o: number, N: number): number {
 }
 
 /**
- * How a loss combines its rows.
+ * How a loss combines its rows: `mean` divides the sum by the rows kept, `sum` does not.
  *
- * @example
- * ```ts
- * crossEntropy(logits, targets, -1, "sum"); // summed nats; "mean" (default) divides by the rows kept
- * ```
  * @category Losses
  */
 export type Reduction = "mean" | "sum";

@@ -20,168 +20,10 @@
  *
  * @module
  */
-import { Rng } from "../tensor/random.ts";
-
-// ---------------------------------------------------------------- options
-
-/**
- * Where the window's target ratios sit.
- *
- * @example
- * ```ts
- * windowTargets(4, "linspace"); // [0, 0.333, 0.667, 1]
- * windowTargets(4, "paper");    // [0, 0.25, 0.5, 0.75]
- * ```
- * @category Jacobi Forcing
- */
-export type TargetSpacing = "linspace" | "paper";
-
-/**
- * The order in which targets are given to consecutive blocks.
- *
- * @example
- * ```ts
- * blockTargets(4, { window: 4, strategy: "reverse" }, new Rng(0)); // [1, 0.667, 0.333, 0]
- * ```
- * @category Jacobi Forcing
- */
-export type ScheduleStrategy = "progressive" | "random" | "reverse";
-
-/**
- * All strategies, for option checking.
- *
- * @example
- * ```ts
- * SCHEDULE_STRATEGIES; // ["progressive", "random", "reverse"]
- * ```
- * @category Jacobi Forcing
- */
-export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ["progressive", "random", "reverse"];
-
-/**
- * Options of the noise schedule.
- *
- * @example
- * ```ts
- * blockTargets(4, { window: 4, spacing: "linspace", strategy: "progressive" }, new Rng(0)); // [0, 0.333, 0.667, 1]
- * ```
- * @category Jacobi Forcing
- */
-export interface NoiseScheduleOptions {
-  /** w, the number of blocks over which targets rise from 0 towards 1 (paper: 16 in round 1, 8 in round 2). */
-  readonly window: number;
-  /** `linspace` (default, the released code) or `paper` (k / w). */
-  readonly spacing?: TargetSpacing;
-  /** `progressive` (default), `random` (ablation) or `reverse` (ablation). */
-  readonly strategy?: ScheduleStrategy;
-  /**
-   * Where each sequence's first window starts: `zero` (default, the paper: block b gets `W[b mod w]`) or
-   * `random` (a per-sequence phase φ drawn uniformly from 0..w-1: block b gets `W[(b + φ) mod w]`). With
-   * trajectories of few blocks — our solutions are 2–5 blocks long, the paper's hundreds of tokens — the
-   * zero phase gives every sequence's first block the target 0, so the first block after the prompt is
-   * never trained on noise; the random phase keeps the progressive order and varies where it starts.
-   */
-  readonly windowPhase?: WindowPhase;
-}
-
-/**
- * Where a sequence's first window starts (see {@link NoiseScheduleOptions.windowPhase}).
- *
- * @example
- * ```ts
- * blockTargets(2, { window: 4, windowPhase: "random" }, new Rng(0)); // [W[φ], W[(φ + 1) mod 4]], a phase φ drawn from rng
- * ```
- * @category Jacobi Forcing
- */
-export type WindowPhase = "zero" | "random";
-
-/**
- * All window phases, for option checking.
- *
- * @example
- * ```ts
- * WINDOW_PHASES; // ["zero", "random"]
- * ```
- * @category Jacobi Forcing
- */
-export const WINDOW_PHASES: readonly WindowPhase[] = ["zero", "random"];
-
-/**
- * Thrown for bad schedule options or trajectory data.
- *
- * @example
- * ```ts
- * windowTargets(0); // throws NoiseScheduleError: windowTargets: window must be a positive integer, got 0
- * ```
- * @category Jacobi Forcing
- */
-export class NoiseScheduleError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "NoiseScheduleError";
-  }
-}
-
-// ---------------------------------------------------------------- noise ratio
-
-/**
- * The first index where `state` differs from `fixedPoint` (their common length if none): how far the
- * state has already converged. (The decoding side has its own copy for its invariant checks; the two
- * layers share data, not code.)
- *
- * @example
- * ```ts
- * firstMismatchIndex([5, 6, 9, 9], [5, 6, 7, 8]); // 2
- * ```
- * @category Jacobi Forcing
- */
-export function firstMismatchIndex(state: readonly number[], fixedPoint: readonly number[]): number {
-  const n = Math.min(state.length, fixedPoint.length);
-  for (let i = 0; i < n; i++) if (state[i] !== fixedPoint[i]) return i;
-  return n;
-}
-
-/**
- * `ratio(s) = (n - firstMismatch(s, y*)) / n`: 0 for the fixed point itself, near 1 for the first draft.
- *
- * @param state - [n] a trajectory state
- * @param fixedPoint - [n] y*
- * @example
- * ```ts
- * noiseRatio([5, 6, 9, 9], [5, 6, 7, 8]); // 0.5
- * ```
- * @category Jacobi Forcing
- */
-export function noiseRatio(state: readonly number[], fixedPoint: readonly number[]): number {
-  if (state.length !== fixedPoint.length || state.length === 0) {
-    throw new NoiseScheduleError(`noiseRatio: state and fixed point must have the same non-zero length, got ${state.length} and ${fixedPoint.length}`);
-  }
-  return (fixedPoint.length - firstMismatchIndex(state, fixedPoint)) / fixedPoint.length;
-}
+import type { Rng } from "../tensor/random.ts";
+import { commonPrefixLength } from "../util/sequences.ts";
 
 // ---------------------------------------------------------------- targets
-
-/**
- * The `w` target ratios of a window: `linspace(0, 1, w)` = `k / (w-1)` (the code; `[0]` when w = 1), or
- * the paper's `k / w`, for k = 0 .. w-1.
- *
- * @example
- * ```ts
- * windowTargets(3, "linspace"); // [0, 0.5, 1]
- * windowTargets(4, "paper");    // [0, 0.25, 0.5, 0.75]
- * ```
- * @category Jacobi Forcing
- */
-export function windowTargets(window: number, spacing: TargetSpacing = "linspace"): number[] {
-  if (!Number.isInteger(window) || window < 1) {
-    throw new NoiseScheduleError(`windowTargets: window must be a positive integer, got ${window}`);
-  }
-  if (spacing !== "linspace" && spacing !== "paper") {
-    throw new NoiseScheduleError(`windowTargets: spacing must be "linspace" or "paper", got ${JSON.stringify(spacing)}`);
-  }
-  return Array.from({ length: window }, (_, k) => (spacing === "paper" ? k / window : window === 1 ? 0 : k / (window - 1)));
-}
 
 /**
  * The target ratio of each of `blocks` consecutive blocks. Progressive: `W[(b + φ) mod w]`; reverse:
@@ -190,8 +32,9 @@ export function windowTargets(window: number, spacing: TargetSpacing = "linspace
  *
  * @example
  * ```ts
- * blockTargets(5, { window: 3 }, new Rng(0)); // [0, 0.5, 1, 0, 0.5]
- * blockTargets(3, { window: 3, windowPhase: "random" }, rng); // [0.5, 1, 0] when φ = 1
+ * blockTargets(5, { window: 3 }, new Rng(0));                       // [0, 0.5, 1, 0, 0.5]
+ * blockTargets(4, { window: 4, strategy: "reverse" }, new Rng(0));  // [1, 0.667, 0.333, 0]
+ * blockTargets(3, { window: 3, windowPhase: "random" }, rng);       // [0.5, 1, 0] when φ = 1
  * ```
  * @category Jacobi Forcing
  */
@@ -212,6 +55,27 @@ export function blockTargets(blocks: number, options: NoiseScheduleOptions, rng:
     if (strategy === "reverse") return targets[w - 1 - ((b + phase) % w)];
     return targets[rng.int(w)];
   });
+}
+
+/**
+ * The `w` target ratios of a window: `linspace(0, 1, w)` = `k / (w-1)` (the code; `[0]` when w = 1), or
+ * the paper's `k / w`, for k = 0 .. w-1.
+ *
+ * @example
+ * ```ts
+ * windowTargets(3, "linspace"); // [0, 0.5, 1]
+ * windowTargets(4, "paper");    // [0, 0.25, 0.5, 0.75]
+ * ```
+ * @category Jacobi Forcing
+ */
+export function windowTargets(window: number, spacing: TargetSpacing = "linspace"): number[] {
+  if (!Number.isInteger(window) || window < 1) {
+    throw new NoiseScheduleError(`windowTargets: window must be a positive integer, got ${window}`);
+  }
+  if (spacing !== "linspace" && spacing !== "paper") {
+    throw new NoiseScheduleError(`windowTargets: spacing must be "linspace" or "paper", got ${JSON.stringify(spacing)}`);
+  }
+  return Array.from({ length: window }, (_, k) => (spacing === "paper" ? k / window : window === 1 ? 0 : k / (window - 1)));
 }
 
 // ---------------------------------------------------------------- state selection
@@ -244,4 +108,99 @@ export function selectState(states: readonly (readonly number[])[], fixedPoint: 
     }
   });
   return best;
+}
+
+/**
+ * `ratio(s) = (n - firstMismatch(s, y*)) / n`: 0 for the fixed point itself, near 1 for the first draft.
+ * The first mismatch is the length of the common prefix of the state and y* (`commonPrefixLength`).
+ *
+ * @param state - [n] a trajectory state
+ * @param fixedPoint - [n] y*
+ * @example
+ * ```ts
+ * noiseRatio([5, 6, 9, 9], [5, 6, 7, 8]); // 0.5
+ * ```
+ * @category Jacobi Forcing
+ */
+export function noiseRatio(state: readonly number[], fixedPoint: readonly number[]): number {
+  if (state.length !== fixedPoint.length || state.length === 0) {
+    throw new NoiseScheduleError(`noiseRatio: state and fixed point must have the same non-zero length, got ${state.length} and ${fixedPoint.length}`);
+  }
+  return (fixedPoint.length - commonPrefixLength(state, fixedPoint)) / fixedPoint.length;
+}
+
+// ---------------------------------------------------------------- options and errors
+
+/**
+ * Options of the noise schedule.
+ *
+ * @category Jacobi Forcing
+ */
+export interface NoiseScheduleOptions {
+  /** w, the number of blocks over which targets rise from 0 towards 1 (paper: 16 in round 1, 8 in round 2). */
+  readonly window: number;
+  /** `linspace` (default, the released code) or `paper` (k / w). */
+  readonly spacing?: TargetSpacing;
+  /** `progressive` (default), `random` (ablation) or `reverse` (ablation). */
+  readonly strategy?: ScheduleStrategy;
+  /**
+   * Where each sequence's first window starts: `zero` (default, the paper: block b gets `W[b mod w]`) or
+   * `random` (a per-sequence phase φ drawn uniformly from 0..w-1: block b gets `W[(b + φ) mod w]`). With
+   * trajectories of few blocks — our solutions are 2–5 blocks long, the paper's hundreds of tokens — the
+   * zero phase gives every sequence's first block the target 0, so the first block after the prompt is
+   * never trained on noise; the random phase keeps the progressive order and varies where it starts.
+   */
+  readonly windowPhase?: WindowPhase;
+}
+
+/**
+ * Where the window's target ratios sit ({@link windowTargets}): `linspace` (the code) or `paper`.
+ *
+ * @category Jacobi Forcing
+ */
+export type TargetSpacing = "linspace" | "paper";
+
+/**
+ * The order in which targets are given to consecutive blocks ({@link blockTargets}).
+ *
+ * @category Jacobi Forcing
+ */
+export type ScheduleStrategy = "progressive" | "random" | "reverse";
+
+/**
+ * All strategies, for option checking.
+ *
+ * @category Jacobi Forcing
+ */
+export const SCHEDULE_STRATEGIES: readonly ScheduleStrategy[] = ["progressive", "random", "reverse"];
+
+/**
+ * Where a sequence's first window starts (see {@link NoiseScheduleOptions.windowPhase}).
+ *
+ * @category Jacobi Forcing
+ */
+export type WindowPhase = "zero" | "random";
+
+/**
+ * All window phases, for option checking.
+ *
+ * @category Jacobi Forcing
+ */
+export const WINDOW_PHASES: readonly WindowPhase[] = ["zero", "random"];
+
+/**
+ * Thrown for bad schedule options or trajectory data.
+ *
+ * @example
+ * ```ts
+ * windowTargets(0); // throws NoiseScheduleError: windowTargets: window must be a positive integer, got 0
+ * ```
+ * @category Jacobi Forcing
+ */
+export class NoiseScheduleError extends Error {
+  /** @param message - the full message, starting with the function that found the problem */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoiseScheduleError";
+  }
 }

@@ -17,10 +17,6 @@ import type { Tensor } from "../tensor/tensor.ts";
 /**
  * AdamW hyper-parameters.
  *
- * @example
- * ```ts
- * adamwStep(tensors, decay, state, 1e-3, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
- * ```
  * @category Training
  */
 export interface AdamWOptions {
@@ -35,12 +31,8 @@ export interface AdamWOptions {
 }
 
 /**
- * The paper's betas, eps 1e-8, weight decay 0.1.
+ * The paper's betas (0.9, 0.95), eps 1e-8, weight decay 0.1.
  *
- * @example
- * ```ts
- * DEFAULT_ADAMW; // { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 }: the paper's betas
- * ```
  * @category Training
  */
 export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
@@ -50,10 +42,6 @@ export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8,
 /**
  * AdamW's state for a list of parameters (same order).
  *
- * @example
- * ```ts
- * const state: AdamWState = adamwInit([Tensor.zeros([2, 3])]);   // { step: 0, m: [Float64Array(6)], v: [Float64Array(6)] }
- * ```
  * @category Training
  */
 export interface AdamWState {
@@ -121,12 +109,8 @@ export function adamwStep(params: readonly Tensor[], decay: readonly boolean[], 
 // ---------------------------------------------------------------- schedule and clipping
 
 /**
- * The learning-rate schedule.
+ * The learning-rate schedule ({@link learningRate}).
  *
- * @example
- * ```ts
- * learningRate(10, { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 100 }); // 1e-3, the peak right after warm-up
- * ```
  * @category Training
  */
 export interface ScheduleOptions {

@@ -25,84 +25,9 @@
  *
  * @module
  */
+import { commonPrefixLength } from "../util/sequences.ts";
 
 // ---------------------------------------------------------------- the packed sequence
-
-/**
- * A noisy state and the clean block it should agree with.
- *
- * @example
- * ```ts
- * const pair: BlockPair = { noisy: [5, 9, 9], clean: [5, 6, 7] };   // a state that converged as far as index 1, and y*
- * ```
- * @category Jacobi Forcing
- */
-export interface BlockPair {
-  /** [m] the trajectory state chosen by the noise schedule. */
-  readonly noisy: readonly number[];
-  /** [m] the fixed point y* of the same block (the AR output). */
-  readonly clean: readonly number[];
-}
-
-/**
- * Where one block's two copies sit in a {@link PackedSequence}.
- *
- * @example
- * ```ts
- * packSequence([1, 7], [{ noisy: [9, 9], clean: [5, 6] }]).blocks[0]; // { noisyStart: 2, cleanStart: 4, length: 2, position: 2 }
- * ```
- * @category Jacobi Forcing
- */
-export interface PackedBlock {
-  /** Index of noisy_j's first token in the packed sequence. */
-  readonly noisyStart: number;
-  /** Index of clean_j's first token in the packed sequence. */
-  readonly cleanStart: number;
-  /** m, the block's length (n, or less for a final block cut by EOS or the budget). */
-  readonly length: number;
-  /** Position of the block's first token (shared by both copies). */
-  readonly position: number;
-}
-
-/**
- * A packed training sequence.
- *
- * @example
- * ```ts
- * const p = packSequence([1, 7], [{ noisy: [9, 9], clean: [5, 6] }]);
- * p.tokens;    // [1, 7, 9, 9, 5, 6]
- * p.positions; // [0, 1, 2, 3, 2, 3]
- * ```
- * @category Jacobi Forcing
- */
-export interface PackedSequence {
-  /** [P + 2Σm] token ids. */
-  readonly tokens: number[];
-  /** [P + 2Σm] RoPE positions; noisy_j and clean_j share theirs. */
-  readonly positions: number[];
-  /** P, the prompt length. */
-  readonly promptLength: number;
-  /** The blocks in order. */
-  readonly blocks: readonly PackedBlock[];
-}
-
-/**
- * Thrown for blocks that cannot be packed.
- *
- * @example
- * ```ts
- * packSequence([1], [{ noisy: [9], clean: [5, 6] }]);
- * // throws PackingError: packSequence: block 0 has a noisy state of 1 tokens and a clean block of 2; they must be equal and non-zero
- * ```
- * @category Jacobi Forcing
- */
-export class PackingError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "PackingError";
-  }
-}
 
 /**
  * Lays out `prompt ++ noisy_0 ++ clean_0 ++ ... ++ noisy_{T-1} ++ clean_{T-1}` with shared positions.
@@ -138,28 +63,6 @@ export function packSequence(prompt: readonly number[], blocks: readonly BlockPa
 }
 
 // ---------------------------------------------------------------- the masks
-
-/**
- * Which attention mask to train with.
- *
- * @example
- * ```ts
- * attentionMask(packed, "clean-context"); // the CLLM-style ablation; "noise-conditioned" is the default
- * ```
- * @category Jacobi Forcing
- */
-export type MaskKind = "noise-conditioned" | "clean-context";
-
-/**
- * All mask kinds, for option checking.
- *
- * @example
- * ```ts
- * MASK_KINDS; // ["noise-conditioned", "clean-context"]
- * ```
- * @category Jacobi Forcing
- */
-export const MASK_KINDS: readonly MaskKind[] = ["noise-conditioned", "clean-context"];
 
 /**
  * The `[L, L]` visibility mask of a packed sequence (1 = query row may attend to key column).
@@ -226,24 +129,6 @@ export function arTargets(packed: PackedSequence, eosTokenId: number | null, pro
 }
 
 /**
- * Row pairs for the consistency loss.
- *
- * @example
- * ```ts
- * consistencyRows(packSequence([1], [{ noisy: [5, 9, 9], clean: [5, 6, 7] }])); // { student: [2, 3], teacher: [5, 6], block: [0, 0] }
- * ```
- * @category Jacobi Forcing
- */
-export interface ConsistencyRows {
-  /** Rows of noisy tokens: the student predictions. */
-  readonly student: number[];
-  /** Matching rows of clean tokens: the (stop-gradient) teacher predictions. */
-  readonly teacher: number[];
-  /** Block index of each pair. */
-  readonly block: number[];
-}
-
-/**
  * For each block j, positions `o` from `firstMismatch(noisy_j, clean_j)` to `m-1`: the noisy row
  * `noisyStart + o` (student) is trained towards the clean row `cleanStart + o` (teacher). Positions
  * before the first mismatch are already right and add nothing; a block whose noisy state equals its
@@ -260,13 +145,109 @@ export function consistencyRows(packed: PackedSequence): ConsistencyRows {
   const rows: ConsistencyRows = { student: [], teacher: [], block: [] };
   const t = packed.tokens;
   packed.blocks.forEach((b, j) => {
-    let first = 0;
-    while (first < b.length && t[b.noisyStart + first] === t[b.cleanStart + first]) first++;
-    for (let o = first; o < b.length; o++) {
+    const noisy = t.slice(b.noisyStart, b.noisyStart + b.length);
+    const clean = t.slice(b.cleanStart, b.cleanStart + b.length);
+    for (let o = commonPrefixLength(noisy, clean); o < b.length; o++) {     // from the first mismatch on
       rows.student.push(b.noisyStart + o);
       rows.teacher.push(b.cleanStart + o);
       rows.block.push(j);
     }
   });
   return rows;
+}
+
+// ---------------------------------------------------------------- types and errors
+
+/**
+ * A noisy state and the clean block it should agree with: `{ noisy: [5, 9, 9], clean: [5, 6, 7] }` is a
+ * state that converged as far as index 1, and y*.
+ *
+ * @category Jacobi Forcing
+ */
+export interface BlockPair {
+  /** [m] the trajectory state chosen by the noise schedule. */
+  readonly noisy: readonly number[];
+  /** [m] the fixed point y* of the same block (the AR output). */
+  readonly clean: readonly number[];
+}
+
+/**
+ * Where one block's two copies sit in a {@link PackedSequence}: the one block of
+ * `packSequence([1, 7], [{ noisy: [9, 9], clean: [5, 6] }])` is
+ * `{ noisyStart: 2, cleanStart: 4, length: 2, position: 2 }`.
+ *
+ * @category Jacobi Forcing
+ */
+export interface PackedBlock {
+  /** Index of noisy_j's first token in the packed sequence. */
+  readonly noisyStart: number;
+  /** Index of clean_j's first token in the packed sequence. */
+  readonly cleanStart: number;
+  /** m, the block's length (n, or less for a final block cut by EOS or the budget). */
+  readonly length: number;
+  /** Position of the block's first token (shared by both copies). */
+  readonly position: number;
+}
+
+/**
+ * A packed training sequence ({@link packSequence}).
+ *
+ * @category Jacobi Forcing
+ */
+export interface PackedSequence {
+  /** [P + 2Σm] token ids. */
+  readonly tokens: number[];
+  /** [P + 2Σm] RoPE positions; noisy_j and clean_j share theirs. */
+  readonly positions: number[];
+  /** P, the prompt length. */
+  readonly promptLength: number;
+  /** The blocks in order. */
+  readonly blocks: readonly PackedBlock[];
+}
+
+/**
+ * Which attention mask to train with: `noise-conditioned` (the default) or `clean-context` (the
+ * CLLM-style ablation).
+ *
+ * @category Jacobi Forcing
+ */
+export type MaskKind = "noise-conditioned" | "clean-context";
+
+/**
+ * All mask kinds, for option checking.
+ *
+ * @category Jacobi Forcing
+ */
+export const MASK_KINDS: readonly MaskKind[] = ["noise-conditioned", "clean-context"];
+
+/**
+ * Row pairs for the consistency loss ({@link consistencyRows}).
+ *
+ * @category Jacobi Forcing
+ */
+export interface ConsistencyRows {
+  /** Rows of noisy tokens: the student predictions. */
+  readonly student: number[];
+  /** Matching rows of clean tokens: the (stop-gradient) teacher predictions. */
+  readonly teacher: number[];
+  /** Block index of each pair. */
+  readonly block: number[];
+}
+
+/**
+ * Thrown for blocks that cannot be packed.
+ *
+ * @example
+ * ```ts
+ * packSequence([1], [{ noisy: [9], clean: [5, 6] }]);
+ * // throws PackingError: packSequence: block 0 has a noisy state of 1 tokens and a clean block of 2; they must be equal and non-zero
+ * ```
+ * @category Jacobi Forcing
+ */
+export class PackingError extends Error {
+  /** @param message - the full message, starting with the function that found the problem */
+  constructor(message: string) {
+    super(message);
+    this.name = "PackingError";
+  }
 }

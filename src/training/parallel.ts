@@ -14,8 +14,8 @@
  * the single-thread path uses the very same per-example function and sum — so a run may be resumed with
  * another `--workers` and still repeat the uninterrupted run bit for bit (spec/parallel.spec.ts).
  *
- * Memory: one gradient slot per example of the batch, `batch × parameters` float64s (the math teacher:
- * 8 × 75k × 8 B ≈ 5 MB).
+ * Memory: one gradient slot per example of the batch, `batch × parameters` float64s (the math teacher's
+ * 150k parameters, batch 8: 8 × 150k × 8 B ≈ 10 MB).
  *
  * @module
  */
@@ -26,29 +26,10 @@ import { backward, zeroGrad } from "../tensor/autograd.ts";
 import { scale } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { spawnWorker } from "../util/workers.ts";
-import { jacobiForcingLoss, type JacobiForcingExample, type JacobiForcingOptions } from "./jacobi-forcing.ts";
+import { distillLoss, type DistillExample, type DistillLossOptions } from "./distill-loss.ts";
+import type { ExampleLosses, MinibatchGradients } from "./jacobi-forcing.ts";
 
 // ---------------------------------------------------------------- one example
-
-/**
- * The losses of one example of a minibatch (the gradient went to its slot).
- *
- * @example
- * ```ts
- * // one example of the math teacher's trajectory of 914+169: { loss: 0.00137, ar: 0.00011, consistency: 0.00026 }
- * ```
- * @category Training
- */
-export interface ExampleLosses {
-  /** `L = L_pc + w_AR · L_AR` of the example (not yet divided by the batch size). */
-  readonly loss: number;
-  /** L_AR of the example. */
-  readonly ar: number;
-  /** L_pc of the example. */
-  readonly consistency: number;
-  /** The replay loss of the example (0 without replay). */
-  readonly replay: number;
-}
 
 /** Offsets of each trainable tensor in the flat parameter (and gradient) vector. */
 function offsetsOf(tensors: readonly Tensor[]): number[] {
@@ -63,30 +44,34 @@ function offsetsOf(tensors: readonly Tensor[]): number[] {
 
 /**
  * The gradient of `weight · L(example)` with respect to `tensors`, written flat into `out` (checkpoint
- * order); the tensors' own `grad` buffers are used as scratch and left holding it.
+ * order): zero the gradients, the example's loss (`distillLoss`: Jacobi Forcing's, plus the replay term
+ * when the run replays), backward. The tensors' own `grad` buffers are used as scratch and left holding it.
  *
  * @param weight - the example's weight in the minibatch loss, `1 / batch` for a mean
  * @param out - receives the gradient, length = total size of `tensors`
  * @example
  * ```ts
- * const losses = exampleGradient(config, params, trainable.tensors, example, options, 1 / 8, slot);
+ * // the math teacher's example of 914+169 (w = 16), one of a batch of 8
+ * const slot = new Float64Array(trainable.tensors.reduce((n, t) => n + t.size, 0));
+ * exampleGradient(config, params, trainable.tensors, ex, options, 1 / 8, slot);
+ * // { loss: 0.00137, parts: { ar: 0.00011, consistency: 0.00026 } }; slot = 1/8 of its gradient
  * ```
  * @category Training
  */
 export function exampleGradient(
-  config: ModelConfig, params: Params, tensors: readonly Tensor[], example: JacobiForcingExample,
-  options: JacobiForcingOptions, weight: number, out: Float64Array,
+  config: ModelConfig, params: Params, tensors: readonly Tensor[], example: DistillExample,
+  options: DistillLossOptions, weight: number, out: Float64Array,
 ): ExampleLosses {
   zeroGrad(tensors);
-  const result = jacobiForcingLoss(config, params, example, options);
-  backward(scale(result.loss, weight));
+  const { loss, parts } = distillLoss(config, params, example, options);
+  backward(scale(loss, weight));
   let at = 0;
   for (const t of tensors) {
     if (t.grad === null) out.fill(0, at, at + t.size);
     else out.set(t.grad, at);
     at += t.size;
   }
-  return { loss: result.loss.data[0], ar: result.ar, consistency: result.consistency, replay: result.replay };
+  return { loss: loss.data[0], parts };
 }
 
 /**
@@ -118,13 +103,8 @@ export function sumExampleGradients(tensors: readonly Tensor[], slots: Float64Ar
 // ---------------------------------------------------------------- the pool
 
 /**
- * What a gradient worker is started with.
+ * What a gradient worker is started with (built once by {@link GradientPool}).
  *
- * @example
- * ```ts
- * // built once by GradientPool: the config, the parameter names and shapes, and the two shared buffers
- * // { config, names: ["model.embed_tokens.weight", ...], shapes: [[20, 64], ...], weights, gradients, options }
- * ```
  * @category Training
  */
 export interface GradientWorkerInit {
@@ -138,29 +118,26 @@ export interface GradientWorkerInit {
   readonly weights: SharedArrayBuffer;
   /** One flat gradient slot per example of the largest batch. */
   readonly gradients: SharedArrayBuffer;
-  /** The objective's options. */
-  readonly options: JacobiForcingOptions;
+  /** The loss's options. */
+  readonly options: DistillLossOptions;
 }
 
 /**
- * One job of a step: an example and the slot its gradient goes to.
+ * One job of a step: an example and the slot its gradient goes to (slot 3: the 4th example of the batch).
  *
- * @example
- * ```ts
- * const job: GradientJob = { slot: 3, example };   // the 4th example of the batch: its gradient goes to slot 3
- * ```
  * @category Training
  */
 export interface GradientJob {
   /** Slot index = the example's index in the minibatch. */
   readonly slot: number;
   /** The example. */
-  readonly example: JacobiForcingExample;
+  readonly example: DistillExample;
 }
 
 /**
- * Minibatch gradients of the Jacobi Forcing objective over `count` worker threads (count 1: no thread,
- * the same computation inline). Call {@link GradientPool.close} when done.
+ * Minibatch gradients of the distillation loss over `count` worker threads (count 1: no thread, the
+ * same computation inline): the {@link MinibatchGradients} of `jacobiForcingStep`. Call
+ * {@link GradientPool.close} when done.
  *
  * @example
  * ```ts
@@ -170,7 +147,7 @@ export interface GradientJob {
  * ```
  * @category Training
  */
-export class GradientPool {
+export class GradientPool implements MinibatchGradients {
   private readonly workers: Worker[] = [];
   private readonly weights: Float64Array;
   private readonly slots: Float64Array;
@@ -184,7 +161,7 @@ export class GradientPool {
    */
   constructor(
     readonly count: number, private readonly config: ModelConfig, names: readonly string[],
-    private readonly tensors: readonly Tensor[], maxBatch: number, private readonly options: JacobiForcingOptions,
+    private readonly tensors: readonly Tensor[], maxBatch: number, private readonly options: DistillLossOptions,
   ) {
     if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`GradientPool: workers must be a positive integer, got ${count}`);
     this.total = tensors.reduce((s, t) => s + t.size, 0);
@@ -207,7 +184,7 @@ export class GradientPool {
    *
    * @param params - the model (its trainable tensors are this pool's `tensors`)
    */
-  async gradients(params: Params, examples: readonly JacobiForcingExample[]): Promise<ExampleLosses[]> {
+  async gradients(params: Params, examples: readonly DistillExample[]): Promise<ExampleLosses[]> {
     const weight = 1 / examples.length;
     if (examples.length * this.total > this.slots.length) {
       throw new RangeError(`GradientPool.gradients: ${examples.length} examples, but the pool was made for at most ${this.slots.length / this.total}`);

@@ -1,15 +1,17 @@
 /**
  * The loss curve as a hand-written SVG (no plotting dependency): training loss per step (thin grey),
  * its moving average (blue), held-out loss at evaluation steps (orange dots joined). The y axis is
- * logarithmic — losses fall over orders of magnitude (the math teacher from 3 to 0.001 nats) and a
- * linear axis would flatten everything after the first tenth of the run — with a tick per power of 10
- * (and at 2 and 5 when the range is under two decades).
+ * logarithmic — a run's loss falls over orders of magnitude, and a linear axis would flatten everything
+ * after its first tenth — with a tick per power of 10 (and at 2 and 5 when the range is under two
+ * decades).
+ *
+ * It takes plain rows (a step and its loss; a step and its metrics) and imports nothing, so `state.ts`
+ * can import it without a cycle.
  *
  * Read next: `state.ts`, which writes it next to `loss.csv`.
  *
  * @module
  */
-import type { EvalRow, HistoryRow } from "./state.ts";
 
 const W = 720, H = 400, LEFT = 60, RIGHT = 20, TOP = 40, BOTTOM = 50;
 
@@ -22,17 +24,20 @@ const fmt = (v: number): string => (Math.abs(v) >= 1000 ? v.toFixed(0) : Number(
 /**
  * Renders the training and held-out loss against the step.
  *
- * @param history - one row per step
- * @param evals - rows with a `heldoutLoss`
+ * @param history - one row per step: the step and its training loss (a `HistoryRow` of `state.ts` is one)
+ * @param evals - one row per evaluation: the step and its metrics; those with a `heldoutLoss` are drawn
  * @param title - drawn at the top
  * @returns the SVG document
  * @example
  * ```ts
- * lossCurveSvg([{ step: 1, lr: 1e-3, loss: 2.3, gradNorm: 1 }], [], "demo").startsWith("<svg"); // true
+ * const svg = lossCurveSvg([{ step: 1, loss: 2.3 }, { step: 2, loss: 1.1 }], [{ step: 2, heldoutLoss: 1.4 }], "demo");
+ * svg.startsWith("<svg"); // true; the held-out loss is one orange dot at step 2
  * ```
  * @category Training
  */
-export function lossCurveSvg(history: readonly HistoryRow[], evals: readonly EvalRow[], title: string): string {
+export function lossCurveSvg(
+  history: readonly { readonly step: number; readonly loss: number }[], evals: readonly Readonly<Record<string, number>>[], title: string,
+): string {
   const lastStep = Math.max(1, history.length > 0 ? history[history.length - 1].step : 1);
   const held = evals.filter((e) => typeof e.heldoutLoss === "number").map((e) => [e.step, e.heldoutLoss] as const);
   const values = [...history.map((h) => h.loss), ...held.map(([, v]) => v)].filter((v) => Number.isFinite(v) && v > 0);
@@ -52,14 +57,14 @@ export function lossCurveSvg(history: readonly HistoryRow[], evals: readonly Eva
   const path = (points: readonly (readonly [number, number])[]): string =>
     points.map(([s, v], i) => `${i === 0 ? "M" : "L"}${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
 
-  // moving average over a window of ~2% of the run
-  const window = Math.max(1, Math.round(history.length / 50));
+  // moving average over the last `width` steps, ~2% of the run
+  const width = Math.max(1, Math.round(history.length / 50));
   const smooth: [number, number][] = [];
   let sum = 0;
   history.forEach((h, i) => {
     sum += h.loss;
-    if (i >= window) sum -= history[i - window].loss;
-    smooth.push([h.step, sum / Math.min(i + 1, window)]);
+    if (i >= width) sum -= history[i - width].loss;
+    smooth.push([h.step, sum / Math.min(i + 1, width)]);
   });
 
   const parts: string[] = [];

@@ -31,8 +31,9 @@ export function formatDuration(seconds: number): string {
  *
  * @example
  * ```ts
- * const report = progressReporter(process.stderr, process.stderr.isTTY === true, 10);
- * report({ step: 5, steps: 100, loss: 1.23, tokensPerSecond: 1500, etaSeconds: 60 });
+ * const report = progressReporter(process.stderr, false, 10);
+ * report({ step: 10, steps: 100, loss: 1.23, tokensPerSecond: 1500, etaSeconds: 60 });
+ * // writes "step 10/100  loss 1.2300  1500 tok/s  ETA 1m00s"; steps 1-9 write nothing
  * ```
  * @category Training
  */
