@@ -65,12 +65,8 @@ export function configFor(preset: string, dataset: Dataset): ModelConfig {
 }
 
 /**
- * The `train` command.
+ * The `train` command, e.g. `jacobi-forcing train --data math --preset tiny --steps 200 --out runs/demo`.
  *
- * @example
- * ```ts
- * // jacobi-forcing train --data math --preset tiny --steps 200 --out runs/demo
- * ```
  * @category CLI
  */
 export const trainCommand: Command = {
