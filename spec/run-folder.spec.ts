@@ -101,22 +101,23 @@ describe("one run per folder, and no silent overwrite", () => {
 });
 
 describe("stops and resumes", () => {
-  it("SIGINT saves, exits 130; a resume after a save cut short rewrites the uncommitted files, says its step, and ends byte-identical", async () => {
+  it("SIGTERM saves, exits 143; a resume after a save cut short rewrites the uncommitted files, says its step, and ends byte-identical", async () => {
     const straight = join(root, "straight");
     expect((await cli("train", ...common, "--steps", "4", "--out", straight)).code).toBe(0);
 
-    // Ctrl-C once step 2 is evaluated: the loop saves step 2 and stops.
+    // SIGTERM once step 2 is evaluated: the loop saves step 2 and stops.
     const dir = join(root, "crashed");
     let err = "";
     const code = await main(["train", ...common, "--steps", "4", "--out", dir], {
       out: () => {},
       err: (t) => {
         err += t;
-        if (t.startsWith("eval at step 2:")) process.emit("SIGINT");
+        if (t.startsWith("eval at step 2:")) process.emit("SIGTERM");
       },
       isTTY: false,
     });
-    expect(code, err).toBe(130);
+    expect(code, err).toBe(143);
+    expect(err).toMatch(/train: SIGTERM: saving a checkpoint, then exiting with code 143\n/);
     expect(err).toMatch(/train: stopped at step 2 after/);
     expect(files(dir)).not.toContain("run.lock");
 
