@@ -1,8 +1,10 @@
 /**
  * `collect` writes greedy Jacobi trajectories of training prompts: the right prompts, fixed points that
- * are AR greedy's tokens, a clear error for a model of another vocabulary; and `eval --method jacobi`.
+ * are AR greedy's tokens, the teacher recorded in the file, a clear error for a model of another
+ * vocabulary and for an output path it cannot write (before any decoding); and `eval --method jacobi`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +13,7 @@ import { mathDataset, mathPromptIds } from "../src/data/dataset.ts";
 import { mathSplitOf, solveMath } from "../src/data/math.ts";
 import { TEXT_PROMPT_LENGTH, fileDataset } from "../src/data/text.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
-import { readTrajectories } from "../src/decoding/trajectory.ts";
+import { readTrajectories, readTrajectoryFile } from "../src/decoding/trajectory.ts";
 import { saveCheckpoint } from "../src/model/checkpoint.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
@@ -70,6 +72,21 @@ describe("jacobi-forcing collect", () => {
     const again = join(root, "again.jsonl");
     expect((await cli("collect", "--model", model, "--data", "math", "--prompts", "3", "--block-size", "4", "--out", again)).code).toBe(0);
     expect(readTrajectories(again)).toEqual(trajectories);
+    // the header records the teacher: its folder name and the SHA-256 of its config and weights
+    const sha256 = createHash("sha256").update(readFileSync(join(model, "config.json"))).update(readFileSync(join(model, "model.safetensors"))).digest("hex");
+    expect(readTrajectoryFile(out).teacher).toEqual({ name: "tiny-math", sha256 });
+  });
+
+  it("an --out it cannot write is refused in one line before anything is decoded", async () => {
+    const cases: [string, string][] = [
+      [root, `collect: cannot write ${root}: it is a folder (EISDIR)`],
+      [join(root, "missing", "t.jsonl"), `collect: cannot write ${join(root, "missing", "t.jsonl")}: its folder ${join(root, "missing")} does not exist (ENOENT)`],
+    ];
+    for (const [out, message] of cases) {
+      const r = await cli("collect", "--model", model, "--data", "math", "--prompts", "3", "--block-size", "4", "--out", out);
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(`jacobi-forcing: ${message}\n`); // the only line: no progress, so no prompt was decoded
+    }
   });
 
   it("eval --method jacobi scores exactly as AR, with TPF >= 1 and iterationsPerToken = 1 / TPF", async () => {

@@ -46,6 +46,17 @@ describe("jacobi-forcing CLI", () => {
     ["bad choice", ["init", "--preset", "huge", "--out", "x"], 2, /--preset must be one of tiny, small/],
     ["missing model", ["generate", "--model", "/nonexistent/model", "--prompt", "a"], 1, /is not a checkpoint folder/],
     ["both prompts", ["generate", "--model", "x", "--prompt", "a", "--prompt-ids", "1"], 2, /exactly one of --prompt/],
+    ["no examples", ["eval", "--model", "x", "--data", "math", "--examples", "0"], 2, /^jacobi-forcing: eval: --examples must be positive, got 0\n$/],
+    ["negative examples", ["eval", "--model", "x", "--data", "math", "--examples", "-4"], 2, /eval: --examples must be positive, got -4/],
+    ["more examples than held-out problems", ["eval", "--model", "x", "--data", "math", "--examples", "200000"], 2,
+      /eval: --examples must be at most 100000 \(math draws distinct problems from 151,325 held-out ones\), got 200000/],
+    ["negative learning rate", ["train", "--data", "math", "--steps", "1", "--out", "x", "--lr", "-1"], 2, /train: --lr must be positive, got -1/],
+    ["zero context", ["train", "--data", "math", "--steps", "1", "--out", "x", "--context", "0"], 2, /train: --context must be positive, got 0/],
+    ["negative std", ["init", "--std", "-1", "--out", "x"], 2, /init: --std must be positive, got -1/],
+    ["no tokens to generate", ["generate", "--model", "x", "--prompt", "a", "--max-new-tokens", "0"], 2, /generate: --max-new-tokens must be positive, got 0/],
+    ["data that is a folder", ["train", "--data", tmpdir(), "--steps", "1", "--out", "x"], 2,
+      new RegExp(`^jacobi-forcing: ${tmpdir()} is a folder, not a text file \\(expected math, code or the path of a UTF-8 text file\\)\n$`)],
+    ["data that does not exist", ["train", "--data", "/nonexistent/notes.txt", "--steps", "1", "--out", "x"], 2, /^jacobi-forcing: \/nonexistent\/notes\.txt: no such file/],
   ];
   for (const [label, argv, code, message] of bad) {
     it(`${label}: one line on stderr, exit ${code}`, async () => {
@@ -63,6 +74,18 @@ describe("jacobi-forcing CLI", () => {
     const long = Array(129).fill(5).join(",");
     expect((await cli("generate", "--model", model, "--prompt-ids", long)).err).toMatch(/129 tokens, more than the context length 128/);
     expect((await cli("logits", "--model", model, "--prompt-ids", "1,x")).err).toMatch(/--prompt-ids entry 1 must be a non-negative integer/);
+  });
+
+  it("output paths: a folder where a file is written, a file where a folder is: one line naming the path, no temporary file named", async () => {
+    const svg = await cli("trace", "--model", model, "--prompt-ids", "1,40", "--max-new-tokens", "2", "--svg", root);
+    expect(svg.code).toBe(1);
+    expect(svg.err).toBe(`jacobi-forcing: cannot write ${root}: it is a folder (EISDIR)\n`);
+    const file = join(model, "config.json");
+    for (const argv of [["init", "--out", file], ["train", "--data", "math", "--preset", "tiny", "--steps", "1", "--out", file]]) {
+      const r = await cli(...argv);
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(`jacobi-forcing: ${argv[0]}: --out ${file} is a file; it must be a folder\n`);
+    }
   });
 });
 

@@ -95,7 +95,9 @@ describe("training runs", () => {
     const first = await train(mathDataset(), goldenOptions(), { outDir: dir, stopAfter: 7 });
     expect(first.finished).toBe(false);
     expect(first.history.length).toBe(7);
-    const resumed = await train(mathDataset(), goldenOptions(), { outDir: dir, resume: true });
+    const notes: string[] = [];
+    const resumed = await train(mathDataset(), goldenOptions(), { outDir: dir, resume: true, log: (line) => notes.push(line) });
+    expect(notes).toEqual(["resuming from step 7 of 20"]); // the folder is step 7's: nothing to rewrite
     expect(resumed.finished).toBe(true);
     expect(resumed.history).toEqual(straight.history);
     const wa = namedParams(goldenOptions().config, straight.params), wb = namedParams(goldenOptions().config, resumed.params);

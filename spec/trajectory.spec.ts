@@ -1,15 +1,16 @@
 /**
- * The trajectory record and its JSONL file: round trips, atomic writes, and malformed input rejected
- * with the line number and the field.
+ * The trajectory record and its JSONL file: round trips, atomic writes, the teacher recorded on the
+ * header line (and files without one still read), and malformed input rejected with the line number and
+ * the field.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import {
-  TrajectoryError, checkTrajectory, firstMismatch, formatTrajectories, parseTrajectories, readTrajectories, writeTrajectories,
-  type Trajectory,
+  TrajectoryError, checkTrajectory, firstMismatch, formatTrajectories, parseTrajectories, parseTrajectoryFile, readTrajectories,
+  readTrajectoryFile, writeTrajectories, type TeacherRecord, type Trajectory,
 } from "../src/decoding/trajectory.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
@@ -55,6 +56,25 @@ describe("trajectory JSONL", () => {
     expect(() => writeTrajectories(path, [valid(), broken])).toThrow(/formatTrajectories: trajectory 1: blockSize must be a positive integer, got 0/);
     expect(readTrajectories(path)).toEqual([valid()]);
     expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("records the teacher on a header line; a file without one reads with teacher null", () => {
+    const teacher: TeacherRecord = { name: "math-teacher", sha256: "ab".repeat(32) };
+    const path = join(dir, "teacher.jsonl");
+    writeTrajectories(path, [valid(), valid()], teacher);
+    const lines = readFileSync(path, "utf8").split("\n");
+    expect(lines[0]).toBe(`{"teacher":{"name":"math-teacher","sha256":"${"ab".repeat(32)}"}}`);
+    expect(lines).toHaveLength(4);
+    expect(readTrajectoryFile(path)).toEqual({ teacher, trajectories: [valid(), valid()] });
+    expect(readTrajectories(path)).toEqual([valid(), valid()]);
+    expect(parseTrajectoryFile(formatTrajectories([valid()]), "old.jsonl")).toEqual({ teacher: null, trajectories: [valid()] });
+    // errors still name the line of the file, counting the header
+    expect(() => parseTrajectories(`${lines[0]}\n${JSON.stringify(valid())}\noops\n`, "t.jsonl")).toThrow(/t\.jsonl line 3: is not valid JSON/);
+    expect(() => parseTrajectories(`{"teacher":{"name":"x","sha256":"12"}}\n`, "t.jsonl"))
+      .toThrow(/t\.jsonl line 1: the teacher: expected \{"name": the folder name, "sha256": 64 hex digits\}, got \{"name":"x","sha256":"12"\}/);
+    expect(() => writeTrajectories(path, [valid()], { name: "x", sha256: "no" })).toThrow(/formatTrajectories: the teacher: expected/);
+    // a header anywhere but the first line is not a trajectory
+    expect(() => parseTrajectories(`${JSON.stringify(valid())}\n${lines[0]}\n`, "t.jsonl")).toThrow(/t\.jsonl line 2: prompt must be an array/);
   });
 
   it("accepts CRLF line ends and a missing final newline", () => {

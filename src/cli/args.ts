@@ -1,6 +1,7 @@
 /**
  * A small command-line flag parser with clear errors. Each command declares its flags as data; the
- * parser rejects unknown flags, missing values and malformed numbers with one line that names the flag.
+ * parser rejects unknown flags, missing values, malformed numbers and numbers out of their declared
+ * range (`positive`, `min`, `max`) with one line that names the flag.
  *
  * Not a general-purpose parser: flags are `--name value` or `--name=value`, booleans are `--name`,
  * and there are no positional arguments besides the command name.
@@ -28,10 +29,6 @@ export class CliError extends Error {
 /**
  * One flag of a command.
  *
- * @example
- * ```ts
- * const blockSize: FlagSpec = { type: "int", default: 16, help: "tokens per Jacobi block n" };
- * ```
  * @category CLI
  */
 export interface FlagSpec {
@@ -45,15 +42,19 @@ export interface FlagSpec {
   readonly choices?: readonly string[];
   /** True when the flag may be absent and has no default. */
   readonly optional?: boolean;
+  /** Numbers: must be above 0 (a count, a rate, a standard deviation). */
+  readonly positive?: boolean;
+  /** Numbers: the smallest value allowed. */
+  readonly min?: number;
+  /** Numbers: the largest value allowed. */
+  readonly max?: number;
+  /** What `max` is, for the message, e.g. "the cores of this machine". */
+  readonly maxIs?: string;
 }
 
 /**
  * A command: its flags and what it does.
  *
- * @example
- * ```ts
- * const spec: CommandSpec = { summary: "print logits", flags: { json: { type: "boolean", help: "print JSON" } } };
- * ```
  * @category CLI
  */
 export interface CommandSpec {
@@ -66,10 +67,6 @@ export interface CommandSpec {
 /**
  * Parsed flag values by name.
  *
- * @example
- * ```ts
- * parseFlags("trace", traceCommand, ["--model", "m", "--prompt", "hi"]); // { model: "m", prompt: "hi", "block-size": 16, ... }
- * ```
  * @category CLI
  */
 export type Flags = Record<string, string | number | boolean | undefined>;
@@ -127,6 +124,11 @@ function convert(command: string, name: string, flag: FlagSpec, raw: string): st
   const value = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(value)) throw new CliError(`${command}: --${name} must be a number, got ${JSON.stringify(raw)}`);
   if (flag.type === "int" && !Number.isSafeInteger(value)) throw new CliError(`${command}: --${name} must be an integer, got ${JSON.stringify(raw)}`);
+  if (flag.positive && value <= 0) throw new CliError(`${command}: --${name} must be positive, got ${raw}`);
+  if (flag.min !== undefined && value < flag.min) throw new CliError(`${command}: --${name} must be at least ${flag.min}, got ${raw}`);
+  if (flag.max !== undefined && value > flag.max) {
+    throw new CliError(`${command}: --${name} must be at most ${flag.max}${flag.maxIs ? ` (${flag.maxIs})` : ""}, got ${raw}`);
+  }
   return value;
 }
 

@@ -18,10 +18,6 @@ import { CliError, type FlagSpec, type Flags } from "./args.ts";
 /**
  * The backends a command can run on.
  *
- * @example
- * ```ts
- * BACKENDS; // ["cpu", "webgpu"]
- * ```
  * @category CLI
  */
 export const BACKENDS = ["cpu", "webgpu"] as const;
@@ -29,10 +25,6 @@ export const BACKENDS = ["cpu", "webgpu"] as const;
 /**
  * The `--backend` flag's specification.
  *
- * @example
- * ```ts
- * const flags = { backend: BACKEND_FLAG }; // --backend cpu|webgpu, default cpu
- * ```
  * @category CLI
  */
 export const BACKEND_FLAG: FlagSpec = {
@@ -66,10 +58,6 @@ export async function openRunner(command: string, flags: Flags, config: ModelCon
 /**
  * The `--threads` flag's specification: kernel threads for the CPU backend.
  *
- * @example
- * ```ts
- * const flags = { threads: THREADS_FLAG }; // --threads N, default 1
- * ```
  * @category CLI
  */
 export const THREADS_FLAG: FlagSpec = {
@@ -80,10 +68,6 @@ export const THREADS_FLAG: FlagSpec = {
 /**
  * The weights a command decodes with, and how to let go of them.
  *
- * @example
- * ```ts
- * const threaded: ThreadedParams = await threadedParams("eval", flags, config, params);
- * ```
  * @category CLI
  */
 export interface ThreadedParams {

@@ -1,6 +1,7 @@
 /**
  * What a CLI command is: its flag specification and a `run` function that writes to the given streams.
- * Commands never call `process.exit` or read `process.argv`, so specs can run them in-process.
+ * Commands never read `process.argv`, and call `process.exit` only on a second Ctrl-C (the user insists),
+ * so specs can run them in-process.
  *
  * @module
  */
@@ -9,11 +10,6 @@ import type { CommandSpec, Flags } from "./args.ts";
 /**
  * Where a command writes.
  *
- * @example
- * ```ts
- * let out = "";
- * const io: Io = { out: (t) => { out += t; }, err: () => {}, isTTY: false };   // what specs pass to capture output
- * ```
  * @category CLI
  */
 export interface Io {
@@ -28,13 +24,12 @@ export interface Io {
 /**
  * A CLI command.
  *
- * @example
- * ```ts
- * const hello: Command = { summary: "say hello", flags: {}, run: (_flags, io) => io.out("hello\n") };
- * ```
  * @category CLI
  */
 export interface Command extends CommandSpec {
-  /** Runs the command with parsed flags. */
-  readonly run: (flags: Flags, io: Io) => void | Promise<void>;
+  /**
+   * Runs the command with parsed flags. It returns nothing when it did its work (exit code 0), or the
+   * exit code of a run stopped by a signal (130 for SIGINT, 143 for SIGTERM); failures are thrown.
+   */
+  readonly run: (flags: Flags, io: Io) => void | number | Promise<void | number>;
 }

@@ -1,7 +1,8 @@
 /**
  * The `jacobi-forcing` command line: dispatches to one command per file in `commands/`, and turns every
  * error into one line on stderr and a non-zero exit code (2 for bad usage, 1 for everything else) —
- * never a stack trace.
+ * never a stack trace. A run stopped by a signal exits 128 + the signal's number, as shells do: 130
+ * for SIGINT (Ctrl-C), 143 for SIGTERM.
  *
  * @module
  */
@@ -22,10 +23,6 @@ import { trainCommand } from "./commands/train.ts";
 /**
  * Every command, by name.
  *
- * @example
- * ```ts
- * Object.keys(COMMANDS); // ["init", "generate", "logits", "trace", "pictures", "bench", "demo", "train", "collect", "distill", "eval"]
- * ```
  * @category CLI
  */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -70,13 +67,26 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.out(commandHelp(name, command) + "\n");
       return 0;
     }
-    await command.run(parseFlags(name, command, rest), io);
-    return 0;
+    return (await command.run(parseFlags(name, command, rest), io)) ?? 0;
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    io.err(`jacobi-forcing: ${message}\n`);
+    io.err(`jacobi-forcing: ${messageOf(e)}\n`);
     return e instanceof CliError ? 2 : 1;
   }
+}
+
+/**
+ * The one line an error is reported with: its message, except for a raw `node:fs` error that got this
+ * far, which is said in words with the path it concerns ("runs/x: is a folder (EISDIR)").
+ */
+function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const { code, path } = e as NodeJS.ErrnoException;
+  if (code === undefined || path === undefined) return e.message;
+  const words: Record<string, string> = {
+    ENOENT: "no such file or folder", EISDIR: "is a folder", ENOTDIR: "is not a folder", EEXIST: "already exists",
+    EACCES: "permission denied", EPERM: "permission denied", EROFS: "read-only file system", ENOSPC: "the disk is full",
+  };
+  return `${path}: ${words[code] ?? e.message} (${code})`;
 }
 
 /**

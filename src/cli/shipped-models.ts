@@ -21,10 +21,6 @@ import { dirname, join } from "node:path";
 /**
  * One task's shipped models, as folders relative to the repository root.
  *
- * @example
- * ```ts
- * const math: ShippedTask = { task: "math", teacher: "models/math-teacher", jf: "models/math-jf" };
- * ```
  * @category CLI
  */
 export interface ShippedTask {
@@ -39,10 +35,6 @@ export interface ShippedTask {
 /**
  * The shipped model folders: the one constant every caller reads them from.
  *
- * @example
- * ```ts
- * SHIPPED_MODELS.map((t) => t.teacher); // ["models/math-teacher", "models/code-teacher"]
- * ```
  * @category CLI
  */
 export const SHIPPED_MODELS: readonly ShippedTask[] = [

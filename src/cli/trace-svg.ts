@@ -48,10 +48,6 @@ function xml(text: string): string {
 /**
  * What {@link traceSvg} draws besides the rows.
  *
- * @example
- * ```ts
- * traceSvg(rows, tokenizer, { title: "math-teacher: block 0 of greedy Jacobi, n = 16", subtitle: "prompt 914+169⏎" });
- * ```
  * @category CLI
  */
 export interface TraceSvgOptions {

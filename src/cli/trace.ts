@@ -13,11 +13,6 @@ import type { CharTokenizer } from "../model/tokenizer.ts";
 /**
  * What one iteration looked like: enough to draw its line.
  *
- * @example
- * ```ts
- * // the first iteration of block 0 of the math teacher on 914+169: the anchor "4" accepted, 15 draft tokens rejected
- * const row: TraceRow = { block: 0, iteration: 1, start: 0, state: [11, 16, 1, 5, 5, 16, 13, 13, 1, 13, 5, 1, 1, 11, 8, 5], committed: 1, accepted: 1 };
- * ```
  * @category CLI
  */
 export interface TraceRow {
@@ -64,10 +59,6 @@ export function traceRow(step: JacobiStep): TraceRow {
  * `changed` — differs from the token at the same output position in the previous row (the last Jacobi
  * update rewrote it); `unchanged` — neither.
  *
- * @example
- * ```ts
- * traceMarks([{ block: 0, iteration: 1, start: 0, state: [5, 9], committed: 1, accepted: 1 }]); // [["accepted", "unchanged"]]
- * ```
  * @category CLI
  */
 export type TraceMark = "accepted" | "changed" | "unchanged";

@@ -20,6 +20,11 @@
  * point strictly increases along the trajectory, starting at 1 or more (the anchor is always right).
  * Each Jacobi iteration fixes at least the token after the longest correct prefix.
  *
+ * The teacher. Trajectories are a teacher's own decodes, so training on them means something only for
+ * that teacher. A file may open with one header line, `{"teacher": {"name": ..., "sha256": ...}}`, that
+ * records the model it was collected with (`collect` writes it; `distill` refuses another teacher).
+ * Files written before teachers were recorded have no header and still load.
+ *
  * Paper: §2 "Jacobi trajectory", the record `J`; public code: `prompt_ids`, `answer_trajectory_ids`,
  * `teacher_output_ids`. docs/ALGORITHM.md §2.
  *
@@ -187,21 +192,91 @@ export function checkTrajectory(value: unknown, where: string): Trajectory {
 // ---------------------------------------------------------------- JSONL
 
 /**
- * One JSON object per line, each checked first.
+ * The model a trajectory file was collected with, as its header line records it.
+ *
+ * @category Trajectories
+ */
+export interface TeacherRecord {
+  /** The teacher's folder name, e.g. "math-teacher": for messages. */
+  readonly name: string;
+  /** SHA-256 (64 hex digits) of its `config.json` and `model.safetensors`: what identifies it. */
+  readonly sha256: string;
+}
+
+/**
+ * A trajectory file: its trajectories, and the teacher its header records (null for a file without one).
+ *
+ * @category Trajectories
+ */
+export interface TrajectoryFile {
+  /** The teacher, or null when the file does not say (written before teachers were recorded). */
+  readonly teacher: TeacherRecord | null;
+  /** The trajectories, in file order. */
+  readonly trajectories: Trajectory[];
+}
+
+/**
+ * One JSON object per line, each checked first; with `teacher`, a header line recording it comes first.
  *
  * @example
  * ```ts
  * formatTrajectories([trajectory]).endsWith("\n"); // true
+ * formatTrajectories([trajectory], teacher).split("\n").length; // 3: the header line, the trajectory, and ""
  * ```
  * @category Trajectories
  */
-export function formatTrajectories(trajectories: readonly Trajectory[]): string {
-  return trajectories.map((t, i) => JSON.stringify(checkTrajectory(t, `formatTrajectories: trajectory ${i}`)) + "\n").join("");
+export function formatTrajectories(trajectories: readonly Trajectory[], teacher?: TeacherRecord): string {
+  const header = teacher === undefined ? "" : JSON.stringify({ teacher: checkTeacher(teacher, "formatTrajectories: the teacher") }) + "\n";
+  return header + trajectories.map((t, i) => JSON.stringify(checkTrajectory(t, `formatTrajectories: trajectory ${i}`)) + "\n").join("");
+}
+
+function checkTeacher(value: unknown, where: string): TeacherRecord {
+  const t = value as Partial<TeacherRecord> | null;
+  if (typeof t !== "object" || t === null || typeof t.name !== "string" || typeof t.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.sha256)) {
+    throw new TrajectoryError(`${where}: expected {"name": the folder name, "sha256": 64 hex digits}, got ${describe(value)}`);
+  }
+  return { name: t.name, sha256: t.sha256 };
 }
 
 /**
- * Parses JSONL text into checked trajectories. Lines may end in `\n` or `\r\n`; the text may end with a
- * newline; any other empty line is an error.
+ * Parses the JSONL text of a trajectory file: an optional header line `{"teacher": ...}`, then one
+ * checked trajectory per line. Lines may end in `\n` or `\r\n`; the text may end with a newline; any
+ * other empty line is an error.
+ *
+ * @param file - named in error messages
+ * @throws TrajectoryError naming the file and the 1-based line number
+ * @example
+ * ```ts
+ * parseTrajectoryFile(formatTrajectories([trajectory], teacher), "t.jsonl"); // { teacher, trajectories: [trajectory] }
+ * parseTrajectoryFile(formatTrajectories([trajectory]), "old.jsonl").teacher; // null
+ * ```
+ * @category Trajectories
+ */
+export function parseTrajectoryFile(text: string, file: string): TrajectoryFile {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  let teacher: TeacherRecord | null = null;
+  const trajectories: Trajectory[] = [];
+  lines.forEach((raw, i) => {
+    const where = `parseTrajectories: ${file} line ${i + 1}`;
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line.trim() === "") throw new TrajectoryError(`${where}: is empty, expected one JSON trajectory per line`);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new TrajectoryError(`${where}: is not valid JSON (${(e as Error).message})`);
+    }
+    const isHeader = i === 0 && typeof value === "object" && value !== null && "teacher" in value && !("prompt" in value);
+    if (isHeader) teacher = checkTeacher((value as { teacher: unknown }).teacher, `${where}: the teacher`);
+    else trajectories.push(checkTrajectory(value, where));
+  });
+  return { teacher, trajectories };
+}
+
+/**
+ * Parses JSONL text into checked trajectories (the header line, if any, is checked and left out; see
+ * {@link parseTrajectoryFile}).
  *
  * @param file - named in error messages
  * @throws TrajectoryError naming the file and the 1-based line number
@@ -213,33 +288,36 @@ export function formatTrajectories(trajectories: readonly Trajectory[]): string 
  * @category Trajectories
  */
 export function parseTrajectories(text: string, file: string): Trajectory[] {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines.map((raw, i) => {
-    const where = `parseTrajectories: ${file} line ${i + 1}`;
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line.trim() === "") throw new TrajectoryError(`${where}: is empty, expected one JSON trajectory per line`);
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      throw new TrajectoryError(`${where}: is not valid JSON (${(e as Error).message})`);
-    }
-    return checkTrajectory(value, where);
-  });
+  return parseTrajectoryFile(text, file).trajectories;
 }
 
 /**
- * Writes trajectories to a JSONL file atomically: readers see the old file or the complete new one.
+ * Writes trajectories to a JSONL file atomically (readers see the old file or the complete new one),
+ * after a header line recording `teacher` when one is given.
  *
  * @example
  * ```ts
- * writeTrajectories("out/trajectories.jsonl", [jacobi(config, params, prompt, { maxNewTokens: 64, recordTrajectory: true }).trajectory!]);
+ * writeTrajectories("out/trajectories.jsonl", [jacobi(config, params, prompt, { maxNewTokens: 64, recordTrajectory: true }).trajectory!],
+ *   { name: "math-teacher", sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" });
  * ```
  * @category Trajectories
  */
-export function writeTrajectories(path: string, trajectories: readonly Trajectory[]): void {
-  writeFileAtomic(path, formatTrajectories(trajectories));
+export function writeTrajectories(path: string, trajectories: readonly Trajectory[], teacher?: TeacherRecord): void {
+  writeFileAtomic(path, formatTrajectories(trajectories, teacher));
+}
+
+/**
+ * Reads and checks a JSONL file of trajectories, with the teacher its header records.
+ *
+ * @throws TrajectoryError for a malformed line (naming its number); the `node:fs` error for a missing file
+ * @example
+ * ```ts
+ * readTrajectoryFile("out/trajectories.jsonl").teacher?.name; // "math-teacher"
+ * ```
+ * @category Trajectories
+ */
+export function readTrajectoryFile(path: string): TrajectoryFile {
+  return parseTrajectoryFile(readFileSync(path, "utf8"), path);
 }
 
 /**
@@ -253,5 +331,5 @@ export function writeTrajectories(path: string, trajectories: readonly Trajector
  * @category Trajectories
  */
 export function readTrajectories(path: string): Trajectory[] {
-  return parseTrajectories(readFileSync(path, "utf8"), path);
+  return readTrajectoryFile(path).trajectories;
 }

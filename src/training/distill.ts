@@ -57,7 +57,7 @@ export async function distill(
   const corpus = { name: `trajectories (${trajectories.length})`, tokenizer };
   let state: TrainState;
   if (hooks.resume) {
-    state = loadTrainState(hooks.outDir, options, corpus);
+    state = loadTrainState(hooks.outDir, options, corpus, hooks.log);
   } else {
     const teacher = loadCheckpoint(options.teacher);
     if (JSON.stringify(toHfConfig(teacher.config)) !== JSON.stringify(toHfConfig(config))) {

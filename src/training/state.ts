@@ -4,17 +4,25 @@
  *
  * An output folder holds:
  * - `model.safetensors` (F32), `config.json`, `tokenizer.json`: the model, loadable by `loadCheckpoint`;
+ * - `loss.csv` (one row per step, plus held-out columns on evaluation steps) and `loss.svg`;
  * - `resume.safetensors` (F64): the weights, AdamW's moments (`adamw.m.<name>`, `adamw.v.<name>`) and, in
  *   the header metadata, a JSON `trainer` record: step, AdamW step, the data generator's state, the
- *   options and dataset it was made with, the loss history. One file written by `writeFileAtomic`, so a
- *   crash or Ctrl-C can never leave weights and optimizer state from different steps;
- * - `loss.csv` (one row per step, plus held-out columns on evaluation steps) and `loss.svg`.
+ *   options and dataset it was made with, the loss history, and the SHA-256 of each file above.
+ *
+ * A step is committed by its resume checkpoint. Every file is replaced atomically (`writeFileAtomic`),
+ * but a crash between two files leaves files of two steps, so a save writes the files above first and
+ * the resume checkpoint last: it is the step's manifest, naming the step and the bytes of each of its
+ * files. A crash before it is written leaves the previous step's checkpoint in place, beside files of a
+ * step that never committed; a resume finds them by their hashes and rewrites them from the checkpoint
+ * (all of them are functions of it), so the folder is again one step's. Weights and optimizer state
+ * share one file and can never come from different steps.
  *
  * Read next: `plot.ts` (the SVG), `trainer.ts` (who calls this).
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { namedParams, paramSpecs, paramsFromNamed, type Params } from "../model/params.ts";
@@ -33,10 +41,6 @@ import type { CharTokenizer } from "../model/tokenizer.ts";
  * What identifies a run, saved with it: a resume must be given the very same options. The AR trainer's
  * `TrainOptions` and the distiller's `DistillOptions` are both such options.
  *
- * @example
- * ```ts
- * const run: RunOptions = { config: PRESETS["math-teacher"], seed: 1 };   // a resume must match these
- * ```
  * @category Training
  */
 export interface RunOptions {
@@ -51,10 +55,6 @@ export interface RunOptions {
 /**
  * The data a run trains on, as the checkpoint records it.
  *
- * @example
- * ```ts
- * const corpus: Corpus = mathDataset();   // a Dataset is a Corpus: its name and tokenizer are what a checkpoint records
- * ```
  * @category Training
  */
 export interface Corpus {
@@ -67,10 +67,6 @@ export interface Corpus {
 /**
  * One training step in the history.
  *
- * @example
- * ```ts
- * const row: HistoryRow = { step: 1300, lr: 3e-4, loss: 0.0021, gradNorm: 0.04 };   // one line of loss.csv
- * ```
  * @category Training
  */
 export interface HistoryRow {
@@ -89,10 +85,6 @@ export interface HistoryRow {
 /**
  * One evaluation: the step and its metrics (`heldoutLoss` and any extra).
  *
- * @example
- * ```ts
- * const row: EvalRow = { step: 1300, heldoutLoss: 0.0014, accuracy: 0.96 };   // step, then any named metrics
- * ```
  * @category Training
  */
 export interface EvalRow extends Readonly<Record<string, number>> {
@@ -103,11 +95,6 @@ export interface EvalRow extends Readonly<Record<string, number>> {
 /**
  * A training run in memory.
  *
- * @example
- * ```ts
- * const state = loadTrainState("runs/math-teacher", options, mathDataset());
- * state.step; // where the run stopped; state.params and state.optimizer continue bit for bit
- * ```
  * @category Training
  */
 export interface TrainState {
@@ -125,7 +112,18 @@ export interface TrainState {
   readonly evals: EvalRow[];
 }
 
+/** The resume checkpoint: the commit of a step, written last. */
 const RESUME_FILE = "resume.safetensors";
+
+/** The other files of a step, in the order a save writes them; the resume checkpoint records their hashes. */
+const STEP_FILES = ["model.safetensors", "config.json", "tokenizer.json", "loss.csv", "loss.svg"] as const;
+
+/**
+ * The files a training run writes into its folder: a folder holding any of them holds a run.
+ *
+ * @category Training
+ */
+export const RUN_FILES: readonly string[] = [...STEP_FILES, RESUME_FILE];
 
 /** The saved JSON record, checked on load. */
 interface TrainerRecord {
@@ -137,12 +135,19 @@ interface TrainerRecord {
   readonly options: RunOptions;
   readonly history: HistoryRow[];
   readonly evals: EvalRow[];
+  /** SHA-256 (hex) of each of the step's other files, by name; absent in checkpoints of older versions. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 // ---------------------------------------------------------------- saving
 
 /**
- * Writes the model (F32), the resume checkpoint (F64, atomic), `loss.csv` and `loss.svg` into `dir`.
+ * Writes one step into `dir`: the model (F32), `loss.csv` and `loss.svg`, then, last, the resume
+ * checkpoint (F64) that commits them, with their SHA-256. Each file is replaced atomically.
  *
  * @example
  * ```ts
@@ -165,28 +170,33 @@ export function saveTrainState(dir: string, state: TrainState, options: RunOptio
     tensors.push({ name: `adamw.m.${name}`, shape, data: state.optimizer.m[i] });
     tensors.push({ name: `adamw.v.${name}`, shape, data: state.optimizer.v[i] });
   });
-  const record: TrainerRecord = {
-    version: 1, step: state.step, adamwStep: state.optimizer.step, dataRng: state.dataRng.state(),
-    dataset: dataset.name, options, history: state.history, evals: state.evals,
-  };
-  writeFileAtomic(join(dir, RESUME_FILE), encodeSafetensors(tensors, { dtype: "F64", metadata: { trainer: JSON.stringify(record) } }));
   writeFileAtomic(join(dir, "loss.csv"), lossCsv(state.history, state.evals));
   writeFileAtomic(join(dir, "loss.svg"), lossCurveSvg(state.history, state.evals, `${dataset.name}: ${options.objective ?? "AR"} training and held-out loss`));
+  // the hashes of what is on disk now: the step's files as the commit below names them
+  const files = Object.fromEntries(STEP_FILES.map((name) => [name, sha256(readFileSync(join(dir, name)))]));
+  const record: TrainerRecord = {
+    version: 1, step: state.step, adamwStep: state.optimizer.step, dataRng: state.dataRng.state(),
+    dataset: dataset.name, options, history: state.history, evals: state.evals, files,
+  };
+  writeFileAtomic(join(dir, RESUME_FILE), encodeSafetensors(tensors, { dtype: "F64", metadata: { trainer: JSON.stringify(record) } }));
 }
 
 // ---------------------------------------------------------------- loading
 
 /**
- * Reads `dir`'s resume checkpoint and checks that it was made with the same options and dataset.
+ * Reads `dir`'s resume checkpoint and checks that it was made with the same options and dataset. Files
+ * of the folder that are not the ones the checkpoint committed (a save interrupted before its resume
+ * checkpoint was written) are rewritten from it, and `log` is told which.
  *
+ * @param log - receives one line when files were rewritten
  * @throws CheckpointError when the file is missing or corrupt; Error when the options differ
  * @example
  * ```ts
- * loadTrainState("runs/demo", options, dataset).step; // the step the run stopped at
+ * loadTrainState("runs/demo", options, dataset, console.error).step; // the step the run stopped at
  * ```
  * @category Training
  */
-export function loadTrainState(dir: string, options: RunOptions, dataset: Corpus): TrainState {
+export function loadTrainState(dir: string, options: RunOptions, dataset: Corpus, log?: (line: string) => void): TrainState {
   const file = join(dir, RESUME_FILE);
   if (!existsSync(file)) throw new CheckpointError(file, "does not exist: there is no run to resume in this folder");
   const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
@@ -219,10 +229,50 @@ export function loadTrainState(dir: string, options: RunOptions, dataset: Corpus
     m: specs.map((s) => Float64Array.from(get(`adamw.m.${s.name}`))),
     v: specs.map((s) => Float64Array.from(get(`adamw.v.${s.name}`))),
   };
-  return {
+  const state: TrainState = {
     step: record.step, params, optimizer, dataRng: new Rng(0, record.dataRng),
     history: record.history, evals: record.evals,
   };
+  const stale = Object.entries(record.files ?? {})
+    .filter(([name, hash]) => !existsSync(join(dir, name)) || sha256(readFileSync(join(dir, name))) !== hash)
+    .map(([name]) => name);
+  if (stale.length > 0) {
+    log?.(`${stale.join(", ")} in ${dir} ${stale.length === 1 ? "is" : "are"} not the step-${record.step} checkpoint's (a save was interrupted); rewritten from it`);
+    saveTrainState(dir, state, options, dataset);
+  }
+  return state;
+}
+
+// ---------------------------------------------------------------- the folder
+
+/**
+ * The files of a training run ({@link RUN_FILES}) present in `dir`; none when `dir` does not exist.
+ *
+ * @example
+ * ```ts
+ * runFiles("runs/demo"); // ["model.safetensors", "config.json", "tokenizer.json", "loss.csv", "loss.svg", "resume.safetensors"]
+ * ```
+ * @category Training
+ */
+export function runFiles(dir: string): string[] {
+  return RUN_FILES.filter((name) => existsSync(join(dir, name)));
+}
+
+/**
+ * Deletes the files of the training run in `dir` (what `--overwrite` replaces); other files stay.
+ *
+ * @returns the names deleted
+ * @example
+ * ```ts
+ * removeRun("runs/demo"); // ["model.safetensors", ..., "resume.safetensors"]; runFiles("runs/demo") is now []
+ * ```
+ * @category Training
+ */
+export function removeRun(dir: string): string[] {
+  const present = runFiles(dir);
+  // the commit first: a crash halfway leaves files without a checkpoint, never a checkpoint without files
+  for (const name of [...present].reverse()) unlinkSync(join(dir, name));
+  return present;
 }
 
 // ---------------------------------------------------------------- the loss table

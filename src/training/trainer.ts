@@ -36,10 +36,6 @@ import { loadTrainState, saveTrainState, type HistoryRow, type TrainState } from
 /**
  * Everything that defines a training run (saved in the checkpoint; a resume must match it).
  *
- * @example
- * ```ts
- * const options: TrainOptions = { ...DEFAULT_TRAINING, config: PRESETS.tiny, seed: 1, steps: 200, contextLength: 128 };
- * ```
  * @category Training
  */
 export interface TrainOptions {
@@ -79,10 +75,6 @@ export interface TrainOptions {
 /**
  * Defaults for everything but the model, seed and length.
  *
- * @example
- * ```ts
- * DEFAULT_TRAINING.maxLr; // 3e-3, cosine down to 3e-4 after 50 warm-up steps; batch 8, clip 1
- * ```
  * @category Training
  */
 export const DEFAULT_TRAINING: Pick<TrainOptions, "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "evalSequences" | "checkpointEvery" | "initFrom"> = {
@@ -95,11 +87,6 @@ export const DEFAULT_TRAINING: Pick<TrainOptions, "batchSize" | "maxLr" | "minLr
 /**
  * The trainable tensors of a model, in checkpoint order.
  *
- * @example
- * ```ts
- * const { names, tensors, decay } = trainableParams(PRESETS.tiny, initParams(PRESETS.tiny, { seed: 1 }));
- * names.length; // 21; tensors[i].requiresGrad is now true
- * ```
  * @category Training
  */
 export interface Trainable {
@@ -145,10 +132,6 @@ function initialWeights(dir: string, config: ModelConfig, dataset: Dataset): Par
 /**
  * What one step measured.
  *
- * @example
- * ```ts
- * const { loss, gradNorm, tokens } = trainStep(config, params, trainable, optimizer, batch, 1e-3, DEFAULT_TRAINING);
- * ```
  * @category Training
  */
 export interface StepResult {
@@ -224,10 +207,6 @@ export function heldoutLoss(config: ModelConfig, params: Params, sequences: read
 /**
  * One progress report.
  *
- * @example
- * ```ts
- * // { step: 100, steps: 1300, loss: 0.52, tokensPerSecond: 2400, etaSeconds: 780 }: one redraw of the progress bar
- * ```
  * @category Training
  */
 export interface Progress {
@@ -248,10 +227,6 @@ export interface Progress {
 /**
  * Hooks of {@link train}: where to write, what to report, how to stop.
  *
- * @example
- * ```ts
- * await train(options, mathDataset(), { outDir: "runs/demo", onProgress: (p) => console.log(p.step, p.loss) });
- * ```
  * @category Training
  */
 export interface TrainHooks {
@@ -272,16 +247,13 @@ export interface TrainHooks {
    * result is bit-identical for any count, so a run may be resumed with another one. Used by `distill`.
    */
   readonly workers?: number;
+  /** Notes for the user, one line each: the step a resume starts from, files rewritten from its checkpoint. */
+  readonly log?: (line: string) => void;
 }
 
 /**
  * What {@link train} returns.
  *
- * @example
- * ```ts
- * const { params, history, finished } = await train(options, mathDataset(), { outDir: "runs/demo" });
- * history.at(-1)!.loss; // the last step's loss; finished is false when a stop was requested
- * ```
  * @category Training
  */
 export interface TrainResult {
@@ -319,7 +291,7 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
   // a fresh run, or the saved one
   let state: TrainState;
   if (hooks.resume) {
-    state = loadTrainState(hooks.outDir, options, dataset);
+    state = loadTrainState(hooks.outDir, options, dataset, hooks.log);
   } else {
     const params = options.initFrom === null ? initParams(config, { seed: options.seed }) : initialWeights(options.initFrom, config, dataset);
     state = { step: 0, params, optimizer: adamwInit(trainableParams(config, params).tensors), dataRng: new Rng(`data-${options.seed}`), history: [], evals: [] };
@@ -338,10 +310,6 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
 /**
  * What one optimizer step tells {@link runSteps}.
  *
- * @example
- * ```ts
- * const step: LoopStep = { loss: 0.41, gradNorm: 0.9, tokens: 3360, parts: { ar: 0.002, consistency: 0.39 } };
- * ```
  * @category Training
  */
 export interface LoopStep {
@@ -358,10 +326,6 @@ export interface LoopStep {
 /**
  * The schedule fields of a run that {@link runSteps} reads.
  *
- * @example
- * ```ts
- * const loop: LoopOptions = { steps: 1500, maxLr: 3e-4, minLr: 3e-5, warmupSteps: 20, evalEvery: 250, checkpointEvery: 100 };
- * ```
  * @category Training
  */
 export type LoopOptions = Pick<TrainOptions, "steps" | "maxLr" | "minLr" | "warmupSteps" | "evalEvery" | "checkpointEvery">;
@@ -370,7 +334,8 @@ export type LoopOptions = Pick<TrainOptions, "steps" | "maxLr" | "minLr" | "warm
  * The training loop shared by `train` and `distill`: from `state.step` to `options.steps`, one `step(lr)`
  * per optimizer step (it draws its batch, computes the gradient and updates the weights), the history,
  * evaluation every `evalEvery` steps and at the end, a checkpoint (`save`) every `checkpointEvery` steps,
- * at the end and on a stop request, and a progress report after every step.
+ * at the end and on a stop request, and a progress report after every step. A resumed run first logs the
+ * step it starts from.
  *
  * @param step - one optimizer step at learning rate `lr`
  * @param evaluate - the held-out metrics, on evaluation steps
@@ -389,6 +354,7 @@ export async function runSteps(
   const started = performance.now();
   let sessionTokens = 0;
   let sessionSteps = 0;
+  if (hooks.resume) hooks.log?.(`resuming from step ${state.step} of ${options.steps}`);
   while (state.step < options.steps) {
     if (hooks.shouldStop?.() || (hooks.stopAfter !== undefined && sessionSteps >= hooks.stopAfter)) {
       save();

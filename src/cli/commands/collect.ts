@@ -11,7 +11,9 @@
  * decoded in block mode with the default draft initialisation and draft seed i of a second stream
  * derived from S, so the whole file is a function of the model, the flags and S. Greedy Jacobi's fixed
  * points are AR greedy's tokens, so the trajectories end exactly where the teacher's own answer does.
- * The file is written once, atomically, at the end: an interrupted run leaves no half file.
+ * The file opens with a header line recording the teacher (its folder name and the SHA-256 of its
+ * config and weights), which `distill` checks. `--out` is checked to be writable before any decoding;
+ * the file is written once, atomically, at the end: an interrupted run leaves no half file.
  *
  * What it is not: a sampler (trajectories are greedy, as in the paper) or a trainer — `distill` reads
  * the file.
@@ -20,11 +22,15 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { jacobi } from "../../decoding/jacobi.ts";
-import { writeTrajectories, type Trajectory } from "../../decoding/trajectory.ts";
+import { writeTrajectories, type TeacherRecord, type Trajectory } from "../../decoding/trajectory.ts";
 import { Rng } from "../../tensor/random.ts";
 import { formatDuration } from "../../training/progress.ts";
-import { CliError, type Flags } from "../args.ts";
+import { checkWritable } from "../../util/atomic-write.ts";
+import { CliError } from "../args.ts";
 import type { Command, Io } from "../command.ts";
 import { loadModelFor } from "./eval.ts";
 import { datasetFor } from "./train.ts";
@@ -59,21 +65,28 @@ function collectProgress(io: Io, total: number): (done: number, tokens: number, 
   };
 }
 
-/** Bad usage unless `--name`'s value is a positive integer. */
-function checkPositive(flags: Flags, name: string): void {
-  const v = flags[name];
-  if (v !== undefined && (v as number) <= 0) throw new CliError(`collect: --${name} must be positive, got ${v}`);
+/**
+ * What identifies a model folder as a teacher: its folder name (for messages) and the SHA-256 of its
+ * `config.json` and `model.safetensors`, the bytes that decide every token it decodes.
+ *
+ * @example
+ * ```ts
+ * teacherRecord("models/math-teacher"); // { name: "math-teacher", sha256: "…64 hex digits…" }
+ * ```
+ * @category CLI
+ */
+export function teacherRecord(dir: string): TeacherRecord {
+  const hash = createHash("sha256");
+  for (const file of ["config.json", "model.safetensors"]) hash.update(readFileSync(join(dir, file)));
+  return { name: basename(resolve(dir)), sha256: hash.digest("hex") };
 }
 
 // ---------------------------------------------------------------- the command
 
 /**
- * The `collect` command.
+ * The `collect` command, e.g.
+ * `jacobi-forcing collect --model models/math-teacher --data math --prompts 200 --block-size 16 --out runs/traj.jsonl`.
  *
- * @example
- * ```ts
- * // jacobi-forcing collect --model models/math-teacher --data math --prompts 200 --block-size 16 --out runs/traj.jsonl
- * ```
  * @category CLI
  */
 export const collectCommand: Command = {
@@ -81,20 +94,25 @@ export const collectCommand: Command = {
   flags: {
     model: { type: "string", help: "checkpoint folder made by train (the teacher)" },
     data: { type: "string", help: "math, code, or the path of the UTF-8 text file the model was trained on" },
-    prompts: { type: "int", help: "number of training prompts to decode" },
-    "block-size": { type: "int", help: "tokens per Jacobi block n" },
+    prompts: { type: "int", positive: true, help: "number of training prompts to decode" },
+    "block-size": { type: "int", positive: true, help: "tokens per Jacobi block n" },
     out: { type: "string", help: "the JSONL file to write (atomically)" },
     seed: { type: "int", default: 0, help: "seed of the prompts and of the draft tokens" },
-    "max-new-tokens": { type: "int", optional: true, help: "most tokens per prompt (default 64 for math, 96 for text)" },
+    "max-new-tokens": { type: "int", optional: true, positive: true, help: "most tokens per prompt (default 64 for math, 96 for text)" },
   },
   run(flags, io) {
-    for (const name of ["prompts", "block-size", "max-new-tokens"]) checkPositive(flags, name);
+    try {
+      checkWritable(flags.out as string);   // now, not after all the decoding
+    } catch (e) {
+      throw new CliError(`collect: ${(e as Error).message}`);
+    }
     const count = flags.prompts as number;
     const blockSize = flags["block-size"] as number;
     const seed = flags.seed as number;
     const maxNewTokens = (flags["max-new-tokens"] as number | undefined) ?? defaultMaxNewTokens(flags.data as string);
     const dataset = datasetFor(flags.data as string);
     const { config, params } = loadModelFor("collect", flags.model as string, dataset);
+    const teacher = teacherRecord(flags.model as string);
 
     const prompts = new Rng(seed);
     const draftSeeds = new Rng(`collect-drafts-${seed}`);
@@ -112,7 +130,7 @@ export const collectCommand: Command = {
       forwards += result.stats.forwards;
       progress(i + 1, tokens, (performance.now() - start) / 1000);
     }
-    writeTrajectories(flags.out as string, trajectories);
+    writeTrajectories(flags.out as string, trajectories, teacher);
 
     const blocks = trajectories.reduce((n, t) => n + t.blocks.length, 0);
     const states = trajectories.reduce((n, t) => n + t.blocks.reduce((m, b) => m + b.states.length, 0), 0);

@@ -254,10 +254,6 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
 /**
  * The `demo` command: `npm start`.
  *
- * @example
- * ```ts
- * // npm start   (= jacobi-forcing demo)
- * ```
  * @category CLI
  */
 export const demoCommand: Command = {

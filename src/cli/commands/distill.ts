@@ -3,11 +3,18 @@
  * (written by `jacobi-forcing collect`), resumable, with the progress report and loss files of `train`.
  * On math it evaluates accuracy and Jacobi tokens per forward on held-out problems as it goes.
  *
+ * The trajectories must be the teacher's: a file whose header records another teacher (by the SHA-256
+ * of its config and weights) is refused; a file of an older `collect`, without the record, is used with a
+ * warning. The output folder is claimed as `train` claims it (`--resume`, `--overwrite`, one run at a
+ * time), and a signal stops the run after a checkpoint with exit code 130 (SIGINT) or 143 (SIGTERM).
+ *
  * @module
  */
+import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { mathEvalSet } from "../../data/math.ts";
 import { jacobi } from "../../decoding/jacobi.ts";
-import { readTrajectories } from "../../decoding/trajectory.ts";
+import { readTrajectoryFile, type Trajectory } from "../../decoding/trajectory.ts";
 import { mathAccuracy } from "../../evaluation/tasks.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { Params } from "../../model/params.ts";
@@ -17,16 +24,34 @@ import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetS
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { progressReporter } from "../../training/progress.ts";
 import { CliError } from "../args.ts";
-import type { Command } from "../command.ts";
+import type { Command, Io } from "../command.ts";
+import { stopOnSignals } from "../interrupt.ts";
+import { checkDistinctFolders, claimRunFolder } from "../run-folder.ts";
+import { teacherRecord } from "./collect.ts";
 import { datasetFor } from "./train.ts";
 
 /**
- * The `distill` command.
+ * The trajectories of `--trajectories`, checked to be the teacher's: refused when the file records
+ * another teacher, used with a warning on stderr when it records none (an older file).
+ */
+function teachersTrajectories(file: string, teacherDir: string, io: Io): Trajectory[] {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (stat === undefined) throw new CliError(`distill: --trajectories ${file}: no such file (write one with collect)`);
+  if (stat.isDirectory()) throw new CliError(`distill: --trajectories ${file} is a folder, not a JSONL file of trajectories`);
+  const { teacher: recorded, trajectories } = readTrajectoryFile(file);
+  const teacher = teacherRecord(teacherDir);
+  if (recorded === null) {
+    io.err(`distill: warning: ${file} does not record its teacher (an older collect wrote it); it must have been collected with ${teacherDir}\n`);
+  } else if (recorded.sha256 !== teacher.sha256) {
+    throw new CliError(`distill: ${file} was collected with the teacher ${recorded.name} (sha256 ${recorded.sha256.slice(0, 12)}), not with --teacher ${teacherDir} (${teacher.name}, sha256 ${teacher.sha256.slice(0, 12)}); collect trajectories with this teacher`);
+  }
+  return trajectories;
+}
+
+/**
+ * The `distill` command, e.g.
+ * `jacobi-forcing distill --teacher models/math-teacher --trajectories runs/traj.jsonl --block-size 16 --steps 500 --out runs/math-jf`.
  *
- * @example
- * ```ts
- * // jacobi-forcing distill --teacher models/math-teacher --trajectories runs/traj.jsonl --block-size 16 --steps 500 --out runs/math-jf
- * ```
  * @category CLI
  */
 export const distillCommand: Command = {
@@ -35,36 +60,39 @@ export const distillCommand: Command = {
     teacher: { type: "string", help: "the model the trajectories were collected with (the run starts from its weights)" },
     trajectories: { type: "string", help: "JSONL file written by collect" },
     out: { type: "string", help: "output folder (model, resume checkpoint, loss.csv with ar_loss and consistency_loss, loss.svg)" },
-    "block-size": { type: "int", help: "n: must equal the block size the trajectories were collected with" },
-    window: { type: "int", default: 16, help: "w: blocks over which noise targets rise from 0 to 1" },
-    steps: { type: "int", help: "optimizer steps" },
+    "block-size": { type: "int", positive: true, help: "n: must equal the block size the trajectories were collected with" },
+    window: { type: "int", default: 16, positive: true, help: "w: blocks over which noise targets rise from 0 to 1" },
+    steps: { type: "int", positive: true, help: "optimizer steps" },
     mask: { type: "string", choices: MASK_KINDS, default: "noise-conditioned", help: "attention mask of the packed sequence" },
     schedule: { type: "string", choices: SCHEDULE_STRATEGIES, default: "progressive", help: "order of the noise targets" },
     "window-phase": { type: "string", choices: WINDOW_PHASES, default: "zero", help: "zero: block b gets target W[b mod w] (paper); random: a random phase per sequence (short trajectories)" },
     spacing: { type: "string", choices: ["linspace", "paper"], default: "linspace", help: "targets linspace(0,1,w) (code) or k/w (paper)" },
-    "ar-weight": { type: "number", default: DEFAULT_AR_WEIGHT, help: "w_AR, weight of the AR loss" },
+    "ar-weight": { type: "number", default: DEFAULT_AR_WEIGHT, min: 0, help: "w_AR, weight of the AR loss" },
     "divide-by-blocks": { type: "boolean", help: "also divide the consistency loss by the number of blocks (released code)" },
     "prompt-loss": { type: "boolean", help: "train the AR loss on the prompt's rows too (released recipe; off by default)" },
     data: { type: "string", optional: true, help: "math: evaluate held-out accuracy and Jacobi TPF during training" },
     resume: { type: "boolean", help: "continue the run saved in --out (same flags)" },
+    overwrite: { type: "boolean", help: "replace the run saved in --out, if any (without it, such a folder is refused)" },
     seed: { type: "int", default: 1, help: "seed of trajectory draws and random targets" },
-    batch: { type: "int", default: DEFAULT_DISTILL.batchSize, help: "trajectories per step" },
-    lr: { type: "number", default: DEFAULT_DISTILL.maxLr, help: "peak learning rate (cosine down to lr/10)" },
-    "eval-every": { type: "int", default: DEFAULT_DISTILL.evalEvery, help: "steps between evaluations" },
-    "checkpoint-every": { type: "int", default: DEFAULT_DISTILL.checkpointEvery, help: "steps between checkpoints" },
+    batch: { type: "int", default: DEFAULT_DISTILL.batchSize, positive: true, help: "trajectories per step" },
+    lr: { type: "number", default: DEFAULT_DISTILL.maxLr, positive: true, help: "peak learning rate (cosine down to lr/10)" },
+    "eval-every": { type: "int", default: DEFAULT_DISTILL.evalEvery, positive: true, help: "steps between evaluations" },
+    "checkpoint-every": { type: "int", default: DEFAULT_DISTILL.checkpointEvery, positive: true, help: "steps between checkpoints" },
     "replay-data": { type: "string", optional: true, help: "math, code or FILE: also train next-token loss on this real text (not in the paper; keeps held-out likelihood)" },
-    "replay-weight": { type: "number", default: 0, help: "weight of the replay loss (0: none)" },
-    "replay-length": { type: "int", default: 128, help: "tokens per replayed sequence" },
-    workers: { type: "int", default: 1, help: "worker threads for the minibatch's gradients (same result for any count)" },
+    "replay-weight": { type: "number", default: 0, min: 0, help: "weight of the replay loss (0: none)" },
+    "replay-length": { type: "int", default: 128, positive: true, help: "tokens per replayed sequence" },
+    workers: {
+      type: "int", default: 1, positive: true, max: availableParallelism(), maxIs: "the cores of this machine",
+      help: "worker threads for the minibatch's gradients (same result for any count)",
+    },
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    for (const name of ["steps", "batch", "window", "block-size", "eval-every", "checkpoint-every", "workers"]) {
-      if ((flags[name] as number) <= 0) throw new CliError(`distill: --${name} must be positive, got ${flags[name]}`);
-    }
+    const out = flags.out as string;
+    checkDistinctFolders("distill", ["teacher", flags.teacher as string], ["out", out]);
     const teacher = loadCheckpoint(flags.teacher as string);
     if (teacher.tokenizer === null) throw new CliError(`distill: ${flags.teacher} has no tokenizer.json`);
-    const trajectories = readTrajectories(flags.trajectories as string);
+    const trajectories = teachersTrajectories(flags.trajectories as string, flags.teacher as string, io);
     const n = flags["block-size"] as number;
     const other = trajectories.find((t) => t.blockSize !== n);
     if (other) throw new CliError(`distill: --block-size ${n} but the trajectories were collected with block size ${other.blockSize}`);
@@ -93,7 +121,6 @@ export const distillCommand: Command = {
       replayWeight: flags["replay-weight"] as number,
       ...(flags["replay-data"] !== undefined ? { replayData: flags["replay-data"] as string, replayLength: flags["replay-length"] as number } : {}),
     };
-    if ((flags["replay-weight"] as number) < 0) throw new CliError(`distill: --replay-weight must be >= 0, got ${flags["replay-weight"]}`);
     if ((flags["replay-weight"] as number) > 0 && flags["replay-data"] === undefined) throw new CliError("distill: --replay-weight needs --replay-data (the text to replay)");
     let replay: ReplaySource | undefined;
     if (options.replayData !== undefined) {
@@ -117,30 +144,28 @@ export const distillCommand: Command = {
     } else if (flags.data !== undefined) {
       throw new CliError(`distill: --data evaluates math only, got ${JSON.stringify(flags.data)}`);
     }
-    let stopRequested = false;
-    const onSigint = (): void => {
-      if (stopRequested) process.exit(130);
-      stopRequested = true;
-      io.err("\ninterrupt: saving a checkpoint, then exiting (Ctrl-C again to abort)\n");
-    };
-    process.on("SIGINT", onSigint);
-    io.err(`distill: ${trajectories.length} trajectories of block size ${n}; ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
-    const started = performance.now();
+    const lock = claimRunFolder("distill", out, { resume: flags.resume === true, overwrite: flags.overwrite === true }, io);
+    const stop = stopOnSignals("distill", io);
     try {
+      io.err(`distill: ${trajectories.length} trajectories of block size ${n}; ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
+      const started = performance.now();
       const result = await distill(trajectories, teacher.tokenizer, options, {
-        outDir: flags.out as string,
+        outDir: out,
         resume: flags.resume === true,
         onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
         ...(evaluate ? { evaluate } : {}),
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
         workers: flags.workers as number,
+        log: (line) => io.err(`distill: ${line}\n`),
       }, replay);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.err(result.finished
-        ? `distill: done, ${result.history.length} steps; this session took ${seconds} s; model in ${flags.out}\n`
+        ? `distill: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
         : `distill: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
     } finally {
-      process.off("SIGINT", onSigint);
+      stop.dispose();
+      lock.release();
     }
+    return stop.exitCode();
   },
 };

@@ -78,12 +78,9 @@ function decoderFor(method: string, config: ModelConfig, params: Params, flags: 
 }
 
 /**
- * The `eval` command.
+ * The `eval` command, e.g.
+ * `jacobi-forcing eval --model models/math-teacher --data math --method jacobi --json`.
  *
- * @example
- * ```ts
- * // jacobi-forcing eval --model models/math-teacher --data math --method jacobi --json
- * ```
  * @category CLI
  */
 export const evalCommand: Command = {
@@ -98,7 +95,10 @@ export const evalCommand: Command = {
     pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
     "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
     json: { type: "boolean", help: "print one JSON object" },
-    examples: { type: "int", optional: true, help: "math problems (default 500) / most held-out code windows (default all)" },
+    examples: {
+      type: "int", optional: true, positive: true, max: 100_000, maxIs: "math draws distinct problems from 151,325 held-out ones",
+      help: "math problems (default 500) / most held-out code windows (default all)",
+    },
     backend: BACKEND_FLAG,
     threads: THREADS_FLAG,
   },
@@ -108,11 +108,6 @@ export const evalCommand: Command = {
 /**
  * A checkpoint made by `train`: its tokenizer is always there.
  *
- * @example
- * ```ts
- * const { config, params, tokenizer } = loadModelFor("eval", "models/math-teacher", mathDataset());
- * tokenizer.vocabSize; // 20: never null here
- * ```
  * @category CLI
  */
 export interface TrainedModel extends Checkpoint {

@@ -155,12 +155,9 @@ export function promptIds(command: string, flags: Flags, tokenizer: CharTokenize
 }
 
 /**
- * The `generate` command.
+ * The `generate` command, e.g.
+ * `jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json`.
  *
- * @example
- * ```ts
- * // jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json
- * ```
  * @category CLI
  */
 export const generateCommand: Command = {
@@ -170,7 +167,7 @@ export const generateCommand: Command = {
     prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended)" },
     "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
     method: { type: "string", choices: Object.keys(METHODS), default: "ar", help: "decoding method" },
-    "max-new-tokens": { type: "int", default: 32, help: "most tokens to generate" },
+    "max-new-tokens": { type: "int", default: 32, positive: true, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },
     "block-size": { type: "string", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr); jacobi: auto = chosen from measured costs (the default on Jacobi Forcing models)" },
     blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },

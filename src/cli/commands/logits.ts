@@ -11,13 +11,8 @@ import { parseIds } from "../args.ts";
 import type { Command } from "../command.ts";
 
 /**
- * The `logits` command.
+ * The `logits` command, e.g. `jacobi-forcing logits --model models/math-teacher --prompt-ids 1,16,8 --json`.
  *
- * @example
- * ```ts
- * // jacobi-forcing logits --model models/math-teacher --prompt-ids 1,16,8 --json
- * // [[-0.2856137523211053,-0.2597798698771425,-4.513945530626355, ...], ...]   3 rows of 20 logits
- * ```
  * @category CLI
  */
 export const logitsCommand: Command = {

@@ -103,13 +103,8 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
 }
 
 /**
- * The `pictures` command.
+ * The `pictures` command, e.g. `npm run pictures`.
  *
- * @example
- * ```ts
- * // npm run pictures
- * // wrote docs/pictures/trajectory-math-teacher.svg: 15 iterations for block 0
- * ```
  * @category CLI
  */
 export const picturesCommand: Command = {

@@ -32,11 +32,6 @@ import { promptIds } from "./generate.ts";
 /**
  * What {@link tracedJacobi} returns.
  *
- * @example
- * ```ts
- * const { rows, result } = tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: 16 });
- * rows.filter((r) => r.block === 0).length === result.stats.iterationsPerBlock[0]; // true
- * ```
  * @category CLI
  */
 export interface TracedJacobi {
@@ -80,13 +75,9 @@ export function traceSummary(result: JacobiResult): string {
 }
 
 /**
- * The `trace` command.
+ * The `trace` command, e.g.
+ * `jacobi-forcing trace --model models/math-teacher --prompt $'914+169\n' --block 0 --svg block.svg`.
  *
- * @example
- * ```ts
- * // jacobi-forcing trace --model models/math-teacher --prompt $'914+169\n' --block 0 --svg block.svg
- * // wrote block.svg: block 0, 15 iterations; 34 tokens in 29 forwards (TPF 1.17), iterations per block 15 12 2
- * ```
  * @category CLI
  */
 export const traceCommand: Command = {
@@ -98,7 +89,7 @@ export const traceCommand: Command = {
     svg: { type: "string", optional: true, help: "write the picture to this file instead of printing the text trace" },
     block: { type: "int", optional: true, help: "show only this block (0-based)" },
     "block-size": { type: "int", default: 16, help: "tokens per Jacobi block n" },
-    "max-new-tokens": { type: "int", default: 64, help: "most tokens to generate" },
+    "max-new-tokens": { type: "int", default: 64, positive: true, help: "most tokens to generate" },
     init: { type: "string", choices: DRAFT_INITS, default: "context", help: "how draft tokens are first guessed" },
     seed: { type: "int", default: 0, help: "seed of the draft generator" },
     title: { type: "string", optional: true, help: "first line of the picture (default: the model folder and n)" },

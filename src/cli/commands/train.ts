@@ -2,17 +2,20 @@
  * `jacobi-forcing train`: AR pretraining of a model on `math`, `code` or a UTF-8 file.
  *
  * ```
- * jacobi-forcing train --data math|code|FILE --preset small --steps N --out DIR [--resume] [--seed S]
- *                      [--batch B] [--context T] [--lr LR] [--eval-every N] [--checkpoint-every N]
+ * jacobi-forcing train --data math|code|FILE --preset small --steps N --out DIR [--resume | --overwrite]
+ *                      [--seed S] [--batch B] [--context T] [--lr LR] [--eval-every N] [--checkpoint-every N]
  *                      [--init-from MODEL_DIR]
  * ```
- * Ctrl-C saves a checkpoint and exits; `--resume` (with the same flags) continues bit for bit.
+ * The run claims DIR first (`../run-folder.ts`): one run per folder, and a folder holding a run is
+ * continued (`--resume`, with the same flags: bit for bit) or replaced (`--overwrite`), never silently
+ * overwritten. Ctrl-C or SIGTERM saves a checkpoint and exits with 130 or 143.
  * On math, every evaluation also decodes 100 held-out problems with AR greedy and reports accuracy.
  *
  * Read next: `src/training/trainer.ts`.
  *
  * @module
  */
+import { statSync } from "node:fs";
 import { codeDataset, fileDataset } from "../../data/text.ts";
 import { mathDataset, type Dataset } from "../../data/dataset.ts";
 import { mathEvalSet } from "../../data/math.ts";
@@ -24,19 +27,26 @@ import { DEFAULT_TRAINING, train, type TrainOptions } from "../../training/train
 import type { Params } from "../../model/params.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { stopOnSignals } from "../interrupt.ts";
+import { checkDistinctFolders, claimRunFolder } from "../run-folder.ts";
 
 /**
- * The dataset named on the command line.
+ * The dataset named on the command line: `math`, `code`, or the path of a UTF-8 text file.
  *
+ * @throws CliError when the path is a folder or does not exist
  * @example
  * ```ts
  * datasetFor("math").name; // "math"; datasetFor("notes.txt") reads that file
+ * datasetFor("/tmp");      // throws: /tmp is a folder, not a text file (expected math, code or ...)
  * ```
  * @category CLI
  */
 export function datasetFor(name: string): Dataset {
   if (name === "math") return mathDataset();
   if (name === "code") return codeDataset();
+  const stat = statSync(name, { throwIfNoEntry: false });
+  if (stat === undefined) throw new CliError(`${name}: no such file (expected math, code or the path of a UTF-8 text file)`);
+  if (stat.isDirectory()) throw new CliError(`${name} is a folder, not a text file (expected math, code or the path of a UTF-8 text file)`);
   return fileDataset(name);
 }
 
@@ -55,12 +65,8 @@ export function configFor(preset: string, dataset: Dataset): ModelConfig {
 }
 
 /**
- * The `train` command.
+ * The `train` command, e.g. `jacobi-forcing train --data math --preset tiny --steps 200 --out runs/demo`.
  *
- * @example
- * ```ts
- * // jacobi-forcing train --data math --preset tiny --steps 200 --out runs/demo
- * ```
  * @category CLI
  */
 export const trainCommand: Command = {
@@ -68,23 +74,23 @@ export const trainCommand: Command = {
   flags: {
     data: { type: "string", help: "math, code, or the path of a UTF-8 text file" },
     preset: { type: "string", choices: Object.keys(PRESETS), default: "small", help: "model size" },
-    steps: { type: "int", help: "total optimizer steps" },
-    out: { type: "string", help: "output folder (model, resume checkpoint, loss.csv, loss.svg)" },
+    steps: { type: "int", positive: true, help: "total optimizer steps" },
+    out: { type: "string", help: "output folder (model, resume checkpoint, loss.csv, loss.svg); one run at a time" },
     resume: { type: "boolean", help: "continue the run saved in --out (same flags)" },
+    overwrite: { type: "boolean", help: "replace the run saved in --out, if any (without it, such a folder is refused)" },
     seed: { type: "int", default: 1, help: "seed of the weights and the data stream" },
-    batch: { type: "int", default: DEFAULT_TRAINING.batchSize, help: "sequences per step (gradient accumulation)" },
-    context: { type: "int", optional: true, help: "rows per packed sequence (default: the preset's context length)" },
-    lr: { type: "number", default: DEFAULT_TRAINING.maxLr, help: "peak learning rate (cosine down to lr/10)" },
-    "eval-every": { type: "int", default: DEFAULT_TRAINING.evalEvery, help: "steps between held-out evaluations" },
-    "checkpoint-every": { type: "int", default: DEFAULT_TRAINING.checkpointEvery, help: "steps between checkpoints" },
+    batch: { type: "int", default: DEFAULT_TRAINING.batchSize, positive: true, help: "sequences per step (gradient accumulation)" },
+    context: { type: "int", optional: true, positive: true, help: "rows per packed sequence (default: the preset's context length)" },
+    lr: { type: "number", default: DEFAULT_TRAINING.maxLr, positive: true, help: "peak learning rate (cosine down to lr/10)" },
+    "eval-every": { type: "int", default: DEFAULT_TRAINING.evalEvery, positive: true, help: "steps between held-out evaluations" },
+    "checkpoint-every": { type: "int", default: DEFAULT_TRAINING.checkpointEvery, positive: true, help: "steps between checkpoints" },
     "init-from": { type: "string", optional: true, help: "start from the weights of this model folder (same preset and data)" },
   },
   async run(flags, io) {
     const steps = flags.steps as number;
     const batch = flags.batch as number;
-    for (const [name, v] of [["steps", steps], ["batch", batch], ["eval-every", flags["eval-every"]], ["checkpoint-every", flags["checkpoint-every"]]] as const) {
-      if ((v as number) <= 0) throw new CliError(`train: --${name} must be positive, got ${v}`);
-    }
+    const out = flags.out as string;
+    if (flags["init-from"] !== undefined) checkDistinctFolders("train", ["init-from", flags["init-from"] as string], ["out", out]);
     const dataset = datasetFor(flags.data as string);
     const config = configFor(flags.preset as string, dataset);
     const options: TrainOptions = {
@@ -112,31 +118,29 @@ export const trainCommand: Command = {
       }
       : undefined;
 
-    let stopRequested = false;
-    const onSigint = (): void => {
-      if (stopRequested) process.exit(130);
-      stopRequested = true;
-      io.err("\ninterrupt: saving a checkpoint, then exiting (Ctrl-C again to abort)\n");
-    };
-    process.on("SIGINT", onSigint);
-    io.err(`train: ${dataset.description}\n`);
-    io.err(`train: ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
-    io.err(`train: model ${JSON.stringify(config)}\n`);
-    const started = performance.now();
+    const lock = claimRunFolder("train", out, { resume: flags.resume === true, overwrite: flags.overwrite === true }, io);
+    const stop = stopOnSignals("train", io);
     try {
+      io.err(`train: ${dataset.description}\n`);
+      io.err(`train: ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
+      io.err(`train: model ${JSON.stringify(config)}\n`);
+      const started = performance.now();
       const result = await train(dataset, options, {
-        outDir: flags.out as string,
+        outDir: out,
         resume: flags.resume === true,
         onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
         ...(evaluate ? { evaluate } : {}),
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
+        log: (line) => io.err(`train: ${line}\n`),
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.err(result.finished
-        ? `train: done, ${result.history.length} steps; this session took ${seconds} s; model in ${flags.out}\n`
+        ? `train: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
         : `train: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
     } finally {
-      process.off("SIGINT", onSigint);
+      stop.dispose();
+      lock.release();
     }
+    return stop.exitCode();
   },
 };
