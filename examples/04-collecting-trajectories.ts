@@ -21,7 +21,7 @@ import { mathDataset } from "../src/data/dataset.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { firstMismatch, readTrajectories, writeTrajectories, type Trajectory } from "../src/decoding/trajectory.ts";
-import { visibleText } from "../src/cli/trace.ts";
+import { visibleText } from "../src/model/tokenizer.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { blockTargets, noiseRatio, selectState } from "../src/training/noise-schedule.ts";

@@ -19,7 +19,7 @@
 import { join } from "node:path";
 import { mathDataset } from "../src/data/dataset.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
-import { visibleText } from "../src/cli/trace.ts";
+import { visibleText } from "../src/model/tokenizer.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { forward } from "../src/model/transformer.ts";
 import { backward, zeroGrad } from "../src/tensor/autograd.ts";

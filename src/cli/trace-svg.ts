@@ -21,8 +21,8 @@
  *
  * @module
  */
-import type { CharTokenizer } from "../model/tokenizer.ts";
-import { tokenLabel, traceMarks, traceRight, type TraceMark, type TraceRow } from "./trace.ts";
+import { tokenLabel, type CharTokenizer } from "../model/tokenizer.ts";
+import { traceMarks, traceRight, type TraceMark, type TraceRow } from "./trace.ts";
 
 // ---------------------------------------------------------------- layout
 

@@ -8,7 +8,7 @@
  * @module
  */
 import type { JacobiStep } from "../decoding/types.ts";
-import type { CharTokenizer } from "../model/tokenizer.ts";
+import { tokenLabel, type CharTokenizer } from "../model/tokenizer.ts";
 
 /**
  * What one iteration looked like: enough to draw its line.
@@ -120,40 +120,6 @@ export function traceRight(rows: readonly TraceRow[]): boolean[][] {
 const PLAIN: Record<TraceMark, string> = { accepted: "+", changed: "*", unchanged: " " };
 const COLOUR: Record<TraceMark, string> = { accepted: "\x1b[32m", changed: "\x1b[33m", unchanged: "\x1b[2m" };
 const RESET = "\x1b[0m";
-
-/** One-character stand-ins, so that every column of a character trace is one wide. */
-const VISIBLE: Readonly<Record<string, string>> = { " ": "␣", "\n": "⏎", "\t": "⇥", "<bos>": "␂", "<eos>": "␄", "<pad>": "␀" };
-
-/**
- * Printable label of a token: the character, whitespace and specials as one visible symbol
- * (␣ space, ⏎ newline, ⇥ tab, ␂ BOS, ␄ EOS, ␀ pad), or the id when there is no tokenizer.
- *
- * @example
- * ```ts
- * tokenLabel(tokenizer.encode("\n")[0], tokenizer); // "⏎"
- * tokenLabel(2, null);                               // "2"
- * ```
- * @category CLI
- */
-export function tokenLabel(id: number, tokenizer: CharTokenizer | null): string {
-  if (tokenizer === null) return String(id);
-  const text = tokenizer.label(id);
-  return VISIBLE[text] ?? text;
-}
-
-/**
- * Token ids as one line of visible characters (see {@link tokenLabel}); ids joined by commas without a
- * tokenizer.
- *
- * @example
- * ```ts
- * visibleText(tokenizer.encode("4+9\nA"), tokenizer); // "4+9⏎A"
- * ```
- * @category CLI
- */
-export function visibleText(ids: readonly number[], tokenizer: CharTokenizer | null): string {
-  return tokenizer === null ? ids.join(",") : ids.map((id) => tokenLabel(id, tokenizer)).join("");
-}
 
 /**
  * The whole trace as text: a legend, then per block a header and one line per iteration.

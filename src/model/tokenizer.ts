@@ -186,3 +186,39 @@ export class CharTokenizer {
     }
   }
 }
+
+// ---------------------------------------------------------------- tokens made visible
+
+/** One-character stand-ins, so that every column of a character trace is one wide. */
+const VISIBLE: Readonly<Record<string, string>> = { " ": "␣", "\n": "⏎", "\t": "⇥", "<bos>": "␂", "<eos>": "␄", "<pad>": "␀" };
+
+/**
+ * Printable label of a token: the character, whitespace and specials as one visible symbol
+ * (␣ space, ⏎ newline, ⇥ tab, ␂ BOS, ␄ EOS, ␀ pad), or the id when there is no tokenizer.
+ *
+ * @example
+ * ```ts
+ * tokenLabel(tokenizer.encode("\n")[0], tokenizer); // "⏎"
+ * tokenLabel(2, null);                               // "2"
+ * ```
+ * @category Tokenizer
+ */
+export function tokenLabel(id: number, tokenizer: CharTokenizer | null): string {
+  if (tokenizer === null) return String(id);
+  const text = tokenizer.label(id);
+  return VISIBLE[text] ?? text;
+}
+
+/**
+ * Token ids as one line of visible characters (see {@link tokenLabel}); ids joined by commas without a
+ * tokenizer.
+ *
+ * @example
+ * ```ts
+ * visibleText(tokenizer.encode("4+9\nA"), tokenizer); // "4+9⏎A"
+ * ```
+ * @category Tokenizer
+ */
+export function visibleText(ids: readonly number[], tokenizer: CharTokenizer | null): string {
+  return tokenizer === null ? ids.join(",") : ids.map((id) => tokenLabel(id, tokenizer)).join("");
+}

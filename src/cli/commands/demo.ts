@@ -27,10 +27,10 @@ import { multiBlock } from "../../decoding/multiblock.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
-import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
+import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../command.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPath, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
-import { formatTrace, traceRow, visibleText, type TraceRow } from "../trace.ts";
+import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
 /** Text as one line: newlines as ⏎, tabs as ⇥, EOS as ␄, BOS left out, spaces as they are. */
 function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {

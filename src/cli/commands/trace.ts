@@ -22,10 +22,11 @@ import type { JacobiOptions, JacobiResult } from "../../decoding/types.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
+import { visibleText } from "../../model/tokenizer.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
-import { formatTrace, traceRow, visibleText, type TraceRow } from "../trace.ts";
+import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 import { traceSvg } from "../trace-svg.ts";
 import { promptIds } from "./generate.ts";
 
