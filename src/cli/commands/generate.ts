@@ -159,10 +159,6 @@ export function promptIds(command: string, flags: Flags, tokenizer: CharTokenize
 /**
  * The `generate` command.
  *
- * @example
- * ```ts
- * // jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json
- * ```
  * @category CLI
  */
 export const generateCommand: Command = {
