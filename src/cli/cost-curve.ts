@@ -41,15 +41,25 @@ const REPS = 15;
  * @category CLI
  */
 export interface CostCurveKey {
-  /** The host's name, CPU model and architecture, and the Node version (V8's speed changes with it). */
-  readonly machine: { readonly host: string; readonly cpu: string; readonly arch: string; readonly node: string };
-  /** `cpu` or `webgpu`; for WebGPU the adapter, for the CPU the kernel threads (`--threads`). */
-  readonly backend: { readonly name: string; readonly adapter: string | null; readonly threads: number };
-  /** The sizes that set the cost of a forward (the weights' values do not). */
-  readonly shape: {
-    readonly numLayers: number; readonly hiddenSize: number; readonly intermediateSize: number; readonly numHeads: number;
-    readonly numKeyValueHeads: number; readonly vocabSize: number; readonly maxPositions: number; readonly attentionBias: boolean;
-  };
+  /** The host's name. */
+  readonly host: string;
+  /** The CPU model. */
+  readonly cpu: string;
+  /** The CPU architecture. */
+  readonly arch: string;
+  /** The Node version: V8's speed changes with it. */
+  readonly node: string;
+  /** The backend: `cpu` or `webgpu`. */
+  readonly backend: string;
+  /** The GPU adapter of a WebGPU runner, else null. */
+  readonly adapter: string | null;
+  /** The kernel threads of a CPU runner (`--threads`); 1 on WebGPU. */
+  readonly threads: number;
+  /**
+   * The sizes that set the cost of a forward (the weights' values do not): layers, width, MLP width,
+   * heads x KV heads, vocabulary and context, as `L3-C64-F192-H4x2-V20-P256` (`-bias` with q/k/v biases).
+   */
+  readonly shape: string;
 }
 
 /**
@@ -73,17 +83,19 @@ export function costCurveDir(env: Readonly<Record<string, string | undefined>> =
  *
  * @example
  * ```ts
- * costCurveKey(config, cpuRunner(config, params), 1).backend; // { name: "cpu", adapter: null, threads: 1 }
+ * const { config, params } = loadCheckpoint("models/math-teacher");
+ * costCurveKey(config, cpuRunner(config, params), 1).shape; // "L3-C64-F192-H4x2-V20-P256"
  * ```
  * @category CLI
  */
 export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number): CostCurveKey {
   const adapter = "adapter" in runner && typeof runner.adapter === "string" ? runner.adapter : null;
-  const { numLayers, hiddenSize, intermediateSize, numHeads, numKeyValueHeads, vocabSize, maxPositions, attentionBias } = config;
+  const c = config;
+  const shape = `L${c.numLayers}-C${c.hiddenSize}-F${c.intermediateSize}-H${c.numHeads}x${c.numKeyValueHeads}-V${c.vocabSize}-P${c.maxPositions}` +
+    (c.attentionBias ? "-bias" : "");
   return {
-    machine: { host: hostname(), cpu: cpus()[0]?.model ?? "unknown", arch: arch(), node: process.version },
-    backend: { name: runner.backend, adapter, threads: runner.backend === "cpu" ? threads : 1 },
-    shape: { numLayers, hiddenSize, intermediateSize, numHeads, numKeyValueHeads, vocabSize, maxPositions, attentionBias },
+    host: hostname(), cpu: cpus()[0]?.model ?? "unknown", arch: arch(), node: process.version,
+    backend: runner.backend, adapter, threads: runner.backend === "cpu" ? threads : 1, shape,
   };
 }
 
@@ -97,10 +109,9 @@ export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: 
  * @category CLI
  */
 export function costCurveFile(dir: string, key: CostCurveKey): string {
-  const s = key.shape;
   const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
-  const backend = key.backend.name === "cpu" ? `cpu-t${key.backend.threads}` : key.backend.name;
-  return join(dir, `${backend}-L${s.numLayers}-C${s.hiddenSize}-F${s.intermediateSize}-H${s.numHeads}x${s.numKeyValueHeads}-V${s.vocabSize}-P${s.maxPositions}-${hash}.json`);
+  const backend = key.backend === "cpu" ? `cpu-t${key.threads}` : key.backend;
+  return join(dir, `${backend}-${key.shape}-${hash}.json`);
 }
 
 /** What a curve file holds. */
