@@ -256,6 +256,17 @@ describe("generate --block-size auto", () => {
     expect(plain.err).toMatch(/^\[jacobi n=16 block/);
   });
 
+  it("a prompt one short of the context: auto keeps n = 1, one token, and the cut is said", async () => {
+    const long = Array.from({ length: 127 }, (_, i) => 3 + (i % 40)).join(",");
+    const r = await cli("generate", "--model", jfModel, "--prompt-ids", long, "--method", "jacobi", "--max-new-tokens", "6", "--ignore-eos", "--json");
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out);
+    expect(json.autoBlockSize.candidates.map((c: { blockSize: number }) => c.blockSize)).toEqual([1]);
+    expect(json.tokens).toHaveLength(1);
+    expect(json.stats.stopReason).toBe("context");
+    expect(r.err).toMatch(/\ngenerate: stopped at the context length 128 after 1 of 6 requested tokens \(prompt 127 tokens\)\n$/);
+  });
+
   it("rejects auto for multi-block and a block size that is not a number", async () => {
     const mr = await cli("generate", "--model", model, "--prompt-ids", "1,40", "--method", "mr", "--block-size", "auto");
     expect(mr.code).not.toBe(0);

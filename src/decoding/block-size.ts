@@ -284,7 +284,8 @@ export function autoBlockSize(
 ): BlockSizeChoice {
   const longest = Math.max(...prompts.map((p) => p.length));
   const room = config.maxPositions - longest;
-  const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n < room);
+  // A block never outgrows the room left (blocks are cut to it), so larger n only repeat the largest that fits; n = 1 always stays.
+  const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n <= Math.max(1, room));
   if (sizes.length === 0) throw new DecodingError(`autoBlockSize: no candidate block size fits after a prompt of ${longest} in a context of ${config.maxPositions}`);
   const runner = resolveRunner(config, params, options, "autoBlockSize");
   const calibration = calibrateBlockSizes(config, params, prompts, sizes, { ...options.stop, runner });
