@@ -17,7 +17,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { autoBlockSize, formatBlockSizeChoice } from "../src/decoding/block-size.ts";
+import { AUTO_BLOCK_SIZES, autoBlockSize, formatBlockSizeChoice, measureCostCurve } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -444,10 +444,11 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     logLatency(latency);
     const { evaluation: prompts, calibration } = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 8);
     const maxNewTokens = dataset === "math" ? 64 : 96;
-    // --block-size auto on this GPU: the cost curve, TPF and the check measured here, on 8 calibration
+    // --block-size auto on this GPU: the cost curve timed here, TPF counted on 8 calibration
     // prompts disjoint from the evaluation ones; its n then decodes the evaluation prompts like the others.
     const stop = { maxNewTokens, runner, ...(dataset === "math" ? {} : { eosTokenId: null }) };
-    const auto = autoBlockSize(model.config, model.params, calibration, { stop, reps: quick ? 3 : 5, runner });
+    const curve = { points: measureCostCurve(model.config, model.params, AUTO_BLOCK_SIZES, { reps: quick ? 3 : 5, runner }), source: "measured by this bench run" };
+    const auto = autoBlockSize(model.config, model.params, calibration, { stop, runner, curve });
     log(formatBlockSizeChoice(auto));
     const sink: StepSink = { current: null, lastEnd: null };
     const recorded = recording(runner, sink);

@@ -20,7 +20,7 @@ import { KVCache } from "../src/model/cache.ts";
 import type { Checkpoint } from "../src/model/checkpoint.ts";
 import { forward } from "../src/model/transformer.ts";
 import type { DecodeStats, StopOptions } from "../src/decoding/acceptance.ts";
-import { autoBlockSize, type BlockSizeChoice } from "../src/decoding/block-size.ts";
+import { AUTO_BLOCK_SIZES, autoBlockSize, measureCostCurve, type BlockSizeChoice } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -73,7 +73,8 @@ export function compareMethods(
 ): { rows: MethodRow[]; auto: BlockSizeChoice } {
   const stop: StopOptions = { maxNewTokens: options.maxNewTokens };
   const { teacher, jf } = models;
-  const auto = autoBlockSize(jf.config, jf.params, prompts.calibration, { stop, reps: 5 });
+  const curve = { points: measureCostCurve(jf.config, jf.params, AUTO_BLOCK_SIZES, { reps: 5 }), source: "measured by this bench run" };
+  const auto = autoBlockSize(jf.config, jf.params, prompts.calibration, { stop, curve });
   const n = options.blockSize;
   const methods: Method[] = [
     { name: "ar", model: "teacher", decode: (p) => arGreedy(teacher.config, teacher.params, p, stop) },

@@ -34,6 +34,7 @@ import { multiBlock } from "../src/decoding/multiblock.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
 import type { CharTokenizer } from "../src/model/tokenizer.ts";
+import { CODE_SPEED, codeSpeedPrompts } from "../src/evaluation/tasks.ts";
 import { heldoutLoss } from "../src/training/trainer.ts";
 import { MULTI_BLOCK as MR } from "./models.ts";
 
@@ -150,8 +151,7 @@ function codeRow(row: RowSpec, dataset: Dataset, prefixes: number, newTokens: nu
   const { config, params } = loadModelFor("results", row.model, dataset);
   const windows = dataset.heldoutSequences(config.maxPositions, Number.MAX_SAFE_INTEGER);
   const bits = heldoutLoss(config, params, windows) / Math.LN2;
-  const step = Math.max(1, Math.floor(windows.length / prefixes));
-  const prompts = Array.from({ length: Math.min(prefixes, windows.length) }, (_, i) => [...windows[i * step].tokens.slice(0, 64)]);
+  const prompts = codeSpeedPrompts(windows, prefixes);                    // the prompts of `eval --data code`
   const r = decodeAll(row, config, params, prompts, newTokens, false, "code");
   return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: bits };
 }
@@ -222,8 +222,8 @@ const spec: CommandSpec = {
   summary: "the Jacobi Forcing results table into docs/results.md",
   flags: {
   examples: { type: "int", default: 500, help: "held-out math problems" },
-  prefixes: { type: "int", default: 20, help: "held-out code prefixes (64 characters each) to continue" },
-  "new-tokens": { type: "int", default: 96, help: "code: tokens generated per prefix" },
+  prefixes: { type: "int", default: CODE_SPEED.prefixes, help: `held-out code prefixes (${CODE_SPEED.prefixLength} characters each) to continue (the defaults are eval's)` },
+  "new-tokens": { type: "int", default: CODE_SPEED.newTokens, help: "code: tokens generated per prefix" },
   "dry-run": { type: "boolean", help: "print the tables, do not write docs/" },
   },
 };
@@ -243,7 +243,7 @@ function main(): void {
     });
     out.push(task === "math"
       ? `**Math** — ${problems.length} held-out problems (\`mathEvalSet(${problems.length}, 1234)\`, the same as \`eval\`), greedy, up to 64 new tokens.\n\n${table(task, rows, missing)}`
-      : `**Code** — bits per character on every held-out window; TPF and tokens/s on the greedy continuation (${flags["new-tokens"]} tokens, EOS ignored) of ${flags.prefixes} held-out 64-character prefixes.\n\n${table(task, rows, missing)}`);
+      : `**Code** — bits per character on every held-out window; TPF and tokens/s on the greedy continuation (${flags["new-tokens"]} tokens, EOS ignored) of ${flags.prefixes} held-out ${CODE_SPEED.prefixLength}-character prefixes (\`codeSpeedPrompts\`, the same as \`eval --data code\`).\n\n${table(task, rows, missing)}`);
   }
   const ablation = ABLATION.filter((a) => existsSync(join(a.model, "config.json")));
   if (ablation.length > 0) {

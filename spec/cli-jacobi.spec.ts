@@ -72,6 +72,23 @@ describe("generate --method jacobi", () => {
     }
   });
 
+  it("says on stderr when the context length cut the decode short, and --json carries why it stopped", async () => {
+    const { config } = loadCheckpoint(model);
+    const long = Array.from({ length: config.maxPositions - 3 }, (_, i) => 3 + (i % 40)).join(",");
+    for (const method of ["ar", "jacobi", "mr"]) {
+      const cut = await cli("generate", "--model", model, "--prompt-ids", long, "--method", method, "--block-size", "4", "--max-new-tokens", "10", "--ignore-eos", "--json");
+      expect(cut.code, cut.err).toBe(0);
+      expect(JSON.parse(cut.out).tokens, method).toHaveLength(3);
+      expect(JSON.parse(cut.out).stats.stopReason, method).toBe("context");
+      expect(cut.err, method).toBe(`generate: stopped at the context length ${config.maxPositions} after 3 of 10 requested tokens (prompt ${config.maxPositions - 3} tokens)\n`);
+      const full = await cli("generate", "--model", model, "--prompt-ids", "1,40,41", "--method", method, "--block-size", "4", "--max-new-tokens", "10", "--ignore-eos", "--json");
+      expect(JSON.parse(full.out).stats.stopReason, method).toBe("budget");
+      expect(full.err, method).toBe("");
+    }
+    const text = await cli("generate", "--model", model, "--prompt-ids", long, "--max-new-tokens", "400", "--ignore-eos");
+    expect(text.err).toMatch(/^generate: stopped at the context length 128 after 3 of 400 requested tokens \(prompt 125 tokens\)\n\[ar\] 3 tokens/);
+  });
+
   const bad: [string, string[], number, RegExp][] = [
     ["--threads 0", ["--threads", "0"], 2, /generate: --threads must be an integer in 1\.\.17, got 0/],
     ["--threads with webgpu", ["--threads", "2", "--backend", "webgpu"], 2, /--threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu/],

@@ -9,7 +9,9 @@
  * generation ends mid-block or at the very first token:
  * - the tokens equal the oracle's exactly;
  * - every decode forward commits at least one token and at most what the decoder can verify at once;
- * - the counts are consistent (committed tokens = output length, token positions ≥ forwards).
+ * - the counts are consistent (committed tokens = output length, token positions ≥ forwards);
+ * - the decode stops for the oracle's reason (EOS, the budget or the context), and the oracle's reason is
+ *   the one its output shows; the sampled decoders say theirs by the same rule.
  *
  * And the suite itself must be able to fail: decoders with a planted bug (a forgotten KV rollback, an
  * unverified token committed, a winning multi-block candidate whose KV rows are not kept) are run
@@ -17,7 +19,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { generationBudget, makeStats, type DecodeStats } from "../src/decoding/acceptance.ts";
+import { generationBudget, makeStats, stopReason, type DecodeStats, type StopReason } from "../src/decoding/acceptance.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobiReference } from "../src/decoding/jacobi-reference.ts";
 import { jacobi, jacobiIteration } from "../src/decoding/jacobi.ts";
@@ -100,6 +102,71 @@ describe.each(DECODERS)("$name", (decoder) => {
       { numRuns: 30 },
     );
   });
+
+  it("stops for the same reason as AR greedy (arGreedyReference): EOS, the budget or the context", () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const expected = arGreedyReference(c.config, c.params, c.prompt, c).stats.stopReason;
+        expect(decoder.decode(c).stats.stopReason, `${decoder.name} (${describeCase(c)})`).toBe(expected);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------- why a decode stopped
+
+/** The reason an output shows, by the definition: it ends in EOS, else it holds all it was asked for, else it filled the context. */
+function reasonShown(c: Pick<DecodeCase, "config" | "prompt" | "maxNewTokens" | "eosTokenId">, tokens: readonly number[]): StopReason {
+  if (c.eosTokenId !== null && tokens.at(-1) === c.eosTokenId) return "eos";
+  if (tokens.length === c.maxNewTokens) return "budget";
+  expect(c.prompt.length + tokens.length, "a decode that stops short of its budget without EOS fills the context").toBe(c.config.maxPositions);
+  return "context";
+}
+
+/** The sampling decoders: the same stop rule, on tokens that are samples rather than AR greedy's. */
+const SAMPLERS: readonly { readonly name: string; readonly decode: (c: DecodeCase) => { tokens: number[]; stats: DecodeStats } }[] = [
+  { name: "arSample", decode: (c) => arSample(c.config, c.params, c.prompt, { ...c, temperature: 1 }) },
+  { name: "jacobi sampling, block mode", decode: (c) => jacobi(c.config, c.params, c.prompt, { ...c, temperature: 1, mode: "block" }) },
+  { name: "jacobi sampling, running window", decode: (c) => jacobi(c.config, c.params, c.prompt, { ...c, temperature: 1, mode: "window" }) },
+  { name: "multiBlock sampling", decode: (c) => multiBlock(c.config, c.params, c.prompt, { ...c, ...MULTIBLOCK_VARIANTS[0](c), temperature: 1 }) },
+];
+
+describe("why a decode stopped (stats.stopReason)", () => {
+  it("the oracle's reason is the one its output shows: EOS at the end, else all maxNewTokens, else a full context", () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { tokens, stats } = arGreedyReference(c.config, c.params, c.prompt, c);
+        expect(stats.stopReason, describeCase(c)).toBe(reasonShown(c, tokens));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it.each(SAMPLERS)("$name says its reason by the same rule", ({ name, decode }) => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { tokens, stats } = decode(c);
+        expect(stats.stopReason, `${name} (${describeCase(c)})`).toBe(reasonShown(c, tokens));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("a prompt one short of the context gives one token and \"context\" for every decoder; a short one gives \"budget\"", () => {
+    const config = PRESETS.tiny;
+    const params = initParams(config, { seed: 5, std: 0.5 });
+    const long = Array.from({ length: config.maxPositions - 1 }, (_, i) => 3 + (i % 40));
+    const base = { config, params, modelSeed: 5, eosTokenId: null, blockSize: 4, init: "context" as const, seed: 0, maxBlocks: 2, spawnRatio: 0.85, poolSize: 4, poolKind: "recycling" as const };
+    for (const { name, decode } of [...DECODERS, ...SAMPLERS]) {
+      const cut = decode({ ...base, prompt: long, maxNewTokens: 10 });
+      expect(cut.tokens.length, name).toBe(1);
+      expect(cut.stats.stopReason, name).toBe("context");
+      const full = decode({ ...base, prompt: [1, 7, 8], maxNewTokens: 10 });
+      expect(full.tokens.length, name).toBe(10);
+      expect(full.stats.stopReason, name).toBe("budget");
+    }
+  });
 });
 
 // ---------------------------------------------------------------- the suite can fail
@@ -122,7 +189,7 @@ function plantedBug(bug: Bug): DecoderUnderTest {
   const decode = (c: DecodeCase): { tokens: number[]; stats: DecodeStats } => {
     const budget = generationBudget(c.config, c.prompt, c, "plantedBug");
     const out: number[] = [];
-    if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
+    if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0, stopReason(out, c.eosTokenId, c.maxNewTokens)) };
     const roomy = { ...c.config, maxPositions: c.config.maxPositions * (c.blockSize + 1) };
     const cache = bug === "forgetRollback" ? new ForgetfulCache(roomy) : new KVCache(roomy);
     let draft = [argmax(forward(roomy, c.params, c.prompt, { cache }))[c.prompt.length - 1]];
@@ -133,7 +200,7 @@ function plantedBug(bug: Bug): DecoderUnderTest {
       if (out.length === budget || out[out.length - 1] === c.eosTokenId) break;
       draft = bug === "unverifiedAnchor" && accepted < draft.length ? [draft[accepted], ...next.slice(1)] : next;
     }
-    return { tokens: out, stats: makeStats(0, 0, out.length, 0) };
+    return { tokens: out, stats: makeStats(0, 0, out.length, 0, stopReason(out, c.eosTokenId, c.maxNewTokens)) };
   };
   return { name: `jacobi with planted bug "${bug}"`, decode, maxPerForward: (c) => c.blockSize };
 }

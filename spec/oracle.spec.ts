@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  acceptedPrefixLength, arGreedyReference, argmax, firstDifference, forward, jacobiReference, keepThroughEos, loadCheckpoint,
+  acceptedPrefixLength, arGreedyReference, argmax, firstDifference, forward, jacobiReference, keepThroughEos, loadCheckpoint, stopReason,
 } from "jacobi-forcing/oracle";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
@@ -27,6 +27,16 @@ describe("jacobi-forcing/oracle", () => {
     const fast = jacobi(config, params, prompt, { maxNewTokens: 40, blockSize: 16, recordTrajectory: true });
     expect(fast.trajectory).toEqual(reference.trajectory);
     expect(fast.stats.iterationsPerBlock).toEqual(reference.stats.iterationsPerBlock);
+    expect([expected.stats.stopReason, reference.stats.stopReason, fast.stats.stopReason]).toEqual(["eos", "eos", "eos"]);
+  });
+
+  it("says why a decode stopped: EOS, the budget, or the context", () => {
+    expect(arGreedyReference(config, params, prompt, { maxNewTokens: 8 }).stats.stopReason).toBe("budget");
+    const long = [1, ...Array.from({ length: config.maxPositions - 3 }, () => tokenizer!.encode("1")[0])];
+    const cut = arGreedyReference(config, params, long, { maxNewTokens: 10, eosTokenId: null });
+    expect(cut.tokens).toHaveLength(2);                                   // prompt + output = the context length
+    expect(cut.stats.stopReason).toBe("context");
+    expect(stopReason([5, 2], 2, 8)).toBe("eos");
   });
 
   it("gives the forward, argmax and the acceptance rule", () => {

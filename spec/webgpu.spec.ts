@@ -27,7 +27,7 @@ import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/
 import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
 import { answering, type Request } from "../src/backend/webgpu/worker.ts";
-import { autoBlockSize } from "../src/decoding/block-size.ts";
+import { autoBlockSize, measureCostCurve } from "../src/decoding/block-size.ts";
 import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -481,22 +481,27 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     let gpuForwards = 0;
     const runner: ModelRunner = { ...gpu, forward: (tokens, options) => { gpuForwards++; return gpu.forward(tokens, options); } };
     const stop = { maxNewTokens: 8, eosTokenId: null };
-    const choice = autoBlockSize(config, params, [[1, 5, 9]], { stop, blockSizes: [1, 2, 4], reps: 2, runner });
+    const curve = { points: measureCostCurve(config, params, [1, 2, 4], { reps: 2, runner }), source: "measured here" };
+    const choice = autoBlockSize(config, params, [[1, 5, 9]], { stop, blockSizes: [1, 2, 4], runner, curve });
     expect(gpuForwards).toBeGreaterThan(16);                     // the curve's 16 forwards, then the calibration decodes
     expect(jacobi(config, params, [1, 5, 9], { ...stop, blockSize: choice.blockSize, runner: gpu }).tokens)
       .toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, runner: gpu }).tokens);
     // The CLI on an 8-position context (auto's candidates stop at n = 4): the same weights, and the same
     // GPU arithmetic for the first 8 positions, so the same tokens as the GPU's AR greedy.
     const dir = mkdtempSync(join(tmpdir(), "jf-webgpu-"));
+    const cacheHome = process.env.XDG_CACHE_HOME;
     try {
       saveCheckpoint(dir, { config: { ...config, maxPositions: 8 }, params, tokenizer: null }, { dtype: "F64" });
       let out = "", err = "";
+      process.env.XDG_CACHE_HOME = dir;                           // the GPU's cost curve is measured and stored there, not in the user's cache
       const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "4", "--ignore-eos", "--method", "jacobi", "--block-size", "auto", "--backend", "webgpu", "--json"],
         { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
       expect(code).toBe(0);
-      expect(err).toMatch(/^block size auto: n = \d+/);
+      expect(err).toMatch(/^block size auto: n = \d+/m);
       expect(JSON.parse(out).tokens).toEqual(arGreedy(config, params, [1, 5, 9], { ...stop, maxNewTokens: 4, runner: gpu }).tokens);
     } finally {
+      if (cacheHome === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = cacheHome;
       rmSync(dir, { recursive: true, force: true });
     }
   });

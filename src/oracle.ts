@@ -11,7 +11,7 @@
  * | AR greedy, full recompute at every step (the oracle of every decoder) | {@link arGreedyReference} | §2.1 Eq. 1 |
  * | block Jacobi, full recompute at every iteration, with its trajectory | {@link jacobiReference} | §2.1 Eq. 2–4 |
  * | the acceptance rule and the EOS rule every parallel decoder shares | {@link acceptedPrefixLength}, {@link keepThroughEos} | docs/ALGORITHM.md §1 |
- * | the token budget | {@link generationBudget} | — |
+ * | the token budget, and why a decode stopped (EOS, budget or context) | {@link generationBudget}, {@link stopReason} | — |
  * | a comparison whose failure names the first differing token and its context | {@link firstDifference} | — |
  *
  * Usage (TypeScript, run with tsx or vitest — the package ships its sources, no build step):
@@ -46,7 +46,8 @@ export { argmax } from "./tensor/ops.ts";
 export { arGreedyReference, type GenerationResult } from "./decoding/greedy.ts";
 export { jacobiReference, type JacobiReferenceOptions, type JacobiReferenceResult } from "./decoding/jacobi-reference.ts";
 export {
-  DecodingError, acceptedPrefixLength, generationBudget, keepThroughEos, stopToken, type DecodeStats, type StopOptions,
+  DecodingError, acceptedPrefixLength, generationBudget, keepThroughEos, stopReason, stopToken, type DecodeStats, type StopOptions,
+  type StopReason,
 } from "./decoding/acceptance.ts";
 export { firstMismatch, type Trajectory, type TrajectoryBlock } from "./decoding/trajectory.ts";
 

@@ -5,7 +5,9 @@
  * disagree on which tokens are right or where an output ends.
  *
  * docs/ALGORITHM.md §1: generation stops after the first EOS (which is kept in the output) or once the
- * budget is reached; the budget is `maxNewTokens`, capped by the room left in the context.
+ * budget is reached; the budget is `maxNewTokens`, capped by the room left in the context, so that prompt
+ * plus output never exceed the context length (a 255-token prompt in a context of 256 leaves room for one
+ * token). Every decoder's stats say which of the three ended it (`stopReason`).
  *
  * @module
  */
@@ -121,6 +123,50 @@ export function stopToken(config: ModelConfig, options: StopOptions): number | n
 }
 
 /**
+ * The stop test every decoder runs after committing tokens: the output is finished once it holds
+ * `budget` tokens ({@link generationBudget}) or ends with the EOS in force.
+ *
+ * @param tokens - the output so far (the prompt not included)
+ * @example
+ * ```ts
+ * generationFinished([5, 6], 4, 2);    // false
+ * generationFinished([5, 2], 4, 2);    // true: EOS
+ * generationFinished([5, 6], 2, null); // true: the budget
+ * ```
+ * @category Decoding
+ */
+export function generationFinished(tokens: ArrayLike<number>, budget: number, eos: number | null): boolean {
+  return tokens.length >= budget || (eos !== null && tokens.length > 0 && tokens[tokens.length - 1] === eos);
+}
+
+/**
+ * Why a decode stopped: it generated EOS (`"eos"`), it generated the `maxNewTokens` asked for
+ * (`"budget"`), or prompt plus output filled the model's context length first (`"context"`).
+ *
+ * @category Decoding
+ */
+export type StopReason = "eos" | "budget" | "context";
+
+/**
+ * Why a finished output stopped ({@link StopReason}): EOS if it ends with the EOS in force, else the
+ * budget if it holds all `maxNewTokens` asked for, else the context (the budget was capped by it). An
+ * output that both ends in EOS and fills the budget stopped for EOS.
+ *
+ * @param tokens - the finished output (the prompt not included)
+ * @example
+ * ```ts
+ * stopReason([5, 2], 2, 8);          // "eos"
+ * stopReason([5, 6, 7], 2, 3);       // "budget"
+ * stopReason([5], null, 10);         // "context": a 255-token prompt in a context of 256 leaves room for 1
+ * ```
+ * @category Decoding
+ */
+export function stopReason(tokens: ArrayLike<number>, eos: number | null, maxNewTokens: number): StopReason {
+  if (eos !== null && tokens.length > 0 && tokens[tokens.length - 1] === eos) return "eos";
+  return tokens.length >= maxNewTokens ? "budget" : "context";
+}
+
+/**
  * The EOS rule: how many of `tokens` to keep — up to and including the first EOS, or all of them.
  *
  * @example
@@ -193,6 +239,8 @@ export interface DecodeStats {
   readonly tokensPerForward: number;
   /** Sum of the widths of all decode forwards: the compute the speedup costs. */
   readonly tokenPositions: number;
+  /** Why the decode stopped: EOS, the `maxNewTokens` budget, or the context length ({@link stopReason}). */
+  readonly stopReason: StopReason;
 }
 
 /**
@@ -200,16 +248,18 @@ export interface DecodeStats {
  *
  * @example
  * ```ts
- * makeStats(10, 1, 25, 160); // { forwards: 10, prefillForwards: 1, committedTokens: 25, tokensPerForward: 2.5, tokenPositions: 160 }
+ * makeStats(10, 1, 25, 160, "eos");
+ * // { forwards: 10, prefillForwards: 1, committedTokens: 25, tokensPerForward: 2.5, tokenPositions: 160, stopReason: "eos" }
  * ```
  * @category Decoding
  */
-export function makeStats(forwards: number, prefillForwards: number, committedTokens: number, tokenPositions: number): DecodeStats {
+export function makeStats(forwards: number, prefillForwards: number, committedTokens: number, tokenPositions: number, stop: StopReason): DecodeStats {
   return {
     forwards,
     prefillForwards,
     committedTokens,
     tokensPerForward: forwards === 0 ? 0 : committedTokens / forwards,
     tokenPositions,
+    stopReason: stop,
   };
 }

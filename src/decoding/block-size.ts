@@ -1,5 +1,5 @@
 /**
- * Choosing the Jacobi block size n from measured costs: `--block-size auto`.
+ * Choosing the Jacobi block size n from costs: `--block-size auto`.
  *
  * A Jacobi forward over T tokens commits TPF tokens on average; AR commits one token per single-token
  * forward. So, with `t(T)` the wall time of a forward over T tokens,
@@ -7,23 +7,26 @@
  *     expected speedup over AR at block size n  =  TPF(n) · t(1) / t(T̄(n))
  *
  * where T̄(n) is the mean number of tokens per forward at block size n (a block shrinks as its tokens are
- * accepted, so T̄ < n). Both factors are measured, nothing is assumed: the cost curve `t(T)/t(1)` by
- * timing forwards of the model on the backend in use, TPF(n) and T̄(n) by decoding a few calibration
- * prompts at each candidate n. The cost curve is close to linear in T, so the cost of the mean forward
- * is the mean cost of the forwards. n = 1 is always a candidate: it is AR (one token a forward, TPF 1,
- * speedup 1 by definition), so the choice is never expected to be slower than AR. The prediction leaves
- * out the per-iteration work around the forward and rests on a few prompts, so when it picks n > 1,
- * `autoBlockSize` times Jacobi at that n against AR greedy on the calibration prompts and keeps it only
- * for a measured gain of at least {@link AUTO_MIN_GAIN}.
+ * accepted, so T̄ < n). TPF(n) and T̄(n) are counted by decoding the calibration prompts at each
+ * candidate n — counts, not timings, so the same model and prompts give the same numbers on any machine
+ * at any load. The cost curve `t(T)/t(1)` is an input, a {@link CostCurve}: measured on the model's
+ * shape and the backend in use by {@link measureCostCurve}, once — the CLI stores it in the user's cache
+ * directory and reuses it (`src/cli/cost-curve.ts`). So the choice is a pure function of the model, the
+ * prompts and that curve: a loaded machine cannot change it from one run to the next. The cost curve is
+ * close to linear in T, so the cost of the mean forward is the mean cost of the forwards. n = 1 is always
+ * a candidate: it is AR (one token a forward, TPF 1, speedup 1 by definition), and a block size above 1
+ * must promise a clear gain ({@link AUTO_MIN_GAIN}) to be preferred to it.
  *
  * Why it matters: on a GPU a forward over a few dozen tokens costs about what one over a single token
  * costs, so the largest n the model can use wins; on a CPU in plain JavaScript t(T)/t(1) grows almost
  * like T, and the best n is small — or 1 (the measured curves: docs/performance.md). No reference
  * implementation measures this; they fix n.
  *
- * What this is not: an online tuner. It calibrates once, before decoding, and the choice is printed.
+ * What this is not: an online tuner. The choice reads no clock; `measureCostCurve`, the one function
+ * here that times anything, makes a curve meant to be measured once and kept.
  *
- * Read next: `jacobi.ts` (what the chosen n is used for), `bench/methods.ts` (the `auto` row).
+ * Read next: `jacobi.ts` (what the chosen n is used for), `src/cli/cost-curve.ts` (where the curve is
+ * stored), `bench/methods.ts` (the `auto` row).
  *
  * @module
  */
@@ -31,7 +34,6 @@ import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { resolveRunner, type RunnerOption } from "../model/runner.ts";
 import { DecodingError, type StopOptions } from "./acceptance.ts";
-import { arGreedy } from "./greedy.ts";
 import { jacobi } from "./jacobi.ts";
 import { interleavedMedianMs } from "../util/timing.ts";
 
@@ -49,6 +51,18 @@ export interface CostPoint {
   readonly ms: number;
   /** t(T) / t(1): the forward's wall time in single-token forwards. */
   readonly ratio: number;
+}
+
+/**
+ * The cost curve a choice is made from: `t(T)/t(1)` at some T, and where it came from.
+ *
+ * @category Decoding
+ */
+export interface CostCurve {
+  /** The points (T, t(T)/t(1)); read between them by {@link costAt}. */
+  readonly points: readonly Pick<CostPoint, "T" | "ratio">[];
+  /** Where the points came from, in words: a file path and when it was measured, or "measured now". */
+  readonly source: string;
 }
 
 /**
@@ -170,14 +184,8 @@ export interface BlockSizeChoice {
   readonly expectedSpeedup: number;
   /** Every candidate, in the order given. */
   readonly candidates: readonly BlockSizeCandidate[];
-  /**
-   * {@link autoBlockSize} only, when the prediction picked an n > 1: the measured tokens/s of Jacobi at
-   * that n over AR greedy's on the calibration prompts (median of timed runs). Below
-   * {@link AUTO_MIN_GAIN} the choice falls back to n = 1.
-   */
-  readonly measuredSpeedup?: number;
-  /** The n the prediction picked before the measurement overruled it (absent when it did not). */
-  readonly overruled?: number;
+  /** The cost curve the choice was made from, and where it came from. */
+  readonly curve: CostCurve;
 }
 
 /**
@@ -202,8 +210,9 @@ export function costAt(curve: readonly Pick<CostPoint, "T" | "ratio">[], T: numb
 
 /**
  * The smallest expected gain for which a block size n > 1 is preferred to AR (n = 1): 1.1. The
- * calibration's TPF comes from a few prompts and the cost curve from a shared, noisy machine, so a
- * predicted gain of a few percent is within their error (docs/performance.md shows a prediction that
+ * prediction leaves out what a Jacobi iteration costs beyond its forward (drafts, acceptance, the cache
+ * rollback), its TPF comes from a few prompts, and the cost curve was timed once on a shared machine;
+ * a predicted gain of a few percent is within their error (docs/performance.md shows a prediction that
  * small turning into a loss). Since the point of `auto` is never to be slower than AR, a block must
  * promise a clear gain before it is chosen.
  *
@@ -214,23 +223,21 @@ export const AUTO_MIN_GAIN = 1.1;
 /**
  * Picks the block size that maximises `TPF(n) / (t(T̄(n)) / t(1))`, the expected tokens/s relative to AR;
  * a block size above 1 only when its expected speedup reaches `minGain` (default {@link AUTO_MIN_GAIN}),
- * otherwise n = 1 (when calibrated).
+ * otherwise n = 1 (when calibrated). A pure function: the same curve and calibration, the same choice.
  *
  * @example
  * ```ts
  * const calibration = [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 },
  *                      { blockSize: 16, tokensPerForward: 3, tokensPerForwardCall: 9 }];
- * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 12 }], calibration).blockSize;  // 1: a CPU, 3 / 6.9 < 1
- * chooseBlockSize([{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], calibration).blockSize; // 16: a GPU, 3 / 1.05 > 1
+ * chooseBlockSize({ points: [{ T: 1, ratio: 1 }, { T: 16, ratio: 12 }], source: "a CPU" }, calibration).blockSize;  // 1: 3 / 6.9 < 1
+ * chooseBlockSize({ points: [{ T: 1, ratio: 1 }, { T: 16, ratio: 1.1 }], source: "a GPU" }, calibration).blockSize; // 16: 3 / 1.05 > 1
  * ```
  * @category Decoding
  */
-export function chooseBlockSize(
-  curve: readonly Pick<CostPoint, "T" | "ratio">[], calibration: readonly BlockCalibration[], minGain: number = AUTO_MIN_GAIN,
-): BlockSizeChoice {
+export function chooseBlockSize(curve: CostCurve, calibration: readonly BlockCalibration[], minGain: number = AUTO_MIN_GAIN): BlockSizeChoice {
   if (calibration.length === 0) throw new DecodingError("chooseBlockSize: expected at least one calibrated block size, got none");
   const candidates = calibration.map((c) => {
-    const costRatio = costAt(curve, c.tokensPerForwardCall);
+    const costRatio = costAt(curve.points, c.tokensPerForwardCall);
     return { ...c, costRatio, expectedSpeedup: c.tokensPerForward / costRatio };
   });
   let best = candidates[0];
@@ -239,7 +246,7 @@ export function chooseBlockSize(
   }
   const ar = candidates.find((c) => c.blockSize === 1);
   if (ar !== undefined && best.blockSize !== 1 && best.expectedSpeedup < minGain) best = ar;
-  return { blockSize: best.blockSize, expectedSpeedup: best.expectedSpeedup, candidates };
+  return { blockSize: best.blockSize, expectedSpeedup: best.expectedSpeedup, candidates, curve };
 }
 
 /**
@@ -252,21 +259,23 @@ export interface AutoBlockSizeOptions extends RunnerOption {
   readonly blockSizes?: readonly number[];
   /** How long each calibration decode runs (EOS as given). */
   readonly stop: StopOptions;
-  /** Timed forwards per point of the cost curve (median kept); default 7. */
-  readonly reps?: number;
+  /** The cost curve of the backend that will decode (see {@link measureCostCurve}); measured once and kept, not here. */
+  readonly curve: CostCurve;
 }
 
 /**
- * Measures the cost curve and calibrates every candidate block size on `prompts`, then chooses — all on
- * `options.runner` (default the CPU reference), the backend that will decode: a GPU's curve is flat
- * where a CPU's is steep, so a choice calibrated on one backend is wrong for the other.
+ * Calibrates every candidate block size on `prompts` (on `options.runner`, default the CPU reference: the
+ * backend that will decode) and chooses from `options.curve`. Deterministic: it decodes and counts, and
+ * times nothing, so the same model, prompts and curve give the same choice at any machine load. The curve
+ * must be that backend's: a GPU's is flat where a CPU's is steep, so a choice made from one is wrong for
+ * the other.
  *
  * @example
  * ```ts
- * const choice = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 } });
+ * const curve = { points: measureCostCurve(config, params, AUTO_BLOCK_SIZES), source: "measured now" };   // once, then kept
+ * const choice = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 }, curve });
  * jacobi(config, params, prompt, { maxNewTokens: 64, blockSize: choice.blockSize });
- * // on the GPU: the curve, the calibration and the check all run on the runner that will decode
- * const onGpu = autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 }, runner: gpu });
+ * autoBlockSize(config, params, calibrationPrompts, { stop: { maxNewTokens: 48 }, curve });   // the same choice again
  * ```
  * @category Decoding
  */
@@ -275,44 +284,31 @@ export function autoBlockSize(
 ): BlockSizeChoice {
   const longest = Math.max(...prompts.map((p) => p.length));
   const room = config.maxPositions - longest;
-  const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n < room);
+  // A block never outgrows the room left (blocks are cut to it), so larger n only repeat the largest that fits; n = 1 always stays.
+  const sizes = (options.blockSizes ?? AUTO_BLOCK_SIZES).filter((n) => n >= 1 && n <= Math.max(1, room));
   if (sizes.length === 0) throw new DecodingError(`autoBlockSize: no candidate block size fits after a prompt of ${longest} in a context of ${config.maxPositions}`);
-  // Everything runs on the backend that will decode: the cost curve, the calibration decodes, the check.
   const runner = resolveRunner(config, params, options, "autoBlockSize");
-  const curve = measureCostCurve(config, params, sizes, { reps: options.reps ?? 7, runner });
   const calibration = calibrateBlockSizes(config, params, prompts, sizes, { ...options.stop, runner });
-  const choice = chooseBlockSize(curve, calibration);
-  if (choice.blockSize === 1) return choice;
-  // The prediction leaves out what a Jacobi iteration costs beyond its forward (drafts, acceptance, cache
-  // rollback) and rests on few prompts; check it against the decoders themselves before trusting it.
-  const [ar, block] = interleavedMedianMs([
-    () => { for (const p of prompts) arGreedy(config, params, [...p], { ...options.stop, runner }); },
-    () => { for (const p of prompts) jacobi(config, params, p, { ...options.stop, blockSize: choice.blockSize, runner }); },
-  ], options.reps ?? 7);
-  const measuredSpeedup = ar / block;
-  if (measuredSpeedup >= AUTO_MIN_GAIN || !sizes.includes(1)) return { ...choice, measuredSpeedup };
-  const fallback = chooseBlockSize(curve, calibration, Infinity);
-  return { ...fallback, measuredSpeedup, overruled: choice.blockSize };
+  return chooseBlockSize(options.curve, calibration);
 }
 
 /**
- * One line per candidate, the chosen one marked: what `--block-size auto` prints.
+ * What `--block-size auto` prints: the choice, the cost curve it was made from, and one line per
+ * candidate, the chosen one marked.
  *
  * @example
  * ```ts
- * formatBlockSizeChoice(chooseBlockSize([{ T: 1, ratio: 1 }], [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 }]));
- * // "block size auto: n = 1, expected 1.00x AR tokens/s (TPF / cost of ...)\n      n    TPF   tokens/forward   t(T)/t(1)   expected speedup\n  *    1   1.00 ..."
+ * formatBlockSizeChoice(chooseBlockSize({ points: [{ T: 1, ratio: 1 }], source: "a made-up curve" }, [{ blockSize: 1, tokensPerForward: 1, tokensPerForwardCall: 1 }]));
+ * // "block size auto: n = 1, expected 1.00x AR tokens/s (TPF counted on the calibration prompts / cost of a forward ...)\n
+ * //  cost curve: a made-up curve\n      n    TPF   tokens/forward   t(T)/t(1)   expected speedup\n  *    1   1.00 ..."
  * ```
  * @category Decoding
  */
 export function formatBlockSizeChoice(choice: BlockSizeChoice): string {
-  const checked = choice.measuredSpeedup === undefined ? ""
-    : choice.overruled !== undefined
-      ? `; n = ${choice.overruled} was predicted faster but measured ${choice.measuredSpeedup.toFixed(2)}x AR on the calibration prompts (< ${AUTO_MIN_GAIN}), so AR`
-      : `; measured ${choice.measuredSpeedup.toFixed(2)}x AR on the calibration prompts`;
   const lines = [
     `block size auto: n = ${choice.blockSize}, expected ${choice.expectedSpeedup.toFixed(2)}x AR tokens/s ` +
-    `(TPF / cost of a forward of that many tokens in single-token forwards, both measured here)${checked}`,
+    "(TPF counted on the calibration prompts / cost of a forward of that many tokens in single-token forwards)",
+    `cost curve: ${choice.curve.source}`,
     "      n    TPF   tokens/forward   t(T)/t(1)   expected speedup",
   ];
   for (const c of choice.candidates) {

@@ -2,7 +2,7 @@
  * Autoregressive (AR) greedy decoding: the oracle every faster decoder is tested against.
  *
  * `arGreedyReference` is the definition — recompute the whole forward over prompt + output at every
- * step, take the argmax of the last row, stop at EOS or the budget. No cache, nothing clever: it is the
+ * step, take the argmax of the last row, stop at EOS or the budget (`generationFinished`). No cache, nothing clever: it is the
  * code you should be able to check by eye. `arGreedy` is the same loop with a KV cache: one prefill over
  * the prompt, then one single-token forward per committed token. The specs prove they agree token for
  * token, and every decoder in this folder must agree with them too.
@@ -16,7 +16,7 @@
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { resolveRunner, type ForwardResult, type RunnerOption } from "../model/runner.ts";
-import { generationBudget, makeStats, stopToken, type DecodeStats, type StopOptions } from "./acceptance.ts";
+import { generationBudget, generationFinished, makeStats, stopReason, stopToken, type DecodeStats, type StopOptions } from "./acceptance.ts";
 
 /**
  * What a decoder returns.
@@ -60,14 +60,13 @@ export function arGreedyReference(config: ModelConfig, params: Params, prompt: r
   const sequence = [...prompt];
   const out: number[] = [];
   let positions = 0;
-  while (out.length < budget) {
+  while (!generationFinished(out, budget, eos)) {
     const next = lastArgmax(runner.forward(sequence));
     positions += sequence.length;
     out.push(next);
     sequence.push(next);
-    if (next === eos) break;
   }
-  return { tokens: out, stats: makeStats(out.length, 0, out.length, positions) };
+  return { tokens: out, stats: makeStats(out.length, 0, out.length, positions, stopReason(out, eos, options.maxNewTokens)) };
 }
 
 /**
@@ -87,7 +86,7 @@ export function arGreedy(config: ModelConfig, params: Params, prompt: readonly n
   const runner = resolveRunner(config, params, options, "arGreedy");
   const eos = stopToken(config, options);
   const out: number[] = [];
-  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
+  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0, stopReason(out, eos, options.maxNewTokens)) };
   const cache = runner.newCache({ firstStep: 1 });
   try {
     let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
@@ -96,10 +95,10 @@ export function arGreedy(config: ModelConfig, params: Params, prompt: readonly n
       const result = runner.forward([next], { cache });                  // commits `next`, predicts the one after
       forwards++;
       out.push(next);
-      if (next === eos || out.length === budget) break;
+      if (generationFinished(out, budget, eos)) break;
       next = lastArgmax(result);
     }
-    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
+    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards, stopReason(out, eos, options.maxNewTokens)) };
   } finally {
     cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
   }

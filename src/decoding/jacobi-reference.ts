@@ -27,7 +27,7 @@ import { forward } from "../model/transformer.ts";
 import { argmax } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { DecodingError, generationBudget, keepThroughEos, makeStats, stopToken } from "./acceptance.ts";
+import { DecodingError, generationBudget, generationFinished, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
 import { resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./types.ts";
@@ -85,12 +85,12 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
   let forwards = 0;
   let positions = 0;
   if (budget === 0) {
-    return { tokens: out, stats: { ...makeStats(0, 0, 0, 0), iterationsPerBlock }, trajectory: { prompt: [...prompt], blockSize, blocks } };
+    const stats = { ...makeStats(0, 0, 0, 0, stopReason(out, eos, options.maxNewTokens)), iterationsPerBlock };
+    return { tokens: out, stats, trajectory: { prompt: [...prompt], blockSize, blocks } };
   }
   const promptRows = argmax(forward(config, params, prompt));                        // [P]: the prefill
   let anchor = promptRows[prompt.length - 1];                                        // the greedy token after the prompt
-  let ended = false;
-  while (!ended && out.length < budget) {
+  while (!generationFinished(out, budget, eos)) {
     const context = [...prompt, ...out];
     const m = Math.min(blockSize, budget - out.length);
     let y = [anchor, ...draftTokens(init, m - 1, context, anchor, rng, config)];      // y(0): the anchor, then draft tokens
@@ -104,7 +104,7 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
       const predicted = Array.from(rows.subarray(context.length - 1, context.length + m));
       const converged = commonPrefixLength(y, predicted.slice(0, m));                // y[0..converged-1] are fixed
       const kept = keepThroughEos(y.slice(0, converged), eos);
-      ended = eos !== null && y[kept - 1] === eos;                                   // EOS is fixed: the output ends
+      const ended = eos !== null && y[kept - 1] === eos;                             // EOS is fixed: the output ends
       if (ended || converged === m || iteration === maxIterations) {
         const fixedPoint = y.slice(0, kept);
         blocks.push({ context, states: states.map((s) => s.slice(0, kept)), fixedPoint });
@@ -116,6 +116,6 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
       y = predicted.slice(0, m);                                                     // y(j+1), the Jacobi update (Eq. 3)
     }
   }
-  const stats = { ...makeStats(forwards, 1, out.length, positions), iterationsPerBlock };
+  const stats = { ...makeStats(forwards, 1, out.length, positions, stopReason(out, eos, options.maxNewTokens)), iterationsPerBlock };
   return { tokens: out, stats, trajectory: { prompt: [...prompt], blockSize, blocks } };
 }

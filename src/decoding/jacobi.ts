@@ -39,7 +39,7 @@ import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { cpuRunner, resolveRunner, type ModelRunner, type SequenceCache } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
-import { acceptedPrefixLength, generationBudget, makeStats, stopToken } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { samplingDistribution, sampleToken, verifySampled, type ResolvedSampling } from "./sampling.ts";
 import type { TrajectoryBlock } from "./trajectory.ts";
@@ -163,7 +163,8 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
         : sampleToken(samplingDistribution(prefill.logits(), prompt.length - 1, resolved.sampling), run.rng);
       blocks = resolved.mode === "block" ? decodeBlocks(run, anchor, options.recordTrajectory ?? false) : decodeRunningWindow(run, anchor);
     }
-    const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions), iterationsPerBlock: blocks.iterations };
+    const stop = stopReason(run.committed, run.eos, options.maxNewTokens);
+    const stats = { ...makeStats(run.forwards, budget > 0 ? 1 : 0, run.committed.length, run.positions, stop), iterationsPerBlock: blocks.iterations };
     if (!options.recordTrajectory) return { tokens: run.committed, stats };
     return { tokens: run.committed, stats, trajectory: { prompt: [...prompt], blockSize: resolved.blockSize, blocks: blocks.trajectory } };
   } finally {
@@ -199,8 +200,7 @@ function step(run: Run, draft: number[], block: number | null, iteration: number
   run.positions += draft.length;
   run.committed.push(...draft.slice(0, outcome.accepted));
   run.onIteration?.({ block, iteration, committedBefore, state, draft, greedy: outcome.greedy, accepted: outcome.accepted, cache: run.cache });
-  const finished = run.committed.length === run.budget || (run.eos !== null && run.committed[run.committed.length - 1] === run.eos);
-  return { ...outcome, finished };
+  return { ...outcome, finished: generationFinished(run.committed, run.budget, run.eos) };
 }
 
 /** `draft` topped up with fresh draft tokens to `width` tokens. */

@@ -53,7 +53,7 @@ import type { Params } from "../model/params.ts";
 import { resolveRunner, type ForwardResult } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { acceptedPrefixLength, generationBudget, makeStats, stopToken } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { makePool, type CandidatePool } from "./recycling.ts";
 import { sampleToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
@@ -94,7 +94,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
     const finish = (): MultiBlockResult => ({
       tokens: committed,
       stats: {
-        ...makeStats(forwards, budget > 0 ? 1 : 0, committed.length, positions),
+        ...makeStats(forwards, budget > 0 ? 1 : 0, committed.length, positions, stopReason(committed, eos, options.maxNewTokens)),
         positionsPerToken: committed.length === 0 ? 0 : positions / committed.length,
         iterationsPerBlock, acceptedFrom: { ...from }, spawned, promoted: promotions,
       },
@@ -148,7 +148,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
         block, iteration: ra.iterations, committedBefore, draft: ra.draft, candidates, pseudoBlocks: pseudo.map((b) => b.draft),
         winner: verdict.row - 1, accepted: verdict.accepted, cache,
       });
-      if (committed.length === budget || (eos !== null && committed[committed.length - 1] === eos)) {
+      if (generationFinished(committed, budget, eos)) {
         iterationsPerBlock.push(ra.iterations);
         return finish();
       }

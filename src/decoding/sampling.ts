@@ -25,7 +25,7 @@ import type { Params } from "../model/params.ts";
 import { resolveRunner, type RunnerOption } from "../model/runner.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/random.ts";
-import { DecodingError, generationBudget, makeStats, stopToken, type StopOptions } from "./acceptance.ts";
+import { DecodingError, generationBudget, generationFinished, makeStats, stopReason, stopToken, type StopOptions } from "./acceptance.ts";
 import type { GenerationResult } from "./greedy.ts";
 
 // ---------------------------------------------------------------- options
@@ -262,7 +262,7 @@ export function arSample(config: ModelConfig, params: Params, prompt: readonly n
   const eos = stopToken(config, options);
   const rng = new Rng(options.seed ?? 0);
   const out: number[] = [];
-  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0) };
+  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0, stopReason(out, eos, options.maxNewTokens)) };
   const runner = resolveRunner(config, params, options, "arSample");
   const cache = runner.newCache({ firstStep: 1 });
   try {
@@ -273,10 +273,10 @@ export function arSample(config: ModelConfig, params: Params, prompt: readonly n
       logits = runner.forward([next], { cache }).logits();                  // commits `next`
       forwards++;
       out.push(next);
-      if (next === eos || out.length === budget) break;
+      if (generationFinished(out, budget, eos)) break;
       next = sampleToken(samplingDistribution(logits, 0, sampling), rng);
     }
-    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards) };
+    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards, stopReason(out, eos, options.maxNewTokens)) };
   } finally {
     cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
   }

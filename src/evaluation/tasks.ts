@@ -1,6 +1,7 @@
 /**
  * Task evaluations of a trained model, independent of how it decodes: math accuracy (exact match of
- * the final answer on held-out problems) and the greedy continuation of held-out text prefixes.
+ * the final answer on held-out problems) and decoding speed on code — the greedy continuation of
+ * held-out prefixes, measured the way the results table (docs/results.md) measures it.
  *
  * The decoder is passed in as a function, so the same evaluation serves AR greedy and every Jacobi
  * variant; this module imports neither `decoding` nor `training` (layers: `data`, `model` below it,
@@ -10,6 +11,7 @@
  *
  * @module
  */
+import type { TrainingSequence } from "../data/dataset.ts";
 import { extractAnswer, mathPrompt, type MathProblem } from "../data/math.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
 import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
@@ -29,11 +31,19 @@ export interface Generation {
 }
 
 /**
- * A decoder: prompt ids (BOS first) and a budget in, generated ids out.
+ * A decoder: prompt ids and a budget in, generated ids out; with `ignoreEos` it generates past EOS, up
+ * to the budget.
  *
  * @category Evaluation
  */
-export type Decode = (prompt: readonly number[], maxNewTokens: number) => Generation;
+export type Decode = (prompt: readonly number[], maxNewTokens: number, options?: { readonly ignoreEos?: boolean }) => Generation;
+
+/**
+ * Called after each prompt of an evaluation: how many are done, of how many.
+ *
+ * @category Evaluation
+ */
+export type OnProgress = (done: number, total: number) => void;
 
 /**
  * Aggregate numbers of an evaluation.
@@ -66,18 +76,6 @@ export interface MathFailure {
 }
 
 /**
- * A held-out prefix and the model's greedy continuation of it.
- *
- * @category Evaluation
- */
-export interface Continuation {
-  /** The prefix given. */
-  readonly prefix: string;
-  /** The characters the model wrote after it. */
-  readonly continuation: string;
-}
-
-/**
  * The result of {@link mathAccuracy}.
  *
  * @category Evaluation
@@ -87,9 +85,18 @@ export interface MathResult extends DecodeTotals {
   readonly accuracy: number;
   /** Number of problems. */
   readonly examples: number;
-  /** The first few wrong answers: question, expected and generated text. */
+  /** Problems answered wrongly. */
+  readonly wrong: number;
+  /** The first {@link MATH_FAILURES_KEPT} wrong answers: question, expected and generated text. */
   readonly failures: MathFailure[];
 }
+
+/**
+ * How many wrong answers {@link mathAccuracy} keeps to show: 5 (the count of all is `wrong`).
+ *
+ * @category Evaluation
+ */
+export const MATH_FAILURES_KEPT = 5;
 
 /**
  * Exact-match accuracy of the final answer: each problem's prompt (BOS, question, newline) is decoded
@@ -103,41 +110,97 @@ export interface MathResult extends DecodeTotals {
  * };
  * const { accuracy, tokens, forwards } = mathAccuracy(tokenizer, mathEvalSet(500, 1234), decode);
  * // accuracy: the share of the 500 answers right; tokens / forwards: Jacobi's tokens per forward
+ * mathAccuracy(tokenizer, problems, decode, (done, total) => console.error(`${done}/${total}`));  // with progress
  * ```
  * @category Evaluation
  */
-export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathProblem[], decode: Decode): MathResult {
+export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathProblem[], decode: Decode, onProgress?: OnProgress): MathResult {
   let correct = 0, tokens = 0, forwards = 0;
   const failures: MathResult["failures"] = [];
   const start = performance.now();
-  for (const p of problems) {
+  problems.forEach((p, i) => {
     const prompt = [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))];
     const out = decode(prompt, 64);
     tokens += out.tokens.length;
     forwards += out.forwards;
     const text = tokenizer.decode(out.tokens);
     if (extractAnswer(text) === p.answer) correct++;
-    else if (failures.length < 5) failures.push({ question: p.question, expected: p.answer, got: text });
-  }
+    else if (failures.length < MATH_FAILURES_KEPT) failures.push({ question: p.question, expected: p.answer, got: text });
+    onProgress?.(i + 1, problems.length);
+  });
   const seconds = (performance.now() - start) / 1000;
-  return { accuracy: correct / Math.max(problems.length, 1), examples: problems.length, failures, tokens, forwards, seconds };
+  const wrong = problems.length - correct;
+  return { accuracy: correct / Math.max(problems.length, 1), examples: problems.length, wrong, failures, tokens, forwards, seconds };
 }
 
-// ---------------------------------------------------------------- text continuation
+// ---------------------------------------------------------------- decoding speed on code
 
 /**
- * Greedy continuations of `prefixes` (text after BOS), each for `length` tokens, as text.
+ * How decoding speed is measured on code, by `eval --data code` and by the results table
+ * (docs/results.md, `npm run results`), so that both report the same TPF: the greedy continuation, EOS
+ * ignored, of `newTokens` tokens after the first `prefixLength` tokens of `prefixes` held-out windows
+ * spread over all of them ({@link codeSpeedPrompts}).
  *
- * @throws TokenizerError when a prefix holds a character the vocabulary lacks
+ * @category Evaluation
+ */
+export const CODE_SPEED = {
+  /** Held-out windows whose beginnings are continued. */
+  prefixes: 20,
+  /** Tokens (characters) at the start of each window that form its prompt. */
+  prefixLength: 64,
+  /** Tokens generated after each prompt, EOS ignored. */
+  newTokens: 96,
+} as const;
+
+/**
+ * The prompts of the code speed measurement: the first `length` tokens of `count` held-out windows,
+ * every `floor(windows / count)`-th one from the first (all of them when there are fewer).
+ *
+ * @param windows - every held-out window, in order (`dataset.heldoutSequences(T, Infinity)`)
  * @example
  * ```ts
- * continueText(tokenizer, ["interface Array<T> {"], 40, decode)[0].continuation; // the greedy next 40 characters
+ * codeSpeedPrompts(codeDataset().heldoutSequences(256, Infinity)).map((p) => p.length); // twenty 64s: every 7th of 154 windows
  * ```
  * @category Evaluation
  */
-export function continueText(tokenizer: CharTokenizer, prefixes: readonly string[], length: number, decode: Decode): Continuation[] {
-  return prefixes.map((prefix) => {
-    const out = decode([SPECIAL_TOKENS.bos, ...tokenizer.encode(prefix)], length);
-    return { prefix, continuation: tokenizer.decode(out.tokens) };
+export function codeSpeedPrompts(
+  windows: readonly Pick<TrainingSequence, "tokens">[], count: number = CODE_SPEED.prefixes, length: number = CODE_SPEED.prefixLength,
+): number[][] {
+  const step = Math.max(1, Math.floor(windows.length / count));
+  return Array.from({ length: Math.min(count, windows.length) }, (_, i) => windows[i * step].tokens.slice(0, length));
+}
+
+/**
+ * The result of {@link codeSpeed}: the totals, and what was generated after each prompt.
+ *
+ * @category Evaluation
+ */
+export interface CodeSpeedResult extends DecodeTotals {
+  /** Per prompt, the tokens generated after it. */
+  readonly outputs: readonly (readonly number[])[];
+}
+
+/**
+ * Decodes each prompt for {@link CODE_SPEED}`.newTokens` tokens, EOS ignored, and counts tokens,
+ * forwards and seconds: the code measurement of the results table.
+ *
+ * @example
+ * ```ts
+ * const r = codeSpeed(codeSpeedPrompts(windows), decode);
+ * r.tokens / r.forwards; // TPF: 1.37 for models/code-jf with Jacobi n = 16, as in docs/results.md
+ * ```
+ * @category Evaluation
+ */
+export function codeSpeed(prompts: readonly (readonly number[])[], decode: Decode, onProgress?: OnProgress): CodeSpeedResult {
+  let tokens = 0, forwards = 0;
+  const outputs: (readonly number[])[] = [];
+  const start = performance.now();
+  prompts.forEach((prompt, i) => {
+    const out = decode(prompt, CODE_SPEED.newTokens, { ignoreEos: true });
+    tokens += out.tokens.length;
+    forwards += out.forwards;
+    outputs.push(out.tokens);
+    onProgress?.(i + 1, prompts.length);
   });
+  return { tokens, forwards, seconds: (performance.now() - start) / 1000, outputs };
 }

@@ -8,10 +8,14 @@
  * with with multi-block decoding and rejection recycling (`--block-size`, `--blocks`,
  * `--spawn-ratio`, `--pool`, `--pool-kind`; the paper's defaults, n = 64). Both give the same tokens as AR,
  * so the same accuracy, and their own tokens per forward.
- * - math: exact-match accuracy of the final answer on N (default 500) held-out problems, decoded greedily.
+ * - math: exact-match accuracy of the final answer on N (default 500) held-out problems, decoded greedily;
+ *   the wrong answers are listed (the first five, and how many more).
  * - code: bits per character on every held-out window (the model's context length, stride = context),
- *   next to the unigram baseline on the same characters; and the greedy continuation of held-out prefixes.
- * Both report decoding speed: tokens per decode forward and tokens per second.
+ *   next to the unigram baseline on the same characters; and the greedy continuation, EOS ignored, of
+ *   held-out prefixes — 96 tokens after the first 64 of 20 windows, the measurement of docs/results.md
+ *   (`CODE_SPEED`), so that both report the same TPF.
+ * Both report decoding speed: tokens per decode forward and tokens per second. Progress goes to stderr:
+ * a line every tenth of the problems or prefixes, or one line redrawn on a terminal.
  * With `--json` it prints one object:
  * `{"accuracy", "bitsPerChar", "unigramBitsPerChar", "tokensPerForward", "iterationsPerToken", "tokensPerSecond", "examples"}`
  * (accuracy for math, bits per character for code, null for the other; `iterationsPerToken` = 1 / TPF,
@@ -28,7 +32,7 @@ import { jacobi } from "../../decoding/jacobi.ts";
 import { multiBlock } from "../../decoding/multiblock.ts";
 import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
-import { continueText, mathAccuracy, type Decode } from "../../evaluation/tasks.ts";
+import { CODE_SPEED, codeSpeed, codeSpeedPrompts, mathAccuracy, type Decode, type MathResult, type OnProgress } from "../../evaluation/tasks.ts";
 import { loadCheckpoint, type Checkpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
@@ -48,28 +52,28 @@ function blockSize(method: string, flags: Flags): number {
 
 /** The decoder named by `--method`, configured by its flags, on the backend of `runner`. */
 function decoderFor(method: string, config: ModelConfig, params: Params, flags: Flags, runner: ModelRunner): Decode {
+  const stop = (maxNewTokens: number, options?: { readonly ignoreEos?: boolean }) => ({ maxNewTokens, ...(options?.ignoreEos ? { eosTokenId: null } : {}), runner });
   if (method === "ar") {
-    return (prompt, maxNewTokens) => {
-      const g = arGreedy(config, params, prompt, { maxNewTokens, runner });
+    return (prompt, maxNewTokens, options) => {
+      const g = arGreedy(config, params, prompt, stop(maxNewTokens, options));
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
   if (method === "jacobi") {
-    return (prompt, maxNewTokens) => {
-      const g = jacobi(config, params, prompt, { maxNewTokens, blockSize: blockSize(method, flags), runner });
+    return (prompt, maxNewTokens, options) => {
+      const g = jacobi(config, params, prompt, { ...stop(maxNewTokens, options), blockSize: blockSize(method, flags) });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
   }
   if (method === "mr") {
-    return (prompt, maxNewTokens) => {
+    return (prompt, maxNewTokens, options) => {
       const g = multiBlock(config, params, [...prompt], {
-        maxNewTokens,
+        ...stop(maxNewTokens, options),
         blockSize: blockSize(method, flags),
         maxBlocks: flags.blocks as number,
         spawnRatio: flags["spawn-ratio"] as number,
         poolSize: flags.pool as number,
         poolKind: flags["pool-kind"] as PoolKind,
-        runner,
       });
       return { tokens: g.tokens, forwards: g.stats.forwards };
     };
@@ -154,6 +158,31 @@ async function runEval(args: Flags, io: Io): Promise<void> {
   }
 }
 
+/**
+ * Progress of `eval` on stderr, so that it is never silent for long: on a terminal one line redrawn in
+ * place, at most four times a second; otherwise a line at every tenth of `total` (and at the last).
+ */
+function progress(io: Io, what: string): OnProgress {
+  let drawn = -Infinity;
+  return (done, total) => {
+    const line = `eval: ${done}/${total} ${what}`;
+    if (io.isTTY) {
+      if (done < total && performance.now() - drawn < 250) return;
+      drawn = performance.now();
+      io.err(`\r${line}\x1b[K${done === total ? "\n" : ""}`);
+    } else if (done % Math.max(1, Math.ceil(total / 10)) === 0 || done === total) {
+      io.err(`${line}\n`);
+    }
+  };
+}
+
+/** The wrong answers shown, and how many more there were. */
+function wrongAnswers(io: Io, result: MathResult): void {
+  for (const f of result.failures) io.out(`wrong: ${f.question} expected ${f.expected}, got ${JSON.stringify(f.got)}\n`);
+  const more = result.wrong - result.failures.length;
+  if (more > 0) io.out(`... and ${more} more wrong answer${more === 1 ? "" : "s"}\n`);
+}
+
 /** The evaluation itself, with the decoder on the chosen backend (and the held-out loss on the kernel threads, if any). */
 function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, tokenizer }: TrainedModel, decode: Decode, threads?: KernelThreads): void {
   const json = args.json === true;
@@ -164,15 +193,15 @@ function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, token
   let totals: { tokens: number; forwards: number; seconds: number };
 
   if (dataset.name === "math") {
-    const result = mathAccuracy(tokenizer, mathEvalSet((args.examples as number | undefined) ?? 500, 1234), decode);
+    const result = mathAccuracy(tokenizer, mathEvalSet((args.examples as number | undefined) ?? 500, 1234), decode, progress(io, "problems"));
     accuracy = result.accuracy;
     examples = result.examples;
     totals = result;
-    if (!json) {
-      for (const f of result.failures) io.out(`wrong: ${f.question} expected ${f.expected}, got ${JSON.stringify(f.got)}\n`);
-    }
+    if (!json) wrongAnswers(io, result);
   } else {
-    const windows = dataset.heldoutSequences(config.maxPositions, (args.examples as number | undefined) ?? Number.MAX_SAFE_INTEGER);
+    const all = dataset.heldoutSequences(config.maxPositions, Number.MAX_SAFE_INTEGER);
+    const windows = args.examples === undefined ? all : all.slice(0, args.examples as number);
+    io.err(`eval: bits per character on ${windows.length} held-out windows of ${config.maxPositions} characters ...\n`);
     bitsPerChar = heldoutLoss(config, params, windows, threads) / Math.LN2;
     if (dataset.unigram) {
       let bits = 0, count = 0;
@@ -180,21 +209,16 @@ function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, token
       unigramBitsPerChar = bits / count;
     }
     examples = windows.length;
-    // greedy continuations of 5 held-out prefixes (the first 64 characters of 5 windows, 100 tokens each)
-    const step = Math.max(1, Math.floor(windows.length / 5));
-    const prefixes = [0, 1, 2, 3, 4].map((i) => tokenizer.decode(windows[Math.min(i * step, windows.length - 1)].tokens.slice(0, 64)));
-    const start = performance.now();
-    let tokens = 0, forwards = 0;
-    const counting: Decode = (p, n) => {
-      const g = decode(p, n);
-      tokens += g.tokens.length;
-      forwards += g.forwards;
-      return g;
-    };
-    const continuations = continueText(tokenizer, prefixes, 100, counting);
-    totals = { tokens, forwards, seconds: (performance.now() - start) / 1000 };
+    // Speed as docs/results.md measures it: 96 tokens, EOS ignored, after the first 64 of 20 windows spread over all of them.
+    const prompts = codeSpeedPrompts(all);
+    const result = codeSpeed(prompts, decode, progress(io, `prefixes continued for ${CODE_SPEED.newTokens} tokens`));
+    totals = result;
     if (!json) {
-      for (const c of continuations) io.out(`--- prefix:\n${c.prefix}\n--- greedy continuation:\n${c.continuation}\n`);
+      const shown = 5;
+      for (let i = 0; i < Math.min(shown, prompts.length); i++) {
+        io.out(`--- prefix:\n${tokenizer.decode(prompts[i])}\n--- greedy continuation:\n${tokenizer.decode(result.outputs[i])}\n`);
+      }
+      if (prompts.length > shown) io.out(`... and ${prompts.length - shown} more continuations, counted in the speed below\n`);
     }
   }
   const tokensPerForward = totals.tokens / Math.max(totals.forwards, 1);

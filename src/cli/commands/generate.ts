@@ -1,8 +1,9 @@
 /**
  * `jacobi-forcing generate`: decodes a continuation of a prompt with a chosen method and prints the
  * text and what it cost (`--json` for one machine-readable object). `--method jacobi` decodes n tokens
- * per block (`--block-size`; `auto`, the default on Jacobi Forcing models, picks n from the measured cost
- * of a forward and the TPF each n reaches, and prints why); `--trace` shows every Jacobi iteration. `--method mr` is
+ * per block (`--block-size`; `auto`, the default on Jacobi Forcing models, picks n from the TPF each n
+ * reaches on the prompt and the cost of a forward, measured once per machine and model shape and stored
+ * (`../cost-curve.ts`), and prints why); `--trace` shows every Jacobi iteration. `--method mr` is
  * multi-block decoding with rejection recycling (`--blocks` K, `--spawn-ratio` r, `--pool` size).
  * `--temperature` (with `--top-k`, `--top-p`, `--seed`) samples instead, losslessly, with every method.
  *
@@ -15,7 +16,7 @@ import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { DecodeStats, StopOptions } from "../../decoding/acceptance.ts";
-import { autoBlockSize, formatBlockSizeChoice } from "../../decoding/block-size.ts";
+import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";
 import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
 import { jacobi } from "../../decoding/jacobi.ts";
@@ -27,6 +28,7 @@ import type { ModelRunner } from "../../model/runner.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
 import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG, type ThreadedParams } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
+import { storedCostCurve } from "../cost-curve.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
 /** The stopping options every method shares: the budget, and EOS unless `--ignore-eos`; and the backend. */
@@ -169,7 +171,7 @@ export const generateCommand: Command = {
     method: { type: "string", choices: Object.keys(METHODS), default: "ar", help: "decoding method" },
     "max-new-tokens": { type: "int", default: 32, positive: true, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },
-    "block-size": { type: "string", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr); jacobi: auto = chosen from measured costs (the default on Jacobi Forcing models)" },
+    "block-size": { type: "string", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr); jacobi: auto = chosen from the TPF on the prompt and this machine's stored cost curve (the default on Jacobi Forcing models)" },
     blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
     "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn a block once the newest has ceil(r n) tokens settled" },
     pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
@@ -181,7 +183,7 @@ export const generateCommand: Command = {
     "top-k": { type: "int", optional: true, help: "sampling: keep the k most probable tokens" },
     "top-p": { type: "number", optional: true, help: "sampling: keep the smallest most-probable set of mass p" },
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
-    json: { type: "boolean", help: "print one JSON object {tokens, text, stats}" },
+    json: { type: "boolean", help: "print one JSON object {tokens, text, stats} (and autoBlockSize, the choice and its cost curve, with --block-size auto)" },
     backend: BACKEND_FLAG,
     threads: THREADS_FLAG,
   },
@@ -211,11 +213,14 @@ async function generateWith(flags: Flags, io: Io, config: ModelConfig, { params,
   const rows: TraceRow[] = [];
   const runner = await openRunner("generate", flags, config, params, threads);
   let result: MethodResult;
+  let choice: BlockSizeChoice | undefined;
   try {
     if (auto) {
-      // Calibrate on the prompt itself, greedily, for up to 32 tokens, on the backend that will decode: the
-      // cost curve of this machine and backend, and the TPF each candidate n reaches (src/decoding/block-size.ts).
-      const choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner });
+      // The TPF each candidate n reaches on the prompt itself, greedily, for up to 32 tokens, on the backend
+      // that will decode, and the cost curve of this machine, backend and model shape, measured once and
+      // stored: the same prompt gives the same choice at any load (src/decoding/block-size.ts).
+      const curve = storedCostCurve(config, params, runner, flags.threads as number, (line) => io.err(`generate: ${line}`));
+      choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner, curve });
       io.err(formatBlockSizeChoice(choice));
       resolved = { ...flags, "block-size": String(choice.blockSize) };
       // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
@@ -229,8 +234,12 @@ async function generateWith(flags: Flags, io: Io, config: ModelConfig, { params,
     runner.close();
   }
   const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
+  if (result.stats.stopReason === "context") {
+    io.err(`generate: stopped at the context length ${config.maxPositions} after ${result.tokens.length} of ${flags["max-new-tokens"]} ` +
+      `requested tokens (prompt ${prompt.length} tokens)\n`);
+  }
   if (flags.json) {
-    io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats) }) + "\n");
+    io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats), ...(choice ? { autoBlockSize: choice } : {}) }) + "\n");
     return;
   }
   if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
