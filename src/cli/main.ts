@@ -7,7 +7,6 @@
  */
 import { CliError, commandHelp, parseFlags } from "./args.ts";
 import type { Command, Io } from "./command.ts";
-import { benchCommand } from "./commands/bench.ts";
 import { collectCommand } from "./commands/collect.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { distillCommand } from "./commands/distill.ts";
@@ -24,7 +23,7 @@ import { trainCommand } from "./commands/train.ts";
  *
  * @example
  * ```ts
- * Object.keys(COMMANDS); // ["init", "generate", "logits", "trace", "pictures", "bench", "demo", "train", "collect", "distill", "eval"]
+ * Object.keys(COMMANDS); // ["init", "generate", "logits", "trace", "pictures", "demo", "train", "collect", "distill", "eval"]
  * ```
  * @category CLI
  */
@@ -34,7 +33,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   logits: logitsCommand,
   trace: traceCommand,
   pictures: picturesCommand,
-  bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,
   collect: collectCommand,
