@@ -9,10 +9,15 @@
  * the GPU side) and the trained checkpoints — by default the shipped JF models, math and code, each on
  * its own held-out prompts (`bench/models.ts`).
  *
- * Prints one JSON object (the raw results, `bench/experiments/results/`); a human summary goes to stderr.
- * Usage: `tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick] [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs`
- * (`npm run build:gpu`) runs the same code. Never part of `npm test`. A benchmark, not a test: compare
- * numbers from the same run only. docs/webgpu.md reads the results.
+ * Decoding, wall times and the worker's split of each forward come from the runner (`webgpuRunner`); the
+ * GPU time of the kernels alone, from the same model loaded on a device of the bench's own
+ * (`bench/gpu-probe.ts`).
+ *
+ * Prints one JSON object (the raw results, kept in `bench/experiments/results/`); a human summary goes
+ * to stderr. Usage: `npx tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick]
+ * [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs` (`npm run build:gpu`) runs the same code.
+ * Never part of `npm test`. A benchmark, not a test: compare numbers from the same run only.
+ * docs/webgpu.md reads the results.
  *
  * @module
  */
@@ -430,7 +435,7 @@ export interface GpuBenchOptions {
   readonly smoke: boolean;
 }
 
-/** Runs every measurement; returns the raw results (what `bench/experiments/results/` keeps). */
+/** Runs every measurement; returns the raw results (what `bench/experiments/results/` keeps of a run). */
 export async function gpuBench(options: GpuBenchOptions): Promise<Record<string, unknown>> {
   const { quick } = options;
   const REALISTIC = options.smoke ? SMOKE : REALISTIC_CONFIG;

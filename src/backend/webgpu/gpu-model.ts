@@ -315,12 +315,25 @@ export interface GpuModelForBenchmarks {
    */
   encodeForward(pass: GPUComputePassEncoder, T: number, keep: (kernel: ForwardKernel) => boolean): void;
   /**
-   * The product of matrix `matrix` compiled for `tile`, and its bind groups: one per layer (reading
-   * that layer's weights), one for the LM head.
+   * The product of matrix `matrix` compiled for `tile`, with its bind groups.
    *
    * @throws Error when the tile needs more workgroup memory than the device has
    */
-  matmul(matrix: MatrixName, tile: MatmulTile): { readonly shape: MatmulShape; readonly pipeline: GPUComputePipeline; readonly groups: readonly GPUBindGroup[] };
+  matmul(matrix: MatrixName, tile: MatmulTile): BenchmarkMatmul;
+}
+
+/**
+ * One matrix product of a model, as {@link GpuModelForBenchmarks.matmul} hands it to a benchmark.
+ *
+ * @category WebGPU
+ */
+export interface BenchmarkMatmul {
+  /** K, N, and whether it adds a bias and into the residual stream. */
+  readonly shape: MatmulShape;
+  /** The kernel, compiled for the tile asked for. */
+  readonly pipeline: GPUComputePipeline;
+  /** Its bind group in every layer (each reading that layer's weights), or the LM head's one. */
+  readonly groups: readonly GPUBindGroup[];
 }
 
 /** A KV cache in GPU memory: per layer, keys and values [maxPositions, Hkv*D]. */

@@ -124,12 +124,25 @@ export interface Request {
 export const POSTED_OPS: ReadonlySet<Request["op"]> = new Set(["free", "keepRows"]);
 
 /**
+ * A device opened by {@link openDevice}.
+ *
+ * @category WebGPU
+ */
+export interface OpenedDevice {
+  /** Dawn's instance: it lives only while referenced, so keep it as long as the device. */
+  readonly gpu: GPU;
+  /** The device. */
+  readonly device: GPUDevice;
+  /** The adapter's vendor, architecture and driver. */
+  readonly adapter: string;
+}
+
+/**
  * Opens Dawn's GPU (with the Dawn `toggles` enabled) and a device of its high-performance adapter with
  * the adapter's largest buffers and workgroup memory: what the worker runs a model on, and what a
  * benchmark opens to time kernels on a device of its own (`bench/gpu-probe.ts`).
  *
- * @returns the GPU instance (Dawn's lives only while referenced: keep it), the device and the adapter's
- *   name — or, as a string, why WebGPU cannot run, in words a user can act on
+ * @returns the opened device — or, as a string, why WebGPU cannot run, in words a user can act on
  * @example
  * ```ts
  * const opened = await openDevice(["disable_robustness"]);
@@ -137,7 +150,7 @@ export const POSTED_OPS: ReadonlySet<Request["op"]> = new Set(["free", "keepRows
  * ```
  * @category WebGPU
  */
-export async function openDevice(toggles: readonly string[]): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
+export async function openDevice(toggles: readonly string[]): Promise<OpenedDevice | string> {
   let webgpu: { create(options: string[]): GPU };
   try {
     webgpu = await import("webgpu");
