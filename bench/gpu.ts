@@ -9,10 +9,15 @@
  * the GPU side) and the trained checkpoints — by default the shipped JF models, math and code, each on
  * its own held-out prompts (`bench/models.ts`).
  *
- * Prints one JSON object (the raw results, `bench/results/`); a human summary goes to stderr.
- * Usage: `tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick] [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs`
- * (`npm run build:gpu`) runs the same code. Never part of `npm test`. A benchmark, not a test: compare
- * numbers from the same run only. docs/webgpu.md reads the results.
+ * Decoding, wall times and the worker's split of each forward come from the runner (`webgpuRunner`); the
+ * GPU time of the kernels alone, from the same model loaded on a device of the bench's own
+ * (`bench/gpu-probe.ts`).
+ *
+ * Prints one JSON object (the raw results, kept in `bench/experiments/results/`); a human summary goes
+ * to stderr. Usage: `npx tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick]
+ * [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs` (`npm run build:gpu`) runs the same code.
+ * Never part of `npm test`. A benchmark, not a test: compare numbers from the same run only.
+ * docs/webgpu.md reads the results.
  *
  * @module
  */
@@ -24,13 +29,13 @@ import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import type { ModelRunner } from "../src/model/runner.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, type MatrixName, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, weightArrays, type MatrixName, type TileChoice, type WeightSource } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { BENCH_MODELS, MULTI_BLOCK, benchPrompts, type BenchDataset } from "./models.ts";
-import { cardName } from "./gpu-kit.ts";
+import { cardName, openProbe, timeCopy, timeCopyKernel, timeDispatch, timeFmaKernel, timeForward, timeMatmul, type GpuProbe } from "./gpu-probe.ts";
 
 /** The realistic random model of issue 8: TinyLlama's shapes with 16 layers. */
 const REALISTIC_CONFIG: ModelConfig = {
@@ -108,9 +113,9 @@ interface LatencyRow {
 }
 
 /**
- * Keeps the GPU busy with forwards for `seconds`: an idle GPU drops its clock (an H200 to 345 MHz
- * within a second) and takes a few hundred milliseconds of load to come back to full speed, so a
- * measurement that starts cold times the ramp (seen on the realistic model: t(1) 6.3 ms cold, about half warm).
+ * Keeps the GPU busy with forwards for `seconds`: an idle GPU drops its clock within a second and takes
+ * a few hundred milliseconds of load to come back to full speed, so a measurement that starts cold times
+ * the ramp (docs/webgpu.md §6).
  */
 function warmUp(runner: WebGpuRunner, seconds: number): void {
   const until = performance.now() + 1000 * seconds;
@@ -396,18 +401,22 @@ interface GpuForwardRow {
   readonly ratio: number;
 }
 
-/** With `perKernel`, each of the other kernels is also timed alone (each alone still pays its dispatches). */
-function gpuForward(runner: WebGpuRunner, reps: number, perKernel = false): GpuForwardRow[] {
+/**
+ * The forward's kernels timed on `probe` (the runner's model on a device of the bench's), after the GPU
+ * is warmed up by the runner's forwards. With `perKernel`, each of the other kernels is also timed alone
+ * (each alone still pays its dispatches).
+ */
+async function gpuForward(runner: WebGpuRunner, probe: GpuProbe, reps: number, perKernel = false): Promise<GpuForwardRow[]> {
   warmUp(runner, 0.5);
-  const rows = SIZES.filter((T) => T <= runner.config.maxPositions).map((T) => {
-    const all = runner.timeForward(T, reps, "all");
-    return {
-      T, ms: 1000 * all.seconds, singleSubmitMs: 1000 * all.singleSubmitSeconds,
-      matmulMs: 1000 * runner.timeForward(T, reps, "matmul").seconds,
-      otherMs: 1000 * runner.timeForward(T, reps, "other").seconds,
-      ...(perKernel ? { kernelsMs: Object.fromEntries(OTHER_KERNELS.map((k) => [k, 1000 * runner.timeForward(T, reps, k).seconds])) } : {}),
-    };
-  });
+  const rows: Omit<GpuForwardRow, "ratio">[] = [];
+  for (const T of SIZES.filter((T) => T <= runner.config.maxPositions)) {
+    const all = await timeForward(probe, T, reps, "all");
+    const matmulMs = 1000 * (await timeForward(probe, T, reps, "matmul")).seconds;
+    const otherMs = 1000 * (await timeForward(probe, T, reps, "other")).seconds;
+    const kernelsMs: Record<string, number> = {};
+    if (perKernel) for (const k of OTHER_KERNELS) kernelsMs[k] = 1000 * (await timeForward(probe, T, reps, k)).seconds;
+    rows.push({ T, ms: 1000 * all.seconds, singleSubmitMs: 1000 * all.singleSubmitSeconds, matmulMs, otherMs, ...(perKernel ? { kernelsMs } : {}) });
+  }
   const result = rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
   for (const r of result) {
     log(`  GPU time of a forward, T=${String(r.T).padStart(3)}: ${r.ms.toFixed(3)} ms (matmuls alone ${r.matmulMs.toFixed(3)}, the rest alone ${r.otherMs.toFixed(3)})  ratio ${r.ratio.toFixed(2)}; one forward alone in a submit ${r.singleSubmitMs.toFixed(3)} ms`);
@@ -426,7 +435,7 @@ export interface GpuBenchOptions {
   readonly smoke: boolean;
 }
 
-/** Runs every measurement; returns the raw results (what `bench/results/` keeps). */
+/** Runs every measurement; returns the raw results (what `bench/experiments/results/` keeps of a run). */
 export async function gpuBench(options: GpuBenchOptions): Promise<Record<string, unknown>> {
   const { quick } = options;
   const REALISTIC = options.smoke ? SMOKE : REALISTIC_CONFIG;
@@ -458,7 +467,9 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     ];
     const rounds = quick ? 1 : dataset === "math" ? 2 : 5;                                 // code: 20 short decodes, so more rounds
     const rows = methods(specs, prompts, runner, sink, rounds);
-    const gpu = gpuForward(runner, quick ? 5 : 20);
+    const probe = await openProbe(model.config, { kind: "arrays", arrays: weightArrays(model.params) });
+    const gpu = await gpuForward(runner, probe, quick ? 5 : 20);
+    probe.close();
     // prefill with the cache pool (this runner) and without (a second runner); each decode takes 8 steps
     // of min(16, the shortest prompt's length) tokens (7 on math-jf, whose prompts are 7 or 9 tokens)
     const unpooled = await webgpuRunner(model.config, model.params, { cachePool: 0 });
@@ -534,6 +545,7 @@ function ratioCeiling(config: ModelConfig, latency: LatencyRow[], gpu: GpuForwar
 async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolean, result: Record<string, unknown>): Promise<Record<string, unknown>> {
   log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
   const weights = { random: true, seed: 1, std: 0.02 } as const;
+  const source: WeightSource = { kind: "random", seed: weights.seed, std: weights.std };       // the same weights, for the probes
   const base = await webgpuRunner(REALISTIC, weights);
   result.adapter = base.adapter;
   result.card = cardName();
@@ -541,13 +553,15 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   log("default tiles:");
   const latency = forwardLatency(base, reps);
   logLatency(latency);
-  const copy = base.timeCopy(1 << 30, quick ? 5 : 20);
-  const copyKernel = base.timeCopyKernel(1 << 30, quick ? 5 : 20);
+  const probe = await openProbe(REALISTIC, source);
+  const { device } = probe.model;
+  const copy = await timeCopy(device, 1 << 30, quick ? 5 : 20);
+  const copyKernel = await timeCopyKernel(device, 1 << 30, quick ? 5 : 20);
   const copyBest = Math.max(copy.bytesPerSecond, copyKernel.bytesPerSecond);
   log(`  copy bandwidth (read + write): copyBufferToBuffer ${(copy.bytesPerSecond / 1e9).toFixed(0)} GB/s, copy kernel ${(copyKernel.bytesPerSecond / 1e9).toFixed(0)} GB/s`);
-  const fmaFlops = base.timeFmaKernel(quick ? 5 : 20);
+  const fmaFlops = await timeFmaKernel(device, quick ? 5 : 20);
   log(`  float32 multiply-add kernel (registers only): ${(fmaFlops / 1e12).toFixed(1)} TFLOP/s`);
-  const dispatchSeconds = base.timeDispatch(quick ? 50 : 200);
+  const dispatchSeconds = await timeDispatch(device, quick ? 50 : 200);
   log(`  one dependent dispatch of a trivial kernel: ${(dispatchSeconds * 1e6).toFixed(1)} us`);
   const sweep: TileRow[] = [];
   for (const matrix of MATRICES) {
@@ -555,9 +569,9 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
       for (const [name, tile] of Object.entries(tiles)) {
         let timing;
         try {
-          timing = base.timeMatmul(M, tile, quick ? 10 : 40, matrix);
+          timing = await timeMatmul(probe, M, tile, quick ? 10 : 40, matrix);
           // a difference of two timed submits can come out non-positive when the machine hiccups: measure again
-          for (let retry = 0; retry < 3 && timing.seconds <= 0; retry++) timing = base.timeMatmul(M, tile, quick ? 10 : 40, matrix);
+          for (let retry = 0; retry < 3 && timing.seconds <= 0; retry++) timing = await timeMatmul(probe, M, tile, quick ? 10 : 40, matrix);
           if (timing.seconds <= 0) { log(`  tile ${name} on ${matrix} at M=${M}: no reliable timing, skipped`); continue; }
         } catch (error) {
           log(`  tile ${name} skipped: ${(error as Error).message}`);                      // more workgroup memory than the device has
@@ -602,7 +616,8 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   const emptyParams = null as unknown as Params;                                         // the runner holds the weights
   const sink: StepSink = { current: null, lastEnd: null };
   const realisticMethods = methods(methodSpecs(REALISTIC, emptyParams, recording(base, sink), quick ? 32 : 128, false, [16, 64], null), randomPrompts, base, sink);
-  const baseGpu = gpuForward(base, quick ? 3 : 10, true);
+  const baseGpu = await gpuForward(base, probe, quick ? 3 : 10, true);
+  probe.close();
   base.close();
   const ceiling = ratioCeiling(REALISTIC, latency, baseGpu, copyBest, fmaFlops);
 
@@ -614,11 +629,13 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   for (const toggles of [[], FAST_TOGGLES]) {
     log(`fastest tile per matrix, dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
     const runner = await webgpuRunner(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
+    const tunedProbe = await openProbe(REALISTIC, source, { tiles: tuned, dawnToggles: toggles });
     const tunedLatency = forwardLatency(runner, reps);
     logLatency(tunedLatency);
     const tunedInvariant = batchInvariant(runner, 64);
     log(`  batch-invariant: ${tunedInvariant}`);
-    const tunedGpu = gpuForward(runner, quick ? 3 : 10);
+    const tunedGpu = await gpuForward(runner, tunedProbe, quick ? 3 : 10);
+    tunedProbe.close();
     runner.close();
     tunedRuns.push({ dawnToggles: toggles, forwardLatency: tunedLatency, gpuForward: tunedGpu, batchInvariant: tunedInvariant });
   }

@@ -1,9 +1,10 @@
 /**
- * Matrix-product benchmark: GFLOP/s of the fast kernel (`matmulTransposedKernel`), its reference loop,
- * and two yardsticks kept here only to be timed — the kernel this project had before (one row, four
- * columns at a time) and a plain K x N register-tiled kernel (the usual first attempt) — at
- * M ∈ {1, 4, 16, 32, 64} rows and K = N ∈ {256, 512} — plus the machine's scalar float64 peak, which is
- * what plain JavaScript can reach at best (V8 emits scalar code: no SIMD, no fused multiply-add).
+ * Matrix-product benchmark: GFLOP/s of the fast kernel (`matmulTransposedKernel`) and of its reference
+ * loop, at M ∈ {1, 4, 16, 32, 64} rows and K = N ∈ {256, 512} — plus the machine's scalar float64 peak,
+ * which is what plain JavaScript can reach at best (V8 emits scalar code: no SIMD, no fused multiply-add).
+ * The kernels it was measured against before (one row, four columns at a time; a plain K x N
+ * register-tiled kernel) are yardsticks of `bench/experiments/kxn-baseline.ts`, which times them with
+ * {@link kernelTable} too.
  *
  * A benchmark, not a test: compare numbers measured in the same run only.
  *
@@ -13,55 +14,24 @@ import { matmulTransposedKernel, matmulTransposedReference } from "../src/tensor
 import { Rng } from "../src/tensor/random.ts";
 
 /** A kernel `out[M, N] = x[M, K] (w as the kernel stores it)`. */
-type Matmul = (out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number) => void;
+export type Matmul = (out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number) => void;
 
-/**
- * The yardstick: `out = x w` with `w` stored `[K, N]` and a 4 x 4 register tile (four rows share each
- * load of four contiguous weights). Not used by the model; same per-element order as the others.
- */
-export function matmulKxN4x4(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-  for (let i = 0; i < M; i += 4) {
-    const rows = Math.min(4, M - i);
-    const x0 = i * K, x1 = rows > 1 ? x0 + K : x0, x2 = rows > 2 ? x0 + 2 * K : x0, x3 = rows > 3 ? x0 + 3 * K : x0;
-    for (let n = 0; n < N; n += 4) {
-      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-      let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-      for (let k = 0, p = n; k < K; k++, p += N) {
-        const b0 = w[p], b1 = w[p + 1], b2 = w[p + 2], b3 = w[p + 3];
-        let u = x[x0 + k];
-        a00 += u * b0; a01 += u * b1; a02 += u * b2; a03 += u * b3;
-        u = x[x1 + k];
-        a10 += u * b0; a11 += u * b1; a12 += u * b2; a13 += u * b3;
-        u = x[x2 + k];
-        a20 += u * b0; a21 += u * b1; a22 += u * b2; a23 += u * b3;
-        u = x[x3 + k];
-        a30 += u * b0; a31 += u * b1; a32 += u * b2; a33 += u * b3;
-      }
-      const tile = [a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33];
-      for (let r = 0; r < rows; r++) for (let c = 0; c < 4; c++) out[(i + r) * N + n + c] = tile[r * 4 + c];
-    }
-  }
+/** A kernel of the table: its name, its function, and how it stores the weights ([N, K] as the model does, or [K, N]). */
+export interface TableKernel {
+  readonly name: string;
+  readonly run: Matmul;
+  readonly weights: "NxK" | "KxN";
 }
 
-/** The kernel before issue 7: one row at a time, four columns side by side sharing the loads of `x`. */
-function matmulOneRowFourColumns(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-  for (let i = 0; i < M; i++) {
-    const xo = i * K, oo = i * N;
-    for (let n = 0; n < N; n += 4) {
-      const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (let k = 0; k < K; k++) {
-        const u = x[xo + k];
-        a0 += u * w[w0 + k]; a1 += u * w[w1 + k]; a2 += u * w[w2 + k]; a3 += u * w[w3 + k];
-      }
-      out[oo + n] = a0; out[oo + n + 1] = a1; out[oo + n + 2] = a2; out[oo + n + 3] = a3;
-    }
-  }
-}
+/** What `npm run bench` times: the kernel the model runs, and the plain loop it is checked against. */
+export const BENCH_KERNELS: readonly TableKernel[] = [
+  { name: "tiled", run: matmulTransposedKernel, weights: "NxK" },
+  { name: "reference", run: matmulTransposedReference, weights: "NxK" },
+];
 
 /** One row of the kernel table. */
 export interface KernelRow {
-  /** `tiled` (what the model runs), `before` (1 x 4), `kxn-4x4`, or `reference`. */
+  /** The kernel's name: `tiled` (what the model runs), `reference`, or a yardstick's. */
   readonly kernel: string;
   readonly M: number;
   readonly K: number;
@@ -90,10 +60,10 @@ function gflops(fn: Matmul, x: Float64Array, w: Float64Array, M: number, K: numb
  *
  * @example
  * ```ts
- * kernelTable({ rows: [1, 16], widths: [256], msPerPoint: 100 }); // 8 rows: 4 kernels x 2 shapes
+ * kernelTable({ rows: [1, 16], widths: [256], msPerPoint: 100 }); // 4 rows: 2 kernels x 2 shapes
  * ```
  */
-export function kernelTable(options: { readonly rows: readonly number[]; readonly widths: readonly number[]; readonly msPerPoint: number }): KernelRow[] {
+export function kernelTable(options: { readonly rows: readonly number[]; readonly widths: readonly number[]; readonly msPerPoint: number }, kernels: readonly TableKernel[] = BENCH_KERNELS): KernelRow[] {
   const rng = new Rng("bench-kernels");
   const out: KernelRow[] = [];
   for (const K of options.widths) {
@@ -103,11 +73,9 @@ export function kernelTable(options: { readonly rows: readonly number[]; readonl
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wKxN[k * N + n] = w[n * K + k];
     for (const M of options.rows) {
       const x = Float64Array.from({ length: M * K }, () => rng.normal());
-      const kernels: [string, Matmul, Float64Array][] = [
-        ["tiled", matmulTransposedKernel, w], ["before", matmulOneRowFourColumns, w],
-        ["kxn-4x4", matmulKxN4x4, wKxN], ["reference", matmulTransposedReference, w],
-      ];
-      for (const [kernel, fn, weights] of kernels) out.push({ kernel, M, K, N, gflops: gflops(fn, x, weights, M, K, N, options.msPerPoint) });
+      for (const { name, run, weights } of kernels) {
+        out.push({ kernel: name, M, K, N, gflops: gflops(run, x, weights === "KxN" ? wKxN : w, M, K, N, options.msPerPoint) });
+      }
     }
   }
   return out;

@@ -37,10 +37,6 @@ const ids = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
  * block's states run from the first draft (only the seed right: noise ratio 3/4) to its fixed point;
  * the first mismatch moves right by one per Jacobi iteration.
  *
- * @example
- * ```ts
- * MASK_PICTURE_TRAJECTORY.blocks[0].fixedPoint; // the ids of "defg"
- * ```
  */
 export const MASK_PICTURE_TRAJECTORY: TrajectoryData = {
   prompt: ids("abc"),
@@ -56,20 +52,12 @@ export const MASK_PICTURE_TRAJECTORY: TrajectoryData = {
  * round 1. `Rng(1)` draws the phase φ = 1, so the two blocks get the targets 1/3 and 2/3 and both
  * carry noise (with φ = 0 the first block would get target 0 and show no noise at all).
  *
- * @example
- * ```ts
- * buildExample(MASK_PICTURE_TRAJECTORY, MASK_PICTURE_OPTIONS, new Rng(MASK_PICTURE_SEED)).targets; // [0.333, 0.667]
- * ```
  */
 export const MASK_PICTURE_OPTIONS: JacobiForcingOptions = { window: 4, strategy: "progressive", windowPhase: "random", eosTokenId: null };
 
 /**
  * Seed of the schedule's generator in the picture.
  *
- * @example
- * ```ts
- * new Rng(MASK_PICTURE_SEED).int(4); // 1, the window phase
- * ```
  */
 export const MASK_PICTURE_SEED = 1;
 

@@ -33,7 +33,7 @@ export interface TrainingBenchResult {
  *
  * @example
  * ```ts
- * benchTraining("small", 10).tokensPerSecond; // about 600 on one core of the development machine
+ * benchTraining("small", 10).tokensPerSecond; // trained tokens per second over 10 seconds (docs/training.md has a run's)
  * ```
  * @category Benchmarks
  */

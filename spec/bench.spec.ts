@@ -1,20 +1,27 @@
 /**
- * The benchmark code cannot rot: the kernel table times every kernel at every shape, the method
- * comparison runs every row on a random tiny model (standing in for both teacher and JF model) and
- * finds every output identical to AR, and the cost-curve chart is well-formed SVG with one point per T.
- * Speed itself is never asserted here (`npm run bench` reports it).
+ * The benchmark code cannot rot: the kernel table times every kernel at every shape (the bench's two,
+ * and the four of the yardstick experiment), the K x N yardstick decodes the model's own tokens, the
+ * method comparison runs every row on a random tiny model (standing in for both teacher and JF model)
+ * and finds every output identical to AR, and the cost-curve chart is well-formed SVG with one point per
+ * T. Speed itself is never asserted here (`npm run bench` reports it).
  */
 import { describe, expect, it } from "vitest";
 import { costCurveSvg } from "../bench/forward.ts";
 import { kernelTable } from "../bench/kernels.ts";
-import { arVersusKxN } from "../bench/kxn-baseline.ts";
+import { YARDSTICK_KERNELS, arVersusKxN } from "../bench/experiments/kxn-baseline.ts";
 import { compareMethods } from "../bench/methods.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 
 describe("bench", () => {
-  it("kernelTable: four kernels at every shape, positive GFLOP/s", () => {
+  it("kernelTable: the tiled kernel and its reference at every shape, positive GFLOP/s", () => {
     const rows = kernelTable({ rows: [1, 5], widths: [12], msPerPoint: 1 });
+    expect(rows.map((r) => `${r.kernel} ${r.M}`)).toEqual(["tiled 1", "reference 1", "tiled 5", "reference 5"]);
+    for (const r of rows) expect(r.gflops).toBeGreaterThan(0);
+  });
+
+  it("kernelTable with the yardsticks (bench/experiments/kxn-baseline.ts): four kernels at every shape, positive GFLOP/s", () => {
+    const rows = kernelTable({ rows: [1, 5], widths: [12], msPerPoint: 1 }, YARDSTICK_KERNELS);
     expect(rows.map((r) => `${r.kernel} ${r.M}`)).toEqual([
       "tiled 1", "before 1", "kxn-4x4 1", "reference 1", "tiled 5", "before 5", "kxn-4x4 5", "reference 5"]);
     for (const r of rows) expect(r.gflops).toBeGreaterThan(0);

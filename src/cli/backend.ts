@@ -1,6 +1,6 @@
 /**
- * `--backend cpu|webgpu`: the flag that `generate`, `eval` and `bench` share, and the runner it opens;
- * and `--threads N` (`generate`, `eval`): kernel threads for the CPU backend.
+ * `--backend cpu|webgpu`: the flag that `generate` and `eval` share (and `npm run bench`), and the
+ * runner it opens; and `--threads N` (`generate`, `eval`): kernel threads for the CPU backend.
  *
  * `cpu` is the float64 reference (`cpuRunner`). `webgpu` starts the GPU backend (`webgpuRunner`); when
  * it cannot run — the optional `webgpu` package is missing, or Dawn finds no adapter — the command stops

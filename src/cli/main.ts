@@ -8,7 +8,6 @@
  */
 import { CliError, commandHelp, parseFlags } from "./args.ts";
 import type { Command, Io } from "./command.ts";
-import { benchCommand } from "./commands/bench.ts";
 import { collectCommand } from "./commands/collect.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { distillCommand } from "./commands/distill.ts";
@@ -31,7 +30,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   logits: logitsCommand,
   trace: traceCommand,
   pictures: picturesCommand,
-  bench: benchCommand,
   demo: demoCommand,
   train: trainCommand,
   collect: collectCommand,

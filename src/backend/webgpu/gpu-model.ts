@@ -28,17 +28,13 @@ import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import { checkNewCacheOptions } from "../../model/runner.ts";
 import {
-  STEP, argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
+  argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
 } from "./wgsl.ts";
 
 /**
  * How many recent forwards' T the commands encoded ahead must cover (a Jacobi block takes a few forwards).
  *
- * @example
- * ```ts
- * RECENT_FORWARDS; // 4: after four forwards of T tokens, the next is encoded for T rounded up to a power of two
- * ```
  * @category WebGPU
  */
 export const RECENT_FORWARDS = 4;
@@ -48,10 +44,6 @@ export const RECENT_FORWARDS = 4;
  * holds one cache while it makes the next (or a bench alternating two) still reuses. Each costs its
  * buffers' memory while idle: 2 x layers x maxPositions x Hkv x D x 4 bytes (64 MiB on the realistic model).
  *
- * @example
- * ```ts
- * CACHE_POOL; // 2
- * ```
  * @category WebGPU
  */
 export const CACHE_POOL = 2;
@@ -82,10 +74,6 @@ const STORAGE = 0x80;
  * to float32 on upload), or seeded uniform random numbers generated straight into float32 — for
  * benchmarking a model too large to hold in float64 on the CPU.
  *
- * @example
- * ```ts
- * const source: WeightSource = { kind: "random", seed: 1, std: 0.02 };
- * ```
  * @category WebGPU
  */
 export type WeightSource = NamedWeights | RandomSource;
@@ -93,10 +81,6 @@ export type WeightSource = NamedWeights | RandomSource;
 /**
  * Weights by name, float64.
  *
- * @example
- * ```ts
- * const source: NamedWeights = { kind: "arrays", arrays: weightArrays(params) };
- * ```
  * @category WebGPU
  */
 export interface NamedWeights {
@@ -109,10 +93,6 @@ export interface NamedWeights {
 /**
  * Seeded uniform noise, generated on the GPU side; norm gains are 1.
  *
- * @example
- * ```ts
- * const source: RandomSource = { kind: "random", seed: 1, std: 0.02 };
- * ```
  * @category WebGPU
  */
 export interface RandomSource {
@@ -125,42 +105,8 @@ export interface RandomSource {
 }
 
 /**
- * One matmul dispatch timed.
- *
- * @example
- * ```ts
- * await model.timeMatmul(1, DEFAULT_TILES.small, 50); // { bytes: 92274688, seconds: 3.5e-5 }: 2.6 TB/s on an H100
- * ```
- * @category WebGPU
- */
-export interface MatmulTiming {
-  /** Weight bytes the dispatch streams. */
-  readonly bytes: number;
-  /** Seconds one dispatch took (the submit's fixed cost cancelled out). */
-  readonly seconds: number;
-}
-
-/**
- * A buffer copy timed.
- *
- * @example
- * ```ts
- * await model.timeCopyKernel(1 << 30, 20); // { bytesPerSecond: 2.8e12 } on an H100
- * ```
- * @category WebGPU
- */
-export interface CopyTiming {
-  /** Bytes read plus bytes written, per second. */
-  readonly bytesPerSecond: number;
-}
-
-/**
  * A cache made by {@link GpuModel.newCache}.
  *
- * @example
- * ```ts
- * model.newCache(); // { id: 3, reused: true }: the buffers of a released cache
- * ```
  * @category WebGPU
  */
 export interface NewGpuCache {
@@ -171,12 +117,9 @@ export interface NewGpuCache {
 }
 
 /**
- * Where one forward's time went, seen from the GPU worker thread.
+ * How one forward ran, seen from the GPU worker thread: which commands it ran (encoded ahead or on the
+ * spot, for how many rows) and where its time went.
  *
- * @example
- * ```ts
- * runner.lastTiming(); // { prepared: true, rows: 1, encodeMs: 0.03, submitMs: 0.37, aheadMs: 0.7, waitMs: 1.74, queueMs: 1.71 }: the realistic model at T = 1
- * ```
  * @category WebGPU
  */
 export interface ForwardTiming {
@@ -199,10 +142,6 @@ export interface ForwardTiming {
 /**
  * The valid rows of one layer of a GPU cache, read back.
  *
- * @example
- * ```ts
- * (await model.readCache(cache, 0, 3)).keys.length; // 3 * Hkv * D
- * ```
  * @category WebGPU
  */
 export interface GpuLayerRows {
@@ -236,10 +175,6 @@ export function weightArrays(params: Params): Record<string, Float64Array> {
  * The five matrix products of a forward: the fused q/k/v, the output projection, the fused gate/up,
  * the down projection (each per layer) and the LM head.
  *
- * @example
- * ```ts
- * const which: MatrixName = "down"; // [C, I]: narrow (N = C), the long reduction (K = I)
- * ```
  * @category WebGPU
  */
 export type MatrixName = "qkv" | "wo" | "gu" | "down" | "lmHead";
@@ -248,10 +183,6 @@ export type MatrixName = "qkv" | "wo" | "gu" | "down" | "lmHead";
  * The matmul tiles: `small` for forwards of at most `smallRows` tokens, `large` above; `matrices`
  * overrides either for one matrix (a narrow matrix wants smaller workgroups at T = 1 than a wide one).
  *
- * @example
- * ```ts
- * await webgpuRunner(config, params, { tiles: { ...DEFAULT_TILES, smallRows: 4 } }); // same bits, other speed
- * ```
  * @category WebGPU
  */
 export interface TileChoice {
@@ -275,10 +206,6 @@ export interface TileChoice {
 /**
  * The tiles of one matrix, overriding a {@link TileChoice}'s.
  *
- * @example
- * ```ts
- * const gu: MatrixTiles = { large: { TM: 4, TN: 4, GM: 2, GN: 2 } }; // the gate/up's fastest T = 64 tile on the H200
- * ```
  * @category WebGPU
  */
 export interface MatrixTiles {
@@ -314,10 +241,6 @@ export function tileFor(tiles: TileChoice, name: MatrixName, N: number, rows: nu
  * output, down projections); above, 4 x 4 outputs a thread, four quads in flight. A tile that needs more
  * workgroup memory than the device has is shrunk ({@link fitTile}); every tile gives the same bits.
  *
- * @example
- * ```ts
- * DEFAULT_TILES.small; // { TM: 1, TN: 2, GM: 1, GN: 8 }
- * ```
  * @category WebGPU
  */
 export const DEFAULT_TILES: TileChoice = {
@@ -351,25 +274,9 @@ export function fitTile(tile: MatmulTile, maxBytes: number): MatmulTile {
 }
 
 /**
- * Which kernels of a forward {@link GpuModel.timeForward} records: all, only the five matmuls, only
- * the others, or only one of the others ({@link OTHER_KERNELS}).
- *
- * @example
- * ```ts
- * await model.timeForward(64, 10, "matmul"); // seconds of the matmuls of a 64-token forward
- * ```
- * @category WebGPU
- */
-export type ForwardPart = "all" | "matmul" | "other" | OtherKernel;
-
-/**
  * The kernels of a forward besides the matmuls, in the order a layer runs them (embedding first,
- * argmax last).
+ * argmax last); each is compiled when the model loads.
  *
- * @example
- * ```ts
- * for (const kernel of OTHER_KERNELS) await model.timeForward(64, 10, kernel);
- * ```
  * @category WebGPU
  */
 export const OTHER_KERNELS = ["embedding", "rmsNorm", "rope", "attention", "swiglu", "argmax"] as const;
@@ -377,28 +284,56 @@ export const OTHER_KERNELS = ["embedding", "rmsNorm", "rope", "attention", "swig
 /**
  * One of {@link OTHER_KERNELS}.
  *
- * @example
- * ```ts
- * const kernel: OtherKernel = "attention";
- * ```
  * @category WebGPU
  */
 export type OtherKernel = typeof OTHER_KERNELS[number];
 
 /**
- * What {@link GpuModel.timeForward} measured.
+ * A kind of dispatch in a forward: one of the {@link OTHER_KERNELS}, or `matmul` for any of the five
+ * matrix products.
  *
- * @example
- * ```ts
- * await model.timeForward(1, 10); // { seconds: 0.0016, singleSubmitSeconds: 0.006 }: the realistic model, one H200
- * ```
  * @category WebGPU
  */
-export interface ForwardGpuTiming {
-  /** GPU seconds of one more forward in a submit (the submit's fixed cost cancelled out). */
-  readonly seconds: number;
-  /** Wall seconds of a submit holding one forward, until the GPU is done (what a lone forward pays, less the read-back). */
-  readonly singleSubmitSeconds: number;
+export type ForwardKernel = OtherKernel | "matmul";
+
+/**
+ * For benchmarks only (what `bench/gpu-probe.ts` times a model's kernels with; no decoder uses it): the
+ * model's device, and its own compiled kernels bound to its own buffers, recorded into a compute pass of
+ * the caller's, so that a benchmark times exactly what a forward runs, without the forward's submit
+ * and read-back. Made by {@link GpuModel.forBenchmarks}.
+ *
+ * @category WebGPU
+ */
+export interface GpuModelForBenchmarks {
+  /** The device the model lives on. */
+  readonly device: GPUDevice;
+  /** Writes the inputs of a forward of T tokens after P = 0 on the scratch cache: token ids 0, positions 0..T-1, no mask. */
+  writeInputs(T: number): void;
+  /**
+   * Records the dispatches of that forward into `pass`, in data-flow order, only those of the kernels
+   * `keep` accepts (each kept kernel alone still pays its dispatches).
+   */
+  encodeForward(pass: GPUComputePassEncoder, T: number, keep: (kernel: ForwardKernel) => boolean): void;
+  /**
+   * The product of matrix `matrix` compiled for `tile`, with its bind groups.
+   *
+   * @throws Error when the tile needs more workgroup memory than the device has
+   */
+  matmul(matrix: MatrixName, tile: MatmulTile): BenchmarkMatmul;
+}
+
+/**
+ * One matrix product of a model, as {@link GpuModelForBenchmarks.matmul} hands it to a benchmark.
+ *
+ * @category WebGPU
+ */
+export interface BenchmarkMatmul {
+  /** K, N, and whether it adds a bias and into the residual stream. */
+  readonly shape: MatmulShape;
+  /** The kernel, compiled for the tile asked for. */
+  readonly pipeline: GPUComputePipeline;
+  /** Its bind group in every layer (each reading that layer's weights), or the LM head's one. */
+  readonly groups: readonly GPUBindGroup[];
 }
 
 /** A KV cache in GPU memory: per layer, keys and values [maxPositions, Hkv*D]. */
@@ -458,10 +393,6 @@ interface ForwardPlan {
 /**
  * Inputs of one forward, as the main thread sends them.
  *
- * @example
- * ```ts
- * const input: GpuForwardInput = { cache: 1, P: 3, tokens: Uint32Array.of(7), positions: Uint32Array.of(3), mask: null };
- * ```
  * @category WebGPU
  */
 export interface GpuForwardInput {
@@ -715,7 +646,7 @@ export class GpuModel {
   private encodeOne(rows: number, cache: GpuCache): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    this.encodeForward(pass, rows, cache, "all");
+    this.encodeForward(pass, rows, cache);
     pass.end();
     encoder.copyBufferToBuffer(this.buffers.ids, 0, this.buffers.idsRead, 0, 4 * rows);
     return encoder.finish();
@@ -754,14 +685,14 @@ export class GpuModel {
     return Math.min(this.config.maxPositions, 2 ** Math.ceil(Math.log2(expected)));
   }
 
-  /** Where the last forward's time went, seen from this thread. */
+  /** How the last forward ran, seen from this thread (see {@link ForwardTiming}). */
   lastTiming: ForwardTiming = { prepared: false, rows: 0, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
 
   /**
-   * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `part` keeps only
-   * the matmuls or only the other kernels (for {@link GpuModel.timeForward}'s split of the time).
+   * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `keep`, for a
+   * benchmark ({@link GpuModel.forBenchmarks}), records only some kernels.
    */
-  private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, part: ForwardPart): void {
+  private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, keep?: (kernel: ForwardKernel) => boolean): void {
     const { config } = this;
     const plan = this.plan!;
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
@@ -772,10 +703,10 @@ export class GpuModel {
       pass.dispatchWorkgroups(x, y);
     };
     const run = (name: OtherKernel, group: GPUBindGroup, x: number, y = 1): void => {
-      if (part === "all" || part === "other" || part === name) dispatch(this.pipeline(name), group, x, y);
+      if (keep === undefined || keep(name)) dispatch(this.pipeline(name), group, x, y);
     };
     const matmul = (m: BoundMatmul): void => {
-      if (part !== "all" && part !== "matmul") return;
+      if (keep !== undefined && !keep("matmul")) return;
       const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
       dispatch(pipeline, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
@@ -803,168 +734,32 @@ export class GpuModel {
     run("argmax", plan.argmax, T);                                                            // ids [T]
   }
 
-  /**
-   * GPU seconds of one forward over T tokens after P = 0 (the scratch cache), with no submit or
-   * read-back of its own: `reps` forwards recorded into one compute pass. `part` times only the
-   * matmuls or only the other kernels (each alone still pays its dispatches).
-   */
-  async timeForward(T: number, reps: number, part: ForwardPart = "all"): Promise<ForwardGpuTiming> {
-    this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(T, 0, T, 0));
-    this.device.queue.writeBuffer(this.buffers.tokens, 0, new Uint32Array(T));
-    this.device.queue.writeBuffer(this.buffers.positions, 0, Uint32Array.from({ length: T }, (_, i) => i));
-    const once = (count: number) => this.timedPass(count, (pass) => this.encodeForward(pass, T, this.scratchCache!, part));
-    const { seconds, single } = await timedPair(once, reps);
-    return { seconds, singleSubmitSeconds: single };
-  }
-
   /** [T, V] the logits of the last forward's T rows. */
   async readLogits(T: number): Promise<Float32Array> {
     const [logits] = await this.readBack([this.buffers.logits], 4 * T * this.config.vocabSize);
     return logits;
   }
 
-  // ---------------------------------------------------------------- measurements
+  // ---------------------------------------------------------------- for benchmarks
 
-  /**
-   * Seconds per dispatch of the matmul `x [M, K] · w^T` with the weights of `matrix` (by default the
-   * fused gate/up, [2I, C], the largest), `reps` dispatches in one submit. Dispatch r reads layer
-   * r mod numLayers's weights, so that a matrix smaller than the GPU's L2 cache is still streamed from
-   * memory, as in a forward (the LM head is one matrix: its repeats may hit the cache when it fits).
-   *
-   * @returns the weight bytes streamed per dispatch and the seconds one dispatch took
-   */
-  async timeMatmul(M: number, tile: MatmulTile, reps: number, matrix: MatrixName = "gu"): Promise<MatmulTiming> {
+  /** The model's kernels and device, for a benchmark to time them alone (see {@link GpuModelForBenchmarks}). */
+  forBenchmarks(): GpuModelForBenchmarks {
+    const { device, buffers } = this;
     const plan = this.plan!;
-    const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
-    const { shape } = bound[0];
-    const pipeline = this.matmulPipeline(shape, tile);
-    this.device.queue.writeBuffer(this.buffers.step, 0, Uint32Array.of(M, 0, M, 0));
-    const once = (count: number) => this.timedPass(count, (pass, r) => {
-      pass.setBindGroup(0, bound[r % bound.length].group);
-      pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
-    }, (pass) => pass.setPipeline(pipeline));
-    const seconds = await secondsPerRep(once, reps);
-    return { bytes: 4 * shape.N * shape.K, seconds };
-  }
-
-  /**
-   * Seconds per dispatch of a one-thread kernel that reads and writes the same word, `reps` dispatches
-   * in one compute pass: the fixed cost of a dependent dispatch (launch plus the barrier between two),
-   * which a forward pays about 9 times per layer whatever T is.
-   */
-  async timeDispatch(reps: number): Promise<number> {
-    const buffer = this.device.createBuffer({ size: 16, usage: STORAGE });
-    const pipeline = this.compiled("bump", () => ["in1out1", `${STEP}
-@group(0) @binding(1) var<storage, read> unused: array<f32>;
-@group(0) @binding(2) var<storage, read_write> word: array<f32>;
-@compute @workgroup_size(1) fn main() { word[0] = word[0] + 1.0; }`]);
-    const group = this.bindGroup("in1out1", [this.buffers.step, this.buffers.norm, buffer]);
-    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(1), (pass) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-    });
-    const seconds = await secondsPerRep(once, reps);
-    buffer.destroy();
-    return seconds;
-  }
-
-  /**
-   * Float32 operations per second of a WGSL kernel that does nothing but multiply-adds in registers
-   * (8 independent vec4 chains a thread, each lane seeded differently, 2^18 threads, `a = a * s + c`,
-   * counted as 2 operations a lane):
-   * the arithmetic rate a matmul could reach at best on this card, measured, not taken from a data sheet.
-   */
-  async timeFmaKernel(reps: number): Promise<number> {
-    const ITERATIONS = 2048, CHAINS = 8, GROUPS = 1024;
-    const seed = this.device.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
-    this.device.queue.writeBuffer(seed, 0, Float32Array.of(0.999, 1e-3, 0, 0));
-    const sink = this.device.createBuffer({ size: 16 * 256 * GROUPS, usage: STORAGE });
-    const chains = [...Array(CHAINS).keys()];
-    const pipeline = this.compiled("fma", () => ["in1out1", `${STEP}
-@group(0) @binding(1) var<storage, read> seed: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> sink: array<vec4<f32>>;
-@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
-  let s = seed[0];                                       // read at run time: nothing folds to a constant
-  // every lane of every chain starts elsewhere, so that no compiler can merge two chains into one
-  ${chains.map((c) => `var a${c} = vec4<f32>(f32(g.x) + ${c}.0, s.y * ${c + 1}.0, s.z + ${c}.5, s.w - ${c}.25);`).join("\n  ")}
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    ${chains.map((c) => `a${c} = a${c} * s.x + s.y;`).join(" ")}
-  }
-  let r = ${chains.map((c) => `a${c}`).join(" + ")};
-  if (r.x == 1234.5) { sink[g.x] = r; }                 // never true, but the compiler cannot know it
-}`]);
-    const group = this.bindGroup("in1out1", [this.buffers.step, seed, sink]);
-    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(GROUPS), (pass) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-    });
-    const seconds = await secondsPerRep(once, reps);
-    seed.destroy();
-    sink.destroy();
-    return (2 * 4 * CHAINS * ITERATIONS * 256 * GROUPS) / seconds;
-  }
-
-  /**
-   * Bytes moved per second by a WGSL copy kernel (vec4 loads and stores, one per thread) over `bytes`
-   * bytes, each read once and written once: the streaming bandwidth a compute kernel can reach.
-   */
-  async timeCopyKernel(bytes: number, reps: number): Promise<CopyTiming> {
-    const count = bytes / 16;
-    const a = this.device.createBuffer({ size: bytes, usage: STORAGE });
-    const b = this.device.createBuffer({ size: bytes, usage: STORAGE });
-    const pipeline = this.compiled("copy", () => ["in1out1", `${STEP}
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
-  let i = g.y * 65535u * 256u + g.x;
-  if (i < ${count}u) { dst[i] = src[i]; }
-}`]);
-    const group = this.bindGroup("in1out1", [this.buffers.step, a, b]);
-    const groups = Math.ceil(count / 256);
-    const once = (count: number) => this.timedPass(count, (pass) => pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535)), (pass) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-    });
-    const seconds = await secondsPerRep(once, reps);
-    a.destroy();
-    b.destroy();
-    return { bytesPerSecond: (2 * bytes) / seconds };
-  }
-
-  /** Bytes moved per second by `copyBufferToBuffer` of `bytes` bytes (each byte read once and written once). */
-  async timeCopy(bytes: number, reps: number): Promise<CopyTiming> {
-    const a = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
-    const b = this.device.createBuffer({ size: bytes, usage: COPY_SRC | COPY_DST });
-    const once = async (count: number): Promise<number> => {
-      const encoder = this.device.createCommandEncoder();
-      for (let r = 0; r < count; r++) encoder.copyBufferToBuffer(a, 0, b, 0, bytes);
-      return this.timedSubmit(encoder);
+    return {
+      device,
+      writeInputs: (T) => {
+        device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, 0, T, 0));
+        device.queue.writeBuffer(buffers.tokens, 0, new Uint32Array(T));
+        device.queue.writeBuffer(buffers.positions, 0, Uint32Array.from({ length: T }, (_, i) => i));
+      },
+      encodeForward: (pass, T, keep) => this.encodeForward(pass, T, this.scratchCache!, keep),
+      matmul: (matrix, tile) => {
+        const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
+        const { shape } = bound[0];
+        return { shape, pipeline: this.matmulPipeline(shape, tile), groups: bound.map((m) => m.group) };
+      },
     };
-    const seconds = await secondsPerRep(once, reps);
-    a.destroy();
-    b.destroy();
-    return { bytesPerSecond: (2 * bytes) / seconds };
-  }
-
-  /**
-   * Wall seconds of one submit holding one compute pass: `setup(pass)` once, then `record(pass, r)` for
-   * r = 0 .. count-1 (the timed repetitions of {@link secondsPerRep} and {@link timedPair}).
-   */
-  private timedPass(count: number, record: (pass: GPUComputePassEncoder, r: number) => void, setup?: (pass: GPUComputePassEncoder) => void): Promise<number> {
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    setup?.(pass);
-    for (let r = 0; r < count; r++) record(pass, r);
-    pass.end();
-    return this.timedSubmit(encoder);
-  }
-
-  /** Submits `encoder`'s commands and waits for the GPU: wall seconds. */
-  private async timedSubmit(encoder: GPUCommandEncoder): Promise<number> {
-    const start = performance.now();
-    this.device.queue.submit([encoder.finish()]);
-    await this.device.queue.onSubmittedWorkDone();
-    return (performance.now() - start) / 1000;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -1138,28 +933,4 @@ function weightFiller(source: WeightSource): (target: Float32Array, offset: numb
       target[i] = ((state >>> 0) / 4294967296 * 2 - 1) * a;
     }
   };
-}
-
-/**
- * Seconds per repetition of `once(n)` (n repetitions in one submit): the difference of reps + 1 and 1
- * repetitions (medians of three), so the fixed cost of a submit cancels.
- */
-async function secondsPerRep(once: (n: number) => Promise<number>, reps: number): Promise<number> {
-  return (await timedPair(once, reps)).seconds;
-}
-
-/**
- * A warm-up, then three rounds of (1 repetition, reps + 1 repetitions): the median of each, so that
- * one slow submit cannot make the difference negative. Returns seconds per repetition and the median
- * wall seconds of a lone repetition.
- */
-async function timedPair(once: (n: number) => Promise<number>, reps: number): Promise<{ seconds: number; single: number }> {
-  await once(2);
-  const singles: number[] = [], manys: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    singles.push(await once(1));
-    manys.push(await once(reps + 1));
-  }
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
-  return { seconds: (mid(manys) - mid(singles)) / reps, single: mid(singles) };
 }

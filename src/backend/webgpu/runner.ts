@@ -6,8 +6,8 @@
  * {@link WebGpuUnavailableError} that says why when the package or a GPU adapter is missing. After that
  * every call is synchronous: the main thread posts the request and blocks in `Atomics.wait` until the
  * worker has run it (one submit per forward) and written the token ids into shared memory. That block is
- * the price of keeping one synchronous implementation of every decoder; it costs a few tens of
- * microseconds per forward (measured in `docs/webgpu.md`).
+ * the price of keeping one synchronous implementation of every decoder (`docs/webgpu.md` measures what it
+ * costs a forward).
  *
  * The cache: its length lives here, so `truncate` is a number changing — no GPU work, no copy; the next
  * forward overwrites the dead rows. `keepRows` is two GPU copies per layer. A cache is freed by its
@@ -30,8 +30,7 @@ import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import { checkNewCacheOptions, type ForwardResult, type ModelRunner, type RunnerForwardOptions, type SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { RECENT_FORWARDS, checkCachePool, weightArrays, type CopyTiming, type ForwardTiming, type ForwardGpuTiming, type ForwardPart, type MatmulTiming, type MatrixName, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
-import type { MatmulTile } from "./wgsl.ts";
+import { RECENT_FORWARDS, checkCachePool, weightArrays, type ForwardTiming, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import { ANSWER, answerBytes, type Request } from "./worker.ts";
 
 // ---------------------------------------------------------------- errors and options
@@ -58,10 +57,6 @@ export class WebGpuUnavailableError extends Error {
 /**
  * Random weights for a model too large for the CPU: uniform noise of standard deviation `std`, norm gains 1.
  *
- * @example
- * ```ts
- * await webgpuRunner(realisticConfig, { random: true, seed: 1, std: 0.02 }); // 3 GB of weights, never on the CPU
- * ```
  * @category WebGPU
  */
 export interface RandomWeights {
@@ -76,10 +71,6 @@ export interface RandomWeights {
 /**
  * Options of {@link webgpuRunner}.
  *
- * @example
- * ```ts
- * await webgpuRunner(config, params, { dawnToggles: ["disable_robustness"], timeoutMs: 60_000 });
- * ```
  * @category WebGPU
  */
 export interface WebGpuRunnerOptions {
@@ -104,10 +95,6 @@ export interface WebGpuRunnerOptions {
 /**
  * What {@link WebGpuRunner.cacheStats} counts.
  *
- * @example
- * ```ts
- * runner.cacheStats(); // { made: 12, reused: 11 }: every decode after the first reused a released cache
- * ```
  * @category WebGPU
  */
 export interface CacheStats {
@@ -118,31 +105,19 @@ export interface CacheStats {
 }
 
 /**
- * A {@link ModelRunner} on the GPU, with the measurements `npm run bench:gpu` needs.
+ * A {@link ModelRunner} on the GPU, which also tells how its last forward ran in the worker and how
+ * often a cache reused released buffers.
  *
- * @example
- * ```ts
- * const runner = await webgpuRunner(config, params);
- * runner.adapter; // "nvidia  NVIDIA: 580.159.04 580.159.4.0" on the lent H100
- * ```
  * @category WebGPU
  */
 export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;
-  /** Seconds of one matmul dispatch of T=`rows` tokens through layer 0's `matrix` (default gate/up), and the weight bytes it reads. */
-  timeMatmul(rows: number, tile: MatmulTile, reps: number, matrix?: MatrixName): MatmulTiming;
-  /** Seconds of one dependent dispatch of a trivial kernel: the fixed cost every kernel of a forward pays. */
-  timeDispatch(reps: number): number;
-  /** GPU seconds of one forward over `rows` tokens (or of its matmuls, or of the rest), without a submit or read-back of its own. */
-  timeForward(rows: number, reps: number, part?: ForwardPart): ForwardGpuTiming;
-  /** Bytes per second of a device-to-device buffer copy (read plus write). */
-  timeCopy(bytes: number, reps: number): CopyTiming;
-  /** Bytes per second of a WGSL copy kernel (read plus write). */
-  timeCopyKernel(bytes: number, reps: number): CopyTiming;
-  /** Float32 operations per second of a kernel of register multiply-adds only: the card's arithmetic ceiling, measured. */
-  timeFmaKernel(reps: number): number;
-  /** Where the last forward's time went in the worker: encoding, and waiting for the GPU. */
+  /**
+   * How the last forward ran in the worker: on commands encoded ahead or on the spot, for how many rows
+   * (what the specs check of the encoding ahead), and where its time went (what `npm run bench:gpu`
+   * reports; it can only be taken inside the worker's forward, and comes back with its answer).
+   */
   lastTiming(): ForwardTiming;
   /** Caches made so far by `newCache`, and how many of them reused a released cache's GPU buffers. */
   cacheStats(): CacheStats;
@@ -227,12 +202,6 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
         },
       } satisfies ForwardResult;
     },
-    timeMatmul: (rows, tile, reps, matrix) => bridge.call({ op: "timeMatmul", rows, tile, reps, matrix }).json as MatmulTiming,
-    timeDispatch: (reps) => bridge.call({ op: "timeDispatch", reps }).json as number,
-    timeForward: (rows, reps, part) => bridge.call({ op: "timeForward", rows, reps, part }).json as ForwardGpuTiming,
-    timeCopy: (bytes, reps) => bridge.call({ op: "timeCopy", bytes, reps }).json as CopyTiming,
-    timeCopyKernel: (bytes, reps) => bridge.call({ op: "timeCopyKernel", bytes, reps }).json as CopyTiming,
-    timeFmaKernel: (reps) => bridge.call({ op: "timeFmaKernel", reps }).json as number,
     lastTiming: () => timing,
     cacheStats: () => ({ ...stats }),
     close() {

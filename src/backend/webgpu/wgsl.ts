@@ -36,10 +36,6 @@
  * The per-forward uniform every kernel reads, binding 0: T tokens, P cached rows, L = P + T, and
  * whether a mask is bound.
  *
- * @example
- * ```ts
- * const code = `${STEP}\n@compute @workgroup_size(1) fn main() { _ = step.T; }`;
- * ```
  * @category WebGPU
  */
 export const STEP = `struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
@@ -61,7 +57,7 @@ function f32(x: number): string {
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: embeddingSource(16) });
+ * embeddingSource(16).includes("table[tokens[idx / 16u] * 16u + idx % 16u]"); // true: C = 16 is compiled in
  * ```
  * @category WebGPU
  */
@@ -84,7 +80,7 @@ export function embeddingSource(C: number): string {
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: rmsNormSource(16, 1e-6) });
+ * rmsNormSource(16, 1e-6).includes("c < 16u"); // true: C = 16 is compiled in, 256 threads stride over a row
  * ```
  * @category WebGPU
  */
@@ -115,10 +111,6 @@ var<workgroup> part: array<f32, 256>;
 /**
  * The tile a matmul workgroup computes; every tile reduces in the same order (see the module header).
  *
- * @example
- * ```ts
- * const tile: MatmulTile = { TM: 2, TN: 2, GM: 2, GN: 4 }; // a workgroup computes 4 rows x 8 columns
- * ```
  * @category WebGPU
  */
 export interface MatmulTile {
@@ -140,10 +132,6 @@ export interface MatmulTile {
 /**
  * What a matmul kernel computes: `out[i, n] (+)= sum_k x[i, k] w[n, k] (+ bias[n])`.
  *
- * @example
- * ```ts
- * const shape: MatmulShape = { K: 2048, N: 11264, bias: false, residual: false }; // the realistic model's gate/up
- * ```
  * @category WebGPU
  */
 export interface MatmulShape {
@@ -181,7 +169,7 @@ export function matmulWorkgroupBytes(tile: MatmulTile): number {
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: matmulSource({ K: 16, N: 32, bias: false, residual: true }, DEFAULT_TILES.large) });
+ * matmulSource({ K: 16, N: 32, bias: false, residual: true }, { TM: 4, TN: 4, GM: 2, GN: 4 }).includes("@workgroup_size(256)"); // true: 2 x 4 groups of 32 lanes
  * ```
  * @category WebGPU
  */
@@ -273,7 +261,7 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: ropeCacheSource(4, 2, 4) }); // H = 4, Hkv = 2, D = 4
+ * ropeCacheSource(4, 2, 4).includes("@workgroup_size(64)"); // true: one thread per rotated pair of a row's q and k heads
  * ```
  * @category WebGPU
  */
@@ -356,7 +344,7 @@ export function attentionWorkgroupBytes(maxPositions: number): number {
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: attentionSource(4, 2, 4, 128) }); // up to 128 cached positions
+ * attentionSource(32, 4, 64, 2048).includes("@workgroup_size(128)"); // true: one 128-thread workgroup per (head, query row)
  * ```
  * @category WebGPU
  */
@@ -367,13 +355,9 @@ export function attentionSource(H: number, Hkv: number, D: number, maxPositions:
 
 /**
  * The three parts of {@link attentionSource}'s text, which is `prelude`, `scores`, `weighted` and a
- * closing brace. The attention experiment (`bench/gpu-attention.ts`) keeps the first two and tries
+ * closing brace. The attention experiment (`bench/experiments/gpu-attention.ts`) keeps the first two and tries
  * other third parts.
  *
- * @example
- * ```ts
- * const parts: AttentionParts = attentionParts(32, 4, 64, 2048);
- * ```
  * @category WebGPU
  */
 export interface AttentionParts {
@@ -497,7 +481,7 @@ ${sumWeighted("d")}
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: swigluSource(32) });
+ * swigluSource(32).includes("gu[i * 64u + 32u + j]"); // true: the up half of gu [T, 2I] starts at column I = 32
  * ```
  * @category WebGPU
  */
@@ -522,7 +506,7 @@ export function swigluSource(I: number): string {
  *
  * @example
  * ```ts
- * device.createShaderModule({ code: argmaxSource(100) });
+ * argmaxSource(100).includes("@workgroup_size(256)"); // true: one 256-thread workgroup per row of 100 logits
  * ```
  * @category WebGPU
  */

@@ -13,18 +13,13 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { ModelConfig } from "../../model/config.ts";
-import { GpuModel, type ForwardPart, type GpuForwardInput, type MatrixName, type TileChoice, type WeightSource } from "./gpu-model.ts";
-import type { MatmulTile } from "./wgsl.ts";
+import { GpuModel, type GpuForwardInput, type TileChoice, type WeightSource } from "./gpu-model.ts";
 
 // ---------------------------------------------------------------- the shared answer buffer
 
 /**
  * Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then ids, then text.
  *
- * @example
- * ```ts
- * Atomics.wait(new Int32Array(shared, 0, 4), ANSWER.flag, 0); // sleeps until the worker answers
- * ```
  * @category WebGPU
  */
 export const ANSWER = {
@@ -83,15 +78,11 @@ export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unkn
  * What the main thread asks: `op` names a {@link GpuModel} method, the other fields are its arguments
  * (see there). `init` also brings the answer buffer; `logits` and `readCache` bring a buffer for the result.
  *
- * @example
- * ```ts
- * worker.postMessage({ op: "keepRows", cache: 1, length: 3, from: 5, count: 2 });
- * ```
  * @category WebGPU
  */
 export interface Request {
   /** Which operation. */
-  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "timeMatmul" | "timeDispatch" | "timeForward" |  "timeCopy" | "timeCopyKernel" | "timeFmaKernel" | "close";
+  readonly op: "init" | "forward" | "logits" | "newCache" | "free" | "keepRows" | "readCache" | "close";
   /** init: the model's blueprint. */
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
@@ -110,7 +101,7 @@ export interface Request {
   readonly cache?: number;
   /** newCache: tokens in the first forward after the prompt (`NewCacheOptions.firstStep`). */
   readonly firstStep?: number;
-  /** logits, readCache, timeMatmul, timeForward: how many rows (tokens). */
+  /** logits, readCache: how many rows (tokens). */
   readonly rows?: number;
   /** logits, readCache: where the float32 result goes. */
   readonly out?: SharedArrayBuffer;
@@ -122,32 +113,44 @@ export interface Request {
   readonly count?: number;
   /** readCache: which layer. */
   readonly layer?: number;
-  /** timeMatmul: the tile. */
-  readonly tile?: MatmulTile;
-  /** timeForward: which kernels. */
-  readonly part?: ForwardPart;
-  /** timeMatmul: which matrix (default the fused gate/up). */
-  readonly matrix?: MatrixName;
-  /** timeMatmul, timeDispatch, timeCopy: repetitions. */
-  readonly reps?: number;
-  /** timeCopy: bytes per copy. */
-  readonly bytes?: number;
 }
 
 /**
  * The requests the main thread posts without waiting for an answer: they carry no result, and the worker
  * runs them in order with the rest, so the next request sees their effect.
  *
- * @example
- * ```ts
- * POSTED_OPS.has("keepRows"); // true: webgpuRunner's keepRows does not wait for the copy
- * ```
  * @category WebGPU
  */
 export const POSTED_OPS: ReadonlySet<Request["op"]> = new Set(["free", "keepRows"]);
 
-/** The GPU instance, an adapter's device and its name — or why WebGPU cannot run, in words a user can act on. */
-async function openDevice(toggles: readonly string[]): Promise<{ gpu: GPU; device: GPUDevice; adapter: string } | string> {
+/**
+ * A device opened by {@link openDevice}.
+ *
+ * @category WebGPU
+ */
+export interface OpenedDevice {
+  /** Dawn's instance: it lives only while referenced, so keep it as long as the device. */
+  readonly gpu: GPU;
+  /** The device. */
+  readonly device: GPUDevice;
+  /** The adapter's vendor, architecture and driver. */
+  readonly adapter: string;
+}
+
+/**
+ * Opens Dawn's GPU (with the Dawn `toggles` enabled) and a device of its high-performance adapter with
+ * the adapter's largest buffers and workgroup memory: what the worker runs a model on, and what a
+ * benchmark opens to time kernels on a device of its own (`bench/gpu-probe.ts`).
+ *
+ * @returns the opened device — or, as a string, why WebGPU cannot run, in words a user can act on
+ * @example
+ * ```ts
+ * const opened = await openDevice(["disable_robustness"]);
+ * if (typeof opened === "string") throw new Error(opened); // "Dawn found no GPU adapter (...)" on a machine without Vulkan
+ * ```
+ * @category WebGPU
+ */
+export async function openDevice(toggles: readonly string[]): Promise<OpenedDevice | string> {
   let webgpu: { create(options: string[]): GPU };
   try {
     webgpu = await import("webgpu");
@@ -216,12 +219,6 @@ export function workerMain(): void {
         out.set(values, keys.length);
         return { json: null };
       }
-      case "timeMatmul": return { json: await model.timeMatmul(r.rows, r.tile, r.reps, r.matrix) };
-      case "timeDispatch": return { json: await model.timeDispatch(r.reps) };
-      case "timeForward": return { json: await model.timeForward(r.rows, r.reps, r.part) };
-      case "timeCopy": return { json: await model.timeCopy(r.bytes, r.reps) };
-      case "timeCopyKernel": return { json: await model.timeCopyKernel(r.bytes, r.reps) };
-      case "timeFmaKernel": return { json: await model.timeFmaKernel(r.reps) };
       case "close": device?.destroy(); model = null; gpu = null; return { json: null };
     }
   };
@@ -240,10 +237,6 @@ export function workerMain(): void {
 /**
  * What the worker writes back for one request.
  *
- * @example
- * ```ts
- * const reply: Reply = { status: 1, json: "GPU worker: an earlier \"keepRows\" failed: ...", ids: null };
- * ```
  * @category WebGPU
  */
 export interface Reply {

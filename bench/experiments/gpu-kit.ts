@@ -1,26 +1,12 @@
 /**
- * What the GPU experiments (`bench/gpu-tensor.ts`, `bench/gpu-attention.ts`, `bench/gpu-matmul.ts`)
- * share: buffers, pipelines and bind groups made in one line, one dispatch read back, and the timing of
- * a kernel alone — a run of dispatches in one compute pass, as the difference of 2 reps and reps (fixed
- * costs cancel), median of three — and opening the device (`openGpu`).
+ * What the GPU experiments (`gpu-tensor.ts`, `gpu-attention.ts`, `gpu-matmul.ts` in this folder) share:
+ * buffers, pipelines and bind groups made in one line, one dispatch read back, and the timing of a
+ * kernel alone — a run of dispatches in one compute pass, as the difference of 2 reps and reps (fixed
+ * costs cancel), median of three — and opening the device (`openGpu`). The card's name comes from
+ * `cardName` in `bench/gpu-probe.ts`.
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
-
-/**
- * The GPU's name as `nvidia-smi` reports it ("NVIDIA H100 80GB HBM3"), or null where there is none (under
- * SwiftShader, say): Dawn's adapter info names the vendor and the driver, not the card, and a GPU number
- * must name its card.
- */
-export function cardName(): string | null {
-  try {
-    const out = execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
-    return out.split("\n")[0].trim() || null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Dawn's GPU, its adapter (high performance) and a device with the adapter's largest buffers and

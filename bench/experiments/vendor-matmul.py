@@ -16,11 +16,11 @@ reference for speed, not for the project's exactness.
 Run on the lent GPU, where `python3` has PyTorch (nothing else here needs Python), in the same call as
 `bench:gpu` (the bundle `dist/webgpu/gpu.mjs --realistic-only`), so both come from one card and run:
 
-    python3 bench/vendor-matmul.py > $OUT/vendor.json
+    python3 bench/experiments/vendor-matmul.py > $OUT/vendor.json
 
 It prints one JSON object. Then, anywhere (no PyTorch needed), put the two side by side:
 
-    python3 bench/vendor-matmul.py --compare GPU_JSON VENDOR_JSON
+    python3 bench/experiments/vendor-matmul.py --compare GPU_JSON VENDOR_JSON
 
 which prints t(64)/t(1) as `bench:gpu` measured it and as it would be with the vendor's products in
 place of the WGSL ones, everything else as measured — the same substitution as `bench:gpu`'s
@@ -158,4 +158,4 @@ if __name__ == "__main__":
     elif len(sys.argv) == 1:
         measure()
     else:
-        sys.exit("usage: python3 bench/vendor-matmul.py [--compare GPU_JSON VENDOR_JSON]")
+        sys.exit("usage: python3 bench/experiments/vendor-matmul.py [--compare GPU_JSON VENDOR_JSON]")

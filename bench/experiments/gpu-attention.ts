@@ -1,7 +1,6 @@
 /**
- * `npm run bench:gpu-attention`: the experiment behind the attention kernel (docs/webgpu.md §6). Before
- * it, attention was most of the forward's non-matmul time from T = 32 on (0.91 of 1.40 ms at T = 64,
- * 10.5 of 11.1 at T = 256 in run N) for little arithmetic.
+ * The experiment behind the attention kernel (docs/webgpu.md §6, which has its numbers). Before it,
+ * attention was most of the forward's non-matmul time from T = 32 on, for little arithmetic.
  *
  * The variants, all on the realistic model's heads (32 query heads, 4 key/value heads, head size 64),
  * timed side by side in one run over 16 layers' caches, and each compared with the previous kernel
@@ -26,15 +25,17 @@
  * Every `vec4-keys` variant is the backend's first two parts (`attentionParts`: bindings, scores, max)
  * followed by its own third part.
  *
- * Prints one JSON object (the raw results); a summary goes to stderr. Usage: `tsx bench/gpu-attention.ts`
- * (under SwiftShader, with `--check-only`, it checks the bits and times nothing); on the lent GPU the bundle
- * `dist/webgpu/gpu-attention.mjs` (`npm run build:gpu`). Numbers from one run compare only with each other.
+ * Prints one JSON object (the raw results); a summary goes to stderr. Usage:
+ * `npx tsx bench/experiments/gpu-attention.ts` (under SwiftShader, with `--check-only`, it checks the bits
+ * and times nothing); on the lent GPU the bundle `dist/webgpu/gpu-attention.mjs` (`npm run build:gpu`).
+ * Numbers from one run compare only with each other.
  *
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { STEP, attentionParts, attentionSource } from "../src/backend/webgpu/wgsl.ts";
-import { cardName, gpuKit, openGpu } from "./gpu-kit.ts";
+import { STEP, attentionParts, attentionSource } from "../../src/backend/webgpu/wgsl.ts";
+import { cardName } from "../gpu-probe.ts";
+import { gpuKit, openGpu } from "./gpu-kit.ts";
 
 const H = 32, Hkv = 4, D = 64, R = 2048, LAYERS = 16;
 const Q = (H + 2 * Hkv) * D, W = Hkv * D;

@@ -1,7 +1,7 @@
 /**
- * `npm run bench:gpu-matmul`: an experiment on the matmul at T = 16–128, where the backend's lane kernel
- * (`matmulSource`) reaches about 18 TFLOP/s on the lent cards and NVIDIA's cuBLAS about 32 at T = 64
- * (`bench/vendor-matmul.py`, docs/webgpu.md §6).
+ * An experiment on the matmul at T = 16–128, where the backend's lane kernel (`matmulSource`) reaches
+ * well under what NVIDIA's cuBLAS does at T = 64 on the lent cards (`vendor-matmul.py` in this folder;
+ * docs/webgpu.md §6 has both rates).
  *
  * The lane kernel splits each dot product over the 32 lanes of a warp: lane l adds quads l, l+32, ...
  * (k = 4q + e, in order), then the workgroup adds the 32 lane sums in lane order. Every load comes
@@ -26,20 +26,22 @@
  * then both are timed alone on the realistic model's five matrices (weights in several copies, cycled,
  * so the L2 cache does not flatter a matrix), and the forward's 65 products summed.
  *
- * Result (docs/webgpu.md §6, on the lent H100): bit for bit equal to the lane kernel for every tile, and
- * slower than it on every matrix at T = 16, 64 and 128 except the LM head at T ≥ 64 (up to 13 % faster,
- * about 46 µs of a T = 64 forward), so the backend keeps the lane kernel.
+ * Result (docs/webgpu.md §6, with the numbers): bit for bit equal to the lane kernel for every tile, and
+ * slower than it on every matrix at T = 16, 64 and 128 except the LM head at T ≥ 64, where the gain is a
+ * small share of a forward, so the backend keeps the lane kernel.
  *
- * Usage: `tsx bench/gpu-matmul.ts [--check-only]` (under SwiftShader, `--check-only` checks small shapes
- * and times nothing); on the lent GPU the bundle `dist/webgpu/gpu-matmul.mjs` (`npm run build:gpu`).
+ * Usage: `npx tsx bench/experiments/gpu-matmul.ts [--check-only]` (under SwiftShader, `--check-only`
+ * checks small shapes and times nothing); on the lent GPU the bundle `dist/webgpu/gpu-matmul.mjs`
+ * (`npm run build:gpu`).
  * Prints one JSON object; a summary goes to stderr. Numbers from one run compare only with each other.
  *
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { STEP, matmulSource, type MatmulShape } from "../src/backend/webgpu/wgsl.ts";
-import { DEFAULT_TILES } from "../src/backend/webgpu/gpu-model.ts";
-import { cardName, gpuKit, openGpu } from "./gpu-kit.ts";
+import { STEP, matmulSource, type MatmulShape } from "../../src/backend/webgpu/wgsl.ts";
+import { DEFAULT_TILES } from "../../src/backend/webgpu/gpu-model.ts";
+import { cardName } from "../gpu-probe.ts";
+import { gpuKit, openGpu } from "./gpu-kit.ts";
 
 /** A staged tile: BM x BN outputs a workgroup, TM x TN a thread, SH shares and JB quads of each a round. */
 interface StagedTile {

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:gpu-tensor`: an experiment, not part of the backend — can the GPU's tensor cores make a
- * forward over 64 tokens cost about what a forward over one costs, as float32 kernels cannot (docs/webgpu.md §6)?
+ * An experiment, not part of the backend: can the GPU's tensor cores make a forward over 64 tokens cost
+ * about what a forward over one costs, as float32 kernels cannot (docs/webgpu.md §6)?
  *
  * Dawn exposes NVIDIA's tensor cores to WGSL through its experimental `chromium-experimental-subgroup-matrix`
  * feature (Vulkan's VK_KHR_cooperative_matrix underneath; it needs the `allow_unsafe_apis` toggle). A
@@ -26,7 +26,8 @@
  *
  * Every kernel runs in a child process of its own (a driver fault or hang costs that variant only, with
  * a 60 s limit). Prints one JSON object (the raw results); a summary goes to stderr. Usage:
- * `tsx bench/gpu-tensor.ts`; on the lent GPU the bundle `dist/webgpu/gpu-tensor.mjs` (`npm run build:gpu`).
+ * `npx tsx bench/experiments/gpu-tensor.ts`; on the lent GPU the bundle `dist/webgpu/gpu-tensor.mjs`
+ * (`npm run build:gpu`).
  * Never part of `npm test`: SwiftShader has no cooperative matrices. Numbers from one run compare only
  * with each other.
  *
@@ -34,9 +35,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { DEFAULT_TILES, tileFor, type MatrixName } from "../src/backend/webgpu/gpu-model.ts";
-import { STEP, matmulSource } from "../src/backend/webgpu/wgsl.ts";
-import { USAGE, cardName, gpuKit, openGpu, type GpuKit } from "./gpu-kit.ts";
+import { DEFAULT_TILES, tileFor, type MatrixName } from "../../src/backend/webgpu/gpu-model.ts";
+import { STEP, matmulSource } from "../../src/backend/webgpu/wgsl.ts";
+import { cardName } from "../gpu-probe.ts";
+import { USAGE, gpuKit, openGpu, type GpuKit } from "./gpu-kit.ts";
 
 /** How a tensor-core workgroup splits its work: column tiles of 16, subgroups splitting K, K per subgroup per slab. */
 interface TensorTile {
