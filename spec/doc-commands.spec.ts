@@ -3,14 +3,18 @@
  * transcript (`$ command` in a fenced block, followed by the output it gives) is run as a user's shell
  * would run it, and the output the doc quotes must appear in what it prints, in order. A transcript may
  * elide with `...` and end a line with a `# remark` (two spaces before the `#`); whitespace is not
- * compared, so a doc may wrap long JSON. A command with no quoted output is not run.
+ * compared, so a doc may wrap long JSON. A command with no quoted output is not run. `/tmp/` in a
+ * transcript (command and output) stands for a scratch folder of the spec's own, fresh for each one.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
+/** What a command caches (the `--block-size auto` cost curve) goes here, not into the user's home. */
+const cache = mkdtempSync(join(tmpdir(), "jf-doc-commands-"));
 
 /** One `$ command` of a doc and the output lines quoted under it. */
 interface Transcript {
@@ -85,15 +89,16 @@ describe("doc transcripts: what the docs say a command prints, it prints", () =>
 
   for (const t of all) {
     it(`${t.doc}:${t.line} ${t.command.split("\n")[0].slice(0, 80)}`, () => {
-      const command = t.command.replace(/^(npx )?jacobi-forcing\b/, "node bin/jacobi-forcing.js");
+      const scratch = mkdtempSync(join(tmpdir(), "jf-doc-transcript-")) + "/";
+      const command = t.command.replaceAll("/tmp/", scratch).replace(/(^|[\s;&|(])(npx )?jacobi-forcing(?=\s)/g, "$1node bin/jacobi-forcing.js");
       let printed: string;
       try {
-        printed = execFileSync("bash", ["-c", `${command} 2>&1`], { cwd: root, encoding: "utf8", timeout: 300_000 });
+        printed = execFileSync("bash", ["-c", `${command} 2>&1`], { cwd: root, encoding: "utf8", timeout: 300_000, env: { ...process.env, XDG_CACHE_HOME: cache } });
       } catch (e) {
         const error = e as { status: number; stdout: string };
         throw new Error(`${t.doc}:${t.line}: \`${t.command}\` exited ${error.status}:\n${error.stdout}`);
       }
-      const { ok, missing } = inOrder(quotedPieces(t.output), printed);
+      const { ok, missing } = inOrder(quotedPieces(t.output.map((line) => line.replaceAll("/tmp/", scratch))), printed);
       expect(ok, `${t.doc}:${t.line}: the doc quotes "${missing}", which \`${t.command}\` did not print (in that order). It printed:\n${printed}`).toBe(true);
     });
   }
