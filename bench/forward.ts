@@ -17,7 +17,7 @@ import { startKernelThreads, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
 import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import { interleavedMedianMs, medianMs } from "../src/util/timing.ts";
+import { interleavedMedianMs } from "../src/util/timing.ts";
 
 /** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
 export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): CostPoint[] {
@@ -27,8 +27,8 @@ export function forwardCost(config: ModelConfig, params: Params, sizes: readonly
 /** AR greedy tokens per second (decode time only: a prefill-only run's time is subtracted). */
 export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number): number {
   const prompt = [config.bosTokenId, 40, 41, 42, 43];
-  const ms = medianMs(() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }), 3);
-  const prefillMs = medianMs(() => forward(config, params, prompt, { cache: new KVCache(config) }), 3);
+  const [ms] = interleavedMedianMs([() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null })], 3);
+  const [prefillMs] = interleavedMedianMs([() => forward(config, params, prompt, { cache: new KVCache(config) })], 3);
   return newTokens / ((ms - prefillMs) / 1000);
 }
 

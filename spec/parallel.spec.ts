@@ -38,7 +38,7 @@ describe("data-parallel gradients", () => {
     for (const workers of [1, 2, 3]) {
       const params = initParams(config, { seed: 3, std: 0.3 });
       const trainable = trainableParams(config, params);
-      const pool = new GradientPool(workers, config, trainable.names, trainable.tensors, batch.length, options);
+      const pool = new GradientPool(workers, config, trainable.tensors, batch.length, options);
       pools.push(pool);
       const losses = await pool.gradients(params, batch);
       expect(losses).toHaveLength(batch.length);
@@ -78,7 +78,7 @@ describe("data-parallel gradients", () => {
     for (const workers of [1, 2]) {
       const params = initParams(config, { seed: 3, std: 0.3 });
       const trainable = trainableParams(config, params);
-      const pool = new GradientPool(workers, config, trainable.names, trainable.tensors, batch.length, replayOptions);
+      const pool = new GradientPool(workers, config, trainable.tensors, batch.length, replayOptions);
       pools.push(pool);
       const losses = await pool.gradients(params, batch);
       expect(losses.every((l) => Object.keys(l.parts).join() === "ar,consistency,replay" && l.parts.replay > 0)).toBe(true);
@@ -91,8 +91,8 @@ describe("data-parallel gradients", () => {
   it("refuses a worker count that is not a positive integer, and a batch larger than it was made for", async () => {
     const params = initParams(config, { seed: 3, std: 0.3 });
     const trainable = trainableParams(config, params);
-    expect(() => new GradientPool(0, config, trainable.names, trainable.tensors, 2, options)).toThrow(/workers must be a positive integer, got 0/);
-    const pool = new GradientPool(1, config, trainable.names, trainable.tensors, 2, options);
+    expect(() => new GradientPool(0, config, trainable.tensors, 2, options)).toThrow(/workers must be a positive integer, got 0/);
+    const pool = new GradientPool(1, config, trainable.tensors, 2, options);
     await expect(pool.gradients(params, examples())).rejects.toThrow(/5 examples, but the pool was made for at most 2/);
   });
 });

@@ -97,23 +97,18 @@ export function solveMath(a: number, op: "+" | "-" | "*", b: number): MathProble
   let carry = 0;
   for (let col = W - 1; col >= 0; col--) {
     const x = Number(as[col]);
+    const y = op === "*" ? b : Number(bs[col]);
     let value: number;
     let next: number;
-    if (op === "+") {
-      const y = Number(bs[col]);
-      value = x + y + carry;
-      next = Math.floor(value / 10);
-      lines.push(`${x}+${y}+${carry}=${pad(value, 2)}`);
-    } else if (op === "-") {
-      const y = Number(bs[col]);
+    if (op === "-") {
       const d = x - y - carry;
       next = d < 0 ? 1 : 0;
       value = d + 10 * next; // the digit
       lines.push(`${x}-${y}-${carry}=${next}${value}`);
     } else {
-      value = x * b + carry;
+      value = (op === "+" ? x + y : x * y) + carry;
       next = Math.floor(value / 10);
-      lines.push(`${x}*${b}+${carry}=${pad(value, 2)}`);
+      lines.push(`${x}${op}${y}+${carry}=${pad(value, 2)}`);
     }
     digits.push(value % 10);
     carry = next;
@@ -192,15 +187,12 @@ export function sampleMath(rng: Rng, split: Split): MathProblem {
  */
 export function mathEvalSet(count: number, seed: number): MathProblem[] {
   const rng = new Rng(`math-eval-${seed}`);
-  const seen = new Set<string>();
-  const out: MathProblem[] = [];
-  while (out.length < count) {
+  const byQuestion = new Map<string, MathProblem>();                     // in the order drawn
+  while (byQuestion.size < count) {
     const p = sampleMath(rng, "heldout");
-    if (seen.has(p.question)) continue;
-    seen.add(p.question);
-    out.push(p);
+    if (!byQuestion.has(p.question)) byQuestion.set(p.question, p);
   }
-  return out;
+  return [...byQuestion.values()];
 }
 
 /**

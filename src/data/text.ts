@@ -48,18 +48,6 @@ export function readUtf8(path: string): string {
   }
 }
 
-/** Characters of `text` that `tokenizer` lacks, dropped; returns the kept text and how many were dropped. */
-function keepKnown(tokenizer: CharTokenizer, text: string): { text: string; dropped: number } {
-  const known = new Set(tokenizer.chars);
-  let kept = "";
-  let dropped = 0;
-  for (const c of text) {
-    if (known.has(c)) kept += c;
-    else dropped++;
-  }
-  return { text: kept, dropped };
-}
-
 // ---------------------------------------------------------------- the stream dataset
 
 /** `BOS doc EOS` for each document, concatenated. */
@@ -110,12 +98,10 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
   const trainText = train.join("");
   if (trainText.length === 0) throw new DataError(`${name}: the training text is empty`);
   const tokenizer = CharTokenizer.fromText(trainText);
-  let dropped = 0;
-  const kept = heldout.map((d) => {
-    const k = keepKnown(tokenizer, d);
-    dropped += k.dropped;
-    return k.text;
-  });
+  // held-out characters the vocabulary lacks cannot be scored: dropped, and counted
+  const known = new Set(tokenizer.chars);
+  const kept = heldout.map((d) => [...d].filter((c) => known.has(c)).join(""));
+  const dropped = heldout.reduce((n, d, i) => n + [...d].length - [...kept[i]].length, 0);
   const trainIds = streamIds(tokenizer, train);
   const heldoutIds = streamIds(tokenizer, kept);
   const chars = (ids: Int32Array, docs: number): number => ids.length - 2 * docs;

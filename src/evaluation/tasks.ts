@@ -11,10 +11,9 @@
  *
  * @module
  */
-import type { TrainingSequence } from "../data/dataset.ts";
-import { extractAnswer, mathPrompt, type MathProblem } from "../data/math.ts";
+import { mathPromptIds, type TrainingSequence } from "../data/dataset.ts";
+import { extractAnswer, type MathProblem } from "../data/math.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
-import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 
 // ---------------------------------------------------------------- the decoder interface
 
@@ -57,6 +56,23 @@ export interface DecodeTotals {
   readonly forwards: number;
   /** Wall-clock seconds spent decoding. */
   readonly seconds: number;
+}
+
+/** Decodes each prompt in turn for up to `maxNewTokens`, counting tokens, forwards and seconds. */
+function decodeAll(
+  prompts: readonly (readonly number[])[], decode: Decode, maxNewTokens: number, options: Parameters<Decode>[2], onProgress?: OnProgress,
+): CodeSpeedResult {
+  let tokens = 0, forwards = 0;
+  const outputs: (readonly number[])[] = [];
+  const start = performance.now();
+  prompts.forEach((prompt, i) => {
+    const out = decode(prompt, maxNewTokens, options);
+    tokens += out.tokens.length;
+    forwards += out.forwards;
+    outputs.push(out.tokens);
+    onProgress?.(i + 1, prompts.length);
+  });
+  return { tokens, forwards, seconds: (performance.now() - start) / 1000, outputs };
 }
 
 // ---------------------------------------------------------------- math
@@ -115,20 +131,14 @@ export const MATH_FAILURES_KEPT = 5;
  * @category Evaluation
  */
 export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathProblem[], decode: Decode, onProgress?: OnProgress): MathResult {
-  let correct = 0, tokens = 0, forwards = 0;
-  const failures: MathResult["failures"] = [];
-  const start = performance.now();
+  const { outputs, tokens, forwards, seconds } = decodeAll(problems.map((p) => mathPromptIds(tokenizer, p)), decode, 64, undefined, onProgress);
+  let correct = 0;
+  const failures: MathFailure[] = [];
   problems.forEach((p, i) => {
-    const prompt = [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))];
-    const out = decode(prompt, 64);
-    tokens += out.tokens.length;
-    forwards += out.forwards;
-    const text = tokenizer.decode(out.tokens);
+    const text = tokenizer.decode(outputs[i]);
     if (extractAnswer(text) === p.answer) correct++;
     else if (failures.length < MATH_FAILURES_KEPT) failures.push({ question: p.question, expected: p.answer, got: text });
-    onProgress?.(i + 1, problems.length);
   });
-  const seconds = (performance.now() - start) / 1000;
   const wrong = problems.length - correct;
   return { accuracy: correct / Math.max(problems.length, 1), examples: problems.length, wrong, failures, tokens, forwards, seconds };
 }
@@ -192,15 +202,5 @@ export interface CodeSpeedResult extends DecodeTotals {
  * @category Evaluation
  */
 export function codeSpeed(prompts: readonly (readonly number[])[], decode: Decode, onProgress?: OnProgress): CodeSpeedResult {
-  let tokens = 0, forwards = 0;
-  const outputs: (readonly number[])[] = [];
-  const start = performance.now();
-  prompts.forEach((prompt, i) => {
-    const out = decode(prompt, CODE_SPEED.newTokens, { ignoreEos: true });
-    tokens += out.tokens.length;
-    forwards += out.forwards;
-    outputs.push(out.tokens);
-    onProgress?.(i + 1, prompts.length);
-  });
-  return { tokens, forwards, seconds: (performance.now() - start) / 1000, outputs };
+  return decodeAll(prompts, decode, CODE_SPEED.newTokens, { ignoreEos: true }, onProgress);
 }

@@ -15,13 +15,13 @@
  *
  * @module
  */
+import type { TrainingSequence } from "../data/dataset.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { forward } from "../model/transformer.ts";
-import { crossEntropy } from "../tensor/losses.ts";
 import { add, scale } from "../tensor/ops.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { jacobiForcingLoss, type JacobiForcingExample, type JacobiForcingOptions } from "./jacobi-forcing.ts";
+import { sequenceLoss } from "./trainer.ts";
 
 /**
  * The loss of one distillation example: `jacobiForcingLoss`, then `+ w_replay · L_replay` when
@@ -43,30 +43,12 @@ export function distillLoss(config: ModelConfig, params: Params, example: Distil
   const replayWeight = options.replayWeight ?? 0;
   if (!(replayWeight > 0)) return { loss: objective.loss, parts };
   if (example.replay === undefined) throw new Error("distillLoss: replayWeight > 0 but the example carries no replay sequence");
-  const r = example.replay;
-  const logits = forward(config, params, r.tokens, { positions: r.positions, ...(r.mask ? { mask: r.mask } : {}) }); // [T, V]
-  const replay = crossEntropy(logits, Int32Array.from(r.targets), -1, "mean");                                      // []
+  const replay = sequenceLoss(config, params, example.replay, "mean");       // []
   parts.replay = replay.data[0];
-  return { loss: add(objective.loss, scale(replay, replayWeight)), parts };                                         // []
+  return { loss: add(objective.loss, scale(replay, replayWeight)), parts };  // []
 }
 
 // ---------------------------------------------------------------- types
-
-/**
- * A packed pretraining sequence for the replay loss (the shape of the data layer's `TrainingSequence`).
- *
- * @category Jacobi Forcing
- */
-export interface ReplaySequence {
-  /** [T] input ids. */
-  readonly tokens: readonly number[];
-  /** [T] next-token targets, -1 where untrained. */
-  readonly targets: readonly number[];
-  /** [T] positions. */
-  readonly positions: readonly number[];
-  /** [T, T] visibility, or null for plain causal attention. */
-  readonly mask: Uint8Array | null;
-}
 
 /**
  * A Jacobi Forcing example, with the real-text sequence of the replay loss when the run replays.
@@ -75,7 +57,7 @@ export interface ReplaySequence {
  */
 export interface DistillExample extends JacobiForcingExample {
   /** A real-text training sequence for the replay loss (only with `replayWeight` > 0). */
-  readonly replay?: ReplaySequence;
+  readonly replay?: TrainingSequence;
 }
 
 /**

@@ -21,16 +21,14 @@
  *
  * @module
  */
-import { loadCheckpoint } from "../model/checkpoint.ts";
-import { toHfConfig, type ModelConfig } from "../model/config.ts";
+import type { TrainingSequence } from "../data/dataset.ts";
 import type { CharTokenizer } from "../model/tokenizer.ts";
-import { Rng } from "../tensor/random.ts";
-import type { DistillExample, DistillLossOptions, ReplaySequence } from "./distill-loss.ts";
+import type { Rng } from "../tensor/random.ts";
+import type { DistillExample, DistillLossOptions } from "./distill-loss.ts";
 import { buildExample, jacobiForcingStep, type TrajectoryData } from "./jacobi-forcing.ts";
-import { DEFAULT_ADAMW, adamwInit, type AdamWOptions } from "./optimizer.ts";
+import { DEFAULT_ADAMW } from "./optimizer.ts";
 import { GradientPool } from "./parallel.ts";
-import { loadTrainState, saveTrainState, type TrainState } from "./state.ts";
-import { runSteps, trainableParams, type TrainHooks, type TrainResult } from "./trainer.ts";
+import { loadStartingModel, runSteps, startState, trainableParams, type TrainHooks, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 // ---------------------------------------------------------------- the loop
 
@@ -55,22 +53,12 @@ export async function distill(
   const withReplay = (options.replayWeight ?? 0) > 0 && replay !== undefined;
   const { config } = options;
   const corpus = { name: `trajectories (${trajectories.length})`, tokenizer };
-  let state: TrainState;
-  if (hooks.resume) {
-    state = loadTrainState(hooks.outDir, options, corpus, hooks.log);
-  } else {
-    const teacher = loadCheckpoint(options.teacher);
-    if (JSON.stringify(toHfConfig(teacher.config)) !== JSON.stringify(toHfConfig(config))) {
-      throw new Error(`distill: the teacher in ${options.teacher} has another config than this run's`);
-    }
-    state = { step: 0, params: teacher.params, optimizer: adamwInit(trainableParams(config, teacher.params).tensors), dataRng: new Rng(`distill-${options.seed}`), history: [], evals: [] };
-  }
+  const state = startState(options, corpus, hooks, `distill-${options.seed}`, () => loadStartingModel(options.teacher, config, "distill").params);
   const { params, optimizer, dataRng } = state;
   const trainable = trainableParams(config, params);
-  const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
-  const pool = new GradientPool(hooks.workers ?? 1, config, trainable.names, trainable.tensors, options.batchSize, options);
+  const pool = new GradientPool(hooks.workers ?? 1, config, trainable.tensors, options.batchSize, options);
   try {
-    return await runSteps(state, options, hooks, save, async (lr) => {
+    return await runSteps(state, options, corpus, hooks, async (lr) => {
       // the examples are built here, in order, from the run's generator, whatever the number of workers
       const batch = Array.from({ length: options.batchSize }, () => trajectories[dataRng.int(trajectories.length)]);
       const examples: DistillExample[] = batch.map((trajectory) => {
@@ -90,37 +78,19 @@ export async function distill(
 
 /**
  * Everything that defines a distillation run (saved with it; a resume must match): the objective's
- * options, the replay weight, and the optimisation.
+ * options, the replay weight, and the optimisation, whose fields are the AR trainer's ({@link TrainOptions}):
+ * here `config` is the teacher's, `seed` seeds the trajectory draws and the random schedule, and
+ * `batchSize` counts trajectories per step; `evalEvery` runs the hooks' `evaluate`.
  *
  * @category Jacobi Forcing
  */
-export interface DistillOptions extends DistillLossOptions {
+export interface DistillOptions
+  extends DistillLossOptions,
+    Pick<TrainOptions, "config" | "seed" | "steps" | "batchSize" | "maxLr" | "minLr" | "warmupSteps" | "clipNorm" | "adamw" | "evalEvery" | "checkpointEvery"> {
   /** Always "Jacobi Forcing" (names the run in its files). */
   readonly objective: "Jacobi Forcing";
-  /** The blueprint: the teacher's. */
-  readonly config: ModelConfig;
   /** The teacher folder whose weights the run starts from. */
   readonly teacher: string;
-  /** Seed of the trajectory draws and of the random schedule. */
-  readonly seed: number;
-  /** Optimizer steps. */
-  readonly steps: number;
-  /** Trajectories per step (gradients accumulated). */
-  readonly batchSize: number;
-  /** Peak learning rate after warm-up. */
-  readonly maxLr: number;
-  /** Learning rate at the last step (cosine decay). */
-  readonly minLr: number;
-  /** Linear warm-up steps. */
-  readonly warmupSteps: number;
-  /** Global gradient-norm clip. */
-  readonly clipNorm: number;
-  /** AdamW betas, eps and weight decay. */
-  readonly adamw: AdamWOptions;
-  /** Evaluate (the hooks' `evaluate`) every this many steps and at the end. */
-  readonly evalEvery: number;
-  /** Checkpoint every this many steps, at the end, and on a stop request. */
-  readonly checkpointEvery: number;
   /** With `replayWeight` > 0: the dataset whose training text is replayed (its name, saved with the run). */
   readonly replayData?: string;
   /** Tokens per replayed sequence (default 128). */
@@ -133,7 +103,7 @@ export interface DistillOptions extends DistillLossOptions {
  *
  * @category Jacobi Forcing
  */
-export type ReplaySource = (rng: Rng, length: number) => ReplaySequence;
+export type ReplaySource = (rng: Rng, length: number) => TrainingSequence;
 
 /**
  * Defaults of the optimisation: lr 1e-3, cosine down to 1e-4 after 20 warm-up steps; batch 8, clip 1

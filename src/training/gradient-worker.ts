@@ -5,7 +5,7 @@
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { paramsFromNamed } from "../model/params.ts";
+import { paramSpecs, paramsFromNamed } from "../model/params.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { exampleGradient, type GradientJob, type GradientWorkerInit } from "./parallel.ts";
 import { trainableParams } from "./trainer.ts";
@@ -21,24 +21,20 @@ import { trainableParams } from "./trainer.ts";
  */
 export function workerMain(): void {
   const init = (workerData as { data: GradientWorkerInit }).data;
-  const { config, names, shapes, options } = init;
+  const { config, options } = init;
   const weights = new Float64Array(init.weights);
   const slots = new Float64Array(init.gradients);
   const byName = new Map<string, Tensor>();
   let at = 0;
-  names.forEach((name, k) => {
-    const size = shapes[k].reduce((a, b) => a * b, 1);
-    byName.set(name, new Tensor(weights.subarray(at, at + size), shapes[k]));        // a view: no copy
+  for (const { name, shape } of paramSpecs(config)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    byName.set(name, new Tensor(weights.subarray(at, at + size), shape));      // a view: no copy
     at += size;
-  });
+  }
+  if (at !== weights.length) throw new Error(`gradient worker: the config implies ${at} weights, the main thread shared ${weights.length}`);
   const total = at;
-  const params = paramsFromNamed(config, (name) => {
-    const t = byName.get(name);
-    if (t === undefined) throw new Error(`gradient worker: no weights named ${name}`);
-    return t;
-  });
+  const params = paramsFromNamed(config, (name) => byName.get(name)!);
   const trainable = trainableParams(config, params);
-  if (trainable.names.join() !== names.join()) throw new Error("gradient worker: trainable tensors differ from the main thread's");
 
   parentPort!.on("message", (message: { jobs: GradientJob[]; weight: number }) => {
     try {

@@ -34,8 +34,9 @@ import { add, scale } from "../tensor/ops.ts";
 import type { Rng } from "../tensor/random.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { blockTargets, selectState, type NoiseScheduleOptions } from "./noise-schedule.ts";
-import { adamwStep, clipGradNorm, type AdamWOptions, type AdamWState } from "./optimizer.ts";
+import { adamwStep, clipGradNorm, type AdamWState } from "./optimizer.ts";
 import { arTargets, attentionMask, consistencyRows, packSequence, type MaskKind, type PackedSequence } from "./packing.ts";
+import type { StepResult, TrainOptions } from "./trainer.ts";
 
 // ---------------------------------------------------------------- one training example
 
@@ -101,7 +102,8 @@ export function jacobiForcingLoss(config: ModelConfig, params: Params, example: 
 /**
  * One training step on a minibatch of examples, as `trainStep` (trainer.ts) is one step of AR
  * training: zero the gradients, then for each example its loss and backward; clip the global gradient
- * norm; one AdamW update. The minibatch loss is the mean of the examples' losses.
+ * norm; one AdamW update. The minibatch loss is the mean of the examples' losses, and so is each of
+ * its parts; `tokens` counts the packed sequences' tokens.
  *
  * `pool` does the middle part — each example's gradient taken alone, the gradients summed in
  * example order — inline or on worker threads, with the same bits either way (`GradientPool`,
@@ -113,7 +115,7 @@ export function jacobiForcingLoss(config: ModelConfig, params: Params, example: 
  * @example
  * ```ts
  * // the math teacher, a batch of one: its example of 914+169 (w = 16), as in buildExample
- * const pool = new GradientPool(1, config, trainable.names, trainable.tensors, 1, options);
+ * const pool = new GradientPool(1, config, trainable.tensors, 1, options);
  * await jacobiForcingStep(pool, params, trainable, adamwInit(trainable.tensors), [ex], 3e-4, DEFAULT_DISTILL);
  * // { loss: 0.00137, gradNorm: 0.114, tokens: 77, parts: { ar: 0.00011, consistency: 0.00026 } }
  * ```
@@ -121,8 +123,8 @@ export function jacobiForcingLoss(config: ModelConfig, params: Params, example: 
  */
 export async function jacobiForcingStep(
   pool: MinibatchGradients, params: Params, trainable: { tensors: Tensor[]; decay: boolean[] }, optimizer: AdamWState,
-  examples: readonly JacobiForcingExample[], lr: number, options: { readonly clipNorm: number; readonly adamw: AdamWOptions },
-): Promise<JacobiForcingStepResult> {
+  examples: readonly JacobiForcingExample[], lr: number, options: Pick<TrainOptions, "clipNorm" | "adamw">,
+): Promise<StepResult> {
   const losses = await pool.gradients(params, examples);   // zero grads; per example: its loss, backward
   const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
   adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
@@ -258,20 +260,4 @@ export interface MinibatchGradients {
    * Returns each example's losses, in order.
    */
   gradients(params: Params, examples: readonly JacobiForcingExample[]): Promise<ExampleLosses[]>;
-}
-
-/**
- * What one {@link jacobiForcingStep} measured.
- *
- * @category Jacobi Forcing
- */
-export interface JacobiForcingStepResult {
-  /** Mean loss of the minibatch. */
-  readonly loss: number;
-  /** Global gradient norm before clipping. */
-  readonly gradNorm: number;
-  /** Tokens of the packed sequences forwarded. */
-  readonly tokens: number;
-  /** Mean of each named part of the loss (`ar`, `consistency`, ...). */
-  readonly parts: Readonly<Record<string, number>>;
 }

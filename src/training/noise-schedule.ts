@@ -95,18 +95,12 @@ export function windowTargets(window: number, spacing: TargetSpacing = "linspace
  */
 export function selectState(states: readonly (readonly number[])[], fixedPoint: readonly number[], target: number): number {
   if (states.length === 0) throw new NoiseScheduleError("selectState: a block needs at least one state");
+  const ratios = states.map((state) => noiseRatio(state, fixedPoint));
+  const distance = (i: number): number => Math.abs(ratios[i] - target);
   let best = 0;
-  let bestDistance = Infinity;
-  let bestRatio = -Infinity;
-  states.forEach((state, i) => {
-    const ratio = noiseRatio(state, fixedPoint);
-    const distance = Math.abs(ratio - target);
-    if (distance < bestDistance || (distance === bestDistance && ratio > bestRatio)) {
-      best = i;
-      bestDistance = distance;
-      bestRatio = ratio;
-    }
-  });
+  for (let i = 1; i < ratios.length; i++) {
+    if (distance(i) < distance(best) || (distance(i) === distance(best) && ratios[i] > ratios[best])) best = i;
+  }
   return best;
 }
 

@@ -31,17 +31,6 @@ import type { ExampleLosses, MinibatchGradients } from "./jacobi-forcing.ts";
 
 // ---------------------------------------------------------------- one example
 
-/** Offsets of each trainable tensor in the flat parameter (and gradient) vector. */
-function offsetsOf(tensors: readonly Tensor[]): number[] {
-  const offsets: number[] = [];
-  let at = 0;
-  for (const t of tensors) {
-    offsets.push(at);
-    at += t.size;
-  }
-  return offsets;
-}
-
 /**
  * The gradient of `weight · L(example)` with respect to `tensors`, written flat into `out` (checkpoint
  * order): zero the gradients, the example's loss (`distillLoss`: Jacobi Forcing's, plus the replay term
@@ -86,18 +75,18 @@ export function exampleGradient(
  * @category Training
  */
 export function sumExampleGradients(tensors: readonly Tensor[], slots: Float64Array, count: number): void {
-  const offsets = offsetsOf(tensors);
-  const total = offsets.length === 0 ? 0 : offsets[offsets.length - 1] + tensors[tensors.length - 1].size;
+  const total = tensors.reduce((n, t) => n + t.size, 0);
   if (slots.length < count * total) throw new RangeError(`sumExampleGradients: ${count} slots of ${total} need ${count * total} values, got ${slots.length}`);
-  tensors.forEach((t, k) => {
+  let at = 0;                                                               // where tensor t starts in a flat gradient
+  for (const t of tensors) {
     const grad = t.grad ?? (t.grad = new Float64Array(t.size));
-    const base = offsets[k];
     for (let i = 0; i < t.size; i++) {
-      let sum = slots[base + i];
-      for (let e = 1; e < count; e++) sum += slots[e * total + base + i];
+      let sum = slots[at + i];
+      for (let e = 1; e < count; e++) sum += slots[e * total + at + i];
       grad[i] = sum;
     }
-  });
+    at += t.size;
+  }
 }
 
 // ---------------------------------------------------------------- the pool
@@ -108,13 +97,9 @@ export function sumExampleGradients(tensors: readonly Tensor[], slots: Float64Ar
  * @category Training
  */
 export interface GradientWorkerInit {
-  /** The model's blueprint. */
+  /** The model's blueprint: the trainable tensors are its `paramSpecs`, in that order. */
   readonly config: ModelConfig;
-  /** Names of the trainable tensors, checkpoint order. */
-  readonly names: readonly string[];
-  /** Their shapes. */
-  readonly shapes: readonly (readonly number[])[];
-  /** The weights, flat, written by the main thread before every step. */
+  /** The weights, flat, checkpoint order, written by the main thread before every step. */
   readonly weights: SharedArrayBuffer;
   /** One flat gradient slot per example of the largest batch. */
   readonly gradients: SharedArrayBuffer;
@@ -141,7 +126,7 @@ export interface GradientJob {
  *
  * @example
  * ```ts
- * const pool = new GradientPool(4, config, names, trainable.tensors, 8, options);
+ * const pool = new GradientPool(4, config, trainable.tensors, 8, options);
  * const losses = await pool.gradients(params, examples); // each tensor's grad = the batch-mean gradient
  * await pool.close();
  * ```
@@ -155,26 +140,22 @@ export class GradientPool implements MinibatchGradients {
 
   /**
    * @param count - worker threads (1: compute inline)
-   * @param names - names of `tensors` (checkpoint order), so workers rebuild the same parameter set
-   * @param tensors - the trainable tensors, whose `grad` receives each step's gradient
+   * @param tensors - the trainable tensors (checkpoint order), whose `grad` receives each step's gradient
    * @param maxBatch - the most examples one step will have
    */
   constructor(
-    readonly count: number, private readonly config: ModelConfig, names: readonly string[],
-    private readonly tensors: readonly Tensor[], maxBatch: number, private readonly options: DistillLossOptions,
+    readonly count: number, private readonly config: ModelConfig, private readonly tensors: readonly Tensor[], maxBatch: number,
+    private readonly options: DistillLossOptions,
   ) {
     if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`GradientPool: workers must be a positive integer, got ${count}`);
     this.total = tensors.reduce((s, t) => s + t.size, 0);
-    const shared = count > 1;
-    const weights = shared ? new SharedArrayBuffer(this.total * 8) : new ArrayBuffer(0);
-    const gradients = shared ? new SharedArrayBuffer(maxBatch * this.total * 8) : new ArrayBuffer(maxBatch * this.total * 8);
+    // shared memory: the workers read the weights and write their gradient slots in place
+    const weights = new SharedArrayBuffer(count > 1 ? this.total * 8 : 0);
+    const gradients = new SharedArrayBuffer(maxBatch * this.total * 8);
     this.weights = new Float64Array(weights);
     this.slots = new Float64Array(gradients);
-    if (!shared) return;
-    const init: GradientWorkerInit = {
-      config, names, shapes: tensors.map((t) => t.shape), weights: weights as SharedArrayBuffer,
-      gradients: gradients as SharedArrayBuffer, options,
-    };
+    if (count === 1) return;
+    const init: GradientWorkerInit = { config, weights, gradients, options };
     for (let w = 0; w < count; w++) this.workers.push(spawnWorker(new URL("./gradient-worker.ts", import.meta.url), init));
   }
 
@@ -199,13 +180,10 @@ export class GradientPool implements MinibatchGradients {
         this.weights.set(t.data, at);
         at += t.size;
       }
-      // contiguous shares: worker w gets examples [w·B/W, (w+1)·B/W)
-      const shares = this.workers.map((_, w) => {
-        const from = Math.floor((w * examples.length) / this.workers.length);
-        const to = Math.floor(((w + 1) * examples.length) / this.workers.length);
-        return Array.from({ length: to - from }, (_, k) => ({ slot: from + k, example: examples[from + k] }));
-      });
-      const replies = await Promise.all(this.workers.map((worker, w) => request(worker, { jobs: shares[w], weight })));
+      const jobs: GradientJob[] = examples.map((example, slot) => ({ slot, example }));
+      // contiguous shares: worker w gets jobs [start(w), start(w + 1)), start(w) = floor(w·B/W)
+      const start = (w: number): number => Math.floor((w * examples.length) / this.workers.length);
+      const replies = await Promise.all(this.workers.map((worker, w) => request(worker, { jobs: jobs.slice(start(w), start(w + 1)), weight })));
       losses = replies.flat();
     }
     sumExampleGradients(this.tensors, this.slots, examples.length);
@@ -222,26 +200,19 @@ export class GradientPool implements MinibatchGradients {
 /** Sends one step's jobs to a worker and waits for its losses (or its error). */
 function request(worker: Worker, message: { jobs: GradientJob[]; weight: number }): Promise<ExampleLosses[]> {
   return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
+    // whichever comes first settles the step, and all three listeners go
+    const settle = (error: Error | null, losses: ExampleLosses[] = []): void => {
       worker.off("message", onMessage);
-      worker.off("error", onError);
+      worker.off("error", settle);
       worker.off("exit", onExit);
+      if (error === null) resolve(losses);
+      else reject(error);
     };
-    const onMessage = (reply: { losses?: ExampleLosses[]; error?: string }): void => {
-      cleanup();
-      if (reply.error !== undefined) reject(new Error(`gradient worker: ${reply.error}`));
-      else resolve(reply.losses ?? []);
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new Error(`gradient worker exited with code ${code} during a step`));
-    };
+    const onMessage = (reply: { losses?: ExampleLosses[]; error?: string }): void =>
+      settle(reply.error === undefined ? null : new Error(`gradient worker: ${reply.error}`), reply.losses);
+    const onExit = (code: number): void => settle(new Error(`gradient worker exited with code ${code} during a step`));
     worker.on("message", onMessage);
-    worker.on("error", onError);
+    worker.on("error", settle);
     worker.on("exit", onExit);
     worker.postMessage(message);
   });

@@ -160,16 +160,11 @@ export function saveTrainState(dir: string, state: TrainState, options: RunOptio
   saveCheckpoint(dir, { config, params: state.params, tokenizer: dataset.tokenizer }, {
     dtype: "F32", metadata: { step: String(state.step), dataset: dataset.name, seed: String(options.seed) },
   });
-  const specs = paramSpecs(config);
-  const named = new Map(specs.map((s) => [s.name, s]));
-  const weights = namedParams(config, state.params);
-  const tensors: StoredTensor[] = [];
-  weights.forEach(([name, t], i) => {
-    const shape = named.get(name)!.shape;
-    tensors.push({ name, shape, data: t.data });
-    tensors.push({ name: `adamw.m.${name}`, shape, data: state.optimizer.m[i] });
-    tensors.push({ name: `adamw.v.${name}`, shape, data: state.optimizer.v[i] });
-  });
+  const tensors: StoredTensor[] = namedParams(config, state.params).flatMap(([name, { shape, data }], i) => [
+    { name, shape, data },
+    { name: `adamw.m.${name}`, shape, data: state.optimizer.m[i] },
+    { name: `adamw.v.${name}`, shape, data: state.optimizer.v[i] },
+  ]);
   writeFileAtomic(join(dir, "loss.csv"), lossCsv(state.history, state.evals));
   writeFileAtomic(join(dir, "loss.svg"), lossCurveSvg(state.history, state.evals, `${dataset.name}: ${options.objective ?? "AR"} training and held-out loss`));
   // the hashes of what is on disk now: the step's files as the commit below names them

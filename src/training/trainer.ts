@@ -18,7 +18,7 @@
  */
 import type { Dataset, TrainingSequence } from "../data/dataset.ts";
 import { IGNORE } from "../data/dataset.ts";
-import { loadCheckpoint } from "../model/checkpoint.ts";
+import { loadCheckpoint, type Checkpoint } from "../model/checkpoint.ts";
 import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import { initParams, namedParams, type Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";
@@ -29,7 +29,7 @@ import { Rng } from "../tensor/random.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { KernelThreads } from "../tensor/threads.ts";
 import { DEFAULT_ADAMW, adamwInit, adamwStep, clipGradNorm, learningRate, type AdamWOptions, type AdamWState } from "./optimizer.ts";
-import { loadTrainState, saveTrainState, type HistoryRow, type TrainState } from "./state.ts";
+import { loadTrainState, saveTrainState, type Corpus, type HistoryRow, type RunOptions, type TrainState } from "./state.ts";
 
 // ---------------------------------------------------------------- options
 
@@ -115,16 +115,24 @@ export function trainableParams(config: ModelConfig, params: Params): Trainable 
   return { names: named.map(([n]) => n), tensors: named.map(([, t]) => t), decay: named.map(([, t]) => t.rank === 2) };
 }
 
-/** The weights of the model in `dir` (F32 on disk, float64 in memory), checked against the run's config and vocabulary. */
-function initialWeights(dir: string, config: ModelConfig, dataset: Dataset): Params {
+/**
+ * The model in `dir` that a run starts from (F32 on disk, float64 in memory): `train`'s `initFrom`,
+ * `distill`'s teacher. Its config must be the run's.
+ *
+ * @param command - `train` or `distill`, to start the error message
+ * @throws Error when the model's config differs from `config`
+ * @example
+ * ```ts
+ * loadStartingModel("models/math-teacher", config, "distill").params; // the teacher's weights
+ * ```
+ * @category Training
+ */
+export function loadStartingModel(dir: string, config: ModelConfig, command: string): Checkpoint {
   const loaded = loadCheckpoint(dir);
   if (JSON.stringify(toHfConfig(loaded.config)) !== JSON.stringify(toHfConfig(config))) {
-    throw new Error(`train: the model in ${dir} has another config than this run's preset (compare its config.json)`);
+    throw new Error(`${command}: the model in ${dir} has another config than this run's (compare its config.json)`);
   }
-  if (loaded.tokenizer === null || JSON.stringify(loaded.tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
-    throw new Error(`train: the model in ${dir} has another vocabulary than the ${dataset.name} dataset`);
-  }
-  return loaded.params;
+  return loaded;
 }
 
 // ---------------------------------------------------------------- one step
@@ -139,8 +147,10 @@ export interface StepResult {
   readonly loss: number;
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
-  /** Trained rows (targets not ignored) in the minibatch. */
+  /** Tokens the step trained on (for tokens/s): AR, the trained rows (targets not ignored) of the minibatch. */
   readonly tokens: number;
+  /** Parts of the loss, kept apart in the history (Jacobi Forcing: the mean `ar` and `consistency`). */
+  readonly parts?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -165,14 +175,32 @@ export function trainStep(
   const tokens = batch.reduce((n, s) => n + s.targets.filter((t) => t !== IGNORE).length, 0);
   let total = 0;
   for (const seq of batch) {
-    const logits = forward(config, params, seq.tokens, { positions: seq.positions, ...(seq.mask ? { mask: seq.mask } : {}) }); // [T, V]
-    const summed = crossEntropy(logits, seq.targets, IGNORE, "sum");                                                       // []
+    const summed = sequenceLoss(config, params, seq, "sum"); // []
     total += summed.data[0];
     backward(scale(summed, 1 / Math.max(tokens, 1)));
   }
   const gradNorm = clipGradNorm(trainable.tensors, options.clipNorm);
   adamwStep(trainable.tensors, trainable.decay, optimizer, lr, options.adamw);
   return { loss: total / Math.max(tokens, 1), gradNorm, tokens };
+}
+
+/**
+ * The next-token cross-entropy of one packed sequence, from one forward with its positions and mask:
+ * summed, or the mean over its trained rows (rows whose target is {@link IGNORE} add nothing).
+ *
+ * @param threads - kernel threads holding `params` to run the forward on; same result
+ * @example
+ * ```ts
+ * const seq = { tokens: [1, 4, 6], targets: [4, 6, IGNORE], positions: [0, 1, 2], mask: null };
+ * sequenceLoss(config, params, seq, "mean").data[0]; // ≈ ln 20 = 3.0 nats on a fresh math model
+ * ```
+ * @category Training
+ */
+export function sequenceLoss(
+  config: ModelConfig, params: Params, seq: TrainingSequence, reduction: "sum" | "mean", threads?: KernelThreads,
+): Tensor {
+  const logits = forward(config, params, seq.tokens, { positions: seq.positions, mask: seq.mask ?? undefined, threads }); // [T, V]
+  return crossEntropy(logits, seq.targets, IGNORE, reduction);                                                          // []
 }
 
 /**
@@ -192,8 +220,7 @@ export function heldoutLoss(config: ModelConfig, params: Params, sequences: read
   let count = 0;
   try {
     for (const seq of sequences) {
-      const logits = forward(config, params, seq.tokens, { positions: seq.positions, ...(seq.mask ? { mask: seq.mask } : {}), threads });
-      total += crossEntropy(logits, seq.targets, IGNORE, "sum").data[0];
+      total += sequenceLoss(config, params, seq, "sum", threads).data[0];
       count += seq.targets.filter((t) => t !== IGNORE).length;
     }
   } finally {
@@ -288,68 +315,69 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
     throw new Error(`train: context length ${options.contextLength} exceeds the model's maxPositions ${config.maxPositions}`);
   }
 
-  // a fresh run, or the saved one
-  let state: TrainState;
-  if (hooks.resume) {
-    state = loadTrainState(hooks.outDir, options, dataset, hooks.log);
-  } else {
-    const params = options.initFrom === null ? initParams(config, { seed: options.seed }) : initialWeights(options.initFrom, config, dataset);
-    state = { step: 0, params, optimizer: adamwInit(trainableParams(config, params).tensors), dataRng: new Rng(`data-${options.seed}`), history: [], evals: [] };
-  }
+  const state = startState(options, dataset, hooks, `data-${options.seed}`, () => {
+    if (options.initFrom === null) return initParams(config, { seed: options.seed });
+    const loaded = loadStartingModel(options.initFrom, config, "train");
+    if (loaded.tokenizer === null || JSON.stringify(loaded.tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
+      throw new Error(`train: the model in ${options.initFrom} has another vocabulary than the ${dataset.name} dataset`);
+    }
+    return loaded.params;
+  });
   const { params, optimizer, dataRng } = state;
   const trainable = trainableParams(config, params);
   const heldout = dataset.heldoutSequences(options.contextLength, options.evalSequences);
-  const save = (): void => saveTrainState(hooks.outDir, state, options, dataset);
 
-  return runSteps(state, options, hooks, save, (lr) => {
+  return runSteps(state, options, dataset, hooks, (lr) => {
     const batch = Array.from({ length: options.batchSize }, () => dataset.trainSequence(dataRng, options.contextLength));
     return trainStep(config, params, trainable, optimizer, batch, lr, options);
   }, () => ({ heldoutLoss: heldoutLoss(config, params, heldout), ...hooks.evaluate?.(params) }));
 }
 
 /**
- * What one optimizer step tells {@link runSteps}.
+ * The state a run starts from: with `hooks.resume`, the run saved in `hooks.outDir` (whose options and
+ * corpus must be these); else step 0 with the weights `weights()` returns, zeroed AdamW moments and a
+ * data generator seeded by `rngSeed`.
  *
+ * @example
+ * ```ts
+ * startState(options, dataset, { outDir: "runs/demo" }, "data-1", () => initParams(config, { seed: 1 })).step; // 0
+ * ```
  * @category Training
  */
-export interface LoopStep {
-  /** The step's training loss. */
-  readonly loss: number;
-  /** Global gradient norm before clipping. */
-  readonly gradNorm: number;
-  /** Tokens the step trained on (for tokens/s). */
-  readonly tokens: number;
-  /** Parts of the loss, kept apart in the history (e.g. `ar`, `consistency`). */
-  readonly parts?: Readonly<Record<string, number>>;
+export function startState(options: RunOptions, corpus: Corpus, hooks: TrainHooks, rngSeed: string, weights: () => Params): TrainState {
+  if (hooks.resume) return loadTrainState(hooks.outDir, options, corpus, hooks.log);
+  const params = weights();
+  return { step: 0, params, optimizer: adamwInit(trainableParams(options.config, params).tensors), dataRng: new Rng(rngSeed), history: [], evals: [] };
 }
 
 /**
- * The schedule fields of a run that {@link runSteps} reads.
+ * The fields of a run that {@link runSteps} reads: the schedule, and what a checkpoint records.
  *
  * @category Training
  */
-export type LoopOptions = Pick<TrainOptions, "steps" | "maxLr" | "minLr" | "warmupSteps" | "evalEvery" | "checkpointEvery">;
+export type LoopOptions = RunOptions & Pick<TrainOptions, "steps" | "maxLr" | "minLr" | "warmupSteps" | "evalEvery" | "checkpointEvery">;
 
 /**
  * The training loop shared by `train` and `distill`: from `state.step` to `options.steps`, one `step(lr)`
  * per optimizer step (it draws its batch, computes the gradient and updates the weights), the history,
- * evaluation every `evalEvery` steps and at the end, a checkpoint (`save`) every `checkpointEvery` steps,
- * at the end and on a stop request, and a progress report after every step. A resumed run first logs the
- * step it starts from.
+ * evaluation every `evalEvery` steps and at the end, a checkpoint of `state` on `corpus` into
+ * `hooks.outDir` every `checkpointEvery` steps, at the end and on a stop request, and a progress report
+ * after every step. A resumed run first logs the step it starts from.
  *
  * @param step - one optimizer step at learning rate `lr`
  * @param evaluate - the held-out metrics, on evaluation steps
  * @example
  * ```ts
- * await runSteps(state, options, hooks, save, (lr) => trainStep(config, params, trainable, optimizer, batch(), lr, options), () => ({}));
+ * await runSteps(state, options, dataset, hooks, (lr) => trainStep(config, params, trainable, optimizer, batch(), lr, options), () => ({}));
  * ```
  * @category Training
  */
 export async function runSteps(
-  state: TrainState, options: LoopOptions, hooks: TrainHooks, save: () => void,
-  step: (lr: number) => LoopStep | Promise<LoopStep>, evaluate: () => Record<string, number>,
+  state: TrainState, options: LoopOptions, corpus: Corpus, hooks: TrainHooks,
+  step: (lr: number) => StepResult | Promise<StepResult>, evaluate: () => Record<string, number>,
 ): Promise<TrainResult> {
   const { params } = state;
+  const save = (): void => saveTrainState(hooks.outDir, state, options, corpus);
   const schedule = { maxLr: options.maxLr, minLr: options.minLr, warmupSteps: options.warmupSteps, totalSteps: options.steps };
   const started = performance.now();
   let sessionTokens = 0;
@@ -367,12 +395,10 @@ export async function runSteps(
     sessionTokens += result.tokens;
     state.history.push({ step: state.step, lr, loss: result.loss, gradNorm: result.gradNorm, ...(result.parts ? { parts: result.parts } : {}) });
 
-    let evaluation: Record<string, number> | undefined;
-    if (state.step % options.evalEvery === 0 || state.step === options.steps) {
-      evaluation = evaluate();
-      state.evals.push({ step: state.step, ...evaluation });
-    }
-    if (state.step % options.checkpointEvery === 0 || state.step === options.steps) save();
+    const last = state.step === options.steps;
+    const evaluation = state.step % options.evalEvery === 0 || last ? evaluate() : undefined;
+    if (evaluation) state.evals.push({ step: state.step, ...evaluation });
+    if (state.step % options.checkpointEvery === 0 || last) save();
 
     const seconds = (performance.now() - started) / 1000;
     hooks.onProgress?.({

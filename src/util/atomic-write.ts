@@ -24,8 +24,8 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 // ---------------------------------------------------------------- errors
 
@@ -93,32 +93,11 @@ function reasonOf(error: unknown, path: string): string {
  * @category Checkpoints
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const tmp = temporaryName(path);
-
-  let fd: number | undefined;
   try {
-    // "wx": fail rather than clobber if the name somehow already exists.
-    fd = openSync(tmp, "wx", 0o666);
-    let written = 0;
-    // writeSync may write fewer bytes than asked; loop until all are out.
-    while (written < bytes.byteLength) {
-      written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    }
-    // Without fsync the rename can reach the disk before the data does, and
-    // a power cut would leave a complete-looking but empty file.
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
+    writeNewFile(tmp, data);
     renameSync(tmp, path);
   } catch (error) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // Already failing; the original error is the one worth reporting.
-      }
-    }
     try {
       unlinkSync(tmp);
     } catch {
@@ -130,6 +109,32 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 
   syncDirectory(dirname(path));
+}
+
+/**
+ * Creates `path`, which must not exist yet, holding `data` (strings as UTF-8), and flushes it to disk
+ * before returning: the first half of {@link writeFileAtomic}, and how `run-lock.ts` creates its lock.
+ *
+ * @throws the `node:fs` error, EEXIST when `path` already exists
+ * @example
+ * ```ts
+ * writeNewFile("runs/demo/run.lock", "{\"pid\":4242}\n"); // a second call throws EEXIST
+ * ```
+ * @category Checkpoints
+ */
+export function writeNewFile(path: string, data: Uint8Array | string): void {
+  // "wx": fail rather than clobber if the name already exists.
+  const fd = openSync(path, "wx", 0o666);
+  try {
+    // writeFileSync on a descriptor loops until every byte is out.
+    writeFileSync(fd, data);
+    // Without fsync a rename over the target (writeFileAtomic's) can reach the
+    // disk before the data does, and a power cut would leave a complete-looking
+    // but empty file.
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -185,7 +190,7 @@ export function removeLeftovers(dir: string): string[] {
     const match = TEMPORARY.exec(name);
     if (match === null || processRuns(Number(match[1]))) continue;
     unlinkSync(join(dir, name));
-    removed.push(basename(name));
+    removed.push(name);
   }
   return removed;
 }
@@ -225,19 +230,14 @@ function isFolder(path: string): boolean {
  * already safely in place by now, so failures here are ignored.
  */
 function syncDirectory(dir: string): void {
-  let fd: number | undefined;
   try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // Durability of the directory entry is a bonus, not a requirement.
-  } finally {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // Nothing useful to do.
-      }
-    }
   }
 }

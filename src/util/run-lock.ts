@@ -23,10 +23,10 @@
  *
  * @module
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { readFileSync, renameSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { processRuns } from "./atomic-write.ts";
+import { processRuns, writeNewFile } from "./atomic-write.ts";
 
 // ---------------------------------------------------------------- the lock
 
@@ -124,31 +124,30 @@ function describe(owner: LockOwner): string {
 
 // ---------------------------------------------------------------- the file
 
-/** Creates `file` holding `text`, or returns false when it already exists. */
-function createExclusive(file: string, text: string): boolean {
-  let fd: number;
+/**
+ * `action()`, or `fallback` when it fails with the `node:fs` error `code`: the one outcome of a race with
+ * another process that is expected here (the file already exists, or is already gone). Other errors pass.
+ */
+function tolerate<T>(code: "EEXIST" | "ENOENT", fallback: T, action: () => T): T {
   try {
-    fd = openSync(file, "wx", 0o644);
+    return action();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    if ((error as NodeJS.ErrnoException).code === code) return fallback;
     throw error;
   }
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
 }
 
+/** Creates `file` holding `text` (flushed to disk), or returns false when it already exists. */
+function createExclusive(file: string, text: string): boolean {
+  return tolerate("EEXIST", false, () => {
+    writeNewFile(file, text);
+    return true;
+  });
+}
+
+/** The text of the lock `file`, or null when there is none. */
 function readLock(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
+  return tolerate("ENOENT", null, () => readFileSync(file, "utf8"));
 }
 
 function parseOwner(text: string): LockOwner | null {
@@ -169,13 +168,11 @@ function parseOwner(text: string): LockOwner | null {
  */
 function removeStale(file: string, seen: string): boolean {
   const aside = `${file}.stale-${process.pid}`;
-  try {
+  const moved = tolerate("ENOENT", null, () => {
     renameSync(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;  // another process moved it first
-    throw error;
-  }
-  const moved = readFileSync(aside, "utf8");
+    return readFileSync(aside, "utf8");
+  });
+  if (moved === null) return false;                                         // another process moved it first
   // a fresh lock: put it back (unless yet another has appeared; then that one holds the folder)
   if (moved !== seen) createExclusive(file, moved);
   unlinkSync(aside);
@@ -184,12 +181,10 @@ function removeStale(file: string, seen: string): boolean {
 
 /** The claimed lock, removed on release or when the process exits. */
 function heldLock(file: string, text: string, staleOwner: LockOwner | null): FolderLock {
-  let held = true;
   const release = (): void => {
-    if (!held) return;
-    held = false;
     process.off("exit", release);
-    // remove only our own lock: never one that another run took over meanwhile
+    // remove only our own lock (never one that another run took over meanwhile): so a second call,
+    // which finds no lock or another's, removes nothing
     try {
       if (readLock(file) === text) unlinkSync(file);
     } catch {

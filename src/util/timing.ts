@@ -29,16 +29,3 @@ export function interleavedMedianMs(runs: readonly (() => unknown)[], reps: numb
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
-
-/**
- * Median wall time in milliseconds of `reps` runs of `run`, after one untimed run.
- *
- * @example
- * ```ts
- * medianMs(() => forward(config, params, [1, 40, 41]), 5); // e.g. 0.7
- * ```
- * @category Utilities
- */
-export function medianMs(run: () => unknown, reps: number): number {
-  return interleavedMedianMs([run], reps)[0];
-}

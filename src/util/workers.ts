@@ -16,24 +16,11 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { Worker, workerData } from "node:worker_threads";
 
-/**
- * What a worker module exports.
- *
- * @category Utilities
- */
-export interface WorkerModule {
-  /** Runs in the worker thread; reads `workerData.data`, talks over `parentPort`. */
-  workerMain(): void;
-}
-
-interface BundleRegistry {
-  readonly url: URL;
-  readonly mains: Readonly<Record<string, () => void>>;
-}
-
-let bundle: BundleRegistry | null = null;
+/** Set by {@link registerBundledWorkers} when this process runs from a bundle. */
+let bundle: { readonly url: URL; readonly mains: Readonly<Record<string, () => void>> } | null = null;
 
 /**
  * Declares that this process runs from a bundle: workers start `bundleUrl` and run the main registered
@@ -47,12 +34,6 @@ let bundle: BundleRegistry | null = null;
  */
 export function registerBundledWorkers(bundleUrl: URL, mains: Readonly<Record<string, () => void>>): void {
   bundle = { url: bundleUrl, mains };
-}
-
-/** The bundle-registry key of a worker module: its file name without extension. */
-function workerKey(moduleUrl: URL): string {
-  const file = moduleUrl.pathname.slice(moduleUrl.pathname.lastIndexOf("/") + 1);
-  return file.replace(/\.[^.]*$/, "");
 }
 
 /**
@@ -69,7 +50,7 @@ function workerKey(moduleUrl: URL): string {
  */
 export function spawnWorker(moduleUrl: URL, data: unknown): Worker {
   if (bundle !== null) {
-    const key = workerKey(moduleUrl);
+    const key = basename(moduleUrl.pathname).replace(/\.[^.]*$/, "");   // the file name without extension
     if (!(key in bundle.mains)) throw new Error(`spawnWorker: the bundle registers no worker named ${JSON.stringify(key)}`);
     return new Worker(bundle.url, { workerData: { bundledWorker: key, data } });
   }
