@@ -135,13 +135,6 @@ export class Tensor {
     return new Tensor(new Float64Array(sizeOf(shape)), shape);
   }
 
-  /** A tensor filled with `value`. */
-  static full(shape: readonly number[], value: number): Tensor {
-    const t = Tensor.zeros(shape);
-    t.data.fill(value);
-    return t;
-  }
-
   /** A tensor holding a copy of `values`. */
   static from(values: ArrayLike<number>, shape: readonly number[]): Tensor {
     return new Tensor(Float64Array.from(values), shape);
