@@ -57,16 +57,13 @@ export interface StoredTensor {
   readonly data: Float64Array;
 }
 
-/** Bytes per element, keyed by dtype. */
+/** Bytes per element, keyed by dtype; its keys are the dtypes this reader knows, in order. */
 const BYTES_PER_ELEMENT: Readonly<Record<SafetensorsDType, number>> = {
   F64: 8,
   F32: 4,
   F16: 2,
   BF16: 2,
 };
-
-/** The dtypes listed in order, for error messages. */
-const KNOWN_DTYPES: readonly SafetensorsDType[] = ["F64", "F32", "F16", "BF16"];
 
 /** Key under which the format keeps free-form metadata. */
 const METADATA_KEY = "__metadata__";
@@ -185,7 +182,7 @@ export function encodeSafetensors(
   const json = new TextEncoder().encode(`{${headerParts.join(",")}}`);
   // The prefix is 8 bytes, so padding the header to a multiple of 8 aligns
   // the data section to 8 bytes within the file.
-  const headerLength = roundUpTo8(json.byteLength);
+  const headerLength = Math.ceil(json.byteLength / 8) * 8;
   const dataStart = PREFIX_BYTES + headerLength;
 
   const out = new Uint8Array(dataStart + dataLength);
@@ -420,7 +417,7 @@ function validateEntry(
   const dtype = value["dtype"];
   if (typeof dtype !== "string") throw fail(`"dtype" must be a string, got ${describe(dtype)}`);
   if (!isKnownDType(dtype)) {
-    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${KNOWN_DTYPES.join(", ")})`);
+    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${Object.keys(BYTES_PER_ELEMENT).join(", ")})`);
   }
 
   // shape
@@ -457,8 +454,9 @@ function validateEntry(
   const held = end - begin;
   const count = elementCountWithin(dims, Math.floor(held / bytesPerElement));
   if (count === undefined || count * bytesPerElement !== held) {
+    const needed = elementCountWithin(dims, Number.MAX_SAFE_INTEGER / bytesPerElement);   // undefined beyond 2^53 bytes
     throw fail(
-      `data_offsets [${begin}, ${end}] hold ${held} bytes but shape ${formatList(dims)} of ${dtype} needs ${bytesNeeded(dims, bytesPerElement)}`,
+      `data_offsets [${begin}, ${end}] hold ${held} bytes but shape ${formatList(dims)} of ${dtype} needs ${needed === undefined ? "more than 2^53" : needed * bytesPerElement}`,
     );
   }
 
@@ -570,29 +568,17 @@ function elementCountWithin(shape: readonly number[], limit: number): number | u
   return product;
 }
 
-/** The byte count a shape needs, as text for an error message (may be astronomically large). */
-function bytesNeeded(shape: readonly number[], bytesPerElement: number): string {
-  if (shape.includes(0)) return "0";
-  let product = bytesPerElement;
-  for (const dim of shape) product *= dim;
-  return Number.isSafeInteger(product) ? String(product) : "more than 2^53";
+function isNonNegativeSafeInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function isKnownDType(dtype: string): dtype is SafetensorsDType {
-  return (KNOWN_DTYPES as readonly string[]).includes(dtype);
-}
-
-function isNonNegativeSafeInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+  return Object.hasOwn(BYTES_PER_ELEMENT, dtype);
 }
 
 /** A JSON object, as opposed to an array or null (which are also `typeof "object"`). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function roundUpTo8(n: number): number {
-  return Math.ceil(n / 8) * 8;
 }
 
 /** A short description of an untrusted value; never echoes an unbounded amount of it. */
