@@ -119,10 +119,6 @@ function describe(value: unknown): string {
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
-function sameTokens(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((t, i) => t === b[i]);
-}
-
 /**
  * Checks that `value` is a well-formed {@link Trajectory}: the fields and their types, each block's
  * context equal to prompt ++ earlier fixed points, each state as long as its fixed point, the last
@@ -159,7 +155,7 @@ export function checkTrajectory(value: unknown, where: string): Trajectory {
     }
     const k = block as Record<string, unknown>;
     const context = tokenArray(k.context, `${at}.context`, where);
-    if (!sameTokens(context, clean)) {
+    if (context.length !== clean.length || firstMismatch(context, clean) !== clean.length) {
       throw new TrajectoryError(`${where}: ${at}.context must be the prompt followed by the fixed points of blocks 0..${b - 1} (${clean.length} tokens), got ${context.length} tokens that differ`);
     }
     const fixedPoint = tokenArray(k.fixedPoint, `${at}.fixedPoint`, where);
