@@ -25,11 +25,8 @@ import type { ModelConfig } from "../model/config.ts";
  * @category Decoding
  */
 export class DecodingError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "DecodingError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "DecodingError";
 }
 
 /**

@@ -79,11 +79,8 @@ export interface Trajectory {
  * @category Trajectories
  */
 export class TrajectoryError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrajectoryError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "TrajectoryError";
 }
 
 // ---------------------------------------------------------------- invariants

@@ -20,6 +20,7 @@ import { checkOption, DecodingError, oneOf, positiveIntegerOption, type DecodeSt
 import { DRAFT_INITS, type DraftInit } from "./draft.ts";
 import { POOL_KINDS, type PoolKind } from "./recycling.ts";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./sampling.ts";
+import type { GenerationResult } from "./greedy.ts";
 import type { Trajectory } from "./trajectory.ts";
 
 // ---------------------------------------------------------------- Jacobi: options
@@ -178,9 +179,7 @@ export interface JacobiStats extends DecodeStats {
  *
  * @category Decoding
  */
-export interface JacobiResult {
-  /** The generated token ids (not the prompt); equal to AR greedy's. */
-  readonly tokens: number[];
+export interface JacobiResult extends GenerationResult {
   /** What it cost. */
   readonly stats: JacobiStats;
   /** With `recordTrajectory`: every state of every block. */
@@ -311,9 +310,7 @@ export interface MultiBlockStats extends DecodeStats {
  *
  * @category Decoding
  */
-export interface MultiBlockResult {
-  /** The generated tokens; equal to AR greedy's (or an AR sample's distribution with a temperature). */
-  readonly tokens: number[];
+export interface MultiBlockResult extends GenerationResult {
   /** What it cost. */
   readonly stats: MultiBlockStats;
 }

@@ -106,22 +106,16 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([0x0102]).buffer)[0
  * @category Checkpoints
  */
 export class CheckpointError extends Error {
-  /** The file name passed to the reader (used only for messages). */
-  readonly file: string;
-  /** The tensor the problem concerns, or `undefined` for file-level problems. */
-  readonly tensor: string | undefined;
+  /** The class name, shown before the message. */
+  override readonly name = "CheckpointError";
 
   /**
-   * @param file - The file name, put at the start of the message.
+   * @param file - The file name passed to the reader, put at the start of the message (used only for messages).
    * @param problem - What is wrong, phrased as a sentence fragment.
-   * @param tensor - The tensor concerned, if any.
+   * @param tensor - The tensor the problem concerns, or `undefined` for file-level problems.
    */
-  constructor(file: string, problem: string, tensor?: string) {
-    const where = tensor === undefined ? "" : `tensor ${quote(tensor)}: `;
-    super(`${file}: ${where}${problem}`);
-    this.name = "CheckpointError";
-    this.file = file;
-    this.tensor = tensor;
+  constructor(readonly file: string, problem: string, readonly tensor?: string) {
+    super(`${file}: ${tensor === undefined ? "" : `tensor ${quote(tensor)}: `}${problem}`);
   }
 }
 
@@ -233,17 +227,6 @@ function encodeMetadata(metadata: Record<string, string>): string {
 
 // ---------------------------------------------------------------- reading
 
-/** A header entry that passed validation, before its data is decoded. */
-interface ValidatedEntry {
-  readonly name: string;
-  readonly dtype: SafetensorsDType;
-  readonly shape: readonly number[];
-  readonly begin: number;
-  readonly end: number;
-  /** Position in the header, used to keep sorting stable and deterministic. */
-  readonly index: number;
-}
-
 /**
  * A decoded tensor: its stored dtype besides its name, shape and float64 values.
  *
@@ -252,6 +235,14 @@ interface ValidatedEntry {
 export interface DecodedTensor extends StoredTensor {
   /** The element type the file stored the values in. */
   readonly dtype: SafetensorsDType;
+}
+
+/** A header entry that passed validation, before its data is decoded: its byte range instead of the values. */
+interface ValidatedEntry extends Omit<DecodedTensor, "data"> {
+  readonly begin: number;
+  readonly end: number;
+  /** Position in the header, used to keep sorting stable and deterministic. */
+  readonly index: number;
 }
 
 /**
@@ -312,7 +303,7 @@ export function decodeSafetensors(
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end || a.index - b.index);
   checkNoOverlap(entries, file);
 
-  const tensors = new Map<string, StoredTensor & { dtype: SafetensorsDType }>();
+  const tensors = new Map<string, DecodedTensor>();
   for (const entry of entries) {
     const count = (entry.end - entry.begin) / BYTES_PER_ELEMENT[entry.dtype];
     const data = decodeElements(bytes, dataStart + entry.begin, count, entry.dtype);
@@ -378,19 +369,18 @@ function validateMetadata(value: unknown, file: string): Record<string, string> 
   if (!isPlainObject(value)) {
     throw new CheckpointError(file, `"${METADATA_KEY}" must be an object of strings, got ${describe(value)}`);
   }
-  const pairs: [string, string][] = [];
-  for (const [key, item] of Object.entries(value)) {
+  const pairs = Object.entries(value);
+  for (const [key, item] of pairs) {
     if (typeof item !== "string") {
       throw new CheckpointError(
         file,
         `"${METADATA_KEY}" value for key ${quote(key)} must be a string, got ${describe(item)}`,
       );
     }
-    pairs.push([key, item]);
   }
   // fromEntries defines own properties, so even a key named "__proto__"
   // round-trips as data instead of changing the object's prototype.
-  return Object.fromEntries(pairs);
+  return Object.fromEntries(pairs) as Record<string, string>;
 }
 
 /** Checks one tensor entry's fields and that its byte range matches its shape. */
@@ -586,18 +576,9 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "nothing";
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  switch (typeof value) {
-    case "string":
-      return `the string ${quote(value)}`;
-    case "number":
-    case "boolean":
-    case "bigint":
-      return String(value);
-    case "object":
-      return "an object";
-    default:
-      return `a ${typeof value}`;
-  }
+  if (typeof value === "string") return `the string ${quote(value)}`;
+  if (typeof value === "object") return "an object";
+  return ["number", "boolean", "bigint"].includes(typeof value) ? String(value) : `a ${typeof value}`;
 }
 
 /** JSON-style quoting (escapes control characters), truncated for messages. */

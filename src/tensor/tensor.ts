@@ -24,11 +24,8 @@
  * @category Tensor
  */
 export class ShapeError extends Error {
-  /** @param message - the full message, starting with the operation name */
-  constructor(message: string) {
-    super(message);
-    this.name = "ShapeError";
-  }
+  /** The class name, shown before the message: the message itself names the operation and the shapes. */
+  override readonly name = "ShapeError";
 }
 
 // ---------------------------------------------------------------- shapes
