@@ -157,7 +157,8 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
   try {
     let blocks: BlockRecords = { iterations: [], trajectory: [] };
     if (budget > 0) {
-      const anchor = nextToken(runner.forward(prompt, { cache: run.cache }), prompt.length - 1, resolved.sampling, run.rng);   // prefill: the first anchor
+      const prefill = runner.forward(prompt, { cache: run.cache });                                  // prefill: the first anchor
+      const anchor = nextToken(prefill, prompt.length - 1, resolved.sampling, run.rng);
       blocks = resolved.mode === "block" ? decodeBlocks(run, anchor, options.recordTrajectory ?? false) : decodeRunningWindow(run, anchor);
     }
     const stop = stopReason(run.committed, run.eos, options.maxNewTokens);
