@@ -25,11 +25,8 @@ import type { ModelConfig } from "../model/config.ts";
  * @category Decoding
  */
 export class DecodingError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "DecodingError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "DecodingError";
 }
 
 /**
@@ -46,6 +43,23 @@ export interface StopOptions {
 }
 
 /**
+ * `value` if `ok(value)`, else a {@link DecodingError}: `where: name must be expected, got value`. The
+ * one check behind every decoding option.
+ *
+ * @param expected - what the option must be, e.g. `"a number in (0, 1]"`
+ * @example
+ * ```ts
+ * checkOption("multiBlock", "poolSize", -1, (n) => Number.isInteger(n) && n >= 0, "a non-negative integer");
+ * // throws: multiBlock: poolSize must be a non-negative integer, got -1
+ * ```
+ * @category Decoding
+ */
+export function checkOption<T>(where: string, name: string, value: T, ok: (value: T) => boolean, expected: string): T {
+  if (!ok(value)) throw new DecodingError(`${where}: ${name} must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`);
+  return value;
+}
+
+/**
  * `value` if it is a positive integer, else a {@link DecodingError} naming the option.
  *
  * @example
@@ -54,11 +68,8 @@ export interface StopOptions {
  * ```
  * @category Decoding
  */
-export function positiveIntegerOption(where: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new DecodingError(`${where}: ${name} must be a positive integer, got ${JSON.stringify(value) ?? String(value)}`);
-  }
-  return value;
+export function positiveIntegerOption(where: string, name: string, value: number): number {
+  return checkOption(where, name, value, (n) => Number.isInteger(n) && n >= 1, "a positive integer");
 }
 
 /**
@@ -70,11 +81,8 @@ export function positiveIntegerOption(where: string, name: string, value: unknow
  * ```
  * @category Decoding
  */
-export function oneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new DecodingError(`${where}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value) ?? String(value)}`);
-  }
-  return value as T;
+export function oneOf<T extends string>(where: string, name: string, value: T, allowed: readonly T[]): T {
+  return checkOption(where, name, value, (v) => allowed.includes(v), `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
 }
 
 // ---------------------------------------------------------------- the stopping rule

@@ -50,13 +50,11 @@ export const DRAFT_INITS: readonly DraftInit[] = ["context", "vocab", "repeat-la
  * @category Decoding
  */
 export function draftTokens(init: DraftInit, count: number, text: readonly number[], last: number, rng: Rng, config: ModelConfig): number[] {
-  const draw = (): number => {
-    switch (init) {
-      case "context": return text[rng.int(text.length)];
-      case "vocab": return rng.int(config.vocabSize);
-      case "repeat-last": return last;
-      case "pad": return config.padTokenId;
-    }
+  const draw: Record<DraftInit, () => number> = {
+    context: () => text[rng.int(text.length)],
+    vocab: () => rng.int(config.vocabSize),
+    "repeat-last": () => last,
+    pad: () => config.padTokenId,
   };
-  return Array.from({ length: count }, draw);
+  return Array.from({ length: count }, draw[init]);
 }

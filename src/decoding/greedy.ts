@@ -4,8 +4,8 @@
  * `arGreedyReference` is the definition — recompute the whole forward over prompt + output at every
  * step, take the argmax of the last row, stop at EOS or the budget (`generationFinished`). No cache, nothing clever: it is the
  * code you should be able to check by eye. `arGreedy` is the same loop with a KV cache: one prefill over
- * the prompt, then one single-token forward per committed token. The specs prove they agree token for
- * token, and every decoder in this folder must agree with them too.
+ * the prompt, then one single-token forward per committed token (`arDecode`, the loop `arSample` shares).
+ * The specs prove they agree token for token, and every decoder in this folder must agree with them too.
  *
  * Paper: Eq. 1 of §2.1 (`y_i = argmax p(y | y_<i, x)`).
  *
@@ -82,21 +82,39 @@ export function arGreedyReference(config: ModelConfig, params: Params, prompt: r
  * @category Decoding
  */
 export function arGreedy(config: ModelConfig, params: Params, prompt: readonly number[], options: GreedyOptions): GenerationResult {
-  const budget = generationBudget(config, prompt, options, "arGreedy");
-  const runner = resolveRunner(config, params, options, "arGreedy");
+  return arDecode(config, params, prompt, options, "arGreedy", lastArgmax);
+}
+
+/**
+ * The loop of {@link arGreedy} and `arSample`: AR decoding with a KV cache, where `next` chooses the
+ * token after the last row of each forward — its argmax, or a sample.
+ *
+ * @param where - the decoder's name, for error messages
+ * @param next - the token after the last row of a forward
+ * @example
+ * ```ts
+ * arDecode(PRESETS.tiny, params, [1, 40], { maxNewTokens: 4 }, "arGreedy", (r) => r.argmax()[r.rows - 1]); // = arGreedy(...)
+ * ```
+ * @category Decoding
+ */
+export function arDecode(
+  config: ModelConfig, params: Params, prompt: readonly number[], options: GreedyOptions, where: string, next: (result: ForwardResult) => number,
+): GenerationResult {
+  const budget = generationBudget(config, prompt, options, where);
+  const runner = resolveRunner(config, params, options, where);
   const eos = stopToken(config, options);
   const out: number[] = [];
   if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0, stopReason(out, eos, options.maxNewTokens)) };
   const cache = runner.newCache({ firstStep: 1 });
   try {
-    let next = lastArgmax(runner.forward(prompt, { cache }));             // prefill: the first token
+    let token = next(runner.forward(prompt, { cache }));                  // prefill: the first token
     let forwards = 0;
     for (;;) {
-      const result = runner.forward([next], { cache });                  // commits `next`, predicts the one after
+      const result = runner.forward([token], { cache });                 // commits `token`, predicts the one after
       forwards++;
-      out.push(next);
+      out.push(token);
       if (generationFinished(out, budget, eos)) break;
-      next = lastArgmax(result);
+      token = next(result);
     }
     return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards, stopReason(out, eos, options.maxNewTokens)) };
   } finally {

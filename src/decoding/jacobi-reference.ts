@@ -30,7 +30,7 @@ import { commonPrefixLength } from "../util/sequences.ts";
 import { DecodingError, generationBudget, generationFinished, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
-import { resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./types.ts";
+import { resolveJacobiOptions, type JacobiOptions, type JacobiResult } from "./types.ts";
 
 /**
  * Options of {@link jacobiReference}: those of block-mode `jacobi` that change the iterates.
@@ -40,15 +40,12 @@ import { resolveJacobiOptions, type JacobiOptions, type JacobiStats } from "./ty
 export type JacobiReferenceOptions = Pick<JacobiOptions, "maxNewTokens" | "eosTokenId" | "blockSize" | "init" | "seed" | "maxIterations">;
 
 /**
- * What {@link jacobiReference} returns: the tokens, the counts, and every iterate.
+ * What {@link jacobiReference} returns: the tokens, the counts, and every iterate. The counts are those of
+ * `jacobi`: forwards are iterations, and the forward over the prompt counts as the prefill.
  *
  * @category Decoding
  */
-export interface JacobiReferenceResult {
-  /** The generated token ids; equal to AR greedy's. */
-  readonly tokens: number[];
-  /** Forwards (iterations) and positions; the prompt's forward is counted as the prefill, as in `jacobi`. */
-  readonly stats: JacobiStats;
+export interface JacobiReferenceResult extends JacobiResult {
   /** Every state of every block. */
   readonly trajectory: Trajectory;
 }

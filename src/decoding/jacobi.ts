@@ -41,7 +41,7 @@ import { cpuRunner, resolveRunner, type ModelRunner, type SequenceCache } from "
 import { Rng } from "../tensor/random.ts";
 import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
-import { samplingDistribution, sampleToken, verifySampled, type ResolvedSampling } from "./sampling.ts";
+import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
 import type { TrajectoryBlock } from "./trajectory.ts";
 import {
   resolveJacobiOptions, type IterationOutcome, type JacobiOptions, type JacobiResult, type JacobiStep, type ResolvedJacobiOptions,
@@ -158,9 +158,7 @@ export function jacobi(config: ModelConfig, params: Params, prompt: readonly num
     let blocks: BlockRecords = { iterations: [], trajectory: [] };
     if (budget > 0) {
       const prefill = runner.forward(prompt, { cache: run.cache });                                  // prefill: the first anchor
-      const anchor = resolved.sampling === null
-        ? prefill.argmax()[prompt.length - 1]
-        : sampleToken(samplingDistribution(prefill.logits(), prompt.length - 1, resolved.sampling), run.rng);
+      const anchor = nextToken(prefill, prompt.length - 1, resolved.sampling, run.rng);
       blocks = resolved.mode === "block" ? decodeBlocks(run, anchor, options.recordTrajectory ?? false) : decodeRunningWindow(run, anchor);
     }
     const stop = stopReason(run.committed, run.eos, options.maxNewTokens);

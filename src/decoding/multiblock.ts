@@ -56,7 +56,7 @@ import { commonPrefixLength } from "../util/sequences.ts";
 import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { makePool, type CandidatePool } from "./recycling.ts";
-import { sampleToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
+import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
 import { resolveMultiBlockOptions, type MultiBlockOptions, type MultiBlockResult } from "./types.ts";
 
 // ---------------------------------------------------------------- the decoder
@@ -256,11 +256,6 @@ function rowLayout(P: number, rows: readonly (readonly number[])[]): { positions
 }
 
 // ---------------------------------------------------------------- verification
-
-/** The token after row `row` of a forward: the argmax, or a sample with a temperature. */
-function nextToken(result: ForwardResult, row: number, sampling: ResolvedSampling | null, rng: Rng): number {
-  return sampling === null ? result.argmax()[row] : sampleToken(samplingDistribution(result.logits(), row, sampling), rng);
-}
 
 /**
  * Which RA row wins, how many of its tokens are committed, and the next anchor. Greedy: the one

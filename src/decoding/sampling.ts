@@ -22,11 +22,11 @@
  */
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
-import { resolveRunner, type RunnerOption } from "../model/runner.ts";
+import type { ForwardResult, RunnerOption } from "../model/runner.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/random.ts";
-import { DecodingError, generationBudget, generationFinished, makeStats, stopReason, stopToken, type StopOptions } from "./acceptance.ts";
-import type { GenerationResult } from "./greedy.ts";
+import { DecodingError, type StopOptions } from "./acceptance.ts";
+import { arDecode, type GenerationResult } from "./greedy.ts";
 
 // ---------------------------------------------------------------- options
 
@@ -157,6 +157,21 @@ export function sampleToken(p: Float64Array, rng: Rng): number {
   return last;                                                             // u fell in the rounding gap above the sum
 }
 
+/**
+ * The token after row `row` of a forward: its argmax when greedy (`sampling` null), else a sample from
+ * {@link samplingDistribution}. What every decoder draws its anchors with.
+ *
+ * @example
+ * ```ts
+ * nextToken(cpuRunner(config, params).forward([1, 40]), 1, null, new Rng(0));                          // the argmax after 40
+ * nextToken(cpuRunner(config, params).forward([1, 40]), 1, { temperature: 1, topK: null, topP: 1 }, rng); // a sample
+ * ```
+ * @category Sampling
+ */
+export function nextToken(result: ForwardResult, row: number, sampling: ResolvedSampling | null, rng: Rng): number {
+  return sampling === null ? result.argmax()[row] : sampleToken(samplingDistribution(result.logits(), row, sampling), rng);
+}
+
 /** `p` with `token` removed and the rest renormalised: the residual of a rejected delta proposal. */
 function withoutToken(p: Float64Array, token: number): Float64Array {
   const rest = p.slice();
@@ -258,26 +273,6 @@ export interface ArSampleOptions extends StopOptions, SamplingOptions, RunnerOpt
 export function arSample(config: ModelConfig, params: Params, prompt: readonly number[], options: ArSampleOptions): GenerationResult {
   const sampling = resolveSampling(options, "arSample");
   if (sampling === null) throw new DecodingError("arSample: needs a temperature > 0 (greedy decoding is arGreedy)");
-  const budget = generationBudget(config, prompt, options, "arSample");
-  const eos = stopToken(config, options);
   const rng = new Rng(options.seed ?? 0);
-  const out: number[] = [];
-  if (budget === 0) return { tokens: out, stats: makeStats(0, 0, 0, 0, stopReason(out, eos, options.maxNewTokens)) };
-  const runner = resolveRunner(config, params, options, "arSample");
-  const cache = runner.newCache({ firstStep: 1 });
-  try {
-    let logits = runner.forward(prompt, { cache }).logits();                // prefill
-    let next = sampleToken(samplingDistribution(logits, prompt.length - 1, sampling), rng);
-    let forwards = 0;
-    for (;;) {
-      logits = runner.forward([next], { cache }).logits();                  // commits `next`
-      forwards++;
-      out.push(next);
-      if (generationFinished(out, budget, eos)) break;
-      next = sampleToken(samplingDistribution(logits, 0, sampling), rng);
-    }
-    return { tokens: out, stats: makeStats(forwards, 1, out.length, forwards, stopReason(out, eos, options.maxNewTokens)) };
-  } finally {
-    cache.release?.();  // a GPU cache gives its buffers back now (pooled or freed): garbage collection may not run inside a decoding loop
-  }
+  return arDecode(config, params, prompt, options, "arSample", (result) => nextToken(result, result.rows - 1, sampling, rng));
 }

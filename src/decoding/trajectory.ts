@@ -79,11 +79,8 @@ export interface Trajectory {
  * @category Trajectories
  */
 export class TrajectoryError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrajectoryError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "TrajectoryError";
 }
 
 // ---------------------------------------------------------------- invariants
@@ -117,10 +114,6 @@ function tokenArray(value: unknown, field: string, where: string): number[] {
 function describe(value: unknown): string {
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}...` : text;
-}
-
-function sameTokens(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((t, i) => t === b[i]);
 }
 
 /**
@@ -159,7 +152,7 @@ export function checkTrajectory(value: unknown, where: string): Trajectory {
     }
     const k = block as Record<string, unknown>;
     const context = tokenArray(k.context, `${at}.context`, where);
-    if (!sameTokens(context, clean)) {
+    if (context.length !== clean.length || firstMismatch(context, clean) !== clean.length) {
       throw new TrajectoryError(`${where}: ${at}.context must be the prompt followed by the fixed points of blocks 0..${b - 1} (${clean.length} tokens), got ${context.length} tokens that differ`);
     }
     const fixedPoint = tokenArray(k.fixedPoint, `${at}.fixedPoint`, where);

@@ -16,10 +16,11 @@
  * @module
  */
 import type { RunnerOption, SequenceCache } from "../model/runner.ts";
-import { DecodingError, oneOf, positiveIntegerOption, type DecodeStats, type StopOptions } from "./acceptance.ts";
+import { checkOption, DecodingError, oneOf, positiveIntegerOption, type DecodeStats, type StopOptions } from "./acceptance.ts";
 import { DRAFT_INITS, type DraftInit } from "./draft.ts";
 import { POOL_KINDS, type PoolKind } from "./recycling.ts";
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from "./sampling.ts";
+import type { GenerationResult } from "./greedy.ts";
 import type { Trajectory } from "./trajectory.ts";
 
 // ---------------------------------------------------------------- Jacobi: options
@@ -67,24 +68,34 @@ export interface JacobiOptions extends StopOptions, SamplingOptions, RunnerOptio
 }
 
 /**
+ * What both parallel decoders take, with the defaults filled in and checked: n, the draft initialisation,
+ * the seed, the per-block cap, and the sampling distribution's shape (null for greedy decoding).
+ *
+ * @category Decoding
+ */
+export type ResolvedDraftOptions = Required<Pick<JacobiOptions, "blockSize" | "init" | "seed" | "maxIterations">> & {
+  /** Null for greedy decoding, else the sampling distribution's shape. */
+  readonly sampling: ResolvedSampling | null;
+};
+
+/** Fills in and checks the options both decoders share; `defaultBlockSize` is the decoder's n. */
+function resolveDraftOptions(options: JacobiOptions | MultiBlockOptions, where: string, defaultBlockSize: number): ResolvedDraftOptions {
+  const blockSize = positiveIntegerOption(where, "blockSize", options.blockSize ?? defaultBlockSize);
+  return {
+    blockSize,
+    init: oneOf(where, "init", options.init ?? "context", DRAFT_INITS),
+    seed: checkOption(where, "seed", options.seed ?? 0, Number.isSafeInteger, "an integer"),
+    maxIterations: positiveIntegerOption(where, "maxIterations", options.maxIterations ?? blockSize),
+    sampling: resolveSampling(options, where),
+  };
+}
+
+/**
  * {@link JacobiOptions} with their defaults filled in and checked.
  *
  * @category Decoding
  */
-export interface ResolvedJacobiOptions {
-  /** n. */
-  readonly blockSize: number;
-  /** The draft initialisation. */
-  readonly init: DraftInit;
-  /** The draft generator's seed. */
-  readonly seed: number;
-  /** The mode. */
-  readonly mode: JacobiMode;
-  /** The per-block cap (block mode). */
-  readonly maxIterations: number;
-  /** Null for greedy decoding, else the sampling distribution's shape. */
-  readonly sampling: ResolvedSampling | null;
-}
+export type ResolvedJacobiOptions = ResolvedDraftOptions & Required<Pick<JacobiOptions, "mode">>;
 
 /**
  * Fills in defaults and checks every Jacobi option.
@@ -94,32 +105,20 @@ export interface ResolvedJacobiOptions {
  * @example
  * ```ts
  * resolveJacobiOptions({ maxNewTokens: 8 }, "jacobi");
- * // { blockSize: 16, init: "context", seed: 0, mode: "block", maxIterations: 16, sampling: null }
+ * // { blockSize: 16, init: "context", seed: 0, maxIterations: 16, sampling: null, mode: "block" }
  * resolveJacobiOptions({ maxNewTokens: 8, blockSize: 0 }, "jacobi"); // throws: jacobi: blockSize must be a positive integer, got 0
  * ```
  * @category Decoding
  */
 export function resolveJacobiOptions(options: JacobiOptions, where: string): ResolvedJacobiOptions {
-  const blockSize = positiveIntegerOption(where, "blockSize", options.blockSize ?? 16);
-  const init = oneOf(where, "init", options.init ?? "context", DRAFT_INITS);
   const mode = oneOf(where, "mode", options.mode ?? "block", JACOBI_MODES);
-  const seed = seedOption(where, options.seed ?? 0);
   if (mode === "window" && options.maxIterations !== undefined) {
     throw new DecodingError(`${where}: maxIterations is a per-block cap and has no meaning in mode "window"`);
   }
   if (mode === "window" && options.recordTrajectory) {
     throw new DecodingError(`${where}: recordTrajectory needs mode "block" (a trajectory is a list of blocks)`);
   }
-  const maxIterations = positiveIntegerOption(where, "maxIterations", options.maxIterations ?? blockSize);
-  return { blockSize, init, seed, mode, maxIterations, sampling: resolveSampling(options, where) };
-}
-
-/** `seed` if it is a safe integer, else a {@link DecodingError}. */
-function seedOption(where: string, seed: unknown): number {
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
-    throw new DecodingError(`${where}: seed must be an integer, got ${JSON.stringify(seed) ?? String(seed)}`);
-  }
-  return seed;
+  return { ...resolveDraftOptions(options, where, 16), mode };
 }
 
 // ---------------------------------------------------------------- Jacobi: what an iteration and a run return
@@ -180,9 +179,7 @@ export interface JacobiStats extends DecodeStats {
  *
  * @category Decoding
  */
-export interface JacobiResult {
-  /** The generated token ids (not the prompt); equal to AR greedy's. */
-  readonly tokens: number[];
+export interface JacobiResult extends GenerationResult {
   /** What it cost. */
   readonly stats: JacobiStats;
   /** With `recordTrajectory`: every state of every block. */
@@ -228,28 +225,8 @@ export interface MultiBlockOptions extends StopOptions, SamplingOptions, RunnerO
  *
  * @category Decoding
  */
-export interface ResolvedMultiBlockOptions {
-  /** n. */
-  readonly blockSize: number;
-  /** K. */
-  readonly maxBlocks: number;
-  /** r. */
-  readonly spawnRatio: number;
-  /** Pool entries. */
-  readonly poolSize: number;
-  /** Pool kind. */
-  readonly poolKind: PoolKind;
-  /** Lookahead start ratio. */
-  readonly lookaheadStartRatio: number;
-  /** Per-RA-block cap. */
-  readonly maxIterations: number;
-  /** Draft initialisation. */
-  readonly init: DraftInit;
-  /** The draft generator's seed. */
-  readonly seed: number;
-  /** Null for greedy decoding. */
-  readonly sampling: ResolvedSampling | null;
-}
+export type ResolvedMultiBlockOptions = ResolvedDraftOptions
+  & Required<Pick<MultiBlockOptions, "maxBlocks" | "spawnRatio" | "poolSize" | "poolKind" | "lookaheadStartRatio">>;
 
 /**
  * The paper's reference configuration: n = 64, K = 2, r = 0.85, pool 4 (the reference engine's defaults).
@@ -280,27 +257,16 @@ export const MULTIBLOCK_DEFAULTS = {
  * @category Decoding
  */
 export function resolveMultiBlockOptions(options: MultiBlockOptions, where: string): ResolvedMultiBlockOptions {
-  const blockSize = positiveIntegerOption(where, "blockSize", options.blockSize ?? MULTIBLOCK_DEFAULTS.blockSize);
-  const maxBlocks = positiveIntegerOption(where, "maxBlocks", options.maxBlocks ?? MULTIBLOCK_DEFAULTS.maxBlocks);
-  const spawnRatio = ratioOption(where, "spawnRatio", options.spawnRatio ?? MULTIBLOCK_DEFAULTS.spawnRatio, true);
-  const poolSize = options.poolSize ?? MULTIBLOCK_DEFAULTS.poolSize;
-  if (!Number.isInteger(poolSize) || poolSize < 0) throw new DecodingError(`${where}: poolSize must be a non-negative integer, got ${JSON.stringify(poolSize) ?? String(poolSize)}`);
-  const poolKind = oneOf(where, "poolKind", options.poolKind ?? "recycling", POOL_KINDS);
-  const lookaheadStartRatio = ratioOption(where, "lookaheadStartRatio", options.lookaheadStartRatio ?? 0, false);
-  const maxIterations = positiveIntegerOption(where, "maxIterations", options.maxIterations ?? blockSize);
-  const init = oneOf(where, "init", options.init ?? "context", DRAFT_INITS);
-  const seed = seedOption(where, options.seed ?? 0);
+  const { maxBlocks, spawnRatio, poolSize } = MULTIBLOCK_DEFAULTS;
   return {
-    blockSize, maxBlocks, spawnRatio, poolSize, poolKind, lookaheadStartRatio, maxIterations, init, seed,
-    sampling: resolveSampling(options, where),
+    ...resolveDraftOptions(options, where, MULTIBLOCK_DEFAULTS.blockSize),
+    maxBlocks: positiveIntegerOption(where, "maxBlocks", options.maxBlocks ?? maxBlocks),
+    spawnRatio: checkOption(where, "spawnRatio", options.spawnRatio ?? spawnRatio, (r) => typeof r === "number" && r > 0 && r <= 1, "a number in (0, 1]"),
+    poolSize: checkOption(where, "poolSize", options.poolSize ?? poolSize, (n) => Number.isInteger(n) && n >= 0, "a non-negative integer"),
+    poolKind: oneOf(where, "poolKind", options.poolKind ?? "recycling", POOL_KINDS),
+    lookaheadStartRatio: checkOption(where, "lookaheadStartRatio", options.lookaheadStartRatio ?? 0,
+      (r) => typeof r === "number" && r >= 0 && r <= 1, "a number in [0, 1]"),
   };
-}
-
-/** `value` if it is a number in (0, 1] (`lowestOpen`) or [0, 1], else a {@link DecodingError}. */
-function ratioOption(where: string, name: string, value: unknown, lowestOpen: boolean): number {
-  const ok = typeof value === "number" && (lowestOpen ? value > 0 : value >= 0) && value <= 1;
-  if (!ok) throw new DecodingError(`${where}: ${name} must be a number in ${lowestOpen ? "(0, 1]" : "[0, 1]"}, got ${JSON.stringify(value) ?? String(value)}`);
-  return value;
 }
 
 // ---------------------------------------------------------------- multi-block: what a forward and a run return
@@ -344,9 +310,7 @@ export interface MultiBlockStats extends DecodeStats {
  *
  * @category Decoding
  */
-export interface MultiBlockResult {
-  /** The generated tokens; equal to AR greedy's (or an AR sample's distribution with a temperature). */
-  readonly tokens: number[];
+export interface MultiBlockResult extends GenerationResult {
   /** What it cost. */
   readonly stats: MultiBlockStats;
 }

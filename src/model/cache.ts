@@ -113,14 +113,7 @@ export class KVCache {
   /** An independent copy (same contents and length). */
   clone(): KVCache {
     const copy = Object.create(KVCache.prototype) as KVCache;
-    Object.assign(copy, {
-      width: this.width,
-      capacity: this.capacity,
-      keys: this.keys.map((k) => k.slice()),
-      values: this.values.map((v) => v.slice()),
-      rows: this.rows,
-    });
-    return copy;
+    return Object.assign(copy, { ...this, keys: this.keys.map((k) => k.slice()), values: this.values.map((v) => v.slice()) });
   }
 
   /**

@@ -77,17 +77,32 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: Sav
 
 // ---------------------------------------------------------------- loading
 
-function readJson(file: string): unknown {
-  let text: string;
+/** The bytes of `file`, or a CheckpointError saying why it cannot be read. */
+function readBytes(file: string): Buffer {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file);
   } catch (e) {
     throw new CheckpointError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+}
+
+/** `file` parsed as JSON, or a CheckpointError. */
+function readJson(file: string): unknown {
+  const text = readBytes(file).toString("utf8");
   try {
     return JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** What `read` returns; a ConfigError or TokenizerError it throws about `file` becomes a CheckpointError. */
+function reading<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof TokenizerError) throw new CheckpointError(file, e.message.replace(`${file}: `, ""));
+    throw e;
   }
 }
 
@@ -107,22 +122,10 @@ export function loadCheckpoint(dir: string): Checkpoint {
     throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
   }
   const configFile = join(dir, "config.json");
-  let config: ModelConfig;
-  try {
-    config = fromHfConfig(readJson(configFile), configFile);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CheckpointError(configFile, e.message.replace(`${configFile}: `, ""));
-    throw e;
-  }
+  const config = reading(configFile, () => fromHfConfig(readJson(configFile), configFile));
 
   const weightsFile = join(dir, "model.safetensors");
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(weightsFile);
-  } catch (e) {
-    throw new CheckpointError(weightsFile, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const { tensors } = decodeSafetensors(bytes, weightsFile);
+  const { tensors } = decodeSafetensors(readBytes(weightsFile), weightsFile);
   const expected = paramSpecs(config);
   const expectedNames = new Set(expected.map((s) => s.name));
   for (const name of tensors.keys()) {
@@ -142,12 +145,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const tokenizerFile = join(dir, "tokenizer.json");
   let tokenizer: CharTokenizer | null = null;
   if (existsSync(tokenizerFile)) {
-    try {
-      tokenizer = CharTokenizer.fromJSON(readJson(tokenizerFile), tokenizerFile);
-    } catch (e) {
-      if (e instanceof TokenizerError) throw new CheckpointError(tokenizerFile, e.message.replace(`${tokenizerFile}: `, ""));
-      throw e;
-    }
+    tokenizer = reading(tokenizerFile, () => CharTokenizer.fromJSON(readJson(tokenizerFile), tokenizerFile));
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
     }

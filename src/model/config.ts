@@ -61,11 +61,8 @@ export interface ModelConfig {
  * @category Model
  */
 export class ConfigError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "ConfigError";
 }
 
 /**
@@ -122,13 +119,6 @@ export type PresetName = keyof typeof PRESETS;
 
 // ---------------------------------------------------------------- validation
 
-function positiveInteger(where: string, field: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`${where}: ${field} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /**
  * Checks every field and the relations between them, and returns the config unchanged.
  *
@@ -144,7 +134,10 @@ export function validateConfig(config: ModelConfig, where = "validateConfig"): M
     throw new ConfigError(`${where}: architecture must be LlamaForCausalLM or Qwen2ForCausalLM, got ${JSON.stringify(config.architecture)}`);
   }
   for (const field of ["vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKeyValueHeads", "maxPositions"] as const) {
-    positiveInteger(where, field, config[field]);
+    const v = config[field];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
+      throw new ConfigError(`${where}: ${field} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
   }
   if (config.hiddenSize % config.numHeads !== 0 || headDim(config) % 2 !== 0) {
     throw new ConfigError(`${where}: hiddenSize ${config.hiddenSize} must be numHeads ${config.numHeads} times an even head size`);

@@ -80,6 +80,34 @@ export interface NamedParam {
   readonly shape: readonly number[];
 }
 
+/** One weight of a block: its name after `model.layers.i.`, its shape, and its {@link LayerParams} field. */
+type LayerWeight = NamedParam & { readonly field: keyof LayerParams };
+
+/**
+ * The weights of one block, in checkpoint order: the {@link LayerParams} field, the Hugging Face name
+ * after `model.layers.i.`, and the shape. The biases only when the config has them (Qwen2). The one
+ * table of names: {@link paramSpecs}, {@link paramsFromNamed} and {@link namedParams} all read it.
+ */
+function layerWeights(config: ModelConfig): LayerWeight[] {
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
+  const D = headDim(config);
+  const weights: LayerWeight[] = [
+    { field: "inputNorm", name: "input_layernorm.weight", shape: [C] },
+    { field: "wq", name: "self_attn.q_proj.weight", shape: [H * D, C] },
+    { field: "wk", name: "self_attn.k_proj.weight", shape: [Hkv * D, C] },
+    { field: "wv", name: "self_attn.v_proj.weight", shape: [Hkv * D, C] },
+    { field: "bq", name: "self_attn.q_proj.bias", shape: [H * D] },
+    { field: "bk", name: "self_attn.k_proj.bias", shape: [Hkv * D] },
+    { field: "bv", name: "self_attn.v_proj.bias", shape: [Hkv * D] },
+    { field: "wo", name: "self_attn.o_proj.weight", shape: [C, H * D] },
+    { field: "postNorm", name: "post_attention_layernorm.weight", shape: [C] },
+    { field: "wGate", name: "mlp.gate_proj.weight", shape: [I, C] },
+    { field: "wUp", name: "mlp.up_proj.weight", shape: [I, C] },
+    { field: "wDown", name: "mlp.down_proj.weight", shape: [C, I] },
+  ];
+  return config.attentionBias ? weights : weights.filter((w) => !w.name.endsWith(".bias"));
+}
+
 /**
  * Every weight a config implies, with its Hugging Face name and shape, in a fixed order (the order
  * checkpoints are written in). `lm_head.weight` is absent when embeddings are tied.
@@ -91,25 +119,10 @@ export interface NamedParam {
  * @category Model
  */
 export function paramSpecs(config: ModelConfig): NamedParam[] {
-  const { vocabSize: V, hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
-  const D = headDim(config);
+  const { vocabSize: V, hiddenSize: C } = config;
   const specs: NamedParam[] = [{ name: "model.embed_tokens.weight", shape: [V, C] }];
   for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    specs.push({ name: `${p}.input_layernorm.weight`, shape: [C] });
-    specs.push({ name: `${p}.self_attn.q_proj.weight`, shape: [H * D, C] });
-    specs.push({ name: `${p}.self_attn.k_proj.weight`, shape: [Hkv * D, C] });
-    specs.push({ name: `${p}.self_attn.v_proj.weight`, shape: [Hkv * D, C] });
-    if (config.attentionBias) {
-      specs.push({ name: `${p}.self_attn.q_proj.bias`, shape: [H * D] });
-      specs.push({ name: `${p}.self_attn.k_proj.bias`, shape: [Hkv * D] });
-      specs.push({ name: `${p}.self_attn.v_proj.bias`, shape: [Hkv * D] });
-    }
-    specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [C, H * D] });
-    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [C] });
-    specs.push({ name: `${p}.mlp.gate_proj.weight`, shape: [I, C] });
-    specs.push({ name: `${p}.mlp.up_proj.weight`, shape: [I, C] });
-    specs.push({ name: `${p}.mlp.down_proj.weight`, shape: [C, I] });
+    for (const w of layerWeights(config)) specs.push({ name: `model.layers.${i}.${w.name}`, shape: w.shape });
   }
   specs.push({ name: "model.norm.weight", shape: [C] });
   if (!config.tieWordEmbeddings) specs.push({ name: "lm_head.weight", shape: [V, C] });
@@ -128,24 +141,8 @@ export function paramSpecs(config: ModelConfig): NamedParam[] {
  * @category Model
  */
 export function paramsFromNamed(config: ModelConfig, get: (name: string) => Tensor): Params {
-  const layers: LayerParams[] = [];
-  for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    layers.push({
-      inputNorm: get(`${p}.input_layernorm.weight`),
-      wq: get(`${p}.self_attn.q_proj.weight`),
-      wk: get(`${p}.self_attn.k_proj.weight`),
-      wv: get(`${p}.self_attn.v_proj.weight`),
-      ...(config.attentionBias
-        ? { bq: get(`${p}.self_attn.q_proj.bias`), bk: get(`${p}.self_attn.k_proj.bias`), bv: get(`${p}.self_attn.v_proj.bias`) }
-        : {}),
-      wo: get(`${p}.self_attn.o_proj.weight`),
-      postNorm: get(`${p}.post_attention_layernorm.weight`),
-      wGate: get(`${p}.mlp.gate_proj.weight`),
-      wUp: get(`${p}.mlp.up_proj.weight`),
-      wDown: get(`${p}.mlp.down_proj.weight`),
-    });
-  }
+  const layers = Array.from({ length: config.numLayers }, (_, i) =>
+    Object.fromEntries(layerWeights(config).map((w) => [w.field, get(`model.layers.${i}.${w.name}`)])) as unknown as LayerParams);
   const embed = get("model.embed_tokens.weight");
   return { embed, layers, norm: get("model.norm.weight"), lmHead: config.tieWordEmbeddings ? embed : get("lm_head.weight") };
 }
@@ -161,25 +158,12 @@ export function paramsFromNamed(config: ModelConfig, get: (name: string) => Tens
  * @category Model
  */
 export function namedParams(config: ModelConfig, params: Params): [string, Tensor][] {
-  const byName = new Map<string, Tensor>();
-  byName.set("model.embed_tokens.weight", params.embed);
-  params.layers.forEach((l, i) => {
-    const p = `model.layers.${i}`;
-    byName.set(`${p}.input_layernorm.weight`, l.inputNorm);
-    byName.set(`${p}.self_attn.q_proj.weight`, l.wq);
-    byName.set(`${p}.self_attn.k_proj.weight`, l.wk);
-    byName.set(`${p}.self_attn.v_proj.weight`, l.wv);
-    if (l.bq) byName.set(`${p}.self_attn.q_proj.bias`, l.bq);
-    if (l.bk) byName.set(`${p}.self_attn.k_proj.bias`, l.bk);
-    if (l.bv) byName.set(`${p}.self_attn.v_proj.bias`, l.bv);
-    byName.set(`${p}.self_attn.o_proj.weight`, l.wo);
-    byName.set(`${p}.post_attention_layernorm.weight`, l.postNorm);
-    byName.set(`${p}.mlp.gate_proj.weight`, l.wGate);
-    byName.set(`${p}.mlp.up_proj.weight`, l.wUp);
-    byName.set(`${p}.mlp.down_proj.weight`, l.wDown);
+  const byName = new Map<string, Tensor | undefined>([
+    ["model.embed_tokens.weight", params.embed], ["model.norm.weight", params.norm], ["lm_head.weight", params.lmHead],
+  ]);
+  params.layers.forEach((layer, i) => {
+    for (const w of layerWeights(config)) byName.set(`model.layers.${i}.${w.name}`, layer[w.field]);
   });
-  byName.set("model.norm.weight", params.norm);
-  if (!config.tieWordEmbeddings) byName.set("lm_head.weight", params.lmHead);
   return paramSpecs(config).map((s) => {
     const t = byName.get(s.name);
     if (t === undefined) throw new Error(`namedParams: params lack ${s.name} that the config implies`);

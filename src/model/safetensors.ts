@@ -57,16 +57,13 @@ export interface StoredTensor {
   readonly data: Float64Array;
 }
 
-/** Bytes per element, keyed by dtype. */
+/** Bytes per element, keyed by dtype; its keys are the dtypes this reader knows, in order. */
 const BYTES_PER_ELEMENT: Readonly<Record<SafetensorsDType, number>> = {
   F64: 8,
   F32: 4,
   F16: 2,
   BF16: 2,
 };
-
-/** The dtypes listed in order, for error messages. */
-const KNOWN_DTYPES: readonly SafetensorsDType[] = ["F64", "F32", "F16", "BF16"];
 
 /** Key under which the format keeps free-form metadata. */
 const METADATA_KEY = "__metadata__";
@@ -109,22 +106,16 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([0x0102]).buffer)[0
  * @category Checkpoints
  */
 export class CheckpointError extends Error {
-  /** The file name passed to the reader (used only for messages). */
-  readonly file: string;
-  /** The tensor the problem concerns, or `undefined` for file-level problems. */
-  readonly tensor: string | undefined;
+  /** The class name, shown before the message. */
+  override readonly name = "CheckpointError";
 
   /**
-   * @param file - The file name, put at the start of the message.
+   * @param file - The file name passed to the reader, put at the start of the message (used only for messages).
    * @param problem - What is wrong, phrased as a sentence fragment.
-   * @param tensor - The tensor concerned, if any.
+   * @param tensor - The tensor the problem concerns, or `undefined` for file-level problems.
    */
-  constructor(file: string, problem: string, tensor?: string) {
-    const where = tensor === undefined ? "" : `tensor ${quote(tensor)}: `;
-    super(`${file}: ${where}${problem}`);
-    this.name = "CheckpointError";
-    this.file = file;
-    this.tensor = tensor;
+  constructor(readonly file: string, problem: string, readonly tensor?: string) {
+    super(`${file}: ${tensor === undefined ? "" : `tensor ${quote(tensor)}: `}${problem}`);
   }
 }
 
@@ -185,7 +176,7 @@ export function encodeSafetensors(
   const json = new TextEncoder().encode(`{${headerParts.join(",")}}`);
   // The prefix is 8 bytes, so padding the header to a multiple of 8 aligns
   // the data section to 8 bytes within the file.
-  const headerLength = roundUpTo8(json.byteLength);
+  const headerLength = Math.ceil(json.byteLength / 8) * 8;
   const dataStart = PREFIX_BYTES + headerLength;
 
   const out = new Uint8Array(dataStart + dataLength);
@@ -236,17 +227,6 @@ function encodeMetadata(metadata: Record<string, string>): string {
 
 // ---------------------------------------------------------------- reading
 
-/** A header entry that passed validation, before its data is decoded. */
-interface ValidatedEntry {
-  readonly name: string;
-  readonly dtype: SafetensorsDType;
-  readonly shape: readonly number[];
-  readonly begin: number;
-  readonly end: number;
-  /** Position in the header, used to keep sorting stable and deterministic. */
-  readonly index: number;
-}
-
 /**
  * A decoded tensor: its stored dtype besides its name, shape and float64 values.
  *
@@ -255,6 +235,14 @@ interface ValidatedEntry {
 export interface DecodedTensor extends StoredTensor {
   /** The element type the file stored the values in. */
   readonly dtype: SafetensorsDType;
+}
+
+/** A header entry that passed validation, before its data is decoded: its byte range instead of the values. */
+interface ValidatedEntry extends Omit<DecodedTensor, "data"> {
+  readonly begin: number;
+  readonly end: number;
+  /** Position in the header, used to keep sorting stable and deterministic. */
+  readonly index: number;
 }
 
 /**
@@ -315,7 +303,7 @@ export function decodeSafetensors(
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end || a.index - b.index);
   checkNoOverlap(entries, file);
 
-  const tensors = new Map<string, StoredTensor & { dtype: SafetensorsDType }>();
+  const tensors = new Map<string, DecodedTensor>();
   for (const entry of entries) {
     const count = (entry.end - entry.begin) / BYTES_PER_ELEMENT[entry.dtype];
     const data = decodeElements(bytes, dataStart + entry.begin, count, entry.dtype);
@@ -381,19 +369,18 @@ function validateMetadata(value: unknown, file: string): Record<string, string> 
   if (!isPlainObject(value)) {
     throw new CheckpointError(file, `"${METADATA_KEY}" must be an object of strings, got ${describe(value)}`);
   }
-  const pairs: [string, string][] = [];
-  for (const [key, item] of Object.entries(value)) {
+  const pairs = Object.entries(value);
+  for (const [key, item] of pairs) {
     if (typeof item !== "string") {
       throw new CheckpointError(
         file,
         `"${METADATA_KEY}" value for key ${quote(key)} must be a string, got ${describe(item)}`,
       );
     }
-    pairs.push([key, item]);
   }
   // fromEntries defines own properties, so even a key named "__proto__"
   // round-trips as data instead of changing the object's prototype.
-  return Object.fromEntries(pairs);
+  return Object.fromEntries(pairs) as Record<string, string>;
 }
 
 /** Checks one tensor entry's fields and that its byte range matches its shape. */
@@ -420,7 +407,7 @@ function validateEntry(
   const dtype = value["dtype"];
   if (typeof dtype !== "string") throw fail(`"dtype" must be a string, got ${describe(dtype)}`);
   if (!isKnownDType(dtype)) {
-    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${KNOWN_DTYPES.join(", ")})`);
+    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${Object.keys(BYTES_PER_ELEMENT).join(", ")})`);
   }
 
   // shape
@@ -457,8 +444,9 @@ function validateEntry(
   const held = end - begin;
   const count = elementCountWithin(dims, Math.floor(held / bytesPerElement));
   if (count === undefined || count * bytesPerElement !== held) {
+    const needed = elementCountWithin(dims, Number.MAX_SAFE_INTEGER / bytesPerElement);   // undefined beyond 2^53 bytes
     throw fail(
-      `data_offsets [${begin}, ${end}] hold ${held} bytes but shape ${formatList(dims)} of ${dtype} needs ${bytesNeeded(dims, bytesPerElement)}`,
+      `data_offsets [${begin}, ${end}] hold ${held} bytes but shape ${formatList(dims)} of ${dtype} needs ${needed === undefined ? "more than 2^53" : needed * bytesPerElement}`,
     );
   }
 
@@ -570,20 +558,12 @@ function elementCountWithin(shape: readonly number[], limit: number): number | u
   return product;
 }
 
-/** The byte count a shape needs, as text for an error message (may be astronomically large). */
-function bytesNeeded(shape: readonly number[], bytesPerElement: number): string {
-  if (shape.includes(0)) return "0";
-  let product = bytesPerElement;
-  for (const dim of shape) product *= dim;
-  return Number.isSafeInteger(product) ? String(product) : "more than 2^53";
+function isNonNegativeSafeInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 function isKnownDType(dtype: string): dtype is SafetensorsDType {
-  return (KNOWN_DTYPES as readonly string[]).includes(dtype);
-}
-
-function isNonNegativeSafeInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+  return Object.hasOwn(BYTES_PER_ELEMENT, dtype);
 }
 
 /** A JSON object, as opposed to an array or null (which are also `typeof "object"`). */
@@ -591,27 +571,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function roundUpTo8(n: number): number {
-  return Math.ceil(n / 8) * 8;
-}
-
 /** A short description of an untrusted value; never echoes an unbounded amount of it. */
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "nothing";
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  switch (typeof value) {
-    case "string":
-      return `the string ${quote(value)}`;
-    case "number":
-    case "boolean":
-    case "bigint":
-      return String(value);
-    case "object":
-      return "an object";
-    default:
-      return `a ${typeof value}`;
-  }
+  if (typeof value === "string") return `the string ${quote(value)}`;
+  if (typeof value === "object") return "an object";
+  return ["number", "boolean", "bigint"].includes(typeof value) ? String(value) : `a ${typeof value}`;
 }
 
 /** JSON-style quoting (escapes control characters), truncated for messages. */

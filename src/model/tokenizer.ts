@@ -24,11 +24,8 @@
  * @category Tokenizer
  */
 export class TokenizerError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "TokenizerError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "TokenizerError";
 }
 
 /**
@@ -68,6 +65,9 @@ export interface TokenizerJson {
   readonly chars: string[];
 }
 const FIRST_CHAR_ID = 3;
+
+/** Labels of the special ids 0, 1, 2 (PAD, BOS, EOS). */
+const SPECIAL_LABELS: readonly string[] = ["<pad>", "<bos>", "<eos>"];
 
 /**
  * The default vocabulary: newline, tab and the 95 printable ASCII characters — 100 ids in all with the
@@ -154,10 +154,7 @@ export class CharTokenizer {
 
   /** Printable form of one id: the character, or `<pad>`, `<bos>`, `<eos>`. */
   label(id: number): string {
-    if (id === SPECIAL_TOKENS.pad) return "<pad>";
-    if (id === SPECIAL_TOKENS.bos) return "<bos>";
-    if (id === SPECIAL_TOKENS.eos) return "<eos>";
-    return this.decode([id]);
+    return SPECIAL_LABELS[id] ?? this.decode([id]);
   }
 
   /** The `tokenizer.json` object. */

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { matmulTransposedColumns } from "./kernels.ts";
-import { attentionJob, attentionViews, CONTROL, JOB_ATTENTION, JOB_EXIT, JOB_SILU, siluRange, waitForChange, type KernelWorkerInit } from "./threads.ts";
+import { attentionJob, CONTROL, JOB_ATTENTION, JOB_EXIT, JOB_SILU, siluRange, waitForChange, type KernelWorkerInit } from "./threads.ts";
 
 /**
  * Runs in the worker: says "ready", then serves jobs until {@link JOB_EXIT}.
@@ -20,13 +20,7 @@ import { attentionJob, attentionViews, CONTROL, JOB_ATTENTION, JOB_EXIT, JOB_SIL
  * @category Threads
  */
 export function workerMain(): void {
-  const init = (workerData as { data: KernelWorkerInit }).data;
-  const control = new Int32Array(init.control);
-  const arena = new Float64Array(init.arena);
-  const input = new Float64Array(init.input);
-  const output = new Float64Array(init.output);
-  const attention = init.attention === null ? null : attentionViews(init.attention);
-  const j = init.index;
+  const { index: j, control, arena, input, output, attention } = (workerData as { data: KernelWorkerInit }).data;
   let seen = Atomics.load(control, CONTROL.SEQ);
   parentPort!.postMessage("ready");
   try {

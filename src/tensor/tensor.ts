@@ -24,11 +24,8 @@
  * @category Tensor
  */
 export class ShapeError extends Error {
-  /** @param message - the full message, starting with the operation name */
-  constructor(message: string) {
-    super(message);
-    this.name = "ShapeError";
-  }
+  /** The class name, shown before the message: the message itself names the operation and the shapes. */
+  override readonly name = "ShapeError";
 }
 
 // ---------------------------------------------------------------- shapes
@@ -133,13 +130,6 @@ export class Tensor {
   static zeros(shape: readonly number[]): Tensor {
     checkShape(shape, "Tensor.zeros");
     return new Tensor(new Float64Array(sizeOf(shape)), shape);
-  }
-
-  /** A tensor filled with `value`. */
-  static full(shape: readonly number[], value: number): Tensor {
-    const t = Tensor.zeros(shape);
-    t.data.fill(value);
-    return t;
   }
 
   /** A tensor holding a copy of `values`. */

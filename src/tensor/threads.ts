@@ -153,7 +153,9 @@ export interface AttentionCapacity extends AttentionShape {
 }
 
 /**
- * Shared scratch of attention jobs: one chunk of query rows, all keys and values (a thread's views).
+ * Shared scratch of attention jobs: one chunk of query rows, all keys and values. Every array views a
+ * SharedArrayBuffer, so the caller and the workers (which receive it in their {@link KernelWorkerInit})
+ * see the same memory.
  *
  * @category Threads
  */
@@ -174,60 +176,20 @@ export interface AttentionScratch {
   readonly mask: Uint8Array;
 }
 
-/**
- * The buffers of an {@link AttentionScratch}, as a worker receives them (typed arrays cannot cross
- * threads as views of shared memory; their buffers can).
- *
- * @category Threads
- */
-export interface AttentionBuffers {
-  /** The shapes they were sized for. */
-  readonly capacity: AttentionCapacity;
-  /** Backs `q`. */
-  readonly q: SharedArrayBuffer;
-  /** Backs `k`. */
-  readonly k: SharedArrayBuffer;
-  /** Backs `v`. */
-  readonly v: SharedArrayBuffer;
-  /** Backs `out`. */
-  readonly out: SharedArrayBuffer;
-  /** Backs `probs`. */
-  readonly probs: SharedArrayBuffer;
-  /** Backs `mask`. */
-  readonly mask: SharedArrayBuffer;
+/** A Float64Array of `n` elements (at least one) in shared memory. */
+function sharedF64(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
 }
 
 /** Allocates the shared attention scratch of `capacity`. */
 function attentionScratch(capacity: AttentionCapacity): AttentionScratch {
   const { numHeads: H, numKeyValueHeads: Hkv, headDim: D, maxKeys } = capacity;
-  const f64 = (n: number) => new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
   return {
     capacity,
-    q: f64(ROWS_PER_JOB * H * D), k: f64(maxKeys * Hkv * D), v: f64(maxKeys * Hkv * D),
-    out: f64(ROWS_PER_JOB * H * D), probs: f64(ROWS_PER_JOB * H * maxKeys),
+    q: sharedF64(ROWS_PER_JOB * H * D), k: sharedF64(maxKeys * Hkv * D), v: sharedF64(maxKeys * Hkv * D),
+    out: sharedF64(ROWS_PER_JOB * H * D), probs: sharedF64(ROWS_PER_JOB * H * maxKeys),
     mask: new Uint8Array(new SharedArrayBuffer(Math.max(1, ROWS_PER_JOB * maxKeys))),
   };
-}
-
-/** The scratch a worker's views are made of. */
-function attentionBuffers(a: AttentionScratch): AttentionBuffers {
-  const b = (x: Float64Array | Uint8Array) => x.buffer as SharedArrayBuffer;
-  return { capacity: a.capacity, q: b(a.q), k: b(a.k), v: b(a.v), out: b(a.out), probs: b(a.probs), mask: b(a.mask) };
-}
-
-/**
- * A worker's views of the attention scratch.
- *
- * @example
- * ```ts
- * const scratch = attentionViews(init.attention); // in the worker: views of the caller's q, k, v, out, probs, mask
- * scratch.q.length;                               // 128 · H · D: one job's chunk of 128 query rows
- * ```
- * @category Threads
- */
-export function attentionViews(buffers: AttentionBuffers): AttentionScratch {
-  const f = (x: SharedArrayBuffer) => new Float64Array(x);
-  return { capacity: buffers.capacity, q: f(buffers.q), k: f(buffers.k), v: f(buffers.v), out: f(buffers.out), probs: f(buffers.probs), mask: new Uint8Array(buffers.mask) };
 }
 
 /**
@@ -247,23 +209,24 @@ export function attentionJob(control: Int32Array, a: AttentionScratch, p0: numbe
 }
 
 /**
- * What a kernel worker receives at start.
+ * What a kernel worker receives at start: the pool's shared memory. A typed array over a
+ * SharedArrayBuffer crosses to a worker as a view of the same memory, not a copy.
  *
  * @category Threads
  */
 export interface KernelWorkerInit {
   /** This worker's index j (0-based among the workers; the caller is not counted). */
   readonly index: number;
-  /** Control words, Int32Array over this buffer. */
-  readonly control: SharedArrayBuffer;
-  /** The weights, Float64Array over this buffer. */
-  readonly arena: SharedArrayBuffer;
+  /** The control words (see {@link CONTROL}). */
+  readonly control: Int32Array;
+  /** The weights. */
+  readonly arena: Float64Array;
   /** x of the current job, [ROWS_PER_JOB, largest K]. */
-  readonly input: SharedArrayBuffer;
+  readonly input: Float64Array;
   /** out of the current job, [ROWS_PER_JOB, largest N]. */
-  readonly output: SharedArrayBuffer;
+  readonly output: Float64Array;
   /** The attention scratch, when the pool runs attention. */
-  readonly attention: AttentionBuffers | null;
+  readonly attention: AttentionScratch | null;
 }
 
 /**
@@ -309,28 +272,22 @@ export function waitForChange(words: Int32Array, index: number, seen: number, fa
  * @category Threads
  */
 export class KernelThreads {
-  /** The weights given to {@link KernelThreads.start}, copied into the shared arena, in the same order. */
-  readonly tensors: readonly Tensor[];
-  /** Threads that compute a product: the workers plus the calling thread. */
-  readonly threads: number;
-  private readonly workers: readonly Worker[];
-  private readonly control: Int32Array;
-  private readonly arena: Float64Array;
-  private readonly input: Float64Array;
-  private readonly output: Float64Array;
-  private readonly attentionScratch: AttentionScratch | null;
   private seq = 0;
 
-  private constructor(tensors: Tensor[], workers: Worker[], control: Int32Array, arena: Float64Array, input: Float64Array, output: Float64Array,
-    attention: AttentionScratch | null) {
-    this.attentionScratch = attention;
-    this.tensors = tensors;
-    this.threads = workers.length + 1;
-    this.workers = workers;
-    this.control = control;
-    this.arena = arena;
-    this.input = input;
-    this.output = output;
+  private constructor(
+    /** The weights given to {@link KernelThreads.start}, copied into the shared arena, in the same order. */
+    readonly tensors: readonly Tensor[],
+    private readonly workers: readonly Worker[],
+    private readonly control: Int32Array,
+    private readonly arena: Float64Array,
+    private readonly input: Float64Array,
+    private readonly output: Float64Array,
+    private readonly attentionScratch: AttentionScratch | null,
+  ) {}
+
+  /** Threads that compute a product: the workers plus the calling thread. */
+  get threads(): number {
+    return this.workers.length + 1;
   }
 
   /**
@@ -345,7 +302,7 @@ export class KernelThreads {
       throw new RangeError(`KernelThreads.start: threads must be an integer in 1..17, got ${threads}`);
     }
     const total = weights.reduce((s, t) => s + t.size, 0);
-    const arena = new Float64Array(new SharedArrayBuffer(Math.max(1, total) * 8));
+    const arena = sharedF64(total);
     const tensors: Tensor[] = [];
     let at = 0;
     let widest = 1, tallest = 1;
@@ -360,15 +317,13 @@ export class KernelThreads {
       }
     }
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
-    const input = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * widest * 8));
-    const output = new Float64Array(new SharedArrayBuffer(ROWS_PER_JOB * tallest * 8));
+    const input = sharedF64(ROWS_PER_JOB * widest);
+    const output = sharedF64(ROWS_PER_JOB * tallest);
     const attention = options.attention === undefined ? null : attentionScratch(options.attention);
-    const workers: Worker[] = [];
-    for (let index = 0; index < threads - 1; index++) {
-      const init: KernelWorkerInit = { index, control: control.buffer as SharedArrayBuffer, arena: arena.buffer as SharedArrayBuffer,
-        input: input.buffer as SharedArrayBuffer, output: output.buffer as SharedArrayBuffer, attention: attention === null ? null : attentionBuffers(attention) };
-      workers.push(spawnWorker(new URL("./kernel-worker.ts", import.meta.url), init));
-    }
+    const workers = Array.from({ length: threads - 1 }, (_, index) => {
+      const init: KernelWorkerInit = { index, control, arena, input, output, attention };
+      return spawnWorker(new URL("./kernel-worker.ts", import.meta.url), init);
+    });
     // Each worker says "ready" once it is about to enter its loop; until then it could miss nothing
     // (it reads the counter first), but waiting keeps start-up errors here rather than in a forward.
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
@@ -460,7 +415,7 @@ export class KernelThreads {
   /**
    * Runs the job whose kind and sizes are already in the control words, over items `0 .. total-1`:
    * the calling thread takes `0 .. share-1` (`own(end)` with end = min(total, share)), worker j the
-   * (j+1)-th share. Publishes the ranges, computes its own, and waits for every worker.
+   * (j+1)-th share. Publishes the ranges, computes its own, and waits until every worker has finished.
    */
   private runJob(total: number, share: number, own: (end: number) => void): void {
     const c = this.control;
@@ -472,13 +427,7 @@ export class KernelThreads {
     Atomics.store(c, CONTROL.SEQ, seq);
     Atomics.notify(c, CONTROL.SEQ);
     own(Math.min(total, share));
-    this.waitForWorkers(seq);
-  }
-
-  /** Waits until every worker has finished job `seq` (spin, then sleep, re-checking). */
-  private waitForWorkers(seq: number): void {
-    const c = this.control;
-    for (let j = 0; j < this.workers.length; j++) {
+    for (let j = 0; j < this.workers.length; j++) {                      // wait for every worker (spin, then sleep, re-checking)
       let done = Atomics.load(c, CONTROL.DONE + j);
       while (done !== seq) done = waitForChange(c, CONTROL.DONE + j, done, () => Atomics.load(c, CONTROL.ERROR) !== 0);
     }
