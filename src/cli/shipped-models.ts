@@ -1,7 +1,7 @@
 /**
  * The models this repository ships, in one place: for each task the AR teacher trained from scratch and
  * the Jacobi Forcing (JF) student distilled from it. `npm start` (the `demo` command) and the script
- * that redraws the pictures of the docs (`npm run pictures`) read the folders from {@link SHIPPED_MODELS}
+ * that redraws the pictures of the docs (`npm run pictures`, `bench/pictures.ts`) read the folders from {@link SHIPPED_MODELS}
  * and nowhere else, so moving or adding a model is a one-line change here.
  *
  * A student folder may be missing (the JF models are trained after the teachers and land later): callers
