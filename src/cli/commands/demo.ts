@@ -29,7 +29,7 @@ import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../command.ts";
-import { SHIPPED_MODELS, packageRoot, shippedModelPath, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
+import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
 /** Text as one line: newlines as ⏎, tabs as ⇥, EOS as ␄, BOS left out, spaces as they are. */
@@ -208,7 +208,7 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
     const tokenizers = new Map<string, CharTokenizer>();
     let prompts: Prompts | null = null;
     for (const m of folders) {
-      const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(m.folder, root));
+      const { config, params, tokenizer } = loadCheckpoint(join(root, m.folder));
       if (tokenizer === null) throw new Error(`demo: ${m.folder} has no tokenizer.json`);
       const first = tokenizers.values().next().value;
       if (first !== undefined && JSON.stringify(first.chars) !== JSON.stringify(tokenizer.chars)) {
@@ -235,7 +235,7 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
     }
   }
   if (traced !== null) {
-    const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(traced.folder, root));
+    const { config, params, tokenizer } = loadCheckpoint(join(root, traced.folder));
     const rows: TraceRow[] = [];
     jacobi(config, params, traced.prompt, { maxNewTokens: MATH.maxNewTokens, blockSize: BLOCK_SIZE, onIteration: (s) => rows.push(traceRow(s)) });
     io.out(`\n${paint(io, BOLD, `One block converging: ${traced.label}, Jacobi n=${BLOCK_SIZE}, block 0 after the prompt ${visibleText(traced.prompt, tokenizer)}`)}\n`);
