@@ -1,6 +1,6 @@
 /**
  * A training run of `train` and `distill` in its output folder (`--out`): {@link runInFolder} claims the
- * folder, runs the loop with the hooks every run gets (progress on stderr, Ctrl-C, notes), and says how
+ * folder, runs the loop with the hooks every run gets (progress on stderr, stopping, notes), and says how
  * the run ended. The folder is claimed before anything is written there:
  *
  * - it is locked for this process (`src/util/run-lock.ts`): a second run into it is refused, naming the
@@ -9,13 +9,20 @@
  *   refused unless `--overwrite` is given, which removes that run first; with `--resume` it must hold one;
  * - the temporary files of a write that a killed run left behind are deleted.
  *
- * A refused claim leaves the folder as it was. A signal stops the run after a checkpoint
- * (`interrupt.ts`). Read next: `src/training/state.ts` (what a run folder
- * holds, and how a resume finds the files of its last step).
+ * A refused claim leaves the folder as it was.
+ *
+ * Stopping a run honestly: the first Ctrl-C (SIGINT) or SIGTERM asks the loop to stop at the next step
+ * boundary, after it has saved a checkpoint; the command then exits with 128 + the signal's number, as a
+ * shell reports a process ended by that signal (130 for SIGINT, 143 for SIGTERM), so scripts can tell an
+ * interrupted run from a finished one. A second signal exits at once, without saving.
+ *
+ * Read next: `src/training/state.ts` (what a run folder holds, and how a resume finds the files of its
+ * last step).
  *
  * @module
  */
 import { mkdirSync, statSync } from "node:fs";
+import { constants } from "node:os";
 import { resolve } from "node:path";
 import { progressReporter } from "../training/progress.ts";
 import { removeRun, runFiles } from "../training/state.ts";
@@ -24,7 +31,6 @@ import { removeLeftovers } from "../util/atomic-write.ts";
 import { FolderLockedError, lockFolder, type FolderLock } from "../util/run-lock.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 import type { Io } from "./command.ts";
-import { stopOnSignals } from "./interrupt.ts";
 
 /**
  * The flags that say how a run means to use its folder: `--resume` and `--overwrite`.
@@ -56,14 +62,24 @@ export async function runInFolder(command: string, flags: Flags, io: Io, loop: (
   const out = flags.out as string;
   const resume = flags.resume === true;
   const lock = claimRunFolder(command, out, resume, flags.overwrite === true, io);
-  const stop = stopOnSignals(command, io);
+  let signalled: number | undefined;                      // the exit code of the first signal received
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = (): void => {
+      if (signalled !== undefined) process.exit(signalled);
+      signalled = 128 + constants.signals[signal];
+      const again = signal === "SIGINT" ? " (Ctrl-C again to abort)" : "";
+      io.err(`\n${command}: ${signal}: saving a checkpoint, then exiting with code ${signalled}${again}\n`);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   try {
     const started = performance.now();
     const result = await loop({
       outDir: out,
       resume,
       onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
-      shouldStop: stop.requested,
+      shouldStop: () => signalled !== undefined,
       log: (line) => io.err(`${command}: ${line}\n`),
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -71,10 +87,10 @@ export async function runInFolder(command: string, flags: Flags, io: Io, loop: (
       ? `${command}: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
       : `${command}: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
   } finally {
-    stop.dispose();
+    for (const [signal, handler] of handlers) process.off(signal, handler);
     lock.release();
   }
-  return stop.exitCode();
+  return signalled;
 }
 
 /**
