@@ -3,7 +3,9 @@
  * greedy, or sampled with `--temperature`), `jacobi` (`--block-size` n, `--init`, `--mode`) and `mr`,
  * multi-block decoding with rejection recycling (`--blocks` K, `--spawn-ratio` r, `--pool`,
  * `--pool-kind`). A flag the command does not declare is left to the decoder's default: `eval` declares
- * no sampling, draft or mode flags, and decodes greedily with the default draft.
+ * no sampling, draft or mode flags, and decodes greedily with the default draft. And
+ * `evaluationDecoder`, which turns a decoding call into the decoder an evaluation task takes (`eval`, and
+ * the evaluations of `train` and `distill`).
  *
  * What it is not: a decoder. Each method is one call of `src/decoding/`, configured by the flags.
  *
@@ -17,6 +19,7 @@ import { multiBlock } from "../decoding/multiblock.ts";
 import { POOL_KINDS, type PoolKind } from "../decoding/recycling.ts";
 import { arSample, resolveSampling, type SamplingOptions } from "../decoding/sampling.ts";
 import { MULTIBLOCK_DEFAULTS, type JacobiMode, type JacobiStats, type JacobiStep, type MultiBlockStats } from "../decoding/types.ts";
+import type { Decode } from "../evaluation/tasks.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import type { ModelRunner } from "../model/runner.ts";
@@ -28,19 +31,6 @@ import type { FlagSpec, Flags } from "./args.ts";
  * @category CLI
  */
 export type MethodStop = StopOptions & { readonly runner: ModelRunner };
-
-/**
- * The stopping options of a method: the budget, EOS unless `ignoreEos`, and the runner.
- *
- * @example
- * ```ts
- * methodStop(32, true, runner); // { maxNewTokens: 32, eosTokenId: null, runner }
- * ```
- * @category CLI
- */
-export function methodStop(maxNewTokens: number, ignoreEos: boolean, runner: ModelRunner): MethodStop {
-  return { maxNewTokens, ...(ignoreEos ? { eosTokenId: null } : {}), runner };
-}
 
 /**
  * What a method returns: the tokens, and the stats (with per-block iterations where there are blocks).
@@ -114,6 +104,23 @@ export const METHODS: Readonly<Record<string, Method>> = {
     seed: flags.seed as number,
   }),
 };
+
+/**
+ * A decoder as `src/evaluation/tasks.ts` takes it (the tokens and the forwards they took), from a call of
+ * a decoder with the stopping options of each prompt: the budget, and EOS unless the task ignores it.
+ *
+ * @example
+ * ```ts
+ * mathAccuracy(tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop)));
+ * ```
+ * @category CLI
+ */
+export function evaluationDecoder(decode: (prompt: readonly number[], stop: StopOptions) => { tokens: number[]; stats: DecodeStats }): Decode {
+  return (prompt, maxNewTokens, options) => {
+    const g = decode(prompt, { maxNewTokens, ...(options?.ignoreEos ? { eosTokenId: null } : {}) });
+    return { tokens: g.tokens, forwards: g.stats.forwards };
+  };
+}
 
 /**
  * The `--method` flag's specification.

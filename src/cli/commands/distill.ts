@@ -24,6 +24,7 @@ import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetS
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { CliError } from "../args.ts";
 import type { Command, Io } from "../command.ts";
+import { evaluationDecoder } from "../methods.ts";
 import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
 import { teacherRecord } from "./collect.ts";
 import { datasetFor } from "./train.ts";
@@ -131,10 +132,7 @@ export const distillCommand: Command = {
       const math = datasetFor("math").tokenizer;
       const problems = mathEvalSet(50, 99);
       evaluate = (params) => {
-        const r = mathAccuracy(math, problems, (prompt, maxNewTokens) => {
-          const g = jacobi(config, params, [...prompt], { maxNewTokens, blockSize: n });
-          return { tokens: g.tokens, forwards: g.stats.forwards };
-        });
+        const r = mathAccuracy(math, problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
         return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
       };
     } else if (flags.data !== undefined) {

@@ -36,7 +36,7 @@ import type { KernelThreads } from "../../tensor/threads.ts";
 import { CliError, type Flags } from "../args.ts";
 import { RUNNER_FLAGS, withRunner } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
-import { METHOD_FLAG, methodStop, METHODS, MULTIBLOCK_FLAGS } from "../methods.ts";
+import { evaluationDecoder, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS } from "../methods.ts";
 import { datasetFor } from "./train.ts";
 
 /**
@@ -65,10 +65,7 @@ export const evalCommand: Command = {
     const model = loadModelFor("eval", flags.model as string, dataset);
     await withRunner("eval", flags, model.config, model.params, (runner, params, threads) => {
       // the method of --method, greedy (eval declares no sampling flags), on the runner's backend
-      const decode: Decode = (prompt, maxNewTokens, options) => {
-        const g = METHODS[flags.method as string](model.config, params, prompt, methodStop(maxNewTokens, options?.ignoreEos === true, runner), flags);
-        return { tokens: g.tokens, forwards: g.stats.forwards };
-      };
+      const decode = evaluationDecoder((prompt, stop) => METHODS[flags.method as string](model.config, params, prompt, { ...stop, runner }, flags));
       evaluate(flags, io, dataset, { ...model, params }, decode, threads);
     });
   },

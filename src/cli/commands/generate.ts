@@ -20,7 +20,7 @@ import { CliError, parseIds, type Flags } from "../args.ts";
 import { RUNNER_FLAGS, withRunner } from "../backend.ts";
 import type { Command } from "../command.ts";
 import { storedCostCurve } from "../cost-curve.ts";
-import { blockSize, METHOD_FLAG, methodStop, METHODS, MULTIBLOCK_FLAGS, type MethodResult } from "../methods.ts";
+import { blockSize, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS, type MethodResult } from "../methods.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
 /** `--block-size` as a number, or undefined for the method's own default; `auto` is resolved by the caller. */
@@ -147,7 +147,7 @@ export const generateCommand: Command = {
         // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
         resolved = { ...resolved, "block-size": choice.blockSize, ...(choice.blockSize === 1 && !flags.trace ? { method: "ar" } : {}) };
       }
-      const stop = methodStop(flags["max-new-tokens"] as number, flags["ignore-eos"] === true, runner);
+      const stop = { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
       return METHODS[resolved.method as string](config, params, prompt, stop, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
     });
     const text = tokenizer === null ? null : tokenizer.decode(result.tokens);

@@ -26,6 +26,7 @@ import { DEFAULT_TRAINING, train, type TrainOptions } from "../../training/train
 import type { Params } from "../../model/params.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
+import { evaluationDecoder } from "../methods.ts";
 import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
 
 /**
@@ -107,10 +108,7 @@ export const trainCommand: Command = {
     const problems = dataset.name === "math" ? mathEvalSet(100, 99) : [];
     const evaluate = dataset.name === "math"
       ? (params: Params) => {
-        const r = mathAccuracy(dataset.tokenizer, problems, (prompt, maxNewTokens) => {
-          const g = arGreedy(config, params, prompt, { maxNewTokens });
-          return { tokens: g.tokens, forwards: g.stats.forwards };
-        });
+        const r = mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop)));
         return { accuracy: r.accuracy };
       }
       : undefined;
