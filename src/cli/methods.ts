@@ -30,7 +30,10 @@ import type { FlagSpec, Flags } from "./args.ts";
  *
  * @category CLI
  */
-export type MethodStop = StopOptions & { readonly runner: ModelRunner };
+export interface MethodStop extends StopOptions {
+  /** The backend the method runs on. */
+  readonly runner: ModelRunner;
+}
 
 /**
  * What a method returns: the tokens, and the stats (with per-block iterations where there are blocks).
