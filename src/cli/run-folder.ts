@@ -141,19 +141,19 @@ function claimRunFolder(command: string, dir: string, resume: boolean, overwrite
 }
 
 /**
- * Bad usage when two flags name the same folder: a run must not write into the folder it reads its
- * starting weights from (`--overwrite` would delete them first).
+ * Bad usage when `--out` names the folder of the flag `source`: a run must not write into the folder it
+ * reads its starting weights from (`--overwrite` would delete them first).
  *
  * @throws CliError naming both flags
  * @example
  * ```ts
- * checkDistinctFolders("distill", ["teacher", "models/math-teacher"], ["out", "models/math-teacher/"]);
+ * checkDistinctFolders("distill", { teacher: "models/math-teacher", out: "models/math-teacher/" }, "teacher");
  * // throws: distill: --out and --teacher are the same folder (models/math-teacher/); write the new run elsewhere
  * ```
  * @category CLI
  */
-export function checkDistinctFolders(command: string, source: readonly [string, string], out: readonly [string, string]): void {
-  if (resolve(source[1]) === resolve(out[1])) {
-    throw new CliError(`${command}: --${out[0]} and --${source[0]} are the same folder (${out[1]}); write the new run elsewhere`);
+export function checkDistinctFolders(command: string, flags: Flags, source: string): void {
+  if (resolve(flags[source] as string) === resolve(flags.out as string)) {
+    throw new CliError(`${command}: --out and --${source} are the same folder (${flags.out}); write the new run elsewhere`);
   }
 }

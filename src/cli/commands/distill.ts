@@ -86,7 +86,7 @@ export const distillCommand: Command = {
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    checkDistinctFolders("distill", ["teacher", flags.teacher as string], ["out", flags.out as string]);
+    checkDistinctFolders("distill", flags, "teacher");
     const { config, tokenizer } = loadCheckpoint(flags.teacher as string);
     if (tokenizer === null) throw new CliError(`distill: ${flags.teacher} has no tokenizer.json`);
     const trajectories = teachersTrajectories(flags.trajectories as string, flags.teacher as string, io);

@@ -86,9 +86,7 @@ export const trainCommand: Command = {
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    const batch = flags.batch as number;
-    const out = flags.out as string;
-    if (flags["init-from"] !== undefined) checkDistinctFolders("train", ["init-from", flags["init-from"] as string], ["out", out]);
+    if (flags["init-from"] !== undefined) checkDistinctFolders("train", flags, "init-from");
     const dataset = datasetFor(flags.data as string);
     const config = configFor(flags.preset as string, dataset);
     const options: TrainOptions = {
@@ -97,7 +95,7 @@ export const trainCommand: Command = {
       seed: flags.seed as number,
       steps,
       contextLength: (flags.context as number | undefined) ?? config.maxPositions,
-      batchSize: batch,
+      batchSize: flags.batch as number,
       maxLr: flags.lr as number,
       minLr: (flags.lr as number) / 10,
       warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps, Math.ceil(steps / 10)),
