@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "./helpers/cli.ts";
-import { drawDocsPictures } from "../src/cli/commands/pictures.ts";
+import { drawDocsPictures } from "../bench/pictures.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent } from "../src/cli/shipped-models.ts";
 import { traceMarks, traceRight, type TraceRow } from "../src/cli/trace.ts";
 

@@ -16,36 +16,68 @@ import type { KernelThreads } from "../tensor/threads.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 
 /**
- * The backends a command can run on.
- *
- * @category CLI
- */
-export const BACKENDS = ["cpu", "webgpu"] as const;
-
-/**
  * The `--backend` flag's specification.
  *
  * @category CLI
  */
 export const BACKEND_FLAG: FlagSpec = {
-  type: "string", choices: BACKENDS, default: "cpu",
+  type: "string", choices: ["cpu", "webgpu"], default: "cpu",
   help: "cpu (float64 reference) or webgpu (float32 WGSL kernels on the GPU; needs the optional webgpu package)",
 };
 
 /**
- * The runner `--backend` asks for, for this model. Close it when done.
+ * The flags of {@link withRunner}: `--backend`, and `--threads`, the kernel threads of the CPU backend.
  *
- * @param command - the command's name, for the error message
- * @param params - the weights; under `--threads`, those of {@link threadedParams}
- * @param threads - the CPU runner's kernel threads, from {@link threadedParams}
- * @throws CliError when the WebGPU backend is unavailable, saying why
+ * @category CLI
+ */
+export const RUNNER_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  backend: BACKEND_FLAG,
+  threads: {
+    type: "int", default: 1,
+    help: "cpu: threads that compute a forward (products, attention and SiLU split over them; the output is bit-identical to one thread)",
+  },
+};
+
+/**
+ * Runs `body` on the runner that `--backend` and `--threads N` ask for, and closes it (and the kernel
+ * threads) when `body` is done. For N > 1 the weights are copied into a kernel-thread pool's shared
+ * memory, and `body` gets that copy and the pool: every forward given both is split over the threads,
+ * bit-identical to one.
+ *
+ * @param command - the command's name, for the error messages
+ * @param body - what to do with the runner, the weights to decode with and the kernel threads, if any
+ * @throws CliError when N is not in 1..17, N > 1 with `--backend webgpu`, or the WebGPU backend is
+ *   unavailable, saying why
  * @example
  * ```ts
- * const runner = await openRunner("generate", { backend: "webgpu" }, config, params);
+ * await withRunner("generate", { backend: "cpu", threads: 2 }, config, params, (runner, shared) =>
+ *   arGreedy(config, shared, prompt, { maxNewTokens: 8, runner }));   // on two cores, same tokens
  * ```
  * @category CLI
  */
-export async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params, threads?: KernelThreads): Promise<ModelRunner> {
+export async function withRunner<T>(
+  command: string, flags: Flags, config: ModelConfig, weights: Params,
+  body: (runner: ModelRunner, params: Params, threads: KernelThreads | undefined) => T | Promise<T>,
+): Promise<T> {
+  const threads = flags.threads as number;
+  if (threads < 1 || threads > 17) throw new CliError(`${command}: --threads must be an integer in 1..17, got ${threads}`);
+  if (threads > 1 && flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
+  const shared = threads > 1 ? await startKernelThreads(config, weights, threads) : undefined;
+  const params = shared?.params ?? weights;
+  try {
+    const runner = await openRunner(command, flags, config, params, shared?.pool);
+    try {
+      return await body(runner, params, shared?.pool);
+    } finally {
+      runner.close();
+    }
+  } finally {
+    void shared?.pool.close();
+  }
+}
+
+/** The runner `--backend` asks for; a WebGPU backend that cannot start is bad usage, said in one line. */
+async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params, threads?: KernelThreads): Promise<ModelRunner> {
   if (flags.backend !== "webgpu") return cpuRunner(config, params, threads);
   try {
     return await webgpuRunner(config, params);
@@ -53,53 +85,4 @@ export async function openRunner(command: string, flags: Flags, config: ModelCon
     if (error instanceof WebGpuUnavailableError) throw new CliError(`${command}: ${error.message}; use --backend cpu`);
     throw error;
   }
-}
-
-/**
- * The `--threads` flag's specification: kernel threads for the CPU backend.
- *
- * @category CLI
- */
-export const THREADS_FLAG: FlagSpec = {
-  type: "int", default: 1,
-  help: "cpu: threads that compute a forward (products, attention and SiLU split over them; the output is bit-identical to one thread)",
-};
-
-/**
- * The weights a command decodes with, and how to let go of them.
- *
- * @category CLI
- */
-export interface ThreadedParams {
-  /** The weights to pass to the decoders and the runner. */
-  readonly params: Params;
-  /** The kernel threads that hold `params`, to pass to the runner; absent for one thread. */
-  readonly threads?: KernelThreads;
-  /** Ends the kernel threads, if any. */
-  close(): void;
-}
-
-/**
- * The weights a command decodes with under `--threads N`: for N > 1 a copy in a kernel-thread pool's
- * shared memory and the pool (every forward given both is split over the threads, bit-identical to
- * one), else the weights as given. Call `close()` when done.
- *
- * @param command - the command's name, for the error message
- * @throws CliError when N is not in 1..17, or N > 1 with `--backend webgpu`
- * @example
- * ```ts
- * const threaded = await threadedParams("generate", { threads: 2, backend: "cpu" }, config, params);
- * const runner = await openRunner("generate", flags, config, threaded.params, threaded.threads);
- * arGreedy(config, threaded.params, prompt, { runner });   // on two cores, same tokens
- * threaded.close();
- * ```
- * @category CLI
- */
-export async function threadedParams(command: string, flags: Flags, config: ModelConfig, params: Params): Promise<ThreadedParams> {
-  const threads = (flags.threads as number | undefined) ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 17) throw new CliError(`${command}: --threads must be an integer in 1..17, got ${threads}`);
-  if (threads === 1) return { params, close() {} };
-  if (flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
-  const shared = await startKernelThreads(config, params, threads);
-  return { params: shared.params, threads: shared.pool, close: () => { void shared.pool.close(); } };
 }

@@ -68,12 +68,12 @@ export interface CostCurveKey {
  *
  * @example
  * ```ts
- * costCurveDir({ XDG_CACHE_HOME: "/tmp/cache" }); // "/tmp/cache/jacobi-forcing/cost-curves"
+ * costCurveDir(); // "/tmp/cache/jacobi-forcing/cost-curves" with XDG_CACHE_HOME=/tmp/cache
  * ```
  * @category CLI
  */
-export function costCurveDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
+export function costCurveDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
   const base = xdg !== undefined && xdg.startsWith("/") ? xdg : join(homedir(), ".cache");
   return join(base, "jacobi-forcing", "cost-curves");
 }
@@ -158,8 +158,10 @@ export function storedCostCurve(config: ModelConfig, params: Params, runner: Mod
     return { points: stored.points, source: `${file} (measured ${stored.measured}; delete it to measure again)` };
   }
   if (typeof stored === "string") say(`cost curve: ${file} cannot be used: ${stored}; measuring it again\n`);
-  say(`cost curve: timing forwards of 1 to ${Math.max(...sizesFor(config))} tokens on ${runner.backend}, once for this machine and model shape ...\n`);
-  const points = measureCostCurve(config, params, sizesFor(config), { reps: REPS, runner });
+  // the T a curve is measured at: every candidate block size that leaves room for a cached prefix
+  const sizes = AUTO_BLOCK_SIZES.filter((n) => n < config.maxPositions);
+  say(`cost curve: timing forwards of 1 to ${Math.max(...sizes)} tokens on ${runner.backend}, once for this machine and model shape ...\n`);
+  const points = measureCostCurve(config, params, sizes, { reps: REPS, runner });
   const measured = new Date().toISOString();
   try {
     mkdirSync(dir, { recursive: true });
@@ -170,9 +172,4 @@ export function storedCostCurve(config: ModelConfig, params: Params, runner: Mod
     return { points, source: `measured now (${measured}), not stored` };
   }
   return { points, source: `${file} (measured just now, ${measured}; delete it to measure again)` };
-}
-
-/** The T a curve is measured at: every candidate block size that leaves room for a cached prefix. */
-function sizesFor(config: ModelConfig): number[] {
-  return AUTO_BLOCK_SIZES.filter((n) => n < config.maxPositions);
 }

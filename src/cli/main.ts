@@ -15,7 +15,6 @@ import { evalCommand } from "./commands/eval.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
-import { picturesCommand } from "./commands/pictures.ts";
 import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
 
@@ -29,7 +28,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   generate: generateCommand,
   logits: logitsCommand,
   trace: traceCommand,
-  pictures: picturesCommand,
   demo: demoCommand,
   train: trainCommand,
   collect: collectCommand,

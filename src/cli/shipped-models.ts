@@ -1,7 +1,7 @@
 /**
  * The models this repository ships, in one place: for each task the AR teacher trained from scratch and
  * the Jacobi Forcing (JF) student distilled from it. `npm start` (the `demo` command) and the script
- * that redraws the pictures of the docs (`npm run pictures`) read the folders from {@link SHIPPED_MODELS}
+ * that redraws the pictures of the docs (`npm run pictures`, `bench/pictures.ts`) read the folders from {@link SHIPPED_MODELS}
  * and nowhere else, so moving or adding a model is a one-line change here.
  *
  * A student folder may be missing (the JF models are trained after the teachers and land later): callers
@@ -63,25 +63,10 @@ export function packageRoot(): string {
 }
 
 /**
- * Absolute path of a shipped model folder given relative to the repository root.
- *
- * @param root - the folder `folder` is relative to; default {@link packageRoot} (specs pass another)
- * @example
- * ```ts
- * shippedModelPath("models/math-teacher"); // "/work/main/models/math-teacher" in a checkout at /work/main
- * ```
- * @category CLI
- */
-export function shippedModelPath(folder: string, root: string = packageRoot()): string {
-  return join(root, folder);
-}
-
-/**
  * Whether a shipped model folder holds a model (its `model.safetensors`). A folder that holds one but
  * is broken is reported by `loadCheckpoint` when it is loaded, not hidden here.
  *
- * @param root - as in {@link shippedModelPath}
- *
+ * @param root - the folder `folder` is relative to; default {@link packageRoot} (specs pass another)
  * @example
  * ```ts
  * shippedModelPresent("models/math-teacher"); // true
@@ -90,5 +75,5 @@ export function shippedModelPath(folder: string, root: string = packageRoot()): 
  * @category CLI
  */
 export function shippedModelPresent(folder: string, root: string = packageRoot()): boolean {
-  return existsSync(join(shippedModelPath(folder, root), "model.safetensors"));
+  return existsSync(join(root, folder, "model.safetensors"));
 }

@@ -78,13 +78,11 @@ export type TraceMark = "accepted" | "changed" | "unchanged";
  * @category CLI
  */
 export function traceMarks(rows: readonly TraceRow[]): TraceMark[][] {
-  let previous: TraceRow | null = null;
-  return rows.map((row) => {
-    const before = previous;
-    previous = row;
+  return rows.map((row, r) => {
+    const before = rows[r - 1];
     return row.state.map((token, i): TraceMark => {
       if (i < row.committed) return "accepted";
-      const earlier = before === null ? undefined : before.state[row.start + i - before.start];
+      const earlier = before === undefined ? undefined : before.state[row.start + i - before.start];
       return earlier !== undefined && earlier !== token ? "changed" : "unchanged";
     });
   });

@@ -35,16 +35,7 @@ import type { Command, Io } from "../command.ts";
 import { loadModelFor } from "./eval.ts";
 import { datasetFor } from "./train.ts";
 
-// ---------------------------------------------------------------- defaults and progress
-
-/**
- * Default generation budget: 64 tokens for math — a solution is 33 characters and EOS, whatever the
- * operation (three 8-character column lines, `A:` and 4 digits, newlines), so 64 always reaches EOS
- * for a trained model — and 96 for text, three times the 32-token prompt.
- */
-function defaultMaxNewTokens(dataset: string): number {
-  return dataset === "math" ? 64 : 96;
-}
+// ---------------------------------------------------------------- progress
 
 /**
  * A progress display on stderr: a bar redrawn in place on a terminal, otherwise a line about every
@@ -109,7 +100,10 @@ export const collectCommand: Command = {
     const count = flags.prompts as number;
     const blockSize = flags["block-size"] as number;
     const seed = flags.seed as number;
-    const maxNewTokens = (flags["max-new-tokens"] as number | undefined) ?? defaultMaxNewTokens(flags.data as string);
+    // Default budget: 64 tokens for math — a solution is 33 characters and EOS, whatever the operation
+    // (three 8-character column lines, `A:` and 4 digits, newlines), so 64 always reaches EOS for a
+    // trained model — and 96 for text, three times the 32-token prompt.
+    const maxNewTokens = (flags["max-new-tokens"] as number | undefined) ?? (flags.data === "math" ? 64 : 96);
     const dataset = datasetFor(flags.data as string);
     const { config, params } = loadModelFor("collect", flags.model as string, dataset);
     const teacher = teacherRecord(flags.model as string);

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { mathEvalSet, mathPrompt, extractAnswer, type MathProblem } from "../../data/math.ts";
 import { codeDataset } from "../../data/text.ts";
 import type { DecodeStats } from "../../decoding/acceptance.ts";
@@ -29,8 +29,9 @@ import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../command.ts";
-import { SHIPPED_MODELS, packageRoot, shippedModelPath, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
-import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
+import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
+import { formatTrace } from "../trace.ts";
+import { tracedJacobi } from "./trace.ts";
 
 /** Text as one line: newlines as ⏎, tabs as ⇥, EOS as ␄, BOS left out, spaces as they are. */
 function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
@@ -199,24 +200,25 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
   io.out("Every method must produce exactly the text of AR greedy on the same model; ✓ marks an output identical\n" +
     "to it, token for token, on every prompt. TPF = tokens committed per forward pass (AR greedy: 1).\n");
   let allSame = true;
-  let traced: { label: string; folder: string; prompt: number[] } | null = null;
+  /** The trajectory shown at the end: of the last math model, on the first math prompt. */
+  let traced: { label: string; config: ModelConfig; params: Params; tokenizer: CharTokenizer; prompt: number[] } | null = null;
   for (const shipped of models) {
-    const folders = [{ label: shipped.teacher.split("/").pop()!, folder: shipped.teacher }];
     const jfPresent = shippedModelPresent(shipped.jf, root);
-    if (jfPresent) folders.push({ label: shipped.jf.split("/").pop()!, folder: shipped.jf });
     const rows: Row[] = [];
     const tokenizers = new Map<string, CharTokenizer>();
     let prompts: Prompts | null = null;
-    for (const m of folders) {
-      const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(m.folder, root));
-      if (tokenizer === null) throw new Error(`demo: ${m.folder} has no tokenizer.json`);
+    for (const folder of jfPresent ? [shipped.teacher, shipped.jf] : [shipped.teacher]) {
+      const label = basename(folder);
+      const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
+      if (tokenizer === null) throw new Error(`demo: ${folder} has no tokenizer.json`);
       const first = tokenizers.values().next().value;
       if (first !== undefined && JSON.stringify(first.chars) !== JSON.stringify(tokenizer.chars)) {
-        throw new Error(`demo: ${m.folder} has another vocabulary than ${shipped.teacher}; a student must keep its teacher's tokenizer`);
+        throw new Error(`demo: ${folder} has another vocabulary than ${shipped.teacher}; a student must keep its teacher's tokenizer`);
       }
-      tokenizers.set(m.label, tokenizer);
+      tokenizers.set(label, tokenizer);
       prompts ??= promptsFor(shipped.task, tokenizer);
-      rows.push(...runModel(m.label, config, params, prompts));
+      rows.push(...runModel(label, config, params, prompts));
+      if (shipped.task === "math") traced = { label, config, params, tokenizer, prompt: prompts.ids[0] };
     }
     const what = shipped.task === "math"
       ? `${MATH.count} held-out arithmetic problems, up to ${MATH.maxNewTokens} new tokens each`
@@ -229,16 +231,11 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
     }
     printOutputs(io, rows, prompts!, tokenizers);
     allSame &&= rows.every((r) => r.sameAsAr);
-    if (shipped.task === "math") {
-      const last = folders[folders.length - 1];
-      traced = { label: last.label, folder: last.folder, prompt: prompts!.ids[0] };
-    }
   }
   if (traced !== null) {
-    const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(traced.folder, root));
-    const rows: TraceRow[] = [];
-    jacobi(config, params, traced.prompt, { maxNewTokens: MATH.maxNewTokens, blockSize: BLOCK_SIZE, onIteration: (s) => rows.push(traceRow(s)) });
-    io.out(`\n${paint(io, BOLD, `One block converging: ${traced.label}, Jacobi n=${BLOCK_SIZE}, block 0 after the prompt ${visibleText(traced.prompt, tokenizer)}`)}\n`);
+    const { label, config, params, tokenizer, prompt } = traced;
+    const { rows } = tracedJacobi(config, params, prompt, { maxNewTokens: MATH.maxNewTokens, blockSize: BLOCK_SIZE });
+    io.out(`\n${paint(io, BOLD, `One block converging: ${label}, Jacobi n=${BLOCK_SIZE}, block 0 after the prompt ${visibleText(prompt, tokenizer)}`)}\n`);
     io.out("Each line is one forward over the block; the accepted prefix only grows, and the block ends at the\n" +
       "fixed point: exactly the tokens AR greedy writes there.\n");
     io.out(formatTrace(rows.filter((r) => r.block === 0), tokenizer, io.isTTY));

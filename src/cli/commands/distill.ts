@@ -22,11 +22,10 @@ import { DEFAULT_AR_WEIGHT } from "../../training/jacobi-forcing.ts";
 import { DEFAULT_DISTILL, distill, type DistillOptions, type ReplaySource } from "../../training/distill.ts";
 import { SCHEDULE_STRATEGIES, WINDOW_PHASES, type ScheduleStrategy, type TargetSpacing, type WindowPhase } from "../../training/noise-schedule.ts";
 import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
-import { progressReporter } from "../../training/progress.ts";
 import { CliError } from "../args.ts";
 import type { Command, Io } from "../command.ts";
-import { stopOnSignals } from "../interrupt.ts";
-import { checkDistinctFolders, claimRunFolder } from "../run-folder.ts";
+import { evaluationDecoder } from "../methods.ts";
+import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
 import { teacherRecord } from "./collect.ts";
 import { datasetFor } from "./train.ts";
 
@@ -70,9 +69,8 @@ export const distillCommand: Command = {
     "ar-weight": { type: "number", default: DEFAULT_AR_WEIGHT, min: 0, help: "w_AR, weight of the AR loss" },
     "divide-by-blocks": { type: "boolean", help: "also divide the consistency loss by the number of blocks (released code)" },
     "prompt-loss": { type: "boolean", help: "train the AR loss on the prompt's rows too (released recipe; off by default)" },
-    data: { type: "string", optional: true, help: "math: evaluate held-out accuracy and Jacobi TPF during training" },
-    resume: { type: "boolean", help: "continue the run saved in --out (same flags)" },
-    overwrite: { type: "boolean", help: "replace the run saved in --out, if any (without it, such a folder is refused)" },
+    data: { type: "string", choices: ["math"], optional: true, help: "math: evaluate held-out accuracy and Jacobi TPF during training" },
+    ...RUN_FOLDER_FLAGS,
     seed: { type: "int", default: 1, help: "seed of trajectory draws and random targets" },
     batch: { type: "int", default: DEFAULT_DISTILL.batchSize, positive: true, help: "trajectories per step" },
     lr: { type: "number", default: DEFAULT_DISTILL.maxLr, positive: true, help: "peak learning rate (cosine down to lr/10)" },
@@ -88,10 +86,9 @@ export const distillCommand: Command = {
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    const out = flags.out as string;
-    checkDistinctFolders("distill", ["teacher", flags.teacher as string], ["out", out]);
-    const teacher = loadCheckpoint(flags.teacher as string);
-    if (teacher.tokenizer === null) throw new CliError(`distill: ${flags.teacher} has no tokenizer.json`);
+    checkDistinctFolders("distill", flags, "teacher");
+    const { config, tokenizer } = loadCheckpoint(flags.teacher as string);
+    if (tokenizer === null) throw new CliError(`distill: ${flags.teacher} has no tokenizer.json`);
     const trajectories = teachersTrajectories(flags.trajectories as string, flags.teacher as string, io);
     const n = flags["block-size"] as number;
     const other = trajectories.find((t) => t.blockSize !== n);
@@ -99,7 +96,7 @@ export const distillCommand: Command = {
     const options: DistillOptions = {
       ...DEFAULT_DISTILL,
       objective: "Jacobi Forcing",
-      config: teacher.config,
+      config,
       teacher: flags.teacher as string,
       seed: flags.seed as number,
       steps,
@@ -117,7 +114,7 @@ export const distillCommand: Command = {
       arWeight: flags["ar-weight"] as number,
       divideByBlocks: flags["divide-by-blocks"] === true,
       promptLoss: flags["prompt-loss"] === true,
-      eosTokenId: teacher.config.eosTokenId,
+      eosTokenId: config.eosTokenId,
       replayWeight: flags["replay-weight"] as number,
       ...(flags["replay-data"] !== undefined ? { replayData: flags["replay-data"] as string, replayLength: flags["replay-length"] as number } : {}),
     };
@@ -125,47 +122,23 @@ export const distillCommand: Command = {
     let replay: ReplaySource | undefined;
     if (options.replayData !== undefined) {
       const data = datasetFor(options.replayData);
-      if (JSON.stringify(data.tokenizer.chars) !== JSON.stringify(teacher.tokenizer.chars)) {
+      if (JSON.stringify(data.tokenizer.chars) !== JSON.stringify(tokenizer.chars)) {
         throw new CliError(`distill: --replay-data ${options.replayData} has another vocabulary than the teacher's`);
       }
-      replay = (rng, length) => data.trainSequence(rng, Math.min(length, teacher.config.maxPositions));
+      replay = (rng, length) => data.trainSequence(rng, Math.min(length, config.maxPositions));
     }
     let evaluate: ((params: Params) => Record<string, number>) | undefined;
     if (flags.data === "math") {
-      const tokenizer = datasetFor("math").tokenizer;
+      const math = datasetFor("math").tokenizer;
       const problems = mathEvalSet(50, 99);
       evaluate = (params) => {
-        const r = mathAccuracy(tokenizer, problems, (prompt, maxNewTokens) => {
-          const g = jacobi(teacher.config, params, [...prompt], { maxNewTokens, blockSize: n });
-          return { tokens: g.tokens, forwards: g.stats.forwards };
-        });
+        const r = mathAccuracy(math, problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
         return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
       };
-    } else if (flags.data !== undefined) {
-      throw new CliError(`distill: --data evaluates math only, got ${JSON.stringify(flags.data)}`);
     }
-    const lock = claimRunFolder("distill", out, { resume: flags.resume === true, overwrite: flags.overwrite === true }, io);
-    const stop = stopOnSignals("distill", io);
-    try {
+    return runInFolder("distill", flags, io, (hooks) => {
       io.err(`distill: ${trajectories.length} trajectories of block size ${n}; ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
-      const started = performance.now();
-      const result = await distill(trajectories, teacher.tokenizer, options, {
-        outDir: out,
-        resume: flags.resume === true,
-        onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
-        ...(evaluate ? { evaluate } : {}),
-        shouldStop: stop.requested,
-        workers: flags.workers as number,
-        log: (line) => io.err(`distill: ${line}\n`),
-      }, replay);
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      io.err(result.finished
-        ? `distill: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
-        : `distill: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
-    } finally {
-      stop.dispose();
-      lock.release();
-    }
-    return stop.exitCode();
+      return distill(trajectories, tokenizer, options, { ...hooks, evaluate, workers: flags.workers as number }, replay);
+    });
   },
 };

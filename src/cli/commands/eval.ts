@@ -5,7 +5,7 @@
  * jacobi-forcing eval --model DIR --data math|code [--method ar|jacobi|mr] [--json] [--examples N]
  * ```
  * `--method jacobi` decodes with greedy block Jacobi decoding (`--block-size`, default 16) and `--method mr`
- * with with multi-block decoding and rejection recycling (`--block-size`, `--blocks`,
+ * with multi-block decoding and rejection recycling (`--block-size`, `--blocks`,
  * `--spawn-ratio`, `--pool`, `--pool-kind`; the paper's defaults, n = 64). Both give the same tokens as AR,
  * so the same accuracy, and their own tokens per forward.
  * - math: exact-match accuracy of the final answer on N (default 500) held-out problems, decoded greedily;
@@ -27,59 +27,17 @@
  */
 import { IGNORE, type Dataset } from "../../data/dataset.ts";
 import { mathEvalSet } from "../../data/math.ts";
-import { arGreedy } from "../../decoding/greedy.ts";
-import { jacobi } from "../../decoding/jacobi.ts";
-import { multiBlock } from "../../decoding/multiblock.ts";
-import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
 import { MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
 import { CODE_SPEED, codeSpeed, codeSpeedPrompts, mathAccuracy, type Decode, type MathResult, type OnProgress } from "../../evaluation/tasks.ts";
 import { loadCheckpoint, type Checkpoint } from "../../model/checkpoint.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import type { Params } from "../../model/params.ts";
 import type { CharTokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
-import type { ModelRunner } from "../../model/runner.ts";
 import type { KernelThreads } from "../../tensor/threads.ts";
 import { CliError, type Flags } from "../args.ts";
-import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG } from "../backend.ts";
+import { RUNNER_FLAGS, withRunner } from "../backend.ts";
 import type { Command, Io } from "../command.ts";
+import { evaluationDecoder, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS } from "../methods.ts";
 import { datasetFor } from "./train.ts";
-
-/** `--block-size`, or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
-function blockSize(method: string, flags: Flags): number {
-  return (flags["block-size"] as number | undefined) ?? (method === "jacobi" ? 16 : MULTIBLOCK_DEFAULTS.blockSize);
-}
-
-/** The decoder named by `--method`, configured by its flags, on the backend of `runner`. */
-function decoderFor(method: string, config: ModelConfig, params: Params, flags: Flags, runner: ModelRunner): Decode {
-  const stop = (maxNewTokens: number, options?: { readonly ignoreEos?: boolean }) => ({ maxNewTokens, ...(options?.ignoreEos ? { eosTokenId: null } : {}), runner });
-  if (method === "ar") {
-    return (prompt, maxNewTokens, options) => {
-      const g = arGreedy(config, params, prompt, stop(maxNewTokens, options));
-      return { tokens: g.tokens, forwards: g.stats.forwards };
-    };
-  }
-  if (method === "jacobi") {
-    return (prompt, maxNewTokens, options) => {
-      const g = jacobi(config, params, prompt, { ...stop(maxNewTokens, options), blockSize: blockSize(method, flags) });
-      return { tokens: g.tokens, forwards: g.stats.forwards };
-    };
-  }
-  if (method === "mr") {
-    return (prompt, maxNewTokens, options) => {
-      const g = multiBlock(config, params, [...prompt], {
-        ...stop(maxNewTokens, options),
-        blockSize: blockSize(method, flags),
-        maxBlocks: flags.blocks as number,
-        spawnRatio: flags["spawn-ratio"] as number,
-        poolSize: flags.pool as number,
-        poolKind: flags["pool-kind"] as PoolKind,
-      });
-      return { tokens: g.tokens, forwards: g.stats.forwards };
-    };
-  }
-  throw new CliError(`eval: unknown method "${method}"; expected ar, jacobi or mr`);
-}
 
 /**
  * The `eval` command, e.g.
@@ -92,21 +50,25 @@ export const evalCommand: Command = {
   flags: {
     model: { type: "string", help: "checkpoint folder made by train" },
     data: { type: "string", choices: ["math", "code"], help: "the dataset the model was trained on" },
-    method: { type: "string", choices: ["ar", "jacobi", "mr"], default: "ar", help: "decoding method" },
+    method: METHOD_FLAG,
     "block-size": { type: "int", optional: true, help: `jacobi, mr: tokens per block n (default 16 for jacobi, ${MULTIBLOCK_DEFAULTS.blockSize} for mr)` },
-    blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
-    "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn ratio r" },
-    pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
-    "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
+    ...MULTIBLOCK_FLAGS,
     json: { type: "boolean", help: "print one JSON object" },
     examples: {
       type: "int", optional: true, positive: true, max: 100_000, maxIs: "math draws distinct problems from 151,325 held-out ones",
       help: "math problems (default 500) / most held-out code windows (default all)",
     },
-    backend: BACKEND_FLAG,
-    threads: THREADS_FLAG,
+    ...RUNNER_FLAGS,
   },
-  run: (flags, io) => runEval(flags, io),
+  async run(flags, io) {
+    const dataset = datasetFor(flags.data as string);
+    const model = loadModelFor("eval", flags.model as string, dataset);
+    await withRunner("eval", flags, model.config, model.params, (runner, params, threads) => {
+      // the method of --method, greedy (eval declares no sampling flags), on the runner's backend
+      const decode = evaluationDecoder((prompt, stop) => METHODS[flags.method as string](model.config, params, prompt, { ...stop, runner }, flags));
+      evaluate(flags, io, dataset, { ...model, params }, decode, threads);
+    });
+  },
 };
 
 /**
@@ -138,24 +100,6 @@ export function loadModelFor(command: string, dir: string, dataset: Dataset): Tr
     throw new CliError(`${command}: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
   }
   return { config, params, tokenizer };
-}
-
-async function runEval(args: Flags, io: Io): Promise<void> {
-  const dataset = datasetFor(args.data as string);
-  const loaded = loadModelFor("eval", args.model as string, dataset);
-  const { config, tokenizer } = loaded;
-  const threaded = await threadedParams("eval", args, config, loaded.params);
-  const params = threaded.params;
-  try {
-    const runner = await openRunner("eval", args, config, params, threaded.threads);
-    try {
-      evaluate(args, io, dataset, { config, params, tokenizer }, decoderFor(args.method as string, config, params, args, runner), threaded.threads);
-    } finally {
-      runner.close();
-    }
-  } finally {
-    threaded.close();
-  }
 }
 
 /**

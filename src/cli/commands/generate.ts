@@ -12,43 +12,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
-import type { DecodeStats, StopOptions } from "../../decoding/acceptance.ts";
 import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";
-import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
-import { arGreedy } from "../../decoding/greedy.ts";
-import { jacobi } from "../../decoding/jacobi.ts";
-import { multiBlock } from "../../decoding/multiblock.ts";
-import { POOL_KINDS, type PoolKind } from "../../decoding/recycling.ts";
-import { arSample, resolveSampling, type SamplingOptions } from "../../decoding/sampling.ts";
-import { JACOBI_MODES, MULTIBLOCK_DEFAULTS, type JacobiMode, type JacobiStats, type JacobiStep, type MultiBlockStats } from "../../decoding/types.ts";
-import type { ModelRunner } from "../../model/runner.ts";
+import { DRAFT_INITS } from "../../decoding/draft.ts";
+import { JACOBI_MODES, MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
 import { CliError, parseIds, type Flags } from "../args.ts";
-import { BACKEND_FLAG, openRunner, threadedParams, THREADS_FLAG, type ThreadedParams } from "../backend.ts";
-import type { Command, Io } from "../command.ts";
+import { RUNNER_FLAGS, withRunner } from "../backend.ts";
+import type { Command } from "../command.ts";
 import { storedCostCurve } from "../cost-curve.ts";
+import { blockSize, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS, type MethodResult } from "../methods.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 
-/** The stopping options every method shares: the budget, and EOS unless `--ignore-eos`; and the backend. */
-function stopOptions(flags: Flags, runner: ModelRunner): StopOptions & { runner: ModelRunner } {
-  return { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
-}
-
-/** The sampling options of every method: none (greedy) unless `--temperature` is above 0. */
-function samplingOptions(flags: Flags): SamplingOptions {
-  return {
-    temperature: flags.temperature as number,
-    ...(flags["top-k"] !== undefined ? { topK: flags["top-k"] as number } : {}),
-    ...(flags["top-p"] !== undefined ? { topP: flags["top-p"] as number } : {}),
-  };
-}
-
-/** `--block-size` as a number (`auto` is resolved before a method runs), or the method's own default: 16 for Jacobi, the paper's 64 for multi-block. */
-function blockSize(flags: Flags, fallback: number): number {
-  const raw = flags["block-size"] as string | undefined;
-  if (raw === undefined) return fallback;
+/** `--block-size` as a number, or undefined for the method's own default; `auto` is resolved by the caller. */
+function blockSizeFlag(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isInteger(n)) throw new CliError(`generate: --block-size must be an integer or auto, got ${JSON.stringify(raw)}`);
   return n;
@@ -62,41 +39,6 @@ function isJacobiForcingModel(dir: string): boolean {
   const file = join(dir, "loss.csv");
   return existsSync(file) && (readFileSync(file, "utf8").split("\n", 1)[0] ?? "").split(",").includes("consistency_loss");
 }
-
-/** What a method returns: the tokens, and the stats (with per-block iterations where there are blocks). */
-interface MethodResult {
-  readonly tokens: number[];
-  readonly stats: DecodeStats & Partial<Pick<JacobiStats, "iterationsPerBlock">> & Partial<Omit<MultiBlockStats, keyof DecodeStats>>;
-}
-
-/** A decoding method as the CLI runs it; `onIteration` is given only with `--trace`. */
-type Method = (config: ModelConfig, params: Params, prompt: number[], flags: Flags, runner: ModelRunner, onIteration?: (step: JacobiStep) => void) => MethodResult;
-
-const METHODS: Record<string, Method> = {
-  ar: (config, params, prompt, flags, runner) => (resolveSampling(samplingOptions(flags), "generate --method ar") === null
-    ? arGreedy(config, params, prompt, stopOptions(flags, runner))
-    : arSample(config, params, prompt, { ...stopOptions(flags, runner), ...samplingOptions(flags), seed: flags.seed as number })),
-  jacobi: (config, params, prompt, flags, runner, onIteration) => jacobi(config, params, prompt, {
-    ...stopOptions(flags, runner),
-    ...samplingOptions(flags),
-    blockSize: blockSize(flags, 16),
-    init: flags.init as DraftInit,
-    mode: flags.mode as JacobiMode,
-    seed: flags.seed as number,
-    onIteration,
-  }),
-  mr: (config, params, prompt, flags, runner) => multiBlock(config, params, prompt, {
-    ...stopOptions(flags, runner),
-    ...samplingOptions(flags),
-    blockSize: blockSize(flags, MULTIBLOCK_DEFAULTS.blockSize),
-    maxBlocks: flags.blocks as number,
-    spawnRatio: flags["spawn-ratio"] as number,
-    poolSize: flags.pool as number,
-    poolKind: flags["pool-kind"] as PoolKind,
-    init: flags.init as DraftInit,
-    seed: flags.seed as number,
-  }),
-};
 
 /**
  * The stats as `--json` prints them. `acceptedFrom.seed` repeats `acceptedFrom.anchor` under the name it
@@ -168,14 +110,11 @@ export const generateCommand: Command = {
     model: { type: "string", help: "checkpoint folder" },
     prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended)" },
     "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
-    method: { type: "string", choices: Object.keys(METHODS), default: "ar", help: "decoding method" },
+    method: METHOD_FLAG,
     "max-new-tokens": { type: "int", default: 32, positive: true, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },
     "block-size": { type: "string", optional: true, help: "jacobi, mr: tokens per block n (default 16 for jacobi, 64 for mr); jacobi: auto = chosen from the TPF on the prompt and this machine's stored cost curve (the default on Jacobi Forcing models)" },
-    blocks: { type: "int", default: MULTIBLOCK_DEFAULTS.maxBlocks, help: "mr: most blocks in flight K" },
-    "spawn-ratio": { type: "number", default: MULTIBLOCK_DEFAULTS.spawnRatio, help: "mr: spawn a block once the newest has ceil(r n) tokens settled" },
-    pool: { type: "int", default: MULTIBLOCK_DEFAULTS.poolSize, help: "mr: candidate pool size (0: no recycling)" },
-    "pool-kind": { type: "string", choices: POOL_KINDS, default: "recycling", help: "mr: rejection recycling, or Lookahead's n-gram pool" },
+    ...MULTIBLOCK_FLAGS,
     init: { type: "string", choices: DRAFT_INITS, default: "context", help: "jacobi, mr: how draft tokens are first guessed" },
     mode: { type: "string", choices: JACOBI_MODES, default: "block", help: "jacobi: block by block, or a running window of n tokens" },
     seed: { type: "int", default: 0, help: "seed of the draft generator and of sampling" },
@@ -184,66 +123,44 @@ export const generateCommand: Command = {
     "top-p": { type: "number", optional: true, help: "sampling: keep the smallest most-probable set of mass p" },
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
     json: { type: "boolean", help: "print one JSON object {tokens, text, stats} (and autoBlockSize, the choice and its cost curve, with --block-size auto)" },
-    backend: BACKEND_FLAG,
-    threads: THREADS_FLAG,
+    ...RUNNER_FLAGS,
   },
   async run(flags, io) {
     checkOnePrompt("generate", flags);
     if (flags.trace && flags.method !== "jacobi") throw new CliError("generate: --trace shows Jacobi iterations; it needs --method jacobi");
     if (flags.trace && flags.json) throw new CliError("generate: --trace and --json cannot be combined (the JSON must stay machine-readable)");
-    const checkpoint = loadCheckpoint(flags.model as string);
-    const { config, tokenizer } = checkpoint;
+    const { config, params: weights, tokenizer } = loadCheckpoint(flags.model as string);
     const prompt = promptIds("generate", flags, tokenizer);
-    const threaded = await threadedParams("generate", flags, config, checkpoint.params);
-    try {
-      await generateWith(flags, io, config, threaded, tokenizer, prompt);
-    } finally {
-      threaded.close();
+    const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
+    if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
+    let resolved: Flags = { ...flags, "block-size": auto ? undefined : blockSizeFlag(flags["block-size"] as string | undefined) };
+    const rows: TraceRow[] = [];
+    let choice: BlockSizeChoice | undefined;
+    const result = await withRunner("generate", flags, config, weights, (runner, params) => {
+      if (auto) {
+        // The TPF each candidate n reaches on the prompt itself, greedily, for up to 32 tokens, on the backend
+        // that will decode, and the cost curve of this machine, backend and model shape, measured once and
+        // stored: the same prompt gives the same choice at any load (src/decoding/block-size.ts).
+        const curve = storedCostCurve(config, params, runner, flags.threads as number, (line) => io.err(`generate: ${line}`));
+        choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner, curve });
+        io.err(formatBlockSizeChoice(choice));
+        // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
+        resolved = { ...resolved, "block-size": choice.blockSize, ...(choice.blockSize === 1 && !flags.trace ? { method: "ar" } : {}) };
+      }
+      const stop = { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
+      return METHODS[resolved.method as string](config, params, prompt, stop, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
+    });
+    const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
+    if (result.stats.stopReason === "context") {
+      io.err(`generate: stopped at the context length ${config.maxPositions} after ${result.tokens.length} of ${flags["max-new-tokens"]} ` +
+        `requested tokens (prompt ${prompt.length} tokens)\n`);
     }
+    if (flags.json) {
+      io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats), ...(choice ? { autoBlockSize: choice } : {}) }) + "\n");
+      return;
+    }
+    if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
+    io.out(`${text ?? result.tokens.join(",")}\n`);
+    io.err(costLine(resolved, result));
   },
 };
-
-/** The body of `generate`, on the weights to decode with (a kernel-thread pool's copy and the pool under `--threads`). */
-async function generateWith(flags: Flags, io: Io, config: ModelConfig, { params, threads }: ThreadedParams, tokenizer: CharTokenizer | null, prompt: number[]): Promise<void> {
-  const method = METHODS[flags.method as string];
-  const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
-  if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
-  let resolved = flags;
-  let run = method;
-  const rows: TraceRow[] = [];
-  const runner = await openRunner("generate", flags, config, params, threads);
-  let result: MethodResult;
-  let choice: BlockSizeChoice | undefined;
-  try {
-    if (auto) {
-      // The TPF each candidate n reaches on the prompt itself, greedily, for up to 32 tokens, on the backend
-      // that will decode, and the cost curve of this machine, backend and model shape, measured once and
-      // stored: the same prompt gives the same choice at any load (src/decoding/block-size.ts).
-      const curve = storedCostCurve(config, params, runner, flags.threads as number, (line) => io.err(`generate: ${line}`));
-      choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner, curve });
-      io.err(formatBlockSizeChoice(choice));
-      resolved = { ...flags, "block-size": String(choice.blockSize) };
-      // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
-      if (choice.blockSize === 1 && !flags.trace) {
-        run = METHODS.ar;
-        resolved = { ...flags, method: "ar", "block-size": "1" };
-      }
-    }
-    result = run(config, params, prompt, resolved, runner, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
-  } finally {
-    runner.close();
-  }
-  const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
-  if (result.stats.stopReason === "context") {
-    io.err(`generate: stopped at the context length ${config.maxPositions} after ${result.tokens.length} of ${flags["max-new-tokens"]} ` +
-      `requested tokens (prompt ${prompt.length} tokens)\n`);
-  }
-  if (flags.json) {
-    io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats), ...(choice ? { autoBlockSize: choice } : {}) }) + "\n");
-    return;
-  }
-  if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));
-  io.out(`${text ?? result.tokens.join(",")}\n`);
-  io.err(costLine(resolved, result));
-}
-

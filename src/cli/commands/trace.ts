@@ -44,7 +44,7 @@ export interface TracedJacobi {
 
 /**
  * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
- * `pictures` draw.
+ * `bench/pictures.ts` draw.
  *
  * @param prompt - [P] token ids
  * @example

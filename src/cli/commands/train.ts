@@ -22,13 +22,12 @@ import { mathEvalSet } from "../../data/math.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
 import { PRESETS, validateConfig, type ModelConfig, type PresetName } from "../../model/config.ts";
 import { mathAccuracy } from "../../evaluation/tasks.ts";
-import { progressReporter } from "../../training/progress.ts";
 import { DEFAULT_TRAINING, train, type TrainOptions } from "../../training/trainer.ts";
 import type { Params } from "../../model/params.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
-import { stopOnSignals } from "../interrupt.ts";
-import { checkDistinctFolders, claimRunFolder } from "../run-folder.ts";
+import { evaluationDecoder } from "../methods.ts";
+import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
 
 /**
  * The dataset named on the command line: `math`, `code`, or the path of a UTF-8 text file.
@@ -76,8 +75,7 @@ export const trainCommand: Command = {
     preset: { type: "string", choices: Object.keys(PRESETS), default: "small", help: "model size" },
     steps: { type: "int", positive: true, help: "total optimizer steps" },
     out: { type: "string", help: "output folder (model, resume checkpoint, loss.csv, loss.svg); one run at a time" },
-    resume: { type: "boolean", help: "continue the run saved in --out (same flags)" },
-    overwrite: { type: "boolean", help: "replace the run saved in --out, if any (without it, such a folder is refused)" },
+    ...RUN_FOLDER_FLAGS,
     seed: { type: "int", default: 1, help: "seed of the weights and the data stream" },
     batch: { type: "int", default: DEFAULT_TRAINING.batchSize, positive: true, help: "sequences per step (gradient accumulation)" },
     context: { type: "int", optional: true, positive: true, help: "rows per packed sequence (default: the preset's context length)" },
@@ -88,9 +86,7 @@ export const trainCommand: Command = {
   },
   async run(flags, io) {
     const steps = flags.steps as number;
-    const batch = flags.batch as number;
-    const out = flags.out as string;
-    if (flags["init-from"] !== undefined) checkDistinctFolders("train", ["init-from", flags["init-from"] as string], ["out", out]);
+    if (flags["init-from"] !== undefined) checkDistinctFolders("train", flags, "init-from");
     const dataset = datasetFor(flags.data as string);
     const config = configFor(flags.preset as string, dataset);
     const options: TrainOptions = {
@@ -99,7 +95,7 @@ export const trainCommand: Command = {
       seed: flags.seed as number,
       steps,
       contextLength: (flags.context as number | undefined) ?? config.maxPositions,
-      batchSize: batch,
+      batchSize: flags.batch as number,
       maxLr: flags.lr as number,
       minLr: (flags.lr as number) / 10,
       warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps, Math.ceil(steps / 10)),
@@ -110,37 +106,15 @@ export const trainCommand: Command = {
     const problems = dataset.name === "math" ? mathEvalSet(100, 99) : [];
     const evaluate = dataset.name === "math"
       ? (params: Params) => {
-        const r = mathAccuracy(dataset.tokenizer, problems, (prompt, maxNewTokens) => {
-          const g = arGreedy(config, params, prompt, { maxNewTokens });
-          return { tokens: g.tokens, forwards: g.stats.forwards };
-        });
+        const r = mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop)));
         return { accuracy: r.accuracy };
       }
       : undefined;
-
-    const lock = claimRunFolder("train", out, { resume: flags.resume === true, overwrite: flags.overwrite === true }, io);
-    const stop = stopOnSignals("train", io);
-    try {
+    return runInFolder("train", flags, io, (hooks) => {
       io.err(`train: ${dataset.description}\n`);
       io.err(`train: ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
       io.err(`train: model ${JSON.stringify(config)}\n`);
-      const started = performance.now();
-      const result = await train(dataset, options, {
-        outDir: out,
-        resume: flags.resume === true,
-        onProgress: progressReporter({ write: io.err }, process.stderr.isTTY === true, 10),
-        ...(evaluate ? { evaluate } : {}),
-        shouldStop: stop.requested,
-        log: (line) => io.err(`train: ${line}\n`),
-      });
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      io.err(result.finished
-        ? `train: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
-        : `train: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
-    } finally {
-      stop.dispose();
-      lock.release();
-    }
-    return stop.exitCode();
+      return train(dataset, options, { ...hooks, evaluate });
+    });
   },
 };

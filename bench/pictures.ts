@@ -1,26 +1,33 @@
 /**
- * `jacobi-forcing pictures` (`npm run pictures`): redraws the trajectory pictures of the docs from the
+ * The trajectory pictures of the docs (`npm run pictures`, = `npx tsx bench/pictures.ts`), redrawn from the
  * shipped models — block 0 of one held-out math problem, decoded with greedy Jacobi (n = 16), once by
  * the AR teacher and once by its Jacobi Forcing student — into `docs/pictures/`. A student folder that
  * is not there yet is skipped, and the command says so; rerun it once the student lands, and the
  * picture of `docs/ARCHITECTURE.md` §5 gets its second panel.
  *
+ * ```
+ * npm run pictures
+ * ```
+ *
  * The models come from `SHIPPED_MODELS`, the drawing from `trace-svg.ts`: each picture is exactly what
  * `jacobi-forcing trace --model DIR --prompt-ids IDS --block 0 --svg FILE` writes. It also rewrites the
  * table between the `pictures:begin` and `pictures:end` markers of `docs/ARCHITECTURE.md`: the two
  * pictures side by side, or the teacher's and a note while the student is missing.
+ * `spec/trace.spec.ts` checks that the committed pictures and table are what this script draws now.
+ *
+ * What it is not: a command of the CLI. It is a maintainer's tool that writes into the repository.
  *
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
-import { SPECIAL_TOKENS } from "../../model/tokenizer.ts";
-import { writeFileAtomic } from "../../util/atomic-write.ts";
-import type { Command, Io } from "../command.ts";
-import { SHIPPED_MODELS, packageRoot, shippedModelPath, shippedModelPresent } from "../shipped-models.ts";
-import { traceSvg } from "../trace-svg.ts";
-import { tracedJacobi, traceSummary } from "./trace.ts";
+import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { SPECIAL_TOKENS } from "../src/model/tokenizer.ts";
+import { writeFileAtomic } from "../src/util/atomic-write.ts";
+import type { Io } from "../src/cli/command.ts";
+import { tracedJacobi, traceSummary } from "../src/cli/commands/trace.ts";
+import { SHIPPED_MODELS, packageRoot, shippedModelPresent } from "../src/cli/shipped-models.ts";
+import { traceSvg } from "../src/cli/trace-svg.ts";
 
 /** The problem drawn: the first held-out problem of the demo (`mathEvalSet(3, 2025)[0]`). */
 const PROMPT = "914+169\n";
@@ -43,7 +50,6 @@ const END = "<!-- pictures:end -->";
  * // |---|---|
  * // | ![block 0 of math-teacher](pictures/trajectory-math-teacher.svg) | not shipped yet: rerun `npm run pictures` once `models/math-jf` lands |
  * ```
- * @category CLI
  */
 export function picturesTable(models: readonly (readonly [string, string | null])[]): string {
   const cell = ([name, picture]: readonly [string, string | null]): string =>
@@ -63,7 +69,6 @@ export function picturesTable(models: readonly (readonly [string, string | null]
  * ```ts
  * drawDocsPictures(io); // ["docs/pictures/trajectory-math-teacher.svg"] while models/math-jf is absent
  * ```
- * @category CLI
  */
 export function drawDocsPictures(io: Io, root: string = packageRoot()): string[] {
   const math = SHIPPED_MODELS.find((t) => t.task === "math")!;
@@ -76,7 +81,7 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
       columns.push([name, null]);
       continue;
     }
-    const { config, params, tokenizer } = loadCheckpoint(shippedModelPath(folder, root));
+    const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
     const prompt = [SPECIAL_TOKENS.bos, ...tokenizer!.encode(PROMPT)];
     const { rows, result } = tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: BLOCK_SIZE });
     const file = join("docs", "pictures", `trajectory-${name}.svg`);
@@ -102,13 +107,8 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
   return written;
 }
 
-/**
- * The `pictures` command, e.g. `npm run pictures`.
- *
- * @category CLI
- */
-export const picturesCommand: Command = {
-  summary: "redraw the trajectory pictures of the docs (docs/pictures/) from the shipped models",
-  flags: {},
-  run: (_flags, io) => { drawDocsPictures(io); },
-};
+// ---------------------------------------------------------------- main
+
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  drawDocsPictures({ out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), isTTY: process.stdout.isTTY === true });
+}
