@@ -91,22 +91,19 @@ export function backward(loss: Tensor): void {
 
   // topological order: iterative DFS (a deep model would overflow a recursive one)
   const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
-  const stack: [Tensor, number][] = [[loss, 0]];
-  visited.add(loss);
+  const visited = new Set<Tensor>([loss]);
+  const stack: [Tensor, number][] = [[loss, 0]];   // a tensor, and the index of its next input to visit
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    const [t, next] = top;
-    const inputs = t.node?.inputs ?? [];
-    if (next < inputs.length) {
-      top[1] = next + 1;
-      const child = inputs[next];
+    const inputs = top[0].node?.inputs ?? [];
+    if (top[1] < inputs.length) {
+      const child = inputs[top[1]++];
       if (!visited.has(child) && child.node !== null) {
         visited.add(child);
         stack.push([child, 0]);
       }
     } else {
-      order.push(t);
+      order.push(top[0]);
       stack.pop();
     }
   }

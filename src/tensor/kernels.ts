@@ -72,7 +72,7 @@ export function matmulTransposedColumns(
   for (; i < M; i++) oneRow(out, x, w, i, K, N, n0, n1);
 }
 
-/** Rows i, i+1, i+2 of columns n0 .. n1-1: a 3 x 4 register tile, then single remaining columns. */
+/** Rows i, i+1, i+2 of columns n0 .. n1-1: a 3 x 4 register tile, then each row's last columns by {@link oneRow}. */
 function threeRows(out: Float64Array, x: Float64Array, w: Float64Array, i: number, K: number, N: number, n0: number, n1: number): void {
   const x0 = i * K, x1 = x0 + K, x2 = x1 + K;
   const o0 = i * N, o1 = o0 + N, o2 = o1 + N;
@@ -95,15 +95,7 @@ function threeRows(out: Float64Array, x: Float64Array, w: Float64Array, i: numbe
     out[o1 + n] = a10; out[o1 + n + 1] = a11; out[o1 + n + 2] = a12; out[o1 + n + 3] = a13;
     out[o2 + n] = a20; out[o2 + n + 1] = a21; out[o2 + n + 2] = a22; out[o2 + n + 3] = a23;
   }
-  for (; n < n1; n++) {
-    const wo = n * K;
-    let a0 = 0, a1 = 0, a2 = 0;
-    for (let k = 0; k < K; k++) {
-      const b = w[wo + k];
-      a0 += x[x0 + k] * b; a1 += x[x1 + k] * b; a2 += x[x2 + k] * b;
-    }
-    out[o0 + n] = a0; out[o1 + n] = a1; out[o2 + n] = a2;
-  }
+  for (let r = i; r < i + 3; r++) oneRow(out, x, w, r, K, N, n, n1);
 }
 
 /** Row i of columns n0 .. n1-1: eight columns at a time, then single remaining columns. */
@@ -468,8 +460,7 @@ export function attentionPairs(
       sum += e;
     }
     // out = sum_j p_j v_j, keys in ascending order; two keys per pass over d, added one after the other
-    const oo = i * qWidth + h * D;
-    for (let d = 0; d < D; d++) out[oo + d] = 0;
+    for (let d = 0; d < D; d++) out[qo + d] = 0;
     let t3 = 0;
     for (; t3 + 2 <= count; t3 += 2) {
       const j0 = visible[t3], j1 = visible[t3 + 1];
@@ -477,14 +468,14 @@ export function attentionPairs(
       probs[po + j0] = w0;
       probs[po + j1] = w1;
       const v0 = j0 * kvWidth + ko, v1 = j1 * kvWidth + ko;
-      for (let d = 0; d < D; d++) out[oo + d] = out[oo + d] + w0 * v[v0 + d] + w1 * v[v1 + d];
+      for (let d = 0; d < D; d++) out[qo + d] = out[qo + d] + w0 * v[v0 + d] + w1 * v[v1 + d];
     }
     for (; t3 < count; t3++) {
       const j0 = visible[t3];
       const w0 = probs[po + j0] / sum;
       probs[po + j0] = w0;
       const v0 = j0 * kvWidth + ko;
-      for (let d = 0; d < D; d++) out[oo + d] += w0 * v[v0 + d];
+      for (let d = 0; d < D; d++) out[qo + d] += w0 * v[v0 + d];
     }
   }
 }

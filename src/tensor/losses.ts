@@ -59,7 +59,9 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, ignoreI
   if (logits.shape.length !== 2) throw new ShapeError(`crossEntropy: expected logits [M, V], got ${formatShape(logits.shape)}`);
   const [M, V] = logits.shape;
   if (targets.length !== M) throw new ShapeError(`crossEntropy: expected ${M} targets for logits ${formatShape(logits.shape)}, got ${targets.length}`);
-  let count = 0;
+  const z = logits.data;
+  const lse = new Float64Array(M);
+  let total = 0, count = 0;
   for (let i = 0; i < M; i++) {
     const t = targets[i];
     if (t === ignoreIndex) continue;
@@ -67,14 +69,8 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, ignoreI
       throw new ShapeError(`crossEntropy: target ${t} at row ${i} is outside the vocabulary 0..${V - 1} (ignore index ${ignoreIndex})`);
     }
     count++;
-  }
-  const z = logits.data;
-  const lse = new Float64Array(M);
-  let total = 0;
-  for (let i = 0; i < M; i++) {
-    if (targets[i] === ignoreIndex) continue;
     lse[i] = logSumExp(z, i * V, V);
-    total += lse[i] - z[i * V + targets[i]];
+    total += lse[i] - z[i * V + t];
   }
   const divisor = reduction === "mean" && count > 0 ? count : 1;
   const out = Tensor.from([total / divisor], []);

@@ -27,10 +27,12 @@ import { ShapeError, Tensor, formatShape } from "./tensor.ts";
 
 // ---------------------------------------------------------------- checks
 
-function expectRank(op: string, name: string, t: Tensor, rank: number): void {
-  if (t.shape.length !== rank) {
-    throw new ShapeError(`${op}: expected ${name} of rank ${rank}, got ${formatShape(t.shape)}`);
-  }
+/** The shapes of `tensors`, each checked to be a matrix: `const [[M, K], [N, K2]] = matrices("linear", { x, weight })`. */
+function matrices(op: string, tensors: Record<string, Tensor>): (readonly number[])[] {
+  return Object.entries(tensors).map(([name, t]) => {
+    if (t.shape.length !== 2) throw new ShapeError(`${op}: expected ${name} of rank 2, got ${formatShape(t.shape)}`);
+    return t.shape;
+  });
 }
 
 function expectSameShape(op: string, a: Tensor, b: Tensor): void {
@@ -56,10 +58,7 @@ function expectSameShape(op: string, a: Tensor, b: Tensor): void {
  * @category Operations
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor, threads?: KernelThreads): Tensor {
-  expectRank("linear", "x", x, 2);
-  expectRank("linear", "weight", weight, 2);
-  const [M, K] = x.shape;
-  const [N, K2] = weight.shape;
+  const [[M, K], [N, K2]] = matrices("linear", { x, weight });
   if (K !== K2) {
     throw new ShapeError(`linear: expected x [M, K] and weight [N, K], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
   }
@@ -76,46 +75,39 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, threads?: Kerne
   }
   return track(out, bias ? [x, weight, bias] : [x, weight], (g) => {
     // dx = g W   [M, K];   dW += g^T x   [N, K];   db += sum over rows of g   [N]
-    // Four weight rows (for dx) or four input rows (for dW) are combined per pass over K, so each
-    // gradient row is read and written a quarter as often; the sums' order does not matter here.
-    const xd = x.data, wd = weight.data;
     if (needsGrad(x)) {
       const dx = gradOf(x);
-      for (let i = 0; i < M; i++) {
-        const xo = i * K, go = i * N;
-        let n = 0;
-        for (; n + 4 <= N; n += 4) {
-          const g0 = g[go + n], g1 = g[go + n + 1], g2 = g[go + n + 2], g3 = g[go + n + 3];
-          const w0 = n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
-          for (let k = 0; k < K; k++) dx[xo + k] += g0 * wd[w0 + k] + g1 * wd[w1 + k] + g2 * wd[w2 + k] + g3 * wd[w3 + k];
-        }
-        for (; n < N; n++) {
-          const gv = g[go + n], wo = n * K;
-          for (let k = 0; k < K; k++) dx[xo + k] += gv * wd[wo + k];
-        }
-      }
+      for (let i = 0; i < M; i++) addRowCombination(dx, i * K, weight.data, K, N, g, i * N, 1);   // dx[i] += sum_n g[i, n] W[n]
     }
     if (needsGrad(weight)) {
       const dw = gradOf(weight);
-      for (let n = 0; n < N; n++) {
-        const wo = n * K;
-        let i = 0;
-        for (; i + 4 <= M; i += 4) {
-          const g0 = g[i * N + n], g1 = g[(i + 1) * N + n], g2 = g[(i + 2) * N + n], g3 = g[(i + 3) * N + n];
-          const x0 = i * K, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K;
-          for (let k = 0; k < K; k++) dw[wo + k] += g0 * xd[x0 + k] + g1 * xd[x1 + k] + g2 * xd[x2 + k] + g3 * xd[x3 + k];
-        }
-        for (; i < M; i++) {
-          const gv = g[i * N + n], xo = i * K;
-          for (let k = 0; k < K; k++) dw[wo + k] += gv * xd[xo + k];
-        }
-      }
+      for (let n = 0; n < N; n++) addRowCombination(dw, n * K, x.data, K, M, g, n, N);            // dW[n] += sum_i g[i, n] x[i]
     }
     if (bias !== undefined && needsGrad(bias)) {
       const db = gradOf(bias);
       for (let i = 0; i < M; i++) for (let n = 0; n < N; n++) db[n] += g[i * N + n];
     }
   });
+}
+
+/**
+ * `dst[d0 + k] += sum_s c_s src[s, k]` for k = 0 .. K-1, with `c_s = g[g0 + s gStride]`, s = 0 .. S-1:
+ * `linear`'s backward. Four source rows are combined per pass over K, so each destination row is read
+ * and written a quarter as often; the sums' order does not matter here.
+ */
+function addRowCombination(
+  dst: Float64Array, d0: number, src: Float64Array, K: number, S: number, g: Float64Array, g0: number, gStride: number,
+): void {
+  let s = 0;
+  for (; s + 4 <= S; s += 4) {
+    const c0 = g[g0 + s * gStride], c1 = g[g0 + (s + 1) * gStride], c2 = g[g0 + (s + 2) * gStride], c3 = g[g0 + (s + 3) * gStride];
+    const r0 = s * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+    for (let k = 0; k < K; k++) dst[d0 + k] += c0 * src[r0 + k] + c1 * src[r1 + k] + c2 * src[r2 + k] + c3 * src[r3 + k];
+  }
+  for (; s < S; s++) {
+    const c = g[g0 + s * gStride], r = s * K;
+    for (let k = 0; k < K; k++) dst[d0 + k] += c * src[r + k];
+  }
 }
 
 /**
@@ -131,10 +123,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, threads?: Kerne
  * @category Operations
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  expectRank("matmul", "a", a, 2);
-  expectRank("matmul", "b", b, 2);
-  const [M, K] = a.shape;
-  const [K2, N] = b.shape;
+  const [[M, K], [K2, N]] = matrices("matmul", { a, b });
   if (K !== K2) {
     throw new ShapeError(`matmul: expected a [M, K] and b [K, N], got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
@@ -259,8 +248,7 @@ export function silu(x: Tensor, threads?: KernelThreads): Tensor {
  * @category Operations
  */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  expectRank("rmsNorm", "x", x, 2);
-  const [M, C] = x.shape;
+  const [[M, C]] = matrices("rmsNorm", { x });
   if (weight.shape.length !== 1 || weight.shape[0] !== C) {
     throw new ShapeError(`rmsNorm: expected x [M, C] and weight [C], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
   }
@@ -300,8 +288,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
  * @category Operations
  */
 export function softmax(x: Tensor): Tensor {
-  expectRank("softmax", "x", x, 2);
-  const [M, N] = x.shape;
+  const [[M, N]] = matrices("softmax", { x });
   const out = Tensor.zeros([M, N]);
   softmaxKernel(out.data, x.data, M, N);
   return track(out, [x], (g) => {
@@ -330,8 +317,7 @@ export function softmax(x: Tensor): Tensor {
  * @category Operations
  */
 export function argmax(x: Tensor): Int32Array {
-  expectRank("argmax", "x", x, 2);
-  const [M, N] = x.shape;
+  const [[M, N]] = matrices("argmax", { x });
   if (N === 0) throw new ShapeError(`argmax: rows must not be empty, got ${formatShape(x.shape)}`);
   const out = new Int32Array(M);
   argmaxKernel(out, x.data, M, N);
@@ -353,8 +339,7 @@ export function argmax(x: Tensor): Int32Array {
  * @category Operations
  */
 export function embedding(table: Tensor, ids: ArrayLike<number>): Tensor {
-  expectRank("embedding", "table", table, 2);
-  const [V, C] = table.shape;
+  const [[V, C]] = matrices("embedding", { table });
   const out = Tensor.zeros([ids.length, C]);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
@@ -388,8 +373,7 @@ export function embedding(table: Tensor, ids: ArrayLike<number>): Tensor {
  * @category Operations
  */
 export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, base: number): Tensor {
-  expectRank("rope", "x", x, 2);
-  const [M, width] = x.shape;
+  const [[M, width]] = matrices("rope", { x });
   const D = width / heads;
   if (!Number.isInteger(D) || D % 2 !== 0) {
     throw new ShapeError(`rope: row width ${width} is not ${heads} heads of an even head size`);
@@ -430,11 +414,7 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
  */
 export function attention(q: Tensor, keys: Tensor, values: Tensor, shape: AttentionShape, visibility: Visibility, threads?: KernelThreads): Tensor {
   const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
-  expectRank("attention", "q", q, 2);
-  expectRank("attention", "keys", keys, 2);
-  expectRank("attention", "values", values, 2);
-  const [M, qWidth] = q.shape;
-  const [L, kWidth] = keys.shape;
+  const [[M, qWidth], [L, kWidth]] = matrices("attention", { q, keys, values });
   if (qWidth !== H * D) throw new ShapeError(`attention: expected q [M, H*D] = [${M}, ${H * D}], got ${formatShape(q.shape)}`);
   if (kWidth !== Hkv * D) throw new ShapeError(`attention: expected keys [L, Hkv*D] = [${L}, ${Hkv * D}], got ${formatShape(keys.shape)}`);
   expectSameShape("attention", keys, values);

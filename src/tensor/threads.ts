@@ -38,6 +38,7 @@
  *
  * @module
  */
+import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
 import { spawnWorker } from "../util/workers.ts";
 import {
@@ -193,30 +194,12 @@ function attentionScratch(capacity: AttentionCapacity): AttentionScratch {
 }
 
 /**
- * Runs the attention pairs `p0 .. p1-1` of the job described by the control words, on the shared
- * scratch: what the calling thread and every worker do with their share.
- *
- * @example
- * ```ts
- * attentionJob(control, scratch, 0, 8); // pairs 0..7 of the published job: query rows 0 and 1 when H = 4
- * ```
- * @category Threads
- */
-export function attentionJob(control: Int32Array, a: AttentionScratch, p0: number, p1: number): void {
-  const M = control[CONTROL.M], L = control[CONTROL.KEYS], offset = control[CONTROL.OFFSET];
-  const visibility: Visibility = offset >= 0 ? { kind: "causal", offset } : { kind: "explicit", visible: a.mask.subarray(0, M * L) };
-  if (p0 < p1) attentionPairs(a.out, a.probs, a.q, a.k, a.v, L, a.capacity, visibility, p0, p1);
-}
-
-/**
- * What a kernel worker receives at start: the pool's shared memory. A typed array over a
+ * The shared memory of a pool, seen by the calling thread and every worker. A typed array over a
  * SharedArrayBuffer crosses to a worker as a view of the same memory, not a copy.
  *
  * @category Threads
  */
-export interface KernelWorkerInit {
-  /** This worker's index j (0-based among the workers; the caller is not counted). */
-  readonly index: number;
+export interface KernelMemory {
   /** The control words (see {@link CONTROL}). */
   readonly control: Int32Array;
   /** The weights. */
@@ -227,6 +210,42 @@ export interface KernelWorkerInit {
   readonly output: Float64Array;
   /** The attention scratch, when the pool runs attention. */
   readonly attention: AttentionScratch | null;
+}
+
+/**
+ * What a kernel worker receives at start: the pool's shared memory and its own index.
+ *
+ * @category Threads
+ */
+export interface KernelWorkerInit extends KernelMemory {
+  /** This worker's index j (0-based among the workers; the caller is not counted). */
+  readonly index: number;
+}
+
+/**
+ * Computes items `i0 .. i1-1` of the job published in the control words (output columns of a product,
+ * attention pairs, or SiLU elements) on the shared memory, with the kernel the single-threaded path
+ * runs: what the calling thread and every worker do with their share.
+ *
+ * @example
+ * ```ts
+ * runShare(memory, 0, 8); // of an attention job: pairs 0..7, query rows 0 and 1 when H = 4
+ * ```
+ * @category Threads
+ */
+export function runShare(memory: KernelMemory, i0: number, i1: number): void {
+  const { control: c, arena, input, output } = memory;
+  const kind = c[CONTROL.KIND], M = c[CONTROL.M];
+  if (kind === JOB_SILU) {
+    siluRange(output, input, i0, i1);
+  } else if (kind === JOB_ATTENTION) {
+    const a = memory.attention!, L = c[CONTROL.KEYS], offset = c[CONTROL.OFFSET];
+    const visibility: Visibility = offset >= 0 ? { kind: "causal", offset } : { kind: "explicit", visible: a.mask.subarray(0, M * L) };
+    attentionPairs(a.out, a.probs, a.q, a.k, a.v, L, a.capacity, visibility, i0, i1);
+  } else {
+    const K = c[CONTROL.K], N = c[CONTROL.N], weight = c[CONTROL.WEIGHT];
+    matmulTransposedColumns(output, input, arena.subarray(weight, weight + N * K), M, K, N, i0, i1);
+  }
 }
 
 /**
@@ -278,11 +297,7 @@ export class KernelThreads {
     /** The weights given to {@link KernelThreads.start}, copied into the shared arena, in the same order. */
     readonly tensors: readonly Tensor[],
     private readonly workers: readonly Worker[],
-    private readonly control: Int32Array,
-    private readonly arena: Float64Array,
-    private readonly input: Float64Array,
-    private readonly output: Float64Array,
-    private readonly attentionScratch: AttentionScratch | null,
+    private readonly memory: KernelMemory,
   ) {}
 
   /** Threads that compute a product: the workers plus the calling thread. */
@@ -301,42 +316,35 @@ export class KernelThreads {
     if (!Number.isInteger(threads) || threads < 1 || threads > 17) {
       throw new RangeError(`KernelThreads.start: threads must be an integer in 1..17, got ${threads}`);
     }
-    const total = weights.reduce((s, t) => s + t.size, 0);
-    const arena = sharedF64(total);
-    const tensors: Tensor[] = [];
+    const arena = sharedF64(weights.reduce((s, t) => s + t.size, 0));
     let at = 0;
-    let widest = 1, tallest = 1;
-    for (const t of weights) {
+    const tensors = weights.map((t) => {
       const view = arena.subarray(at, at + t.size);
-      view.set(t.data);
-      tensors.push(new Tensor(view, t.shape));
       at += t.size;
-      if (t.shape.length === 2) {
-        tallest = Math.max(tallest, t.shape[0]);
-        widest = Math.max(widest, t.shape[1]);
-      }
-    }
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
-    const input = sharedF64(ROWS_PER_JOB * widest);
-    const output = sharedF64(ROWS_PER_JOB * tallest);
-    const attention = options.attention === undefined ? null : attentionScratch(options.attention);
-    const workers = Array.from({ length: threads - 1 }, (_, index) => {
-      const init: KernelWorkerInit = { index, control, arena, input, output, attention };
-      return spawnWorker(new URL("./kernel-worker.ts", import.meta.url), init);
+      view.set(t.data);
+      return new Tensor(view, t.shape);
     });
+    const matrices = weights.filter((t) => t.rank === 2);
+    const tallest = Math.max(1, ...matrices.map((t) => t.shape[0]));
+    const widest = Math.max(1, ...matrices.map((t) => t.shape[1]));
+    const memory: KernelMemory = {
+      control: new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4)), arena,
+      input: sharedF64(ROWS_PER_JOB * widest), output: sharedF64(ROWS_PER_JOB * tallest),
+      attention: options.attention === undefined ? null : attentionScratch(options.attention),
+    };
+    const workers = Array.from({ length: threads - 1 }, (_, index) =>
+      spawnWorker(new URL("./kernel-worker.ts", import.meta.url), { ...memory, index } satisfies KernelWorkerInit));
     // Each worker says "ready" once it is about to enter its loop; until then it could miss nothing
-    // (it reads the counter first), but waiting keeps start-up errors here rather than in a forward.
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once("message", () => resolve());
-      w.once("error", reject);
-    })));
+    // (it reads the counter first), but waiting keeps start-up errors here rather than in a forward
+    // (`once` rejects when the worker emits "error" first).
+    await Promise.all(workers.map((w) => once(w, "message")));
     for (const w of workers) w.unref(); // an idle pool never keeps the process alive
-    return new KernelThreads(tensors, workers, control, arena, input, output, attention);
+    return new KernelThreads(tensors, workers, memory);
   }
 
   /** True when `w` lies in this pool's shared arena (is, or is part of, one of {@link KernelThreads.tensors}' data). */
   holds(w: Float64Array): boolean {
-    return w.buffer === this.arena.buffer;
+    return w.buffer === this.memory.arena.buffer;
   }
 
   /**
@@ -344,44 +352,39 @@ export class KernelThreads {
    * Bit-identical to `matmulTransposedKernel`.
    */
   matmulTransposed(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-    const c = this.control;
-    const weight = w.byteOffset / 8;
+    const { control: c, input, output } = this.memory;
     for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
       const rows = Math.min(ROWS_PER_JOB, M - r0);
-      this.input.set(x.subarray(r0 * K, (r0 + rows) * K));
-      // Column ranges: the caller takes the first share, worker j the (j+1)-th; multiples of 4 columns.
-      const share = Math.ceil(N / this.threads / 4) * 4;
-      c[CONTROL.KIND] = JOB_MATMUL;
+      input.set(x.subarray(r0 * K, (r0 + rows) * K));
       c[CONTROL.M] = rows;
       c[CONTROL.K] = K;
       c[CONTROL.N] = N;
-      c[CONTROL.WEIGHT] = weight;
-      this.runJob(N, share, (end) => matmulTransposedColumns(this.output, this.input, w, rows, K, N, 0, end));
-      out.set(this.output.subarray(0, rows * N), r0 * N);
+      c[CONTROL.WEIGHT] = w.byteOffset / 8;
+      this.runJob(JOB_MATMUL, N, 4);
+      out.set(output.subarray(0, rows * N), r0 * N);
     }
   }
 
   /** `out = silu(x)` over `size` elements, split over the pool in chunks; bit-identical to one thread. */
   silu(out: Float64Array, x: Float64Array, size: number): void {
-    const chunk = Math.min(this.input.length, this.output.length);
+    const { input, output } = this.memory;
+    const chunk = Math.min(input.length, output.length);
     for (let e0 = 0; e0 < size; e0 += chunk) {
       const count = Math.min(chunk, size - e0);
-      this.input.set(x.subarray(e0, e0 + count));
-      const share = Math.ceil(count / this.threads);
-      this.control[CONTROL.KIND] = JOB_SILU;
-      this.runJob(count, share, (end) => siluRange(this.output, this.input, 0, end));
-      out.set(this.output.subarray(0, count), e0);
+      input.set(x.subarray(e0, e0 + count));
+      this.runJob(JOB_SILU, count, 1);
+      out.set(output.subarray(0, count), e0);
     }
   }
 
   /** True when this pool's scratch holds a product with reduction width `K` and `N` outputs per row. */
   fitsProduct(K: number, N: number): boolean {
-    return K * ROWS_PER_JOB <= this.input.length && N * ROWS_PER_JOB <= this.output.length;
+    return K * ROWS_PER_JOB <= this.memory.input.length && N * ROWS_PER_JOB <= this.memory.output.length;
   }
 
   /** True when this pool can run attention of this head layout over `L` keys. */
   runsAttention(shape: AttentionShape, L: number): boolean {
-    const c = this.attentionScratch?.capacity;
+    const c = this.memory.attention?.capacity;
     return c !== undefined && c.numHeads === shape.numHeads && c.numKeyValueHeads === shape.numKeyValueHeads
       && c.headDim === shape.headDim && L <= c.maxKeys;
   }
@@ -391,34 +394,32 @@ export class KernelThreads {
    * rows; bit-identical to it. Requires {@link KernelThreads.runsAttention}.
    */
   attention(out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array, M: number, L: number, visibility: Visibility): void {
-    const a = this.attentionScratch!;
+    const c = this.memory.control, a = this.memory.attention!;
     const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = a.capacity;
-    const c = this.control;
     a.k.set(k.subarray(0, L * Hkv * D));
     a.v.set(v.subarray(0, L * Hkv * D));
     for (let r0 = 0; r0 < M; r0 += ROWS_PER_JOB) {
       const rows = Math.min(ROWS_PER_JOB, M - r0);
       a.q.set(q.subarray(r0 * H * D, (r0 + rows) * H * D));
       if (visibility.kind === "explicit") a.mask.set(visibility.visible.subarray(r0 * L, (r0 + rows) * L));
-      const pairs = rows * H;
-      const share = Math.ceil(pairs / this.threads);
-      c[CONTROL.KIND] = JOB_ATTENTION;
       c[CONTROL.M] = rows;
       c[CONTROL.KEYS] = L;
       c[CONTROL.OFFSET] = visibility.kind === "causal" ? visibility.offset + r0 : -1;
-      this.runJob(pairs, share, (end) => attentionJob(c, a, 0, end));
+      this.runJob(JOB_ATTENTION, rows * H, 1);
       out.set(a.out.subarray(0, rows * H * D), r0 * H * D);
       probs.set(a.probs.subarray(0, rows * H * L), r0 * H * L);
     }
   }
 
   /**
-   * Runs the job whose kind and sizes are already in the control words, over items `0 .. total-1`:
-   * the calling thread takes `0 .. share-1` (`own(end)` with end = min(total, share)), worker j the
-   * (j+1)-th share. Publishes the ranges, computes its own, and waits until every worker has finished.
+   * Runs a job of `kind`, its sizes already in the control words, over items `0 .. total-1` in shares
+   * of whole multiples of `align` items: the calling thread takes the first share, worker j the
+   * (j+1)-th. Publishes the ranges, computes its own share, and waits until every worker has finished.
    */
-  private runJob(total: number, share: number, own: (end: number) => void): void {
-    const c = this.control;
+  private runJob(kind: number, total: number, align: number): void {
+    const c = this.memory.control;
+    const share = Math.ceil(total / this.threads / align) * align;
+    c[CONTROL.KIND] = kind;
     for (let j = 0; j < this.workers.length; j++) {
       c[CONTROL.RANGES + 2 * j] = Math.min(total, (j + 1) * share);
       c[CONTROL.RANGES + 2 * j + 1] = Math.min(total, (j + 2) * share);
@@ -426,7 +427,7 @@ export class KernelThreads {
     const seq = ++this.seq;
     Atomics.store(c, CONTROL.SEQ, seq);
     Atomics.notify(c, CONTROL.SEQ);
-    own(Math.min(total, share));
+    runShare(this.memory, 0, Math.min(total, share));
     for (let j = 0; j < this.workers.length; j++) {                      // wait for every worker (spin, then sleep, re-checking)
       let done = Atomics.load(c, CONTROL.DONE + j);
       while (done !== seq) done = waitForChange(c, CONTROL.DONE + j, done, () => Atomics.load(c, CONTROL.ERROR) !== 0);
@@ -439,9 +440,9 @@ export class KernelThreads {
       w.ref(); // keep the process alive until the worker has seen the exit job
       w.once("exit", () => resolve());
     }));
-    this.control[CONTROL.KIND] = JOB_EXIT;
-    Atomics.store(this.control, CONTROL.SEQ, ++this.seq);
-    Atomics.notify(this.control, CONTROL.SEQ);
+    this.memory.control[CONTROL.KIND] = JOB_EXIT;
+    Atomics.store(this.memory.control, CONTROL.SEQ, ++this.seq);
+    Atomics.notify(this.memory.control, CONTROL.SEQ);
     await Promise.all(exited);
   }
 }
