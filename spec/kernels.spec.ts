@@ -21,7 +21,7 @@ import fc from "fast-check";
 import { describe, it } from "vitest";
 
 import {
-  attentionKernel, attentionPairs, attentionReference, matmulTransposedColumns, matmulTransposedKernel, matmulTransposedReference,
+  attentionKernel, attentionReference, matmulTransposedKernel, matmulTransposedReference,
   type AttentionShape, type Visibility,
 } from "../src/tensor/kernels.ts";
 import { expectBitIdentical } from "./helpers/models.ts";
@@ -53,8 +53,8 @@ describe("matmulTransposedKernel", () => {
       const whole = new Float64Array(M * N);
       const halves = new Float64Array(M * N);
       matmulTransposedKernel(whole, x, w, M, K, N);
-      matmulTransposedColumns(halves, x, w, M, K, N, 0, split);
-      matmulTransposedColumns(halves, x, w, M, K, N, split, N);
+      matmulTransposedKernel(halves, x, w, M, K, N, 0, split);
+      matmulTransposedKernel(halves, x, w, M, K, N, split, N);
       expectBitIdentical(`columns 0..${split} and ${split}..${N} vs all at once, M ${M} K ${K}`, halves, whole, N);
     }), RUNS);
   });
@@ -124,7 +124,7 @@ describe("attentionKernel", () => {
       const split = { out: new Float64Array(M * width), probs: new Float64Array(M * shape.numHeads * L) };
       const reference = { out: new Float64Array(M * width), probs: new Float64Array(M * shape.numHeads * L) };
       const bounds = [0, ...cuts, M * shape.numHeads];
-      for (let r = 0; r + 1 < bounds.length; r++) attentionPairs(split.out, split.probs, q, k, v, L, shape, visibility, bounds[r], bounds[r + 1]);
+      for (let r = 0; r + 1 < bounds.length; r++) attentionKernel(split.out, split.probs, q, k, v, M, L, shape, visibility, bounds[r], bounds[r + 1]);
       attentionReference(reference.out, reference.probs, q, k, v, M, L, shape, visibility);
       expectBitIdentical(`pairs split at ${cuts.join(", ")} vs reference, out, ${label(c)}`, split.out, reference.out, width);
       expectBitIdentical(`pairs split at ${cuts.join(", ")} vs reference, weights, ${label(c)}`, split.probs, reference.probs, L);

@@ -29,43 +29,30 @@
  * three rows, each load of an `x` value serves four columns), and a lone row gets eight columns at a time.
  * Each output element is still ONE accumulator that starts at 0 and adds `x[i, k] * w[n, k]` for
  * `k = 0 .. K-1` in order — the tiles only interleave *different* elements — so the result is bit-identical
- * to {@link matmulTransposedReference} whatever M, which rows share a tile, or how many threads split N.
+ * to {@link matmulTransposedReference} whatever M, which rows share a tile, or how many threads split N:
+ * a thread computes its own columns `n0 .. n1-1` (every row), and an element's arithmetic does not depend
+ * on the range it falls in.
  *
  * Why these tile sizes: V8 emits scalar float64 code and x86-64 has 16 vector registers. 3 x 4 = 12
  * accumulators plus four weights fit; 4 x 4 spills and is slower. A single token (AR decoding) has no
  * second row to share the weight loads with, so it is load-bound; eight independent accumulators hide
  * the add latency. The measurements behind these choices are in docs/performance.md, with their run.
  *
- * @param out - [M, N], overwritten
- * @param x - [M, K]
- * @param w - [N, K]
- * @example
- * ```ts
- * const out = new Float64Array(2);
- * matmulTransposedKernel(out, Float64Array.of(1, 2), Float64Array.of(1, 0, 1, 1), 1, 2, 2); // out = [1, 3]
- * ```
- * @category Kernels
- */
-export function matmulTransposedKernel(out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number): void {
-  matmulTransposedColumns(out, x, w, M, K, N, 0, N);
-}
-
-/**
- * Columns `n0 .. n1-1` of {@link matmulTransposedKernel} (every row). Splitting N between threads calls
- * this with disjoint column ranges; an element's arithmetic does not depend on the range it falls in.
- *
  * @param out - [M, N], columns n0 .. n1-1 overwritten
  * @param x - [M, K]
  * @param w - [N, K]
+ * @param n0 - first column to compute (default 0)
+ * @param n1 - end of the columns to compute (default N)
  * @example
  * ```ts
- * const out = new Float64Array(2);
- * matmulTransposedColumns(out, Float64Array.of(1, 2), Float64Array.of(1, 0, 1, 1), 1, 2, 2, 1, 2); // out = [0, 3]
+ * const out = new Float64Array(2), x = Float64Array.of(1, 2), w = Float64Array.of(1, 0, 1, 1);
+ * matmulTransposedKernel(out, x, w, 1, 2, 2);                // out = [1, 3]
+ * matmulTransposedKernel(out.fill(0), x, w, 1, 2, 2, 1, 2);  // column 1 only: out = [0, 3]
  * ```
  * @category Kernels
  */
-export function matmulTransposedColumns(
-  out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number, n0: number, n1: number,
+export function matmulTransposedKernel(
+  out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number, n0 = 0, n1 = N,
 ): void {
   let i = 0;
   for (; i + 3 <= M; i += 3) threeRows(out, x, w, i, K, N, n0, n1);
@@ -361,13 +348,20 @@ export interface AttentionShape {
  * Attention is the only operation that mixes positions. Keys and values are read in place (from the
  * KV cache when there is one), never copied. Bit-identical to {@link attentionReference}.
  *
- * @param out - [M, H * D], overwritten
- * @param probs - [M, H, L] scratch that receives the attention weights (0 for hidden keys); kept for backward
+ * A kernel thread computes only the (query row, head) pairs `p0 .. p1-1`, pair `p = i H + h`. A pair's
+ * result does not depend on which other pairs are computed, or by which thread, so any split gives the
+ * same bits as the whole.
+ *
+ * @param out - [M, H * D], the rows of pairs p0 .. p1-1 overwritten
+ * @param probs - [M, H, L] scratch that receives the attention weights (0 for hidden keys) of pairs
+ *   p0 .. p1-1; kept for backward
  * @param q - [M, H * D]
  * @param k - [L, Hkv * D]
  * @param v - [L, Hkv * D]
  * @param M - query rows
  * @param L - keys
+ * @param p0 - first pair to compute (default 0)
+ * @param p1 - end of the pairs to compute (default M H, all of them)
  * @example
  * ```ts
  * // one query (H = Hkv = 1, D = 1), two visible keys with equal scores: the mean of the two values
@@ -375,38 +369,15 @@ export interface AttentionShape {
  * const shape = { numHeads: 1, numKeyValueHeads: 1, headDim: 1 };
  * attentionKernel(out, probs, Float64Array.of(1), Float64Array.of(1, 1), Float64Array.of(2, 4), 1, 2, shape, { kind: "causal", offset: 1 });
  * out; // [3]; probs [0.5, 0.5]
+ * // two query rows, H = 2: four pairs, split in two halves
+ * attentionKernel(out, probs, q, k, v, 2, L, shape, visibility, 0, 2); // pairs (0, h0), (0, h1): query row 0
+ * attentionKernel(out, probs, q, k, v, 2, L, shape, visibility, 2, 4); // pairs (1, h0), (1, h1): query row 1
  * ```
  * @category Kernels
  */
 export function attentionKernel(
   out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
-  M: number, L: number, shape: AttentionShape, visibility: Visibility,
-): void {
-  attentionPairs(out, probs, q, k, v, L, shape, visibility, 0, M * shape.numHeads);
-}
-
-/**
- * {@link attentionKernel} for the (query row, head) pairs `p0 .. p1-1` only, pair `p = i H + h`: what
- * one kernel thread computes. A pair's result does not depend on which other pairs are computed, or by
- * which thread, so any split gives the same bits as the whole.
- *
- * @param out - [M, H * D], the rows of pairs p0 .. p1-1 overwritten
- * @param probs - [M, H, L], the rows of pairs p0 .. p1-1 overwritten
- * @param q - [M, H * D]
- * @param k - [L, Hkv * D]
- * @param v - [L, Hkv * D]
- * @param L - keys
- * @example
- * ```ts
- * // two query rows, H = 2: rows 0 and 1 of every head as four pairs, split in two halves
- * attentionPairs(out, probs, q, k, v, L, shape, visibility, 0, 2); // pairs (0, h0), (0, h1): query row 0
- * attentionPairs(out, probs, q, k, v, L, shape, visibility, 2, 4); // pairs (1, h0), (1, h1): query row 1
- * ```
- * @category Kernels
- */
-export function attentionPairs(
-  out: Float64Array, probs: Float64Array, q: Float64Array, k: Float64Array, v: Float64Array,
-  L: number, shape: AttentionShape, visibility: Visibility, p0: number, p1: number,
+  M: number, L: number, shape: AttentionShape, visibility: Visibility, p0 = 0, p1 = M * shape.numHeads,
 ): void {
   const { numHeads: H, numKeyValueHeads: Hkv, headDim: D } = shape;
   const scale = 1 / Math.sqrt(D);

@@ -73,8 +73,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, ignoreI
     total += lse[i] - z[i * V + t];
   }
   const divisor = reduction === "mean" && count > 0 ? count : 1;
-  const out = Tensor.from([total / divisor], []);
-  return track(out, [logits], (g) => {
+  return track(Tensor.from([total / divisor], []), [logits], (g) => {
     // dL/dz_ij = g (softmax_j - [j = t_i]) / divisor
     const dz = gradOf(logits);
     const k = g[0] / divisor;
@@ -141,8 +140,7 @@ export function softCrossEntropy(student: Tensor, studentRows: readonly number[]
     }
   }
   const divisor = n > 0 ? n : 1;
-  const out = Tensor.from([total / divisor], []);
-  return track(out, [student], (g) => {
+  return track(Tensor.from([total / divisor], []), [student], (g) => {
     // dL/dS_j = g (softmax(S)_j - p_j) / n, for student rows only
     const ds = gradOf(student);
     const k = g[0] / divisor;

@@ -40,9 +40,7 @@ export class ShapeError extends Error {
  * @category Tensor
  */
 export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
+  return shape.reduce((n, d) => n * d, 1);
 }
 
 /**

@@ -12,9 +12,9 @@
  * into shared scratch, and each thread takes a range of (query row, head) pairs. Every other tensor
  * stays where it was.
  *
- * **Exact whatever the split.** A thread computes its columns with `matmulTransposedColumns`, the very
- * loop the single-threaded kernel runs, and its attention pairs with `attentionPairs`, the loop
- * `attentionKernel` runs; an output element does not depend on which thread or which range computed it.
+ * **Exact whatever the split.** A thread computes its columns with `matmulTransposedKernel`, the very
+ * loop the single-threaded product runs, and its attention pairs with `attentionKernel` over a range of
+ * pairs; an output element does not depend on which thread or which range computed it.
  * So the logits with 2 threads are bit-identical to those with one (spec/threads.spec.ts), and every
  * decoder stays exactly equal to AR greedy.
  *
@@ -34,7 +34,7 @@
  * at start: use the returned tensors for inference; training updates its own weights in place and does
  * not use kernel threads (it has data-parallel workers, `src/training/parallel.ts`).
  *
- * Read next: `kernel-worker.ts` (the worker's loop), `kernels.ts` (`matmulTransposedColumns`).
+ * Read next: `kernel-worker.ts` (the worker's loop), `kernels.ts` (`matmulTransposedKernel`).
  *
  * @module
  */
@@ -42,7 +42,7 @@ import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
 import { spawnWorker } from "../util/workers.ts";
 import {
-  attentionKernel, attentionPairs, matmulTransposedColumns, matmulTransposedKernel, type AttentionShape, type Visibility,
+  attentionKernel, matmulTransposedKernel, type AttentionShape, type Visibility,
 } from "./kernels.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -241,10 +241,10 @@ export function runShare(memory: KernelMemory, i0: number, i1: number): void {
   } else if (kind === JOB_ATTENTION) {
     const a = memory.attention!, L = c[CONTROL.KEYS], offset = c[CONTROL.OFFSET];
     const visibility: Visibility = offset >= 0 ? { kind: "causal", offset } : { kind: "explicit", visible: a.mask.subarray(0, M * L) };
-    attentionPairs(a.out, a.probs, a.q, a.k, a.v, L, a.capacity, visibility, i0, i1);
+    attentionKernel(a.out, a.probs, a.q, a.k, a.v, M, L, a.capacity, visibility, i0, i1);
   } else {
     const K = c[CONTROL.K], N = c[CONTROL.N], weight = c[CONTROL.WEIGHT];
-    matmulTransposedColumns(output, input, arena.subarray(weight, weight + N * K), M, K, N, i0, i1);
+    matmulTransposedKernel(output, input, arena.subarray(weight, weight + N * K), M, K, N, i0, i1);
   }
 }
 
