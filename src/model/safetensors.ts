@@ -215,13 +215,10 @@ function checkTensorForWriting(tensor: StoredTensor, seen: Set<string>): void {
 
 /** Serialises the metadata entry, checking that every value is a string. */
 function encodeMetadata(metadata: Record<string, string>): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== "string") {
-      throw new TypeError(`encodeSafetensors: metadata value for key ${quote(key)} must be a string`);
-    }
-    parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
-  }
+  const pairs = Object.entries(metadata);
+  const bad = pairs.find(([, value]) => typeof value !== "string");
+  if (bad !== undefined) throw new TypeError(`encodeSafetensors: metadata value for key ${quote(bad[0])} must be a string`);
+  const parts = pairs.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
   return `"${METADATA_KEY}":{${parts.join(",")}}`;
 }
 
