@@ -240,10 +240,8 @@ export function chooseBlockSize(curve: CostCurve, calibration: readonly BlockCal
     const costRatio = costAt(curve.points, c.tokensPerForwardCall);
     return { ...c, costRatio, expectedSpeedup: c.tokensPerForward / costRatio };
   });
-  let best = candidates[0];
-  for (const c of candidates) {
-    if (c.expectedSpeedup > best.expectedSpeedup || (c.expectedSpeedup === best.expectedSpeedup && c.blockSize < best.blockSize)) best = c;
-  }
+  let best = candidates.reduce((b, c) =>
+    (c.expectedSpeedup > b.expectedSpeedup || (c.expectedSpeedup === b.expectedSpeedup && c.blockSize < b.blockSize) ? c : b));
   const ar = candidates.find((c) => c.blockSize === 1);
   if (ar !== undefined && best.blockSize !== 1 && best.expectedSpeedup < minGain) best = ar;
   return { blockSize: best.blockSize, expectedSpeedup: best.expectedSpeedup, candidates, curve };

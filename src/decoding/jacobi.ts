@@ -112,10 +112,9 @@ export function jacobiSampledIteration(
   const result = runner.forward(draft, { cache });                            // appends T rows of KV
   const logits = result.logits();                                             // [T, V]
   const greedy = Array.from(result.argmax());                                 // [T]; the guesses for the rejected tail
-  const verdict = verifySampled([draft], (_, i) => samplingDistribution(logits, i, sampling), eos, rng);
-  const accepted = verdict.accepted;
+  const { accepted, next: anchor } = verifySampled([draft], (_, i) => samplingDistribution(logits, i, sampling), eos, rng);
   cache.truncate(committedLength + accepted);                                 // the rollback
-  const next = [verdict.next, ...greedy.slice(accepted, draft.length - 1)];   // the sampled anchor, then the Jacobi update
+  const next = [anchor, ...greedy.slice(accepted, draft.length - 1)];         // the sampled anchor, then the Jacobi update
   return { greedy, accepted, next };
 }
 

@@ -137,10 +137,7 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
       if (verdict.row === 0) cache.truncate(P + verdict.accepted);
       else cache.keepRows(P, P + starts[verdict.row], verdict.accepted);
       from.anchor++;
-      const extra = verdict.accepted - 1;
-      if (verdict.row > 0) from.recycled += extra;
-      else if (ra.fresh) from.promoted += extra;
-      else from.draft += extra;
+      from[verdict.row > 0 ? "recycled" : ra.fresh ? "promoted" : "draft"] += verdict.accepted - 1;   // the tokens after the anchor
       if (verdict.row > 0) pool.used(row);
       ra.committed += verdict.accepted;
       ra.fresh = false;
@@ -162,10 +159,9 @@ export function multiBlock(config: ModelConfig, params: Params, prompt: readonly
       let at = raDraftLength;                                                             // main-row index of the block's first token
       for (const b of pseudo) {
         const updated = Array.from(greedy.subarray(at - 1, at - 1 + b.draft.length));    // each token from the position before it
-        const settled = commonPrefixLength(updated, b.draft);                           // the leading run the update left unchanged
+        b.settled = commonPrefixLength(updated, b.draft);                               // the leading run the update left unchanged
         at += b.draft.length;
         b.draft = updated;
-        b.settled = settled;
       }
 
       // 5. promote the next block when the RA block is complete; start afresh at the cap
@@ -223,12 +219,8 @@ interface PseudoActive {
 
 /** Where each row starts in the concatenated tokens of a forward. */
 function rowStarts(rows: readonly (readonly number[])[]): number[] {
-  const starts: number[] = [];
-  let at = 0;
-  for (const r of rows) {
-    starts.push(at);
-    at += r.length;
-  }
+  const starts = [0];
+  for (const r of rows.slice(0, -1)) starts.push(starts[starts.length - 1] + r.length);   // each row after the one before
   return starts;
 }
 

@@ -117,19 +117,12 @@ export function samplingDistribution(logits: Tensor, row: number, sampling: Reso
   for (let v = 0; v < V; v++) p[v] /= sum;
   if (sampling.topK === null && sampling.topP === 1) return p;
   const ranked = Array.from({ length: V }, (_, v) => v).sort((a, b) => p[b] - p[a] || a - b);
-  let keep = Math.min(sampling.topK ?? V, V);
-  let mass = 0;
-  for (let i = 0; i < keep; i++) {
-    mass += p[ranked[i]];
-    if (mass >= sampling.topP) {
-      keep = i + 1;                                                        // the smallest set reaching p
-      break;
-    }
-  }
+  const limit = Math.min(sampling.topK ?? V, V);
+  let keep = 0;
+  let mass = 0;                                                            // of the kept set, summed in rank order
+  while (keep < limit && mass < sampling.topP) mass += p[ranked[keep++]];  // the smallest set reaching p, at most k
   const kept = new Float64Array(V);
-  let keptMass = 0;
-  for (let i = 0; i < keep; i++) keptMass += p[ranked[i]];
-  for (let i = 0; i < keep; i++) kept[ranked[i]] = p[ranked[i]] / keptMass;
+  for (let i = 0; i < keep; i++) kept[ranked[i]] = p[ranked[i]] / mass;
   return kept;
 }
 

@@ -103,11 +103,8 @@ export function firstMismatch(state: readonly number[], fixedPoint: readonly num
 
 function tokenArray(value: unknown, field: string, where: string): number[] {
   if (!Array.isArray(value)) throw new TrajectoryError(`${where}: ${field} must be an array of token ids, got ${describe(value)}`);
-  value.forEach((id, i) => {
-    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
-      throw new TrajectoryError(`${where}: ${field}[${i}] must be a non-negative integer token id, got ${describe(id)}`);
-    }
-  });
+  const i = value.findIndex((id) => typeof id !== "number" || !Number.isInteger(id) || id < 0);
+  if (i >= 0) throw new TrajectoryError(`${where}: ${field}[${i}] must be a non-negative integer token id, got ${describe(value[i])}`);
   return value as number[];
 }
 

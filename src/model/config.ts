@@ -130,40 +130,55 @@ export type PresetName = keyof typeof PRESETS;
  * @category Model
  */
 export function validateConfig(config: ModelConfig, where = "validateConfig"): ModelConfig {
-  if (config.architecture !== "LlamaForCausalLM" && config.architecture !== "Qwen2ForCausalLM") {
-    throw new ConfigError(`${where}: architecture must be LlamaForCausalLM or Qwen2ForCausalLM, got ${JSON.stringify(config.architecture)}`);
-  }
-  for (const field of ["vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKeyValueHeads", "maxPositions"] as const) {
-    const v = config[field];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-      throw new ConfigError(`${where}: ${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  /** Throws for the first of `fields` that fails `ok`; `expected` finishes the sentence "must be ...". */
+  const check = (fields: readonly (keyof ModelConfig)[], ok: (value: unknown) => boolean, expected: string): void => {
+    for (const field of fields) {
+      if (!ok(config[field])) throw new ConfigError(`${where}: ${field} must be ${expected}, got ${JSON.stringify(config[field])}`);
     }
-  }
+  };
+  check(["architecture"], (v) => v === "LlamaForCausalLM" || v === "Qwen2ForCausalLM", "LlamaForCausalLM or Qwen2ForCausalLM");
+  check(["vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKeyValueHeads", "maxPositions"],
+    (v) => typeof v === "number" && Number.isSafeInteger(v) && v > 0, "a positive integer");
   if (config.hiddenSize % config.numHeads !== 0 || headDim(config) % 2 !== 0) {
     throw new ConfigError(`${where}: hiddenSize ${config.hiddenSize} must be numHeads ${config.numHeads} times an even head size`);
   }
   if (config.numHeads % config.numKeyValueHeads !== 0) {
     throw new ConfigError(`${where}: numKeyValueHeads ${config.numKeyValueHeads} must divide numHeads ${config.numHeads}`);
   }
-  for (const field of ["ropeTheta", "rmsNormEps"] as const) {
-    const v = config[field];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-      throw new ConfigError(`${where}: ${field} must be a positive number, got ${JSON.stringify(v)}`);
-    }
-  }
-  for (const field of ["tieWordEmbeddings", "attentionBias"] as const) {
-    if (typeof config[field] !== "boolean") throw new ConfigError(`${where}: ${field} must be true or false, got ${JSON.stringify(config[field])}`);
-  }
-  for (const field of ["bosTokenId", "eosTokenId", "padTokenId"] as const) {
-    const v = config[field];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= config.vocabSize) {
-      throw new ConfigError(`${where}: ${field} must be a token id in 0..${config.vocabSize - 1}, got ${JSON.stringify(v)}`);
-    }
-  }
+  check(["ropeTheta", "rmsNormEps"], (v) => typeof v === "number" && Number.isFinite(v) && v > 0, "a positive number");
+  check(["tieWordEmbeddings", "attentionBias"], (v) => typeof v === "boolean", "true or false");
+  check(["bosTokenId", "eosTokenId", "padTokenId"],
+    (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < config.vocabSize, `a token id in 0..${config.vocabSize - 1}`);
   return config;
 }
 
 // ---------------------------------------------------------------- Hugging Face config.json
+
+/**
+ * The keys of `config.json`, in the order they are written, each with the {@link ModelConfig} field it
+ * holds, or the function that derives its value from the config (derived keys are written, not read back).
+ */
+const HF_KEYS: readonly (readonly [string, keyof ModelConfig | ((config: ModelConfig) => unknown)])[] = [
+  ["architectures", (c) => [c.architecture]],
+  ["model_type", (c) => (c.architecture === "Qwen2ForCausalLM" ? "qwen2" : "llama")],
+  ["hidden_size", "hiddenSize"],
+  ["intermediate_size", "intermediateSize"],
+  ["num_hidden_layers", "numLayers"],
+  ["num_attention_heads", "numHeads"],
+  ["num_key_value_heads", "numKeyValueHeads"],
+  ["head_dim", headDim],
+  ["vocab_size", "vocabSize"],
+  ["max_position_embeddings", "maxPositions"],
+  ["rope_theta", "ropeTheta"],
+  ["rms_norm_eps", "rmsNormEps"],
+  ["tie_word_embeddings", "tieWordEmbeddings"],
+  ["attention_bias", "attentionBias"],
+  ["hidden_act", () => "silu"],
+  ["bos_token_id", "bosTokenId"],
+  ["eos_token_id", "eosTokenId"],
+  ["pad_token_id", "padTokenId"],
+  ["torch_dtype", () => "float32"],
+];
 
 /**
  * The `config.json` object Hugging Face's `LlamaForCausalLM` / `Qwen2ForCausalLM` read.
@@ -175,27 +190,7 @@ export function validateConfig(config: ModelConfig, where = "validateConfig"): M
  * @category Checkpoints
  */
 export function toHfConfig(config: ModelConfig): Record<string, unknown> {
-  return {
-    architectures: [config.architecture],
-    model_type: config.architecture === "Qwen2ForCausalLM" ? "qwen2" : "llama",
-    hidden_size: config.hiddenSize,
-    intermediate_size: config.intermediateSize,
-    num_hidden_layers: config.numLayers,
-    num_attention_heads: config.numHeads,
-    num_key_value_heads: config.numKeyValueHeads,
-    head_dim: headDim(config),
-    vocab_size: config.vocabSize,
-    max_position_embeddings: config.maxPositions,
-    rope_theta: config.ropeTheta,
-    rms_norm_eps: config.rmsNormEps,
-    tie_word_embeddings: config.tieWordEmbeddings,
-    attention_bias: config.attentionBias,
-    hidden_act: "silu",
-    bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenId,
-    pad_token_id: config.padTokenId,
-    torch_dtype: "float32",
-  };
+  return Object.fromEntries(HF_KEYS.map(([key, value]) => [key, typeof value === "string" ? config[value] : value(config)]));
 }
 
 /**
@@ -223,23 +218,9 @@ export function fromHfConfig(json: unknown, file: string): ModelConfig {
   if (!Array.isArray(architectures) || architectures.length !== 1) {
     throw new ConfigError(`${file}: "architectures" must be a one-element array, got ${JSON.stringify(architectures)}`);
   }
-  const config: ModelConfig = {
-    architecture: architectures[0] as ModelConfig["architecture"],
-    hiddenSize: need("hidden_size") as number,
-    intermediateSize: need("intermediate_size") as number,
-    numLayers: need("num_hidden_layers") as number,
-    numHeads: need("num_attention_heads") as number,
-    numKeyValueHeads: need("num_key_value_heads") as number,
-    vocabSize: need("vocab_size") as number,
-    maxPositions: need("max_position_embeddings") as number,
-    ropeTheta: need("rope_theta") as number,
-    rmsNormEps: need("rms_norm_eps") as number,
-    tieWordEmbeddings: need("tie_word_embeddings") as boolean,
-    attentionBias: need("attention_bias") as boolean,
-    bosTokenId: need("bos_token_id") as number,
-    eosTokenId: need("eos_token_id") as number,
-    padTokenId: need("pad_token_id") as number,
-  };
+  // The fields in table order, so that the first missing key is the one reported.
+  const fields = HF_KEYS.flatMap(([key, field]) => (typeof field === "string" ? [[field, need(key)]] : []));
+  const config = { architecture: architectures[0], ...Object.fromEntries(fields) } as ModelConfig;
   validateConfig(config, file);
   if ("head_dim" in o && o.head_dim !== headDim(config)) {
     throw new ConfigError(`${file}: head_dim ${JSON.stringify(o.head_dim)} must equal hidden_size / num_attention_heads = ${headDim(config)}`);

@@ -215,13 +215,10 @@ function checkTensorForWriting(tensor: StoredTensor, seen: Set<string>): void {
 
 /** Serialises the metadata entry, checking that every value is a string. */
 function encodeMetadata(metadata: Record<string, string>): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== "string") {
-      throw new TypeError(`encodeSafetensors: metadata value for key ${quote(key)} must be a string`);
-    }
-    parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
-  }
+  const pairs = Object.entries(metadata);
+  const bad = pairs.find(([, value]) => typeof value !== "string");
+  if (bad !== undefined) throw new TypeError(`encodeSafetensors: metadata value for key ${quote(bad[0])} must be a string`);
+  const parts = pairs.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
   return `"${METADATA_KEY}":{${parts.join(",")}}`;
 }
 
@@ -241,8 +238,6 @@ export interface DecodedTensor extends StoredTensor {
 interface ValidatedEntry extends Omit<DecodedTensor, "data"> {
   readonly begin: number;
   readonly end: number;
-  /** Position in the header, used to keep sorting stable and deterministic. */
-  readonly index: number;
 }
 
 /**
@@ -295,12 +290,13 @@ export function decodeSafetensors(
   const entries: ValidatedEntry[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === METADATA_KEY) metadata = validateMetadata(value, file);
-    else entries.push(validateEntry(name, value, entries.length, dataLength, file));
+    else entries.push(validateEntry(name, value, dataLength, file));
   }
 
   // File order: by begin, then end (so an empty tensor sitting at a boundary
-  // comes before the tensor that starts there), then header position.
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end || a.index - b.index);
+  // comes before the tensor that starts there), then header position (the
+  // sort is stable, and entries are in header order).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   checkNoOverlap(entries, file);
 
   const tensors = new Map<string, DecodedTensor>();
@@ -370,13 +366,9 @@ function validateMetadata(value: unknown, file: string): Record<string, string> 
     throw new CheckpointError(file, `"${METADATA_KEY}" must be an object of strings, got ${describe(value)}`);
   }
   const pairs = Object.entries(value);
-  for (const [key, item] of pairs) {
-    if (typeof item !== "string") {
-      throw new CheckpointError(
-        file,
-        `"${METADATA_KEY}" value for key ${quote(key)} must be a string, got ${describe(item)}`,
-      );
-    }
+  const bad = pairs.find(([, item]) => typeof item !== "string");
+  if (bad !== undefined) {
+    throw new CheckpointError(file, `"${METADATA_KEY}" value for key ${quote(bad[0])} must be a string, got ${describe(bad[1])}`);
   }
   // fromEntries defines own properties, so even a key named "__proto__"
   // round-trips as data instead of changing the object's prototype.
@@ -384,24 +376,16 @@ function validateMetadata(value: unknown, file: string): Record<string, string> 
 }
 
 /** Checks one tensor entry's fields and that its byte range matches its shape. */
-function validateEntry(
-  name: string,
-  value: unknown,
-  index: number,
-  dataLength: number,
-  file: string,
-): ValidatedEntry {
+function validateEntry(name: string, value: unknown, dataLength: number, file: string): ValidatedEntry {
   const fail = (problem: string): CheckpointError => new CheckpointError(file, problem, name);
 
   if (!isPlainObject(value)) throw fail(`entry must be a JSON object, got ${describe(value)}`);
-  for (const field of Object.keys(value)) {
-    if (!ENTRY_FIELDS.includes(field)) {
-      throw fail(`unexpected field ${quote(field)} (an entry has exactly ${ENTRY_FIELDS.join(", ")})`);
-    }
+  const unexpected = Object.keys(value).find((field) => !ENTRY_FIELDS.includes(field));
+  if (unexpected !== undefined) {
+    throw fail(`unexpected field ${quote(unexpected)} (an entry has exactly ${ENTRY_FIELDS.join(", ")})`);
   }
-  for (const field of ENTRY_FIELDS) {
-    if (!Object.hasOwn(value, field)) throw fail(`missing field "${field}"`);
-  }
+  const missing = ENTRY_FIELDS.find((field) => !Object.hasOwn(value, field));
+  if (missing !== undefined) throw fail(`missing field "${missing}"`);
 
   // dtype
   const dtype = value["dtype"];
@@ -411,17 +395,11 @@ function validateEntry(
   }
 
   // shape
-  // Array.isArray narrows to any[]; re-typing as unknown[] keeps every
-  // element under the same scrutiny as the rest of the header.
   const shape: unknown = value["shape"];
   if (!Array.isArray(shape)) throw fail(`"shape" must be an array of non-negative integers, got ${describe(shape)}`);
-  const dims: number[] = [];
-  for (const [axis, dim] of (shape as readonly unknown[]).entries()) {
-    if (!isNonNegativeSafeInteger(dim)) {
-      throw fail(`"shape" dimension ${axis} is ${describe(dim)}; dimensions must be non-negative integers`);
-    }
-    dims.push(dim);
-  }
+  const axis = shape.findIndex((dim) => !isNonNegativeSafeInteger(dim));
+  if (axis >= 0) throw fail(`"shape" dimension ${axis} is ${describe(shape[axis])}; dimensions must be non-negative integers`);
+  const dims = shape as number[];
 
   // data_offsets
   const offsets: unknown = value["data_offsets"];
@@ -450,7 +428,7 @@ function validateEntry(
     );
   }
 
-  return { name, dtype, shape: dims, begin, end, index };
+  return { name, dtype, shape: dims, begin, end };
 }
 
 /**

@@ -125,18 +125,14 @@ export class CharTokenizer {
 
   /** Ids of the characters of `text` (no BOS added). Throws on a character outside the vocabulary. */
   encode(text: string): number[] {
-    const out: number[] = [];
-    let index = 0;
-    for (const c of text) {
+    return [...text].map((c, index) => {                                   // by code point, not UTF-16 unit
       const id = this.ids.get(c);
       if (id === undefined) {
         const code = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
         throw new TokenizerError(`encode: character ${JSON.stringify(c)} (U+${code}) at index ${index} is not in the vocabulary`);
       }
-      out.push(id);
-      index++;
-    }
-    return out;
+      return id;
+    });
   }
 
   /** Text of `ids`; special tokens decode to nothing. Throws on an id outside the vocabulary. */
