@@ -33,11 +33,9 @@ import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } fr
 import { formatTrace } from "../trace.ts";
 import { tracedJacobi } from "./trace.ts";
 
-/** Text as one line: newlines as ⏎, tabs as ⇥, EOS as ␄, BOS left out, spaces as they are. */
+/** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
 function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
-  return ids.filter((id) => id !== SPECIAL_TOKENS.bos)
-    .map((id) => (id === SPECIAL_TOKENS.eos ? "␄" : tokenizer.decode([id]).replace(/\n/g, "⏎").replace(/\t/g, "⇥")))
-    .join("");
+  return visibleText(ids.filter((id) => id !== SPECIAL_TOKENS.bos), tokenizer).replaceAll("␣", " ");
 }
 
 // ---------------------------------------------------------------- what the demo runs
