@@ -26,7 +26,7 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 import { progressReporter } from "../training/progress.ts";
 import { removeRun, runFiles } from "../training/state.ts";
-import type { LoopOptions, TrainHooks, TrainResult } from "../training/trainer.ts";
+import type { TrainHooks, TrainOptions, TrainResult } from "../training/trainer.ts";
 import { removeLeftovers } from "../util/atomic-write.ts";
 import { lockFolder, type FolderLock } from "../util/run-lock.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
@@ -55,7 +55,7 @@ export const RUN_FOLDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
  * ```
  * @category CLI
  */
-export function scheduleOptions(flags: Flags, defaults: Pick<LoopOptions, "warmupSteps">): Omit<LoopOptions, "config" | "objective"> {
+export function scheduleOptions(flags: Flags, defaults: Pick<TrainOptions, "warmupSteps">): Omit<TrainOptions, "config" | "contextLength" | "clipNorm" | "adamw" | "evalSequences" | "initFrom"> {
   const steps = flags.steps as number;
   return {
     seed: flags.seed as number,
