@@ -166,12 +166,9 @@ function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers
       const output = rows.find((r) => r.model === model)!.outputs[i];
       let text = oneLine(output, tokenizers.get(model)!);
       if (text.length > 72) text = `${text.slice(0, 71)}…`;
-      let verdict = "";
-      const problem = prompts.problems?.[i];
-      if (problem !== undefined) {
-        const right = extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
-        verdict = right ? `  ${paint(io, GREEN, "right")}` : `  ${paint(io, RED, `wrong (answer ${problem.answer})`)}`;
-      }
+      const problem = prompts.problems?.[i];                             // math only: the answer is checked
+      const right = problem !== undefined && extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
+      const verdict = problem === undefined ? "" : `  ${right ? paint(io, GREEN, "right") : paint(io, RED, `wrong (answer ${problem.answer})`)}`;
       io.out(`    ${model.padEnd(14)}${text}${verdict}\n`);
     }
   });

@@ -119,15 +119,11 @@ export const distillCommand: Command = {
       }
       replay = (rng, length) => data.trainSequence(rng, Math.min(length, config.maxPositions));
     }
-    let evaluate: ((params: Params) => Record<string, number>) | undefined;
-    if (flags.data === "math") {
-      const math = datasetFor("math").tokenizer;
-      const problems = mathEvalSet(50, 99);
-      evaluate = (params) => {
-        const r = mathAccuracy(math, problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
-        return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
-      };
-    }
+    const math = flags.data === "math" ? { tokenizer: datasetFor("math").tokenizer, problems: mathEvalSet(50, 99) } : null;
+    const evaluate = math === null ? undefined : (params: Params) => {
+      const r = mathAccuracy(math.tokenizer, math.problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
+      return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
+    };
     return runInFolder("distill", flags, io, (hooks) => {
       io.err(`distill: ${trajectories.length} trajectories of block size ${n}; ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
       return distill(trajectories, tokenizer, options, { ...hooks, evaluate, workers: flags.workers as number }, replay);

@@ -72,12 +72,14 @@ export const evalCommand: Command = {
 };
 
 /**
- * A checkpoint made by `train`: its tokenizer, the character vocabulary the model was trained with, is
- * always there.
+ * A checkpoint made by `train`: its tokenizer is always there.
  *
  * @category CLI
  */
-export type TrainedModel = Checkpoint & { readonly tokenizer: CharTokenizer };
+export type TrainedModel = Checkpoint & {
+  /** The character vocabulary the model was trained with. */
+  readonly tokenizer: CharTokenizer;
+};
 
 /**
  * Loads the checkpoint in `dir` and checks that its tokenizer is `dataset`'s, character for character:

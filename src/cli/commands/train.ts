@@ -83,12 +83,9 @@ export const trainCommand: Command = {
       initFrom: (flags["init-from"] as string | undefined) ?? null,
     };
     const problems = dataset.name === "math" ? mathEvalSet(100, 99) : [];
-    const evaluate = dataset.name === "math"
-      ? (params: Params) => {
-        const r = mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop)));
-        return { accuracy: r.accuracy };
-      }
-      : undefined;
+    const evaluate = dataset.name !== "math" ? undefined : (params: Params) => ({
+      accuracy: mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop))).accuracy,
+    });
     return runInFolder("train", flags, io, (hooks) => {
       io.err(`train: ${dataset.description}\n`);
       io.err(`train: ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
