@@ -97,13 +97,8 @@ export function parseFlags(command: string, spec: CommandSpec, args: readonly st
       out[name] = true;
       continue;
     }
-    let raw: string;
-    if (eq >= 0) raw = arg.slice(eq + 1);
-    else {
-      if (i + 1 >= args.length) throw new CliError(`${command}: --${name} needs a value`);
-      raw = args[++i];
-    }
-    out[name] = convert(command, name, flag, raw);
+    if (eq < 0 && i + 1 >= args.length) throw new CliError(`${command}: --${name} needs a value`);
+    out[name] = convert(command, name, flag, eq >= 0 ? arg.slice(eq + 1) : args[++i]);
   }
   for (const [name, flag] of Object.entries(spec.flags)) {
     if (name in out) continue;
@@ -143,8 +138,8 @@ function convert(command: string, name: string, flag: FlagSpec, raw: string): st
  * @category CLI
  */
 export function parseIds(command: string, flag: string, raw: string): number[] {
-  const parts = raw.split(",").map((s) => s.trim());
-  return parts.map((p, i) => {
+  return raw.split(",").map((s, i) => {
+    const p = s.trim();
     const v = Number(p);
     if (p === "" || !Number.isSafeInteger(v) || v < 0) {
       throw new CliError(`${command}: --${flag} entry ${i} must be a non-negative integer token id, got ${JSON.stringify(p)}`);

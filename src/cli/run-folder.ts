@@ -26,9 +26,9 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 import { progressReporter } from "../training/progress.ts";
 import { removeRun, runFiles } from "../training/state.ts";
-import type { TrainHooks, TrainResult } from "../training/trainer.ts";
+import type { TrainHooks, TrainOptions, TrainResult } from "../training/trainer.ts";
 import { removeLeftovers } from "../util/atomic-write.ts";
-import { FolderLockedError, lockFolder, type FolderLock } from "../util/run-lock.ts";
+import { lockFolder, type FolderLock } from "../util/run-lock.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";
 import type { Io } from "./command.ts";
 
@@ -43,6 +43,33 @@ export const RUN_FOLDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
 };
 
 /**
+ * The optimizer schedule of `train` and `distill` from their shared flags (`--seed`, `--steps`,
+ * `--batch`, `--lr`, `--eval-every`, `--checkpoint-every`): a cosine from `--lr` down to a tenth of it,
+ * after a warm-up of the default length, or of a tenth of the steps when the run is shorter.
+ *
+ * @param defaults - the command's defaults, for the warm-up length
+ * @example
+ * ```ts
+ * scheduleOptions({ seed: 1, steps: 100, batch: 8, lr: 3e-3, "eval-every": 50, "checkpoint-every": 50 }, DEFAULT_TRAINING);
+ * // { seed: 1, steps: 100, batchSize: 8, maxLr: 0.003, minLr: 0.0003, warmupSteps: 10, evalEvery: 50, checkpointEvery: 50 }
+ * ```
+ * @category CLI
+ */
+export function scheduleOptions(flags: Flags, defaults: Pick<TrainOptions, "warmupSteps">): Omit<TrainOptions, "config" | "contextLength" | "clipNorm" | "adamw" | "evalSequences" | "initFrom"> {
+  const steps = flags.steps as number;
+  return {
+    seed: flags.seed as number,
+    steps,
+    batchSize: flags.batch as number,
+    maxLr: flags.lr as number,
+    minLr: (flags.lr as number) / 10,
+    warmupSteps: Math.min(defaults.warmupSteps, Math.ceil(steps / 10)),
+    evalEvery: flags["eval-every"] as number,
+    checkpointEvery: flags["checkpoint-every"] as number,
+  };
+}
+
+/**
  * Runs a training loop of `command` in the folder of `--out`: claims the folder, calls `loop` with the
  * hooks it writes, reports and stops by, then says on stderr how the run ended.
  *
@@ -50,7 +77,7 @@ export const RUN_FOLDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
  * @returns what the command's `run` returns: undefined when the run finished, else the exit code of the
  *   signal that stopped it (130 for SIGINT, 143 for SIGTERM)
  * @throws CliError when the folder holds a run and neither `--resume` nor `--overwrite` was given, holds
- *   none to resume, or is a file; Error when another live run holds it
+ *   none to resume, or is a file; FolderLockedError when another live run holds it
  * @example
  * ```ts
  * await runInFolder("train", { out: "runs/demo", resume: false, overwrite: false }, io, (hooks) => train(dataset, options, hooks));
@@ -98,7 +125,7 @@ export async function runInFolder(command: string, flags: Flags, io: Io, loop: (
  * run ends, whatever way it ends.
  *
  * @throws CliError when the folder holds a run and neither `--resume` nor `--overwrite` was given, holds
- *   none to resume, or is a file; Error when another live run holds it
+ *   none to resume, or is a file; FolderLockedError when another live run holds it
  */
 function claimRunFolder(command: string, dir: string, resume: boolean, overwrite: boolean, io: Io): FolderLock {
   if (resume && overwrite) throw new CliError(`${command}: --resume continues the run in ${dir}, --overwrite replaces it: give one of them`);
@@ -107,19 +134,9 @@ function claimRunFolder(command: string, dir: string, resume: boolean, overwrite
   if (resume && !runFiles(dir).includes("resume.safetensors")) {
     throw new CliError(`${command}: ${dir} holds no run to resume (no resume.safetensors); start the run without --resume`);
   }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new Error(`${command}: cannot create the folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-
-  let lock: FolderLock;
-  try {
-    lock = lockFolder(dir, command);
-  } catch (e) {
-    if (e instanceof FolderLockedError) throw new Error(`${command}: ${e.message}`);
-    throw new Error(`${command}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  // a folder that cannot be created or written in fails with its `node:fs` error, which the CLI words
+  mkdirSync(dir, { recursive: true });
+  const lock = lockFolder(dir, command);
   try {
     const present = runFiles(dir);
     if (!resume && present.length > 0) {

@@ -24,7 +24,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 // ---------------------------------------------------------------- errors
@@ -98,11 +98,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     writeNewFile(tmp, data);
     renameSync(tmp, path);
   } catch (error) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // The temporary file may never have been created.
-    }
+    rmSync(tmp, { force: true });                         // it may never have been created
     // Renaming over a folder fails with EISDIR, or with EACCES when the temporary
     // file could not even be created beside it: say what is really wrong.
     throw new WriteError(path, reasonOf(isFolder(path) ? { code: "EISDIR" } : error, path), { cause: error });

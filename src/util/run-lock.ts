@@ -68,12 +68,12 @@ export interface FolderLock {
  *
  * @example
  * ```ts
- * lockFolder("runs/demo", "train"); // throws FolderLockedError: runs/demo is in use by another run: pid 4242 ...
+ * lockFolder("runs/demo", "train"); // throws FolderLockedError: train: runs/demo is in use by another run: pid 4242 ...
  * ```
  * @category Checkpoints
  */
 export class FolderLockedError extends Error {
-  /** @param message - one line naming the folder and the other process */
+  /** @param message - one line naming the command refused, the folder and the other process */
   constructor(message: string) {
     super(message);
     this.name = "FolderLockedError";
@@ -85,8 +85,9 @@ export class FolderLockedError extends Error {
  * process's id, host, start time and `command`. A stale lock (same host, process gone) is taken over and
  * returned as `staleOwner`.
  *
+ * @param command - what this process runs, e.g. "train": recorded in the lock, and the first word of a refusal
  * @throws FolderLockedError when another live process holds the folder, or its lock is unreadable or of
- *   another host
+ *   another host; the `node:fs` error when the folder cannot be written in
  * @example
  * ```ts
  * const lock = lockFolder("runs/demo", "train");
@@ -106,15 +107,15 @@ export function lockFolder(dir: string, command: string): FolderLock {
     if (seen === null) continue;                                   // removed meanwhile: try again
     const owner = parseOwner(seen);
     if (owner === null) {
-      throw new FolderLockedError(`${dir} has a lock file that is not a run's (${file}); remove it if no run is using the folder`);
+      throw new FolderLockedError(`${command}: ${dir} has a lock file that is not a run's (${file}); remove it if no run is using the folder`);
     }
     if (owner.host !== own.host) {
-      throw new FolderLockedError(`${dir} is in use by ${describe(owner)}; this machine cannot check that process (remove ${file} if it has ended)`);
+      throw new FolderLockedError(`${command}: ${dir} is in use by ${describe(owner)}; this machine cannot check that process (remove ${file} if it has ended)`);
     }
-    if (processRuns(owner.pid)) throw new FolderLockedError(`${dir} is in use by another run: ${describe(owner)}`);
+    if (processRuns(owner.pid)) throw new FolderLockedError(`${command}: ${dir} is in use by another run: ${describe(owner)}`);
     if (removeStale(file, seen)) staleOwner = owner;
   }
-  throw new FolderLockedError(`${dir}: could not take its lock ${file} (other processes keep claiming it)`);
+  throw new FolderLockedError(`${command}: ${dir}: could not take its lock ${file} (other processes keep claiming it)`);
 }
 
 /** Words for a lock's owner: "train, pid 4242 on box, started 2025-01-01T10:00:00.000Z". */

@@ -33,11 +33,9 @@ import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } fr
 import { formatTrace } from "../trace.ts";
 import { tracedJacobi } from "./trace.ts";
 
-/** Text as one line: newlines as ⏎, tabs as ⇥, EOS as ␄, BOS left out, spaces as they are. */
+/** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
 function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
-  return ids.filter((id) => id !== SPECIAL_TOKENS.bos)
-    .map((id) => (id === SPECIAL_TOKENS.eos ? "␄" : tokenizer.decode([id]).replace(/\n/g, "⏎").replace(/\t/g, "⇥")))
-    .join("");
+  return visibleText(ids.filter((id) => id !== SPECIAL_TOKENS.bos), tokenizer).replaceAll("␣", " ");
 }
 
 // ---------------------------------------------------------------- what the demo runs
@@ -168,12 +166,9 @@ function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers
       const output = rows.find((r) => r.model === model)!.outputs[i];
       let text = oneLine(output, tokenizers.get(model)!);
       if (text.length > 72) text = `${text.slice(0, 71)}…`;
-      let verdict = "";
-      const problem = prompts.problems?.[i];
-      if (problem !== undefined) {
-        const right = extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
-        verdict = right ? `  ${paint(io, GREEN, "right")}` : `  ${paint(io, RED, `wrong (answer ${problem.answer})`)}`;
-      }
+      const problem = prompts.problems?.[i];                             // math only: the answer is checked
+      const right = problem !== undefined && extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
+      const verdict = problem === undefined ? "" : `  ${right ? paint(io, GREEN, "right") : paint(io, RED, `wrong (answer ${problem.answer})`)}`;
       io.out(`    ${model.padEnd(14)}${text}${verdict}\n`);
     }
   });

@@ -25,7 +25,7 @@ import { MASK_KINDS, type MaskKind } from "../../training/packing.ts";
 import { CliError } from "../args.ts";
 import type { Command, Io } from "../command.ts";
 import { evaluationDecoder } from "../methods.ts";
-import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
+import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder, scheduleOptions } from "../run-folder.ts";
 import { teacherRecord } from "./collect.ts";
 import { datasetFor } from "./train.ts";
 
@@ -85,7 +85,6 @@ export const distillCommand: Command = {
     },
   },
   async run(flags, io) {
-    const steps = flags.steps as number;
     checkDistinctFolders("distill", flags, "teacher");
     const { config, tokenizer } = loadCheckpoint(flags.teacher as string);
     if (tokenizer === null) throw new CliError(`distill: ${flags.teacher} has no tokenizer.json`);
@@ -98,14 +97,7 @@ export const distillCommand: Command = {
       objective: "Jacobi Forcing",
       config,
       teacher: flags.teacher as string,
-      seed: flags.seed as number,
-      steps,
-      batchSize: flags.batch as number,
-      maxLr: flags.lr as number,
-      minLr: (flags.lr as number) / 10,
-      warmupSteps: Math.min(DEFAULT_DISTILL.warmupSteps, Math.ceil(steps / 10)),
-      evalEvery: flags["eval-every"] as number,
-      checkpointEvery: flags["checkpoint-every"] as number,
+      ...scheduleOptions(flags, DEFAULT_DISTILL),
       window: flags.window as number,
       spacing: flags.spacing as TargetSpacing,
       strategy: flags.schedule as ScheduleStrategy,
@@ -127,15 +119,11 @@ export const distillCommand: Command = {
       }
       replay = (rng, length) => data.trainSequence(rng, Math.min(length, config.maxPositions));
     }
-    let evaluate: ((params: Params) => Record<string, number>) | undefined;
-    if (flags.data === "math") {
-      const math = datasetFor("math").tokenizer;
-      const problems = mathEvalSet(50, 99);
-      evaluate = (params) => {
-        const r = mathAccuracy(math, problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
-        return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
-      };
-    }
+    const math = flags.data === "math" ? { tokenizer: datasetFor("math").tokenizer, problems: mathEvalSet(50, 99) } : null;
+    const evaluate = math === null ? undefined : (params: Params) => {
+      const r = mathAccuracy(math.tokenizer, math.problems, evaluationDecoder((prompt, stop) => jacobi(config, params, prompt, { ...stop, blockSize: n })));
+      return { accuracy: r.accuracy, jacobiTPF: r.tokens / Math.max(r.forwards, 1) };
+    };
     return runInFolder("distill", flags, io, (hooks) => {
       io.err(`distill: ${trajectories.length} trajectories of block size ${n}; ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
       return distill(trajectories, tokenizer, options, { ...hooks, evaluate, workers: flags.workers as number }, replay);

@@ -76,10 +76,10 @@ export const evalCommand: Command = {
  *
  * @category CLI
  */
-export interface TrainedModel extends Checkpoint {
+export type TrainedModel = Checkpoint & {
   /** The character vocabulary the model was trained with. */
   readonly tokenizer: CharTokenizer;
-}
+};
 
 /**
  * Loads the checkpoint in `dir` and checks that its tokenizer is `dataset`'s, character for character:

@@ -20,14 +20,14 @@ import { codeDataset, fileDataset } from "../../data/text.ts";
 import { mathDataset, type Dataset } from "../../data/dataset.ts";
 import { mathEvalSet } from "../../data/math.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
-import { PRESETS, validateConfig, type ModelConfig, type PresetName } from "../../model/config.ts";
+import { PRESETS, validateConfig, type PresetName } from "../../model/config.ts";
 import { mathAccuracy } from "../../evaluation/tasks.ts";
 import { DEFAULT_TRAINING, train, type TrainOptions } from "../../training/trainer.ts";
 import type { Params } from "../../model/params.ts";
 import { CliError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { evaluationDecoder } from "../methods.ts";
-import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder } from "../run-folder.ts";
+import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder, scheduleOptions } from "../run-folder.ts";
 
 /**
  * The dataset named on the command line: `math`, `code`, or the path of a UTF-8 text file.
@@ -47,20 +47,6 @@ export function datasetFor(name: string): Dataset {
   if (stat === undefined) throw new CliError(`${name}: no such file (expected math, code or the path of a UTF-8 text file)`);
   if (stat.isDirectory()) throw new CliError(`${name} is a folder, not a text file (expected math, code or the path of a UTF-8 text file)`);
   return fileDataset(name);
-}
-
-/**
- * The preset named on the command line, with the dataset's vocabulary size.
- *
- * @example
- * ```ts
- * configFor("math-teacher", mathDataset()).vocabSize; // 20
- * ```
- * @category CLI
- */
-export function configFor(preset: string, dataset: Dataset): ModelConfig {
-  if (!(preset in PRESETS)) throw new CliError(`train: unknown preset "${preset}"; expected one of ${Object.keys(PRESETS).join(", ")}`);
-  return validateConfig({ ...PRESETS[preset as PresetName], vocabSize: dataset.tokenizer.vocabSize }, "train");
 }
 
 /**
@@ -85,31 +71,21 @@ export const trainCommand: Command = {
     "init-from": { type: "string", optional: true, help: "start from the weights of this model folder (same preset and data)" },
   },
   async run(flags, io) {
-    const steps = flags.steps as number;
     if (flags["init-from"] !== undefined) checkDistinctFolders("train", flags, "init-from");
     const dataset = datasetFor(flags.data as string);
-    const config = configFor(flags.preset as string, dataset);
+    // the preset's sizes with the dataset's vocabulary (`--preset` accepts only preset names)
+    const config = validateConfig({ ...PRESETS[flags.preset as PresetName], vocabSize: dataset.tokenizer.vocabSize }, "train");
     const options: TrainOptions = {
       ...DEFAULT_TRAINING,
       config,
-      seed: flags.seed as number,
-      steps,
+      ...scheduleOptions(flags, DEFAULT_TRAINING),
       contextLength: (flags.context as number | undefined) ?? config.maxPositions,
-      batchSize: flags.batch as number,
-      maxLr: flags.lr as number,
-      minLr: (flags.lr as number) / 10,
-      warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps, Math.ceil(steps / 10)),
-      evalEvery: flags["eval-every"] as number,
-      checkpointEvery: flags["checkpoint-every"] as number,
       initFrom: (flags["init-from"] as string | undefined) ?? null,
     };
     const problems = dataset.name === "math" ? mathEvalSet(100, 99) : [];
-    const evaluate = dataset.name === "math"
-      ? (params: Params) => {
-        const r = mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop)));
-        return { accuracy: r.accuracy };
-      }
-      : undefined;
+    const evaluate = dataset.name !== "math" ? undefined : (params: Params) => ({
+      accuracy: mathAccuracy(dataset.tokenizer, problems, evaluationDecoder((prompt, stop) => arGreedy(config, params, prompt, stop))).accuracy,
+    });
     return runInFolder("train", flags, io, (hooks) => {
       io.err(`train: ${dataset.description}\n`);
       io.err(`train: ${JSON.stringify({ ...options, adamw: undefined, config: undefined })}\n`);
