@@ -29,7 +29,7 @@ import { multiBlock } from "../src/decoding/multiblock.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import type { ModelRunner } from "../src/model/runner.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, weightArrays, type MatrixName, type TileChoice, type WeightSource } from "../src/backend/webgpu/gpu-model.ts";
+import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, weightArrays, type MatrixName, type RandomSource, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
@@ -544,8 +544,7 @@ function ratioCeiling(config: ModelConfig, latency: LatencyRow[], gpu: GpuForwar
  */
 async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolean, result: Record<string, unknown>): Promise<Record<string, unknown>> {
   log(`realistic random model: ${JSON.stringify(REALISTIC)}`);
-  const weights = { random: true, seed: 1, std: 0.02 } as const;
-  const source: WeightSource = { kind: "random", seed: weights.seed, std: weights.std };       // the same weights, for the probes
+  const weights: RandomSource = { kind: "random", seed: 1, std: 0.02 };       // the same weights for the runners and the probes
   const base = await webgpuRunner(REALISTIC, weights);
   result.adapter = base.adapter;
   result.card = cardName();
@@ -553,7 +552,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   log("default tiles:");
   const latency = forwardLatency(base, reps);
   logLatency(latency);
-  const probe = await openProbe(REALISTIC, source);
+  const probe = await openProbe(REALISTIC, weights);
   const { device } = probe.model;
   const copy = await timeCopy(device, 1 << 30, quick ? 5 : 20);
   const copyKernel = await timeCopyKernel(device, 1 << 30, quick ? 5 : 20);
@@ -629,7 +628,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   for (const toggles of [[], FAST_TOGGLES]) {
     log(`fastest tile per matrix, dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
     const runner = await webgpuRunner(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
-    const tunedProbe = await openProbe(REALISTIC, source, { tiles: tuned, dawnToggles: toggles });
+    const tunedProbe = await openProbe(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
     const tunedLatency = forwardLatency(runner, reps);
     logLatency(tunedLatency);
     const tunedInvariant = batchInvariant(runner, 64);

@@ -26,7 +26,6 @@
 /// <reference types="@webgpu/types" />
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
-import { checkNewCacheOptions } from "../../model/runner.ts";
 import {
   argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
@@ -47,20 +46,6 @@ export const RECENT_FORWARDS = 4;
  * @category WebGPU
  */
 export const CACHE_POOL = 2;
-
-/**
- * Checks a cache pool size: a whole number of caches, 0 or more.
- *
- * @throws RangeError naming `where` and the value otherwise
- * @example
- * ```ts
- * checkCachePool(-1, "webgpuRunner"); // RangeError: webgpuRunner: cachePool must be a whole number of caches (0 or more), got -1
- * ```
- * @category WebGPU
- */
-export function checkCachePool(size: number, where: string): void {
-  if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`${where}: cachePool must be a whole number of caches (0 or more), got ${size}`);
-}
 
 // WebGPU's usage flags (the numeric values of the standard; Node has no GPUBufferUsage global).
 const MAP_READ = 0x1;
@@ -91,7 +76,8 @@ export interface NamedWeights {
 }
 
 /**
- * Seeded uniform noise, generated on the GPU side; norm gains are 1.
+ * Seeded uniform noise, generated on the GPU side (for a model too large to hold in float64 on the CPU);
+ * norm gains are 1.
  *
  * @category WebGPU
  */
@@ -137,18 +123,6 @@ export interface ForwardTiming {
   readonly waitMs: number;
   /** Of `waitMs`, the milliseconds until `onSubmittedWorkDone` resolved: the GPU's work, or `aheadMs` when the GPU finished first (the rest is the read-back). */
   readonly queueMs: number;
-}
-
-/**
- * The valid rows of one layer of a GPU cache, read back.
- *
- * @category WebGPU
- */
-export interface GpuLayerRows {
-  /** [rows, Hkv*D] keys. */
-  readonly keys: Float32Array;
-  /** [rows, Hkv*D] values. */
-  readonly values: Float32Array;
 }
 
 /**
@@ -200,19 +174,7 @@ export interface TileChoice {
   /** The largest T that uses `small`. */
   readonly smallRows: number;
   /** Per-matrix overrides of `small` (or `narrow`) and `large`. */
-  readonly matrices?: Partial<Record<MatrixName, MatrixTiles>>;
-}
-
-/**
- * The tiles of one matrix, overriding a {@link TileChoice}'s.
- *
- * @category WebGPU
- */
-export interface MatrixTiles {
-  /** Tile at T ≤ smallRows. */
-  readonly small?: MatmulTile;
-  /** Tile above. */
-  readonly large?: MatmulTile;
+  readonly matrices?: Partial<Record<MatrixName, Partial<Pick<TileChoice, "small" | "large">>>>;
 }
 
 /**
@@ -356,18 +318,19 @@ interface GpuLayer {
   readonly wDown: GPUBuffer;       // [C, I]
 }
 
-/** One bound matmul: its shape, its bind group (shared by both tiles), and each tile with its pipeline. */
+/** One bound matmul: its shape, the buffers it binds (step, x, w, out, and the bias if any), and each tile's kernel. */
 interface BoundMatmul {
   readonly shape: MatmulShape;
-  readonly group: GPUBindGroup;
+  readonly buffers: GPUBuffer[];
   readonly small: TiledPipeline;
   readonly large: TiledPipeline;
 }
 
-/** A compiled matmul and the tile it was compiled for (the tile sets the grid). */
+/** A compiled matmul, the tile it was compiled for (the tile sets the grid), and its bind group. */
 interface TiledPipeline {
   readonly tile: MatmulTile;
   readonly pipeline: GPUComputePipeline;
+  readonly group: GPUBindGroup;
 }
 
 /** What the forward of one layer dispatches, bound to its buffers. */
@@ -380,8 +343,10 @@ interface LayerPlan {
   readonly down: BoundMatmul;
 }
 
-/** The bind groups of a whole forward. */
+/** The kernels and bind groups of a whole forward. */
 interface ForwardPlan {
+  /** The kernels besides the matmuls (each matmul holds its own). */
+  readonly kernels: Record<OtherKernel, GPUComputePipeline>;
   readonly embedding: GPUBindGroup;
   readonly layers: LayerPlan[];
   readonly swiglu: GPUBindGroup;
@@ -424,8 +389,9 @@ export interface GpuForwardInput {
 export class GpuModel {
   private readonly caches = new Map<number, GpuCache>();
   private nextCacheId = 1;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  /** Every dispatch's bind group, made once at load. */
+  /** Compiled matmuls by shape and tile (the layers share them). */
+  private readonly matmuls = new Map<string, GPUComputePipeline>();
+  /** Every dispatch's kernel and bind group, made once at load. */
   private plan: ForwardPlan | null = null;
   /** The cache of a forward without one (the oracle's full recompute). */
   private scratchCache: GpuCache | null = null;
@@ -441,7 +407,6 @@ export class GpuModel {
      * one skips allocating and zeroing its buffers and keeps the commands encoded ahead for it valid.
      */
     readonly cachePool: number,
-    private readonly layouts: Record<string, GPUBindGroupLayout>,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly layers: GpuLayer[],
   ) {}
@@ -449,11 +414,10 @@ export class GpuModel {
   /**
    * Uploads the weights, compiles the kernels and allocates the activations for `config`.
    *
-   * @param cachePool - how many released caches keep their buffers ({@link GpuModel.cachePool})
-   * @throws Error when the model does not fit the device's limits (the message names the limit); RangeError when `cachePool` is not a whole number of 0 or more
+   * @param cachePool - how many released caches keep their buffers ({@link GpuModel.cachePool}), a whole number
+   * @throws Error when the model does not fit the device's limits (the message names the limit)
    */
   static async create(device: GPUDevice, config: ModelConfig, weights: WeightSource, tiles: TileChoice = DEFAULT_TILES, cachePool = CACHE_POOL): Promise<GpuModel> {
-    checkCachePool(cachePool, "GpuModel.create");
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
@@ -471,36 +435,29 @@ export class GpuModel {
       buffer.unmap();
       return buffer;
     };
-    const layers = Array.from({ length: config.numLayers }, (_, l): GpuLayer => ({
-      inputNorm: upload(`layer ${l} inputNorm`, C, (t) => fill(t, 0, `layers.${l}.inputNorm`)),
-      wqkv: upload(`layer ${l} wqkv`, Q * C, (t) => {
-        fill(t, 0, `layers.${l}.wq`);
-        fill(t, H * D * C, `layers.${l}.wk`);
-        fill(t, (H + Hkv) * D * C, `layers.${l}.wv`);
-      }),
-      bqkv: config.attentionBias ? upload(`layer ${l} bqkv`, Q, (t) => {
-        fill(t, 0, `layers.${l}.bq`);
-        fill(t, H * D, `layers.${l}.bk`);
-        fill(t, (H + Hkv) * D, `layers.${l}.bv`);
-      }) : null,
-      wo: upload(`layer ${l} wo`, C * H * D, (t) => fill(t, 0, `layers.${l}.wo`)),
-      postNorm: upload(`layer ${l} postNorm`, C, (t) => fill(t, 0, `layers.${l}.postNorm`)),
-      wgu: upload(`layer ${l} wgu`, 2 * I * C, (t) => {
-        fill(t, 0, `layers.${l}.wGate`);
-        fill(t, I * C, `layers.${l}.wUp`);
-      }),
-      wDown: upload(`layer ${l} wDown`, C * I, (t) => fill(t, 0, `layers.${l}.wDown`)),
-    }));
+    const layers = Array.from({ length: config.numLayers }, (_, l): GpuLayer => {
+      // A weight of layer l: one part, or several stacked at their offsets (a fused matrix).
+      const weight = (name: string, size: number, parts: [part: string, offset: number][] = [[name, 0]]): GPUBuffer =>
+        upload(`layer ${l} ${name}`, size, (t) => parts.forEach(([part, offset]) => fill(t, offset, `layers.${l}.${part}`)));
+      return {
+        inputNorm: weight("inputNorm", C),
+        wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
+        bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
+        wo: weight("wo", C * H * D),
+        postNorm: weight("postNorm", C),
+        wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),
+        wDown: weight("wDown", C * I),
+      };
+    });
     const embed = upload("embed", V * C, (t) => fill(t, 0, "embed"));
-    const activation = (name: string, size: number, extra = 0): GPUBuffer =>
-      device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST | extra });
-    const half = D / 2;
+    const activation = (name: string, size: number): GPUBuffer =>
+      device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST });
     const buffers: Record<string, GPUBuffer> = {
       embed,
       lmHead: config.tieWordEmbeddings ? embed : upload("lmHead", V * C, (t) => fill(t, 0, "lmHead")),
       norm: upload("norm", C, (t) => fill(t, 0, "norm")),
-      cos: upload("cos", R * half, (t) => ropeTable(t, config, Math.cos)),
-      sin: upload("sin", R * half, (t) => ropeTable(t, config, Math.sin)),
+      cos: upload("cos", (R * D) / 2, (t) => ropeTable(t, config, Math.cos)),
+      sin: upload("sin", (R * D) / 2, (t) => ropeTable(t, config, Math.sin)),
       step: device.createBuffer({ label: "step", size: 16, usage: UNIFORM | COPY_DST }),
       tokens: activation("tokens", R),
       positions: activation("positions", R),
@@ -516,14 +473,7 @@ export class GpuModel {
       idsRead: device.createBuffer({ label: "idsRead", size: 4 * R, usage: MAP_READ | COPY_DST }),
       rowScratch: activation("rowScratch", R * Hkv * D),
     };
-    const layouts = {
-      in2out1: bindLayout(device, ["read", "read", "write"]),
-      in1out1: bindLayout(device, ["read", "write"]),
-      matmulBias: bindLayout(device, ["read", "read", "write", "read"]),
-      rope: bindLayout(device, ["read", "read", "read", "write", "write", "write"]),
-      attention: bindLayout(device, ["read", "read", "read", "read", "write"]),
-    };
-    const model = new GpuModel(device, config, tiles, cachePool, layouts, buffers, layers);
+    const model = new GpuModel(device, config, tiles, cachePool, buffers, layers);
     device.pushErrorScope("validation");
     model.plan = model.makePlan();
     model.scratchCache = model.allocateCache();
@@ -542,11 +492,10 @@ export class GpuModel {
    * such rows and discards them).
    *
    * @param firstStep - tokens in the first forward after the prompt, if the decoder knows (the rows that
-   *   forward's commands are encoded for; else the last decode's steps guess them)
+   *   forward's commands are encoded for; else the last decode's steps guess them), a positive whole number
    * @returns its id, and whether its buffers were reused
    */
   newCache(firstStep?: number): NewGpuCache {
-    checkNewCacheOptions({ firstStep }, "GpuModel.newCache");
     const id = this.nextCacheId++;
     if (firstStep !== undefined) this.firstSteps.set(id, firstStep);
     const idle = this.idleCaches.pop();
@@ -575,21 +524,19 @@ export class GpuModel {
   keepRows(id: number, length: number, from: number, count: number): void {
     const cache = this.cache(id);
     const rowBytes = 4 * this.config.numKeyValueHeads * headDim(this.config);
+    if (count === 0) return;
     const encoder = this.device.createCommandEncoder();
     for (const buffer of [...cache.keys, ...cache.values]) {
-      if (count === 0) continue;
       encoder.copyBufferToBuffer(buffer, from * rowBytes, this.buffers.rowScratch, 0, count * rowBytes);
       encoder.copyBufferToBuffer(this.buffers.rowScratch, 0, buffer, length * rowBytes, count * rowBytes);
     }
     this.device.queue.submit([encoder.finish()]);
   }
 
-  /** Rows `0..rows-1` of layer `layer` of cache `id`: keys and values [rows, Hkv*D]. */
-  async readCache(id: number, layer: number, rows: number): Promise<GpuLayerRows> {
+  /** [2, rows, Hkv*D] rows `0..rows-1` of layer `layer` of cache `id`: the keys, then the values. */
+  readCache(id: number, layer: number, rows: number): Promise<Float32Array> {
     const cache = this.cache(id);
-    const bytes = 4 * rows * this.config.numKeyValueHeads * headDim(this.config);
-    const [keys, values] = await this.readBack([cache.keys[layer], cache.values[layer]], bytes);
-    return { keys, values };
+    return this.readBack([cache.keys[layer], cache.values[layer]], 4 * rows * this.config.numKeyValueHeads * headDim(this.config));
   }
 
   // ---------------------------------------------------------------- the forward
@@ -609,11 +556,7 @@ export class GpuModel {
     const { device, buffers } = this;
     const T = input.tokens.length;
     const P = input.cache === null ? 0 : input.P;
-    const L = P + T;
-    device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, P, L, input.mask === null ? 0 : 1));
-    device.queue.writeBuffer(buffers.tokens, 0, input.tokens);
-    device.queue.writeBuffer(buffers.positions, 0, input.positions);
-    if (input.mask !== null) device.queue.writeBuffer(buffers.mask, 0, input.mask);
+    this.writeInputs(input.tokens, P, input.positions, input.mask);
 
     // The commands depend on the cache and on the row count their grids cover, which may exceed T (the
     // kernels skip rows past T, read from the step buffer above; the queue orders these writes before the
@@ -640,6 +583,15 @@ export class GpuModel {
     buffers.idsRead.unmap();
     this.lastTiming = { prepared, rows: prepared ? ahead.rows : T, encodeMs: encoded - started, submitMs: submitted - encoded, aheadMs, waitMs: performance.now() - submitted, queueMs };
     return ids;
+  }
+
+  /** Writes a forward's sizes (the `Step` uniform: T, P, L = P + T, whether a mask is bound) and inputs. */
+  private writeInputs(tokens: Uint32Array, P: number, positions: Uint32Array, mask: Uint32Array | null): void {
+    const { device, buffers } = this;
+    device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(tokens.length, P, P + tokens.length, mask === null ? 0 : 1));
+    device.queue.writeBuffer(buffers.tokens, 0, tokens);
+    device.queue.writeBuffer(buffers.positions, 0, positions);
+    if (mask !== null) device.queue.writeBuffer(buffers.mask, 0, mask);
   }
 
   /** The commands of a forward whose grids cover `rows` rows, on `cache`, ids copied out for mapping. */
@@ -692,23 +644,21 @@ export class GpuModel {
    * Records the dispatches of a forward over T tokens into `pass`, in data-flow order; `keep`, for a
    * benchmark ({@link GpuModel.forBenchmarks}), records only some kernels.
    */
-  private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, keep?: (kernel: ForwardKernel) => boolean): void {
+  private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, keep: (kernel: ForwardKernel) => boolean = () => true): void {
     const { config } = this;
     const plan = this.plan!;
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
     const half = headDim(config) / 2;
-    const dispatch = (pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number): void => {
+    const dispatch = (kernel: ForwardKernel, pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
+      if (!keep(kernel)) return;
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y);
     };
-    const run = (name: OtherKernel, group: GPUBindGroup, x: number, y = 1): void => {
-      if (keep === undefined || keep(name)) dispatch(this.pipeline(name), group, x, y);
-    };
+    const run = (name: OtherKernel, group: GPUBindGroup, x: number, y = 1): void => dispatch(name, plan.kernels[name], group, x, y);
     const matmul = (m: BoundMatmul): void => {
-      if (keep !== undefined && !keep("matmul")) return;
-      const { tile, pipeline } = T <= this.tiles.smallRows ? m.small : m.large;
-      dispatch(pipeline, m.group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
+      const { tile, pipeline, group } = T <= this.tiles.smallRows ? m.small : m.large;
+      dispatch("matmul", pipeline, group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
     const elementwise = (name: OtherKernel, group: GPUBindGroup, threads: number, size: number): void => {
       const groups = Math.ceil(threads / size);
@@ -735,29 +685,24 @@ export class GpuModel {
   }
 
   /** [T, V] the logits of the last forward's T rows. */
-  async readLogits(T: number): Promise<Float32Array> {
-    const [logits] = await this.readBack([this.buffers.logits], 4 * T * this.config.vocabSize);
-    return logits;
+  readLogits(T: number): Promise<Float32Array> {
+    return this.readBack([this.buffers.logits], 4 * T * this.config.vocabSize);
   }
 
   // ---------------------------------------------------------------- for benchmarks
 
   /** The model's kernels and device, for a benchmark to time them alone (see {@link GpuModelForBenchmarks}). */
   forBenchmarks(): GpuModelForBenchmarks {
-    const { device, buffers } = this;
     const plan = this.plan!;
     return {
-      device,
-      writeInputs: (T) => {
-        device.queue.writeBuffer(buffers.step, 0, Uint32Array.of(T, 0, T, 0));
-        device.queue.writeBuffer(buffers.tokens, 0, new Uint32Array(T));
-        device.queue.writeBuffer(buffers.positions, 0, Uint32Array.from({ length: T }, (_, i) => i));
-      },
+      device: this.device,
+      writeInputs: (T) => this.writeInputs(new Uint32Array(T), 0, Uint32Array.from({ length: T }, (_, i) => i), null),
       encodeForward: (pass, T, keep) => this.encodeForward(pass, T, this.scratchCache!, keep),
       matmul: (matrix, tile) => {
         const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
         const { shape } = bound[0];
-        return { shape, pipeline: this.matmulPipeline(shape, tile), groups: bound.map((m) => m.group) };
+        const pipeline = this.matmulPipeline(shape, tile);
+        return { shape, pipeline, groups: bound.map((m) => this.bindGroup(pipeline, m.buffers)) };
       },
     };
   }
@@ -777,128 +722,111 @@ export class GpuModel {
     const keys = Array.from({ length: numLayers }, (_, l) => make(`keys ${l}`));
     const values = Array.from({ length: numLayers }, (_, l) => make(`values ${l}`));
     const b = this.buffers;
+    const { rope, attention } = this.plan!.kernels;
     return {
       keys, values,
-      rope: keys.map((k, l) => this.bindGroup("rope", [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l]])),
-      attention: keys.map((k, l) => this.bindGroup("attention", [b.step, b.qkv, k, values[l], b.mask, b.attn])),
+      rope: keys.map((k, l) => this.bindGroup(rope, [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l]])),
+      attention: keys.map((k, l) => this.bindGroup(attention, [b.step, b.qkv, k, values[l], b.mask, b.attn])),
     };
   }
 
-  /** Binds every weight and activation once; a forward then only records dispatches. */
+  /** Compiles the kernels and binds every weight and activation once; a forward then only records dispatches. */
   private makePlan(): ForwardPlan {
-    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V } = this.config;
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R, rmsNormEps } = this.config;
     const D = headDim(this.config);
     const Q = (H + 2 * Hkv) * D;
     const b = this.buffers;
-    const tiled = (shape: MatmulShape, tile: MatmulTile): TiledPipeline => {
-      const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
-      if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
-        throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
-      }
-      return { tile, pipeline: this.matmulPipeline(shape, tile) };
+    // Matrix `name` bound to its buffers, and for forwards of up to smallRows tokens and above its tile
+    // (shrunk to this device's workgroup memory), kernel and bind group.
+    const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => {
+      const buffers = bias === null ? [b.step, x, w, out] : [b.step, x, w, out, bias];
+      const tiled = (rows: number): TiledPipeline => {
+        const tile = fitTile(tileFor(this.tiles, name, shape.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
+        const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
+        if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
+          throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
+        }
+        const pipeline = this.matmulPipeline(shape, tile);
+        return { tile, pipeline, group: this.bindGroup(pipeline, buffers) };
+      };
+      return { shape, buffers, small: tiled(1), large: tiled(this.tiles.smallRows + 1) };
     };
-    const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => ({
-      shape,
-      group: bias === null ? this.bindGroup("in2out1", [b.step, x, w, out]) : this.bindGroup("matmulBias", [b.step, x, w, out, bias]),
-      small: tiled(shape, this.fit(tileFor(this.tiles, name, shape.N, 1))),
-      large: tiled(shape, this.fit(tileFor(this.tiles, name, shape.N, this.tiles.smallRows + 1))),
-    });
-    for (const name of OTHER_KERNELS) this.pipeline(name);   // compile now: errors surface at load
+    const kernels = {                                                       // compiled now: errors surface at load
+      embedding: this.compile("embedding", embeddingSource(C)),
+      rmsNorm: this.compile("rmsNorm", rmsNormSource(C, rmsNormEps)),
+      rope: this.compile("rope", ropeCacheSource(H, Hkv, D)),
+      attention: this.compile("attention", attentionSource(H, Hkv, D, R)),
+      swiglu: this.compile("swiglu", swigluSource(I)),
+      argmax: this.compile("argmax", argmaxSource(V)),
+    };
     return {
-      swiglu: this.bindGroup("in1out1", [b.step, b.gu, b.g]),
-      embedding: this.bindGroup("in2out1", [b.step, b.tokens, b.embed, b.x]),
+      kernels,
+      swiglu: this.bindGroup(kernels.swiglu, [b.step, b.gu, b.g]),
+      embedding: this.bindGroup(kernels.embedding, [b.step, b.tokens, b.embed, b.x]),
       layers: this.layers.map((layer) => ({
-        inputNorm: this.bindGroup("in2out1", [b.step, b.x, layer.inputNorm, b.h]),
+        inputNorm: this.bindGroup(kernels.rmsNorm, [b.step, b.x, layer.inputNorm, b.h]),
         qkv: bound("qkv", { K: C, N: Q, bias: layer.bqkv !== null, residual: false }, b.h, layer.wqkv, b.qkv, layer.bqkv),
         wo: bound("wo", { K: H * D, N: C, bias: false, residual: true }, b.attn, layer.wo, b.x, null),
-        postNorm: this.bindGroup("in2out1", [b.step, b.x, layer.postNorm, b.h]),
+        postNorm: this.bindGroup(kernels.rmsNorm, [b.step, b.x, layer.postNorm, b.h]),
         gu: bound("gu", { K: C, N: 2 * I, bias: false, residual: false }, b.h, layer.wgu, b.gu, null),
         down: bound("down", { K: I, N: C, bias: false, residual: true }, b.g, layer.wDown, b.x, null),
       })),
-      norm: this.bindGroup("in2out1", [b.step, b.x, b.norm, b.h]),
+      norm: this.bindGroup(kernels.rmsNorm, [b.step, b.x, b.norm, b.h]),
       lmHead: bound("lmHead", { K: C, N: V, bias: false, residual: false }, b.h, b.lmHead, b.logits, null),
-      argmax: this.bindGroup("in1out1", [b.step, b.logits, b.ids]),
+      argmax: this.bindGroup(kernels.argmax, [b.step, b.logits, b.ids]),
     };
   }
 
-  /** The compiled kernel `name`, compiled on first use. */
-  private pipeline(name: OtherKernel): GPUComputePipeline {
-    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R, rmsNormEps } = this.config;
-    const D = headDim(this.config);
-    const kernels = {
-      embedding: () => ["in2out1", embeddingSource(C)],
-      rmsNorm: () => ["in2out1", rmsNormSource(C, rmsNormEps)],
-      rope: () => ["rope", ropeCacheSource(H, Hkv, D)],
-      attention: () => ["attention", attentionSource(H, Hkv, D, R)],
-      swiglu: () => ["in1out1", swigluSource(I)],
-      argmax: () => ["in1out1", argmaxSource(V)],
-    } as const;
-    return this.compiled(name, () => kernels[name]() as [string, string]);
-  }
-
-  /** `tile` shrunk to this device's workgroup memory. */
-  private fit(tile: MatmulTile): MatmulTile {
-    return fitTile(tile, this.device.limits.maxComputeWorkgroupStorageSize);
-  }
-
+  /** The matmul of `shape` for `tile`, compiled on first use (every layer's matrix of a kind shares it). */
   private matmulPipeline(shape: MatmulShape, tile: MatmulTile): GPUComputePipeline {
     const bytes = matmulWorkgroupBytes(tile);
     if (bytes > this.device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${bytes} bytes of workgroup memory, the device allows ${this.device.limits.maxComputeWorkgroupStorageSize}`);
     }
     const key = `matmul ${JSON.stringify(shape)} ${JSON.stringify(tile)}`;
-    return this.compiled(key, () => [shape.bias ? "matmulBias" : "in2out1", matmulSource(shape, tile)]);
-  }
-
-  private compiled(key: string, make: () => [string, string]): GPUComputePipeline {
-    let pipeline = this.pipelines.get(key);
+    let pipeline = this.matmuls.get(key);
     if (pipeline === undefined) {
-      const [layout, code] = make();
-      pipeline = this.device.createComputePipeline({
-        label: key,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layouts[layout]] }),
-        compute: { module: this.device.createShaderModule({ label: key, code }), entryPoint: "main" },
-      });
-      this.pipelines.set(key, pipeline);
+      pipeline = this.compile(key, matmulSource(shape, tile));
+      this.matmuls.set(key, pipeline);
     }
     return pipeline;
   }
 
-  private bindGroup(layout: string, buffers: GPUBuffer[]): GPUBindGroup {
+  /**
+   * A compute kernel from WGSL `code`, entry point `main`. Its bind-group layout is the one its WGSL
+   * declares (binding 0 the `Step` uniform, then storage buffers read-only or read-write): `"auto"`.
+   */
+  private compile(label: string, code: string): GPUComputePipeline {
+    return this.device.createComputePipeline({
+      label,
+      layout: "auto",
+      compute: { module: this.device.createShaderModule({ label, code }), entryPoint: "main" },
+    });
+  }
+
+  /** A bind group for `pipeline`'s kernel: `buffers` at bindings 0, 1, ... in order. */
+  private bindGroup(pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
     return this.device.createBindGroup({
-      layout: this.layouts[layout],
+      layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
   }
 
-  private async readBack(sources: GPUBuffer[], bytes: number): Promise<Float32Array[]> {
-    const staging = sources.map(() => this.device.createBuffer({ size: Math.max(bytes, 4), usage: MAP_READ | COPY_DST }));
+  /** The first `bytes` of each of `sources`, back to back, read back through one staging buffer. */
+  private async readBack(sources: GPUBuffer[], bytes: number): Promise<Float32Array> {
+    const staging = this.device.createBuffer({ size: Math.max(sources.length * bytes, 4), usage: MAP_READ | COPY_DST });
     const encoder = this.device.createCommandEncoder();
-    sources.forEach((s, i) => { if (bytes > 0) encoder.copyBufferToBuffer(s, 0, staging[i], 0, bytes); });
+    if (bytes > 0) sources.forEach((source, i) => encoder.copyBufferToBuffer(source, 0, staging, i * bytes, bytes));
     this.device.queue.submit([encoder.finish()]);
-    return Promise.all(staging.map(async (s) => {
-      await s.mapAsync(1);
-      const data = new Float32Array(s.getMappedRange().slice(0, bytes));
-      s.unmap();
-      s.destroy();
-      return data;
-    }));
+    await staging.mapAsync(1);
+    const data = new Float32Array(staging.getMappedRange().slice(0, sources.length * bytes));
+    staging.unmap();
+    staging.destroy();
+    return data;
   }
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** A bind-group layout for compute: binding 0 the `Step` uniform, then storage buffers in order. */
-function bindLayout(device: GPUDevice, storage: ("read" | "write")[]): GPUBindGroupLayout {
-  return device.createBindGroupLayout({
-    entries: [
-      { binding: 0, visibility: 4, buffer: { type: "uniform" } },
-      ...storage.map((access, i): GPUBindGroupLayoutEntry => ({
-        binding: i + 1, visibility: 4, buffer: { type: access === "read" ? "read-only-storage" : "storage" },
-      })),
-    ],
-  });
-}
 
 /** `f(pos / base^(2j/D))` for every position and pair j, [maxPositions, D/2], computed in float64 as on the CPU. */
 function ropeTable(target: Float32Array, config: ModelConfig, f: (angle: number) => number): void {

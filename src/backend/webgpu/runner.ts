@@ -24,14 +24,13 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { ModelConfig } from "../../model/config.ts";
-import { headDim } from "../../model/config.ts";
+import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
 import { checkNewCacheOptions, type ForwardResult, type ModelRunner, type RunnerForwardOptions, type SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
-import { RECENT_FORWARDS, checkCachePool, weightArrays, type ForwardTiming, type NewGpuCache, type TileChoice, type WeightSource } from "./gpu-model.ts";
-import { ANSWER, answerBytes, type Request } from "./worker.ts";
+import { RECENT_FORWARDS, weightArrays, type ForwardTiming, type GpuForwardInput, type NewGpuCache, type RandomSource, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { ANSWER, answerBytes, type Reply, type Request } from "./worker.ts";
 
 // ---------------------------------------------------------------- errors and options
 
@@ -55,20 +54,6 @@ export class WebGpuUnavailableError extends Error {
 }
 
 /**
- * Random weights for a model too large for the CPU: uniform noise of standard deviation `std`, norm gains 1.
- *
- * @category WebGPU
- */
-export interface RandomWeights {
-  /** Discriminant. */
-  readonly random: true;
-  /** Seed of the generator. */
-  readonly seed: number;
-  /** Standard deviation of every weight matrix's entries. */
-  readonly std: number;
-}
-
-/**
  * Options of {@link webgpuRunner}.
  *
  * @category WebGPU
@@ -76,8 +61,6 @@ export interface RandomWeights {
 export interface WebGpuRunnerOptions {
   /** The matmul tiles (default `DEFAULT_TILES`); any choice gives the same bits, only the speed differs. */
   readonly tiles?: TileChoice;
-  /** Longest wait for one answer of the GPU worker, in ms; default 600 000 (SwiftShader is slow). */
-  readonly timeoutMs?: number;
   /**
    * Dawn toggles to enable, e.g. `["disable_robustness", "disable_workgroup_init", "skip_validation"]`
    * (bounds clamping, zeroing of workgroup memory, and API validation off: safe for these kernels, which
@@ -128,7 +111,7 @@ export interface WebGpuRunner extends ModelRunner {
 /**
  * Starts the WebGPU backend for a model.
  *
- * @param weights - the model's {@link Params}, or {@link RandomWeights} generated on the GPU side
+ * @param weights - the model's {@link Params}, or a {@link RandomSource}: seeded noise generated on the GPU side, for a model too large for the CPU
  * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run; RangeError (as a rejection) when `cachePool` is not a whole number of 0 or more
  * @example
  * ```ts
@@ -138,17 +121,14 @@ export interface WebGpuRunner extends ModelRunner {
  * ```
  * @category WebGPU
  */
-export async function webgpuRunner(config: ModelConfig, weights: Params | RandomWeights, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
-  if (options.cachePool !== undefined) checkCachePool(options.cachePool, "webgpuRunner");
-  const bridge = new Bridge(config.maxPositions, options.timeoutMs ?? 600_000, await workerFile());
-  const source: WeightSource = "random" in weights
-    ? { kind: "random", seed: weights.seed, std: weights.std }
-    : { kind: "arrays", arrays: weightArrays(weights) };
+export async function webgpuRunner(config: ModelConfig, weights: Params | RandomSource, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
+  const pool = options.cachePool;
+  if (pool !== undefined && !(Number.isInteger(pool) && pool >= 0)) throw new RangeError(`webgpuRunner: cachePool must be a whole number of caches (0 or more), got ${pool}`);
+  const bridge = new Bridge(config.maxPositions, await workerFile());
+  const source: WeightSource = "kind" in weights ? weights : { kind: "arrays", arrays: weightArrays(weights) };
   let adapter: string;
   try {
-    ({ adapter } = await bridge.start({
-      op: "init", config, weights: source, tiles: options.tiles, dawnToggles: options.dawnToggles, cachePool: options.cachePool, answer: bridge.answer,
-    }) as { adapter: string });
+    ({ adapter } = await bridge.start({ op: "init", config, weights: source, ...options, answer: bridge.answer }) as { adapter: string });
   } catch (error) {
     await bridge.close();
     throw new WebGpuUnavailableError((error as Error).message);
@@ -156,7 +136,6 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
   let forwards = 0;
   let timing: ForwardTiming = { prepared: false, rows: 0, encodeMs: 0, submitMs: 0, aheadMs: 0, waitMs: 0, queueMs: 0 };
   const width = config.numKeyValueHeads * headDim(config);
-  const caches = new FinalizationRegistry<number>((id) => bridge.post({ op: "free", cache: id }));
   const stats = { made: 0, reused: 0 };
 
   return {
@@ -169,9 +148,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       const { id, reused } = bridge.call({ op: "newCache", firstStep: cacheOptions.firstStep }).json as NewGpuCache;
       stats.made++;
       if (reused) stats.reused++;
-      const cache = new GpuSequenceCache(bridge, id, config.maxPositions, width, (c) => caches.unregister(c));
-      caches.register(cache, cache.id, cache);
-      return cache;
+      return new GpuSequenceCache(bridge, id, width);
     },
     forward(tokens, forwardOptions = {}) {
       const cache = forwardOptions.cache;
@@ -181,11 +158,10 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
       cache?.checkLive("webgpuRunner.forward");
       const T = tokens.length;
       const P = cache?.length ?? 0;
-      const input = checkedInput(config, tokens, forwardOptions, P);
-      const answer = bridge.call({ op: "forward", input: { cache: cache?.id ?? null, P, ...input } });
-      const ids = answer.ids;
-      timing = answer.json as ForwardTiming;
-      cache?.extend(T);
+      const input = checkedInput(config, tokens, forwardOptions, P);   // L = P + T fits the cache's maxPositions rows
+      const { json, ids } = bridge.call({ op: "forward", input: { cache: cache?.id ?? null, P, ...input } });
+      timing = json as ForwardTiming;
+      if (cache !== undefined) cache.length += T;                         // the forward wrote rows P..L-1
       const forward = ++forwards;
       let logits: Tensor | null = null;
       return {
@@ -218,20 +194,20 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
 
 /** A KV cache whose rows live in GPU buffers; only its length lives here. */
 class GpuSequenceCache implements SequenceCache {
-  private rows = 0;
+  /** P, the valid rows: a forward adds its T, `truncate` and `keepRows` set it. */
+  length = 0;
 
   private released = false;
 
-  constructor(
-    readonly bridge: Bridge, readonly id: number, private readonly capacity: number, private readonly width: number,
-    private readonly onRelease: (cache: GpuSequenceCache) => void,
-  ) {}
+  constructor(readonly bridge: Bridge, readonly id: number, private readonly width: number) {
+    bridge.caches.register(this, id, this);
+  }
 
   /** Releases the cache's GPU buffers now, to the worker's pool of idle caches or freed (see {@link SequenceCache.release}); a second call does nothing. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.onRelease(this);
+    this.bridge.caches.unregister(this);
     this.bridge.post({ op: "free", cache: this.id });
   }
 
@@ -240,53 +216,48 @@ class GpuSequenceCache implements SequenceCache {
     if (this.released) throw new ShapeError(`${where}: the cache was released`);
   }
 
-  get length(): number {
-    return this.rows;
-  }
-
   truncate(length: number): void {
     this.checkLive("GpuSequenceCache.truncate");
-    if (!Number.isInteger(length) || length < 0 || length > this.rows) {
-      throw new ShapeError(`GpuSequenceCache.truncate: length must be an integer in 0..${this.rows}, got ${length}`);
+    if (!Number.isInteger(length) || length < 0 || length > this.length) {
+      throw new ShapeError(`GpuSequenceCache.truncate: length must be an integer in 0..${this.length}, got ${length}`);
     }
-    this.rows = length;                                      // a length change: the dead rows are overwritten later
+    this.length = length;                                    // a length change: the dead rows are overwritten later
   }
 
   keepRows(length: number, from: number, count: number): void {
     this.checkLive("GpuSequenceCache.keepRows");
-    if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.rows) {
-      throw new ShapeError(`GpuSequenceCache.keepRows: expected 0 <= length <= from and from + count <= ${this.rows}, got length ${length}, from ${from}, count ${count}`);
+    if (![length, from, count].every(Number.isInteger) || length < 0 || count < 0 || from < length || from + count > this.length) {
+      throw new ShapeError(`GpuSequenceCache.keepRows: expected 0 <= length <= from and from + count <= ${this.length}, got length ${length}, from ${from}, count ${count}`);
     }
     if (from !== length) this.bridge.post({ op: "keepRows", cache: this.id, length, from, count });   // the next forward runs after it
-    this.rows = length + count;
+    this.length = length + count;
   }
 
   read(layer: number): LayerRows {
     this.checkLive("GpuSequenceCache.read");
-    const size = this.rows * this.width;
+    const size = this.length * this.width;
     const out = new SharedArrayBuffer(8 * Math.max(size, 1));
-    this.bridge.call({ op: "readCache", cache: this.id, layer, rows: this.rows, out });
+    this.bridge.call({ op: "readCache", cache: this.id, layer, rows: this.length, out });
     const both = new Float32Array(out, 0, 2 * size);
     return { keys: Float64Array.from(both.subarray(0, size)), values: Float64Array.from(both.subarray(size)) };
-  }
-
-  /** Marks T more rows valid after a forward wrote them. */
-  extend(T: number): void {
-    if (this.rows + T > this.capacity) throw new ShapeError(`GpuSequenceCache.extend: ${this.rows} + ${T} rows exceed the capacity ${this.capacity}`);
-    this.rows += T;
   }
 }
 
 // ---------------------------------------------------------------- the bridge to the worker
 
-/** The worker thread and the shared memory its answers arrive in. */
+/** Longest wait for one answer of the GPU worker, in ms (SwiftShader is slow). */
+const TIMEOUT_MS = 600_000;
+
+/** The worker thread, the shared memory its answers arrive in, and the caches it holds for this thread. */
 class Bridge {
   readonly answer: SharedArrayBuffer;
+  /** Frees a cache the garbage collector found unreleased. */
+  readonly caches = new FinalizationRegistry<number>((id) => this.post({ op: "free", cache: id }));
   private readonly header: Int32Array;
   private readonly worker: Worker;
   private failure: string | null = null;
 
-  constructor(private readonly rows: number, private readonly timeoutMs: number, file: URL) {
+  constructor(rows: number, file: URL) {
     this.answer = new SharedArrayBuffer(answerBytes(rows));
     this.header = new Int32Array(this.answer, 0, 4);
     this.worker = new Worker(file);
@@ -294,27 +265,31 @@ class Bridge {
     this.worker.unref();
   }
 
-  /** The first request, awaited (not blocked on): the worker may fail to start at all, and says so by an event. */
+  /** The first request, awaited (not blocked on): the worker may fail to start at all, and says so by an event; it answers by a message. */
   async start(request: Request): Promise<unknown> {
-    Atomics.store(this.header, ANSWER.flag, 0);
     this.worker.postMessage(request);
-    await new Promise<void>((resolve, reject) => {
-      this.worker.once("message", () => resolve());                        // the worker's "answered" note
-      this.worker.once("error", (error) => reject(error));
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      this.worker.once("message", resolve);
+      this.worker.once("error", reject);
       this.worker.once("exit", (code) => reject(new Error(`the GPU worker exited (code ${code}) before it answered`)));
     });
-    return this.read().json;
+    if (reply.status !== 0) throw new Error(String(reply.json));
+    return reply.json;
   }
 
-  /** A request answered synchronously: blocks this thread until the worker has run it. */
-  call(request: Request): { json: unknown; ids: Int32Array | null } {
+  /** A request answered synchronously: blocks this thread until the worker has run it and written its answer. */
+  call(request: Request): Omit<Reply, "status"> {
     if (this.failure !== null) throw new Error(`webgpuRunner: the GPU worker failed: ${this.failure}`);
     Atomics.store(this.header, ANSWER.flag, 0);
     this.worker.postMessage(request);
-    if (Atomics.wait(this.header, ANSWER.flag, 0, this.timeoutMs) === "timed-out") {
-      throw new Error(`webgpuRunner: the GPU worker did not answer "${request.op}" within ${this.timeoutMs} ms`);
+    if (Atomics.wait(this.header, ANSWER.flag, 0, TIMEOUT_MS) === "timed-out") {
+      throw new Error(`webgpuRunner: the GPU worker did not answer "${request.op}" within ${TIMEOUT_MS} ms`);
     }
-    return this.read();
+    const text = new TextDecoder().decode(new Uint8Array(this.answer, ANSWER.textOffset, this.header[ANSWER.textBytes]).slice());
+    const json: unknown = JSON.parse(text);
+    if (this.header[ANSWER.status] !== 0) throw new Error(String(json));
+    const count = this.header[ANSWER.idCount];
+    return { json, ids: count > 0 ? new Int32Array(this.answer, ANSWER.idsOffset, count).slice() : null };
   }
 
   /** A request nobody waits for (freeing a cache, moving rows: `POSTED_OPS`); the worker runs it in order with the rest. */
@@ -324,17 +299,6 @@ class Bridge {
 
   async close(): Promise<void> {
     await this.worker.terminate();
-  }
-
-  private read(): { json: unknown; ids: Int32Array | null } {
-    if (Atomics.load(this.header, ANSWER.flag) !== 1) throw new Error("webgpuRunner: the GPU worker did not answer in time");
-    const idCapacity = this.rows;
-    const textBytes = this.header[ANSWER.textBytes];
-    const text = new TextDecoder().decode(new Uint8Array(this.answer, ANSWER.idsOffset + 4 * idCapacity, textBytes).slice());
-    const json: unknown = JSON.parse(text);
-    if (this.header[ANSWER.status] !== 0) throw new Error(String(json));
-    const count = this.header[ANSWER.idCount];
-    return { json, ids: count > 0 ? new Int32Array(this.answer, ANSWER.idsOffset, count).slice() : null };
   }
 }
 
@@ -363,7 +327,7 @@ async function workerFile(): Promise<URL> {
 // ---------------------------------------------------------------- input checks
 
 /** Checks a forward's inputs as `transformer.forward` does and packs them for the worker. */
-function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: RunnerForwardOptions, P: number): { tokens: Uint32Array; positions: Uint32Array; mask: Uint32Array | null } {
+function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: RunnerForwardOptions, P: number): Omit<GpuForwardInput, "cache" | "P"> {
   const T = tokens.length;
   const L = P + T;
   if (T === 0) throw new ShapeError("webgpuRunner.forward: expected at least one token, got none");

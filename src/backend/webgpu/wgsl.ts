@@ -187,17 +187,20 @@ export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
   const bs = [...Array(TN).keys()];
   const pairs = as.flatMap((a) => bs.map((b) => [a, b] as const));
   const U = vec ? (tile.U ?? 1) : 1;
-  const us = [...Array(U).keys()];
-  // One step of a lane: load quads q, q+32, ... (U of them), then add them in ascending order.
-  const loads = vec
-    ? [
+  // One step of a lane over `count` quads (vec4 loads): load quads q, q+32, ... first, then add them in ascending order.
+  const quads = (count: number): string[] => {
+    const us = [...Array(count).keys()];
+    return [
       ...us.flatMap((u) => [
         ...as.map((a) => `let x${a}_${u} = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q + ${32 * u}u];`),
         ...bs.map((b) => `let w${b}_${u} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q + ${32 * u}u];`),
       ]),
-      ...us.flatMap((u) => pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.x * w${b}_${u}.x; acc${a}_${b} = acc${a}_${b} + x${a}_${u}.y * w${b}_${u}.y; ` +
-        `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.z * w${b}_${u}.z; acc${a}_${b} = acc${a}_${b} + x${a}_${u}.w * w${b}_${u}.w;`)),
-    ]
+      ...us.flatMap((u) => pairs.map(([a, b]) => ["x", "y", "z", "w"].map((e) => `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.${e} * w${b}_${u}.${e};`).join(" "))),
+    ];
+  };
+  // Without vec4 loads, one element at a time, the quad's elements in order.
+  const loads = vec
+    ? quads(U)
     : [0, 1, 2, 3].flatMap((e) => [
       `if (4u * q + ${e}u < ${K}u) {`,
       ...as.map((a) => `  let x${a} = xs[min(row0 + ${a}u, M - 1u) * ${K}u + 4u * q + ${e}u];`),
@@ -206,12 +209,7 @@ export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
       "}",
     ]);
   // With U > 1, the quads left over after the last full step, one at a time.
-  const tail = U === 1 ? [] : [
-    ...as.map((a) => `let x${a}_0 = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q];`),
-    ...bs.map((b) => `let w${b}_0 = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q];`),
-    ...pairs.map(([a, b]) => `acc${a}_${b} = acc${a}_${b} + x${a}_0.x * w${b}_0.x; acc${a}_${b} = acc${a}_${b} + x${a}_0.y * w${b}_0.y; ` +
-      `acc${a}_${b} = acc${a}_${b} + x${a}_0.z * w${b}_0.z; acc${a}_${b} = acc${a}_${b} + x${a}_0.w * w${b}_0.w;`),
-  ];
+  const tail = U === 1 ? [] : quads(1);
   const type = vec ? "vec4<f32>" : "f32";
   return `${STEP}
 @group(0) @binding(1) var<storage, read> xs: array<${type}>;
@@ -284,23 +282,21 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
   let j = idx % ${half}u;
   let c = cosTable[positions[i] * ${half}u + j];
   let s = sinTable[positions[i] * ${half}u + j];
+  let o = i * ${Q}u + h * ${D}u;                      // the k heads' columns follow the q heads'
+  let x1 = qkv[o + j];
+  let x2 = qkv[o + j + ${half}u];
+  let y1 = x1 * c - x2 * s;
+  let y2 = x2 * c + x1 * s;
   if (h < ${H}u) {
-    let o = i * ${Q}u + h * ${D}u;
-    let x1 = qkv[o + j];
-    let x2 = qkv[o + j + ${half}u];
-    qkv[o + j] = x1 * c - x2 * s;
-    qkv[o + j + ${half}u] = x2 * c + x1 * s;
-  } else {
-    let g = h - ${H}u;
-    let o = i * ${Q}u + ${H * D}u + g * ${D}u;
-    let x1 = qkv[o + j];
-    let x2 = qkv[o + j + ${half}u];
-    let r = (step.P + i) * ${W}u + g * ${D}u;
-    keys[r + j] = x1 * c - x2 * s;
-    keys[r + j + ${half}u] = x2 * c + x1 * s;
-    values[r + j] = qkv[o + ${W}u + j];
-    values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
+    qkv[o + j] = y1;
+    qkv[o + j + ${half}u] = y2;
+    return;
   }
+  let r = (step.P + i) * ${W}u + (h - ${H}u) * ${D}u;
+  keys[r + j] = y1;
+  keys[r + j + ${half}u] = y2;
+  values[r + j] = qkv[o + ${W}u + j];
+  values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
 }`;
 }
 

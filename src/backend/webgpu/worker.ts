@@ -6,8 +6,10 @@
  * request and blocks in `Atomics.wait` on a shared flag; this thread runs the request, writes the answer
  * into shared memory and wakes it (`runner.ts`). Requests are handled one at a time, in order.
  *
- * Protocol: every request but `free` is answered by {@link writeAnswer}: a status, a JSON text, and for
- * `forward` the token ids. Big results (logits, cache rows) go into a SharedArrayBuffer the request brings.
+ * Protocol: `init` is answered by a message (the main thread awaits it: the worker may fail to start);
+ * every later request but the posted ones ({@link POSTED_OPS}) by {@link writeAnswer}: a status, a JSON
+ * text, and for `forward` the token ids. Big results (logits, cache rows) go into a SharedArrayBuffer the
+ * request brings.
  *
  * @module
  */
@@ -18,7 +20,7 @@ import { GpuModel, type GpuForwardInput, type TileChoice, type WeightSource } fr
 // ---------------------------------------------------------------- the shared answer buffer
 
 /**
- * Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then ids, then text.
+ * Layout of the answer buffer: [flag, status, text bytes, id count] as int32, then the JSON text, then the ids.
  *
  * @category WebGPU
  */
@@ -31,10 +33,12 @@ export const ANSWER = {
   textBytes: 2,
   /** Int32 slot: number of token ids. */
   idCount: 3,
-  /** Byte offset of the ids (int32). */
-  idsOffset: 16,
+  /** Byte offset of the JSON text. */
+  textOffset: 16,
   /** Bytes kept for the JSON text. */
   textCapacity: 1 << 16,
+  /** Byte offset of the ids (int32), after the text. */
+  idsOffset: 16 + (1 << 16),
 } as const;
 
 /**
@@ -47,7 +51,7 @@ export const ANSWER = {
  * @category WebGPU
  */
 export function answerBytes(rows: number): number {
-  return ANSWER.idsOffset + 4 * rows + ANSWER.textCapacity;
+  return ANSWER.idsOffset + 4 * rows;
 }
 
 /**
@@ -55,19 +59,18 @@ export function answerBytes(rows: number): number {
  *
  * @example
  * ```ts
- * writeAnswer(shared, 0, null, Int32Array.of(47, 83)); // wakes the main thread with two token ids
+ * writeAnswer(shared, { status: 0, json: null, ids: Int32Array.of(47, 83) }); // wakes the main thread with two token ids
  * ```
  * @category WebGPU
  */
-export function writeAnswer(shared: SharedArrayBuffer, status: 0 | 1, json: unknown, ids: Int32Array | null): void {
+export function writeAnswer(shared: SharedArrayBuffer, reply: Reply): void {
   const header = new Int32Array(shared, 0, 4);
-  const idCapacity = (shared.byteLength - ANSWER.idsOffset - ANSWER.textCapacity) / 4;
-  const text = new TextEncoder().encode(JSON.stringify(json ?? null)).subarray(0, ANSWER.textCapacity);
-  new Uint8Array(shared, ANSWER.idsOffset + 4 * idCapacity, ANSWER.textCapacity).set(text);
-  if (ids !== null) new Int32Array(shared, ANSWER.idsOffset, ids.length).set(ids);
-  header[ANSWER.status] = status;
+  const text = new TextEncoder().encode(JSON.stringify(reply.json ?? null)).subarray(0, ANSWER.textCapacity);
+  new Uint8Array(shared, ANSWER.textOffset, ANSWER.textCapacity).set(text);
+  if (reply.ids !== null) new Int32Array(shared, ANSWER.idsOffset, reply.ids.length).set(reply.ids);
+  header[ANSWER.status] = reply.status;
   header[ANSWER.textBytes] = text.length;
-  header[ANSWER.idCount] = ids?.length ?? 0;
+  header[ANSWER.idCount] = reply.ids?.length ?? 0;
   Atomics.store(header, ANSWER.flag, 1);
   Atomics.notify(header, ANSWER.flag);
 }
@@ -162,14 +165,8 @@ export async function openDevice(toggles: readonly string[]): Promise<OpenedDevi
   if (adapter === null) {
     return "Dawn found no GPU adapter (no Vulkan driver with a device; on a CPU-only machine point VK_ICD_FILENAMES at SwiftShader's ICD, see docs/webgpu.md)";
   }
-  const limits = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-    },
-  });
+  const { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupStorageSize } = adapter.limits;
+  const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupStorageSize } });
   const info = adapter.info;
   return { gpu, device, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
 }
@@ -192,7 +189,7 @@ export function workerMain(): void {
   let answer: SharedArrayBuffer | null = null;
   let queue = Promise.resolve();
 
-  const handle = async (request: Request): Promise<{ json: unknown; ids?: Int32Array } | null> => {
+  const answerFor = answering(async (request) => {
     const r = request as Required<Request>;                   // each op reads only the fields it is sent with
     if (r.op === "init") {
       answer = r.answer;
@@ -208,28 +205,20 @@ export function workerMain(): void {
         const ids = await model.forward(r.input);
         return { json: model.lastTiming, ids };
       }
-      case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); return { json: null };
+      case "logits": new Float32Array(r.out).set(await model.readLogits(r.rows)); break;
       case "newCache": return { json: model.newCache(r.firstStep) };
-      case "free": model.freeCache(r.cache); return null;
-      case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); return null;
-      case "readCache": {
-        const { keys, values } = await model.readCache(r.cache, r.layer, r.rows);
-        const out = new Float32Array(r.out);
-        out.set(keys);
-        out.set(values, keys.length);
-        return { json: null };
-      }
-      case "close": device?.destroy(); model = null; gpu = null; return { json: null };
+      case "free": model.freeCache(r.cache); break;
+      case "keepRows": model.keepRows(r.cache, r.length, r.from, r.count); break;
+      case "readCache": new Float32Array(r.out).set(await model.readCache(r.cache, r.layer, r.rows)); break;
+      case "close": device?.destroy(); model = null; gpu = null; break;
     }
-  };
-
-  const answerFor = answering(handle);
+    return { json: null };
+  });
   port.on("message", (request: Request) => {
     queue = queue.then(async () => {
       const reply = await answerFor(request);
-      if (answer === null && request.answer !== undefined) answer = request.answer;       // an init that failed still answers
-      if (reply !== null && answer !== null) writeAnswer(answer, reply.status, reply.json, reply.ids);
-      if (request.op === "init") port.postMessage("answered");            // the main thread awaits init, it does not block
+      if (request.op === "init") port.postMessage(reply);                // the main thread awaits init, it does not block
+      else if (reply !== null && answer !== null) writeAnswer(answer, reply);
     });
   });
 }
@@ -262,7 +251,7 @@ export interface Reply {
  * ```
  * @category WebGPU
  */
-export function answering(handle: (request: Request) => Promise<{ json: unknown; ids?: Int32Array } | null>): (request: Request) => Promise<Reply | null> {
+export function answering(handle: (request: Request) => Promise<{ json: unknown; ids?: Int32Array }>): (request: Request) => Promise<Reply | null> {
   let postedFailure: string | null = null;
   return async (request) => {
     const posted = POSTED_OPS.has(request.op);
@@ -273,7 +262,7 @@ export function answering(handle: (request: Request) => Promise<{ json: unknown;
         throw new Error(failure);
       }
       const result = await handle(request);
-      return posted || result === null ? null : { status: 0, json: result.json, ids: result.ids ?? null };
+      return posted ? null : { status: 0, json: result.json, ids: result.ids ?? null };
     } catch (error) {
       if (posted) {
         postedFailure ??= `GPU worker: an earlier "${request.op}" failed: ${(error as Error).message}`;
