@@ -67,7 +67,10 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
   const P = cache?.length ?? 0;
   const L = P + T;
   const positions = options.positions ?? Array.from({ length: T }, (_, i) => P + i);
-  checkInputs(config, tokens, positions, options, L);
+  checkForwardInputs("forward", config, tokens, positions, L, options.mask, cache !== undefined);
+  if (cache && cache.width !== config.numKeyValueHeads * headDim(config)) {
+    throw new ShapeError(`forward: the cache rows are ${cache.width} wide, the model's keys ${config.numKeyValueHeads * headDim(config)}`);
+  }
   const shape = { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config) };
   const visibility: Visibility = options.mask ? { kind: "explicit", visible: options.mask } : { kind: "causal", offset: P };
 
@@ -100,31 +103,43 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
 
 // ---------------------------------------------------------------- input checks
 
-function checkInputs(config: ModelConfig, tokens: ArrayLike<number>, positions: ArrayLike<number>, options: ForwardOptions, L: number): void {
+/**
+ * The checks of a forward's inputs that every backend makes, each failure a `ShapeError` that starts with
+ * `where`: at least one token, every id in the vocabulary, one position per token, each within the
+ * context, a mask of `[T, L]` entries, and — when a cache holds the keys — `L` (cache + new) within the
+ * context. Without a cache only the positions are bounded, so a packed training sequence may be longer
+ * than the context as long as its positions fit.
+ *
+ * @param L - keys each query may see: cache length + T
+ * @param cached - whether a cache holds the keys
+ * @example
+ * ```ts
+ * checkForwardInputs("forward", PRESETS.tiny, [5, 99], [0, 1], 2, undefined, false);
+ * // ShapeError: forward: token id 99 at index 1 is outside the vocabulary 0..19
+ * ```
+ * @category Model
+ */
+export function checkForwardInputs(
+  where: string, config: ModelConfig, tokens: ArrayLike<number>, positions: ArrayLike<number>, L: number,
+  mask: ArrayLike<number> | undefined, cached: boolean,
+): void {
   const T = tokens.length;
-  if (T === 0) throw new ShapeError("forward: expected at least one token, got none");
+  if (T === 0) throw new ShapeError(`${where}: expected at least one token, got none`);
   for (let i = 0; i < T; i++) {
     const id = tokens[i];
     if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
-      throw new ShapeError(`forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
+      throw new ShapeError(`${where}: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
     }
   }
-  // With a cache every token needs a row in it; without one only the positions are bounded, so a packed
-  // training sequence may be longer than the context as long as its positions fit.
-  if (options.cache && L > config.maxPositions) {
-    throw new ShapeError(`forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
+  if (cached && L > config.maxPositions) {
+    throw new ShapeError(`${where}: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
   }
-  if (positions.length !== T) throw new ShapeError(`forward: expected ${T} positions, got ${positions.length}`);
+  if (positions.length !== T) throw new ShapeError(`${where}: expected ${T} positions, got ${positions.length}`);
   for (let i = 0; i < T; i++) {
     const p = positions[i];
     if (!Number.isInteger(p) || p < 0 || p >= config.maxPositions) {
-      throw new ShapeError(`forward: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
+      throw new ShapeError(`${where}: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
     }
   }
-  if (options.cache && options.cache.width !== config.numKeyValueHeads * headDim(config)) {
-    throw new ShapeError(`forward: the cache rows are ${options.cache.width} wide, the model's keys ${config.numKeyValueHeads * headDim(config)}`);
-  }
-  if (options.mask && options.mask.length !== T * L) {
-    throw new ShapeError(`forward: expected a mask [T, L] = [${T}, ${L}], got ${options.mask.length} entries`);
-  }
+  if (mask && mask.length !== T * L) throw new ShapeError(`${where}: expected a mask [T, L] = [${T}, ${L}], got ${mask.length} entries`);
 }

@@ -27,6 +27,7 @@ import { Worker } from "node:worker_threads";
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import type { LayerRows } from "../../model/cache.ts";
+import { checkForwardInputs } from "../../model/transformer.ts";
 import { checkNewCacheOptions, type ForwardResult, type ModelRunner, type RunnerForwardOptions, type SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
 import { RECENT_FORWARDS, weightArrays, type ForwardTiming, type GpuForwardInput, type NewGpuCache, type RandomSource, type TileChoice, type WeightSource } from "./gpu-model.ts";
@@ -326,26 +327,14 @@ async function workerFile(): Promise<URL> {
 
 // ---------------------------------------------------------------- input checks
 
-/** Checks a forward's inputs as `transformer.forward` does and packs them for the worker. */
+/** Checks a forward's inputs as `transformer.forward` does ({@link checkForwardInputs}) and packs them for the worker. */
 function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: RunnerForwardOptions, P: number): Omit<GpuForwardInput, "cache" | "P"> {
   const T = tokens.length;
   const L = P + T;
-  if (T === 0) throw new ShapeError("webgpuRunner.forward: expected at least one token, got none");
-  if (L > config.maxPositions) throw new ShapeError(`webgpuRunner.forward: ${L} tokens (cache + new) exceed the context length ${config.maxPositions}`);
-  const ids = Uint32Array.from({ length: T }, (_, i) => {
-    const id = tokens[i];
-    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new ShapeError(`webgpuRunner.forward: token id ${id} at index ${i} is outside the vocabulary 0..${config.vocabSize - 1}`);
-    return id;
-  });
-  const given = options.positions;
-  if (given !== undefined && given.length !== T) throw new ShapeError(`webgpuRunner.forward: expected ${T} positions, got ${given.length}`);
-  const positions = Uint32Array.from({ length: T }, (_, i) => {
-    const p = given === undefined ? P + i : given[i];
-    if (!Number.isInteger(p) || p < 0 || p >= config.maxPositions) throw new ShapeError(`webgpuRunner.forward: position ${p} at index ${i} is outside the context 0..${config.maxPositions - 1}`);
-    return p;
-  });
-  if (options.mask === undefined) return { tokens: ids, positions, mask: null };
-  if (options.mask.length !== T * L) throw new ShapeError(`webgpuRunner.forward: expected a mask [T, L] = [${T}, ${L}], got ${options.mask.length} entries`);
+  const positions = options.positions ?? Array.from({ length: T }, (_, i) => P + i);
+  checkForwardInputs("webgpuRunner.forward", config, tokens, positions, L, options.mask, true);
+  const input = { tokens: Uint32Array.from(tokens), positions: Uint32Array.from(positions) };
+  if (options.mask === undefined) return { ...input, mask: null };
   const bits = new Uint32Array(Math.ceil((T * L) / 32));                  // bit i L + j: query i sees key j
   for (let i = 0; i < T; i++) {
     let sees = false;
@@ -354,5 +343,5 @@ function checkedInput(config: ModelConfig, tokens: ArrayLike<number>, options: R
     }
     if (!sees) throw new ShapeError(`webgpuRunner.forward: query row ${i} may attend to no key`);
   }
-  return { tokens: ids, positions, mask: bits };
+  return { ...input, mask: bits };
 }
