@@ -130,15 +130,14 @@ function wrongAnswers(io: Io, result: MathResult): void {
 /** The evaluation itself, with the decoder on the chosen backend (and the held-out loss on the kernel threads, if any). */
 function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, tokenizer }: TrainedModel, decode: Decode, threads?: KernelThreads): void {
   const json = args.json === true;
-  let accuracy: number | null = null;
-  let bitsPerChar: number | null = null;
-  let unigramBitsPerChar: number | null = null;
+  // the scores: accuracy for math, bits per character for code, null for the other
+  const scores = { accuracy: null as number | null, bitsPerChar: null as number | null, unigramBitsPerChar: null as number | null };
   let examples: number;
   let totals: { tokens: number; forwards: number; seconds: number };
 
   if (dataset.name === "math") {
     const result = mathAccuracy(tokenizer, mathEvalSet((args.examples as number | undefined) ?? 500, 1234), decode, progress(io, "problems"));
-    accuracy = result.accuracy;
+    scores.accuracy = result.accuracy;
     examples = result.examples;
     totals = result;
     if (!json) wrongAnswers(io, result);
@@ -146,12 +145,10 @@ function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, token
     const all = dataset.heldoutSequences(config.maxPositions, Number.MAX_SAFE_INTEGER);
     const windows = args.examples === undefined ? all : all.slice(0, args.examples as number);
     io.err(`eval: bits per character on ${windows.length} held-out windows of ${config.maxPositions} characters ...\n`);
-    bitsPerChar = heldoutLoss(config, params, windows, threads) / Math.LN2;
-    if (dataset.unigram) {
-      let bits = 0, count = 0;
-      for (const w of windows) for (const t of w.targets) if (t !== IGNORE) { bits -= Math.log2(dataset.unigram[t]); count++; }
-      unigramBitsPerChar = bits / count;
-    }
+    scores.bitsPerChar = heldoutLoss(config, params, windows, threads) / Math.LN2;
+    const unigram = dataset.unigram;
+    const targets = windows.flatMap((w) => w.targets.filter((t) => t !== IGNORE));
+    if (unigram) scores.unigramBitsPerChar = -targets.reduce((bits, t) => bits + Math.log2(unigram[t]), 0) / targets.length;
     examples = windows.length;
     // Speed as docs/results.md measures it: 96 tokens, EOS ignored, after the first 64 of 20 windows spread over all of them.
     const prompts = codeSpeedPrompts(all);
@@ -167,7 +164,7 @@ function evaluate(args: Flags, io: Io, dataset: Dataset, { config, params, token
   }
   const tokensPerForward = totals.tokens / Math.max(totals.forwards, 1);
   const report = {
-    accuracy, bitsPerChar, unigramBitsPerChar,
+    ...scores,
     tokensPerForward,
     iterationsPerToken: tokensPerForward === 0 ? null : 1 / tokensPerForward,
     tokensPerSecond: totals.tokens / totals.seconds,
