@@ -122,8 +122,7 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
     trainPrompt: (rng) => {
       const P = TEXT_PROMPT_LENGTH;
       if (trainIds.length < P) throw new DataError(`${name}: the training text (${trainIds.length} ids) is shorter than one prompt of ${P}`);
-      const offset = rng.int(trainIds.length - P + 1);
-      return Array.from(trainIds.subarray(offset, offset + P));
+      return excerptAt(trainIds, rng.int(trainIds.length - P + 1), P).tokens;
     },
     heldoutSequences: (T, count) => {
       const out: TrainingSequence[] = [];
