@@ -35,32 +35,11 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 const REPS = 15;
 
 /**
- * What a stored curve was measured on: the machine, the backend and the model's shape. A curve is reused
- * only for an equal key.
+ * What a stored curve was measured on (see {@link costCurveKey}): a curve is reused only for an equal key.
  *
  * @category CLI
  */
-export interface CostCurveKey {
-  /** The host's name. */
-  readonly host: string;
-  /** The CPU model. */
-  readonly cpu: string;
-  /** The CPU architecture. */
-  readonly arch: string;
-  /** The Node version: V8's speed changes with it. */
-  readonly node: string;
-  /** The backend: `cpu` or `webgpu`. */
-  readonly backend: string;
-  /** The GPU adapter of a WebGPU runner, else null. */
-  readonly adapter: string | null;
-  /** The kernel threads of a CPU runner (`--threads`); 1 on WebGPU. */
-  readonly threads: number;
-  /**
-   * The sizes that set the cost of a forward (the weights' values do not): layers, width, MLP width,
-   * heads x KV heads, vocabulary and context, as `L3-C64-F192-H4x2-V20-P256` (`-bias` with q/k/v biases).
-   */
-  readonly shape: string;
-}
+export type CostCurveKey = ReturnType<typeof costCurveKey>;
 
 /**
  * The folder the curves live in: `$XDG_CACHE_HOME/jacobi-forcing/cost-curves`, or
@@ -79,7 +58,11 @@ export function costCurveDir(): string {
 }
 
 /**
- * The key of `runner`'s cost curve on this machine for a model of `config`'s shape.
+ * The key of `runner`'s cost curve on this machine for a model of `config`'s shape: the host's name, the
+ * CPU model and architecture, the Node version (V8's speed changes with it), the backend, the GPU adapter
+ * of a WebGPU runner (else null), the kernel threads of a CPU runner (`--threads`; 1 on WebGPU), and the
+ * sizes that set the cost of a forward (the weights' values do not): layers, width, MLP width, heads x KV
+ * heads, vocabulary and context, as `L3-C64-F192-H4x2-V20-P256` (`-bias` with q/k/v biases).
  *
  * @example
  * ```ts
@@ -88,7 +71,7 @@ export function costCurveDir(): string {
  * ```
  * @category CLI
  */
-export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number): CostCurveKey {
+export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number) {
   const adapter = "adapter" in runner && typeof runner.adapter === "string" ? runner.adapter : null;
   const c = config;
   const shape = `L${c.numLayers}-C${c.hiddenSize}-F${c.intermediateSize}-H${c.numHeads}x${c.numKeyValueHeads}-V${c.vocabSize}-P${c.maxPositions}` +
