@@ -42,7 +42,7 @@ import { formatSpread, pairedSpread, type Spread } from "./spread.ts";
 export const BENCH_FLAGS: CommandSpec = {
   summary: "benchmark kernels, the forward cost curve, and every decoding method vs AR on the math and code models",
   flags: {
-    quick: { type: "boolean", help: "fewer shapes, prompts and repetitions (under a minute)" },
+    quick: { type: "boolean", help: "fewer shapes and prompts, shorter rounds (a minute or two)" },
     json: { type: "boolean", help: "print one JSON object instead of the tables" },
     out: { type: "string", default: "bench/experiments/results", help: "folder for the JSON result (one file per run)" },
     plot: { type: "string", optional: true, help: "also write the cost curve as an SVG chart to this file (docs/cost-curve.svg)" },
@@ -122,7 +122,7 @@ export async function bench(flags: Flags, io: Io): Promise<void> {
     const loaded = loadBenchModels(dataset, note);
     models[`${dataset}-jf`] = loaded.jfPath;
     const prompts = benchPrompts(dataset, loaded.teacher, quick ? 4 : 12, quick ? 2 : 4);
-    const { rows, control, auto } = compareMethods(loaded, prompts, { maxNewTokens: dataset === "math" ? 96 : 64, rounds: 9, msPerPrompt: quick ? 150 : 200, blockSize: 16 });
+    const { rows, control, auto } = compareMethods(loaded, prompts, { maxNewTokens: dataset === "math" ? 96 : 64, rounds: quick ? 15 : 9, msPerPrompt: quick ? 150 : 200, blockSize: 16 });
     methods.push(...rows, control);
     autoChoices[dataset] = auto;
     say(`\n${dataset}: ${prompts.evaluation.length} held-out prompts, ${loaded.jfIsTeacher ? "NO JF MODEL YET: the jf rows run on the teacher" : `JF model ${loaded.jfPath}`}; ` +

@@ -9,14 +9,15 @@
  * bench).
  *
  * Timing: every method is timed side by side with AR of its model, decode by decode. On each prompt, in
- * each round, the method and AR alternate (AR, method, method, AR, ...) for a set time — a fast method
- * many times, MR perhaps once — and the speedup of the round is AR's mean decode time over the method's,
- * each summed over the prompts. Run next to each other, the two see the same load: on a machine shared
- * with other work, a ratio of two runs half a second apart moves far more from round to round than one
- * of runs side by side (docs/performance.md has the numbers). The methods take turns, every other round
- * in reverse order. Decode time is the wall time minus the prompts' prefill, timed the same way in each
- * round; AR's own time in a round is the mean of its times beside each method of its model. Every rate
- * is the median over the rounds, with its spread (min, median, max); a speedup is taken round by round.
+ * each round, the method, AR and the prompt's prefill take turns (AR, method, prefill; method, prefill,
+ * AR; ...) for a set time — a fast method many times, MR perhaps once — and the method's decode time is
+ * its mean time minus the prefill's, as is AR's. The speedup of the round is AR's decode time over the
+ * method's, each summed over the prompts. Run next to each other, they see the same load: on a machine
+ * shared with other work, a ratio of two runs half a second apart moves far more from round to round
+ * than one of runs side by side (docs/performance.md has the numbers). The methods take turns, every
+ * other round in reverse order; AR's own time in a round is the mean of its times beside each method of
+ * its model. Every rate is the median over the rounds, with its spread (min, median, max); a speedup is
+ * taken round by round.
  *
  * The noise is measured, not assumed: a control row times the same decode as AR (AR greedy of the same
  * model) as a method of its own, beside AR like every other method. Without noise its speedup would be
@@ -124,7 +125,6 @@ export function compareMethods(
   // Each decode is timed once: a method that runs another's decode shows that one's row.
   const firstOf = methods.map((m) => methods.findIndex((o) => o.decoder === m.decoder && on(o.model) === on(m.model)));
   const timed = [...methods.filter((_, i) => firstOf[i] === i), control];
-  const checkpoints = [...new Set(timed.map((m) => on(m.model)))];
 
   // Outputs and counts, untimed (also the warm-up). Every decode but AR is timed beside AR of its model
   // (of the teacher, when it stands in for the JF model).
@@ -132,35 +132,34 @@ export function compareMethods(
   const arOf = (t: number) => timed.findIndex((m) => m.decoder === "ar" && on(m.model) === on(timed[t].model));
   const paired = timed.map((_, t) => t).filter((t) => arOf(t) !== t);
 
-  // The timed rounds: on each prompt, each method and AR alternate, decode by decode, for msPerPrompt
-  // (every other round the methods in reverse order, and the other one first); then the checkpoints'
-  // prefills of all the prompts alternate the same way. A time in a round is a sum over the prompts of
-  // the mean time of one decode.
-  const zeros = () => timed.map(() => Array.from({ length: options.rounds }, () => 0));
-  const methodMs = zeros(), arMs = zeros();                // [timed][round]; arMs: AR's, timed beside that method
-  const prefillMs = checkpoints.map((): number[] => []);   // [checkpoint][round]
-  const prefill = (c: Checkpoint) => () => { for (const p of prompts.evaluation) forward(c.config, c.params, p, { cache: new KVCache(c.config) }); };
+  // The timed rounds: on each prompt, each method, AR and the prompt's prefill take turns, run by run,
+  // for msPerPrompt (every other round the methods in reverse order; each burst starts one further
+  // along). Decode time is the mean time of a decode minus that of the prefill beside it, summed over
+  // the prompts.
+  const methodMs = timed.map(() => Array.from({ length: options.rounds }, () => 0));   // [timed][round]
+  const arMs = timed.map(() => Array.from({ length: options.rounds }, () => 0));       // AR's, beside that method
+  let bursts = 0;
   for (let r = 0; r < options.rounds; r++) {
     for (const p of prompts.evaluation) {
       for (const t of r % 2 === 0 ? paired : [...paired].reverse()) {
-        const [a, m] = alternatingMeanMs([() => timed[arOf(t)].decode(p), () => timed[t].decode(p)], options.msPerPrompt, r % 2 === 0);
-        arMs[t][r] += a;
-        methodMs[t][r] += m;
+        const c = on(timed[t].model);
+        const [a, m, prefill] = alternatingMeanMs([() => timed[arOf(t)].decode(p), () => timed[t].decode(p),
+          () => forward(c.config, c.params, p, { cache: new KVCache(c.config) })], options.msPerPrompt, bursts++);
+        arMs[t][r] += a - prefill;
+        methodMs[t][r] += m - prefill;
       }
     }
-    alternatingMeanMs(checkpoints.map(prefill), options.msPerPrompt, r % 2 === 0).forEach((ms, c) => prefillMs[c].push(ms));
   }
 
-  // Tokens/s of each round, of the method and of the AR it was timed beside, prefill subtracted. AR's own
-  // time in a round is the mean of its times beside the methods of its model.
-  const perRound = timed.map((m, t) => {
-    const pre = prefillMs[checkpoints.indexOf(on(m.model))];
+  // Tokens/s of each round, of the method and of the AR it was timed beside. AR's own time in a round is
+  // the mean of its times beside the methods of its model.
+  const perRound = timed.map((_, t) => {
     const tokens = (u: number) => outputs[u].reduce((sum, o) => sum + o.tokens.length, 0);
-    const perSecond = (u: number, ms: number, r: number) => tokens(u) / (Math.max(1e-3, ms - pre[r]) / 1000);
+    const perSecond = (u: number, ms: number) => tokens(u) / (Math.max(1e-3, ms) / 1000);
     const beside = paired.filter((u) => arOf(u) === t);
-    return pre.map((_, r) => {
-      const ar = perSecond(arOf(t), arOf(t) === t ? beside.reduce((sum, u) => sum + arMs[u][r], 0) / beside.length : arMs[t][r], r);
-      return { tokensPerSecond: arOf(t) === t ? ar : perSecond(t, methodMs[t][r], r), arTokensPerSecond: ar };
+    return arMs[t].map((_r, r) => {
+      const ar = perSecond(arOf(t), arOf(t) === t ? beside.reduce((sum, u) => sum + arMs[u][r], 0) / beside.length : arMs[t][r]);
+      return { tokensPerSecond: arOf(t) === t ? ar : perSecond(t, methodMs[t][r]), arTokensPerSecond: ar };
     });
   });
   const row = (name: string, t: number, extra: Pick<MethodRow, "sameDecodeAs" | "control">): MethodRow => {
@@ -189,17 +188,18 @@ export function compareMethods(
 }
 
 /**
- * Mean wall time, ms, of one run of each of `fns`: they take turns, run by run — in the order given when
- * `inOrder`, else reversed, and the other way round every other turn — until `ms` have passed (at least
- * one turn). Side by side like this, a ratio of two of them is the least noisy a shared machine allows.
+ * Mean wall time, ms, of one run of each of `fns`: they take turns, run by run, each turn starting one
+ * further along (a, b, c; b, c, a; c, a, b; ... from `fns[first]`), until `ms` have passed (at least one
+ * turn). So each runs in each position, and a ratio of two of them is timed side by side, the least
+ * noisy a shared machine allows.
  */
-function alternatingMeanMs(fns: readonly (() => unknown)[], ms: number, inOrder: boolean): number[] {
+function alternatingMeanMs(fns: readonly (() => unknown)[], ms: number, first: number): number[] {
   const total = fns.map(() => 0);
   let turns = 0;
   const start = performance.now();
   do {
     for (let k = 0; k < fns.length; k++) {
-      const i = (turns % 2 === 0) === inOrder ? k : fns.length - 1 - k;
+      const i = (first + turns + k) % fns.length;
       const t0 = performance.now();
       fns[i]();
       total[i] += performance.now() - t0;
