@@ -8,7 +8,11 @@
  *    forward on two kernel threads against one (logits checked bit for bit);
  * 3. the decoding methods on held-out math and code prompts: AR, Jacobi on the teacher, Jacobi on the
  *    Jacobi Forcing model at a fixed block size and at `auto`, multi-block on the JF model — TPF,
- *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's.
+ *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's — and a
+ *    control row, AR timed again as a method of its own, whose spread is the table's noise.
+ *
+ * Every time and ratio is measured in rounds and printed as its median with the spread over the rounds,
+ * `median (min–max)`; a ratio is taken round by round from times measured side by side.
  *
  * A table on stdout (or one JSON object with `--json`), and the same JSON in `bench/experiments/results/`
  * (or `--out`) with the machine, Node version and date. With `--backend webgpu` it runs the GPU bench
