@@ -8,7 +8,11 @@
  *    forward on two kernel threads against one (logits checked bit for bit);
  * 3. the decoding methods on held-out math and code prompts: AR, Jacobi on the teacher, Jacobi on the
  *    Jacobi Forcing model at a fixed block size and at `auto`, multi-block on the JF model — TPF,
- *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's.
+ *    positions per token, tokens/s, speedup vs AR, and a check that each output equals AR's — and a
+ *    control row, AR timed again as a method of its own, whose spread is the table's noise.
+ *
+ * Every time and ratio is measured in rounds and printed as its median with the spread over the rounds,
+ * `median (min–max)`; a ratio is taken round by round from times measured side by side.
  *
  * A table on stdout (or one JSON object with `--json`), and the same JSON in `bench/experiments/results/`
  * (or `--out`) with the machine, Node version and date. With `--backend webgpu` it runs the GPU bench
@@ -31,17 +35,18 @@ import type { Io } from "../src/cli/command.ts";
 import { formatBlockSizeChoice } from "../src/decoding/block-size.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
-import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling } from "./forward.ts";
+import { arTokensPerSecond, costCurveSvg, forwardCost, threadScaling, type ThreadRow } from "./forward.ts";
 import { gpuBench } from "./gpu.ts";
 import { kernelTable, scalarPeakGflops } from "./kernels.ts";
 import { compareMethods, formatMethodRows, type MethodRow } from "./methods.ts";
 import { BENCH_MODELS, benchPrompts, loadBenchModels, type BenchDataset } from "./models.ts";
+import { formatSpread, pairedSpread, type Spread } from "./spread.ts";
 
 /** The flags of `npm run bench`. */
 export const BENCH_FLAGS: CommandSpec = {
   summary: "benchmark kernels, the forward cost curve, and every decoding method vs AR on the math and code models",
   flags: {
-    quick: { type: "boolean", help: "fewer shapes, prompts and repetitions (under a minute)" },
+    quick: { type: "boolean", help: "fewer shapes and prompts, shorter rounds (a minute or two)" },
     json: { type: "boolean", help: "print one JSON object instead of the tables" },
     out: { type: "string", default: "bench/experiments/results", help: "folder for the JSON result (one file per run)" },
     plot: { type: "string", optional: true, help: "also write the cost curve as an SVG chart to this file (docs/cost-curve.svg)" },
@@ -69,33 +74,40 @@ export async function bench(flags: Flags, io: Io): Promise<void> {
   const quick = flags.quick === true;
   const say = (text: string) => { if (!flags.json) io.out(text); };
   const note = (line: string) => io.err(`bench: ${line}\n`);
+  const ms = (s: Spread) => formatSpread(s, 3);
+  const times = (s: Spread) => formatSpread(s, 2, "x");
+  say("every number is the median over rounds, with (min–max) over the rounds; a ratio is taken round by round\n\n");
 
   // 1. kernels
-  const peak = scalarPeakGflops(quick ? 100 : 300);
-  const kernels = kernelTable({ rows: quick ? [1, 16, 64] : [1, 4, 16, 32, 64], widths: quick ? [256] : [256, 512], msPerPoint: quick ? 60 : 250 });
-  say(`matrix product out[M, N] = x[M, K] w^T, GFLOP/s, one thread (scalar float64 peak of this core: ${peak.toFixed(2)})\n`);
-  say("   M     K     N     tiled   reference   tiled/reference   tiled/peak\n");
-  for (const r of kernels.filter((k) => k.kernel === "tiled")) {
-    const reference = kernels.find((k) => k.kernel === "reference" && k.M === r.M && k.K === r.K)?.gflops ?? NaN;
-    say(`${String(r.M).padStart(4)}  ${String(r.K).padStart(4)}  ${String(r.N).padStart(4)}  ${r.gflops.toFixed(2).padStart(8)}  ` +
-      `${reference.toFixed(2).padStart(10)}  ${(r.gflops / reference).toFixed(2).padStart(15)}x  ${(100 * r.gflops / peak).toFixed(0).padStart(10)}%\n`);
+  const peak = scalarPeakGflops(quick ? 100 : 300, quick ? 5 : 9);
+  const kernels = kernelTable({ rows: quick ? [1, 16, 64] : [1, 4, 16, 32, 64], widths: quick ? [256] : [256, 512], msPerPoint: quick ? 60 : 250, rounds: quick ? 5 : 9 });
+  const kernelRatios = kernels.filter((k) => k.kernel === "tiled").map((tiled) => {
+    const reference = kernels.find((k) => k.kernel === "reference" && k.M === tiled.M && k.K === tiled.K)!;
+    const spread = { tiledOverReference: pairedSpread(tiled.perRound, reference.perRound, (a, b) => a / b) };
+    return { M: tiled.M, K: tiled.K, N: tiled.N, tiled, reference, tiledOverReference: spread.tiledOverReference.median, spread };
+  });
+  say(`matrix product out[M, N] = x[M, K] w^T, GFLOP/s, one thread (scalar float64 peak of this core: ${formatSpread(peak, 2)})\n`);
+  say(`   M     K     N   ${"tiled".padStart(18)}   ${"reference".padStart(18)}   ${"tiled/reference".padStart(18)}\n`);
+  for (const r of kernelRatios) {
+    say(`${String(r.M).padStart(4)}  ${String(r.K).padStart(4)}  ${String(r.N).padStart(4)}   ${formatSpread(r.tiled.spread.gflops, 2).padStart(18)}   ` +
+      `${formatSpread(r.reference.spread.gflops, 2).padStart(18)}   ${times(r.spread.tiledOverReference).padStart(18)}\n`);
   }
 
   // 2. forward cost curve and AR speed on the random small model
   const small = PRESETS.small;
   const smallParams = initParams(small, { seed: 0 });
-  const curve = forwardCost(small, smallParams, quick ? [1, 4, 16, 64] : [1, 2, 4, 8, 16, 24, 32, 48, 64], quick ? 5 : 15);
-  const arTps = arTokensPerSecond(small, smallParams, quick ? 32 : 128);
-  say(`\nforward after a 64-token cache, small (random, seed 0)\n     T   ms/forward   t(T)/t(1)\n`);
-  for (const p of curve) say(`${String(p.T).padStart(6)}   ${p.ms.toFixed(3).padStart(10)}   ${p.ratio.toFixed(2).padStart(9)}\n`);
-  say(`AR greedy on small: ${arTps.toFixed(0)} tokens/s\n`);
+  const curve = forwardCost(small, smallParams, quick ? [1, 4, 16, 64] : [1, 2, 4, 8, 16, 24, 32, 48, 64], quick ? 7 : 15);
+  const arTps = arTokensPerSecond(small, smallParams, quick ? 32 : 128, quick ? 5 : 9);
+  say(`\nforward after a 64-token cache, small (random, seed 0)\n     T   ${"ms/forward".padStart(24)}   ${"t(T)/t(1)".padStart(20)}\n`);
+  for (const p of curve) say(`${String(p.T).padStart(6)}   ${ms(p.spread.ms).padStart(24)}   ${times(p.spread.ratio).padStart(20)}\n`);
+  say(`AR greedy on small: ${formatSpread(arTps, 0)} tokens/s\n`);
   const threads = await threadScaling(small, smallParams, 2, quick ? [1, 16] : [1, 4, 16, 64], quick ? 9 : 31);
   say("\nforward on small, products, attention and SiLU split over 2 kernel threads vs 1 (the other core may be busy: compare in one run)\n");
-  say("     T   1 thread ms   2 threads ms   speedup   logits identical\n");
-  for (const r of threads) {
-    say(`${String(r.T).padStart(6)}   ${r.oneThreadMs.toFixed(3).padStart(11)}   ${r.threadedMs.toFixed(3).padStart(12)}   ` +
-      `${r.speedup.toFixed(2).padStart(6)}x   ${r.identical ? "yes" : "NO (a bug)"}\n`);
-  }
+  const threadHeader = `${"1 thread ms".padStart(24)}   ${"2 threads ms".padStart(24)}   ${"speedup".padStart(20)}   logits identical\n`;
+  const threadLine = (r: ThreadRow) => `${ms(r.spread.oneThreadMs).padStart(24)}   ${ms(r.spread.threadedMs).padStart(24)}   ` +
+    `${times(r.spread.speedup).padStart(20)}   ${r.identical ? "yes" : "NO (a bug)"}\n`;
+  say(`     T   ${threadHeader}`);
+  for (const r of threads) say(`${String(r.T).padStart(6)}   ${threadLine(r)}`);
   // A single token gains only where a forward is long enough to hide the handoffs: the same model family, wider.
   const wider = [];
   for (const hiddenSize of quick ? [256] : [256, 512]) {
@@ -103,13 +115,10 @@ export async function bench(flags: Flags, io: Io): Promise<void> {
     for (const r of await threadScaling(config, initParams(config, { seed: 0 }), 2, [1, 16], quick ? 5 : 15)) wider.push({ hiddenSize, ...r });
   }
   say("\nthe same on wider models (small's shape at hidden 256 and 512, MLP 3x, 32-wide heads, vocabulary 1000)\n");
-  say("hidden     T   1 thread ms   2 threads ms   speedup   logits identical\n");
-  for (const r of wider) {
-    say(`${String(r.hiddenSize).padStart(6)}${String(r.T).padStart(6)}   ${r.oneThreadMs.toFixed(3).padStart(11)}   ${r.threadedMs.toFixed(3).padStart(12)}   ` +
-      `${r.speedup.toFixed(2).padStart(6)}x   ${r.identical ? "yes" : "NO (a bug)"}\n`);
-  }
+  say(`hidden     T   ${threadHeader}`);
+  for (const r of wider) say(`${String(r.hiddenSize).padStart(6)}${String(r.T).padStart(6)}   ${threadLine(r)}`);
 
-  // 3. decoding methods on the shipped models
+  // 3. decoding methods on the shipped models, each dataset's control row after its methods
   const methods: MethodRow[] = [];
   const autoChoices: Record<string, unknown> = {};
   const models: Record<string, string> = {};
@@ -117,8 +126,8 @@ export async function bench(flags: Flags, io: Io): Promise<void> {
     const loaded = loadBenchModels(dataset, note);
     models[`${dataset}-jf`] = loaded.jfPath;
     const prompts = benchPrompts(dataset, loaded.teacher, quick ? 4 : 12, quick ? 2 : 4);
-    const { rows, auto } = compareMethods(loaded, prompts, { maxNewTokens: dataset === "math" ? 96 : 64, rounds: quick ? 1 : 5, blockSize: 16 });
-    methods.push(...rows);
+    const { rows, control, auto } = compareMethods(loaded, prompts, { maxNewTokens: dataset === "math" ? 96 : 64, rounds: quick ? 15 : 9, msPerPrompt: quick ? 150 : 200, blockSize: 16 });
+    methods.push(...rows, control);
     autoChoices[dataset] = auto;
     say(`\n${dataset}: ${prompts.evaluation.length} held-out prompts, ${loaded.jfIsTeacher ? "NO JF MODEL YET: the jf rows run on the teacher" : `JF model ${loaded.jfPath}`}; ` +
       `auto chose on ${prompts.calibration.length} other prompts:\n`);
@@ -132,15 +141,17 @@ export async function bench(flags: Flags, io: Io): Promise<void> {
     node: process.version,
     date: new Date().toISOString(),
     quick,
-    scalarPeakGflops: peak,
+    scalarPeakGflops: peak.median,
     models,
     methods,
     kernels,
-    forwardCost: curve.map((p) => ({ T: p.T, ms: p.ms, ratio: p.ratio })),
-    arTokensPerSecondSmall: arTps,
+    kernelRatios: kernelRatios.map(({ M, K, N, tiledOverReference, spread }) => ({ M, K, N, tiledOverReference, spread })),
+    forwardCost: curve,
+    arTokensPerSecondSmall: arTps.median,
     threads,
     threadsWider: wider,
     autoBlockSize: autoChoices,
+    spread: { scalarPeakGflops: peak, arTokensPerSecondSmall: arTps },
   };
   if (flags.plot !== undefined) writeFileSync(flags.plot as string, costCurveSvg(curve, `forward cost on small (random), ${result.machine.cpu}, Node ${result.node}`));
   const dir = flags.out as string;

@@ -2,9 +2,12 @@
  * Forward-pass benchmark on the random `small` model: the cost curve t(T)/t(1) — how long a forward over
  * T new tokens takes, in single-token forwards, after a cache of 64 tokens — and AR greedy tokens/s.
  * The curve decides whether Jacobi decoding can pay off in wall-clock time: it pays only where a
- * forward over n tokens costs little more than a forward over one. `--block-size auto` reads the same
- * curve (`measureCostCurve`), measured on the model it decodes with. And the forward on two kernel
- * threads against one, with a check that the logits are bit-identical.
+ * forward over n tokens costs little more than a forward over one. `--block-size auto` reads a curve
+ * measured the same way (`measureCostCurve`, on the model it decodes with). And the forward on two
+ * kernel threads against one, with a check that the logits are bit-identical.
+ *
+ * Every measure is taken in rounds, the runs it compares taking turns, and reported with its spread over
+ * the rounds (min, median, max); a ratio is taken round by round.
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Compare ratios measured in the
  * same run only.
@@ -15,21 +18,60 @@ import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { startKernelThreads, type Params } from "../src/model/params.ts";
 import { forward } from "../src/model/transformer.ts";
-import { measureCostCurve, type CostPoint } from "../src/decoding/block-size.ts";
+import { argmax } from "../src/tensor/ops.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
-import { interleavedMedianMs } from "../src/util/timing.ts";
+import { interleavedTimesMs } from "../src/util/timing.ts";
+import { pairedSpread, spreadOf, type Spread } from "./spread.ts";
 
-/** t(T) and t(T)/t(1) for each T, after a 64-token cache. */
-export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], reps: number): CostPoint[] {
-  return measureCostCurve(config, params, sizes, { reps, cached: 64 });
+/** One point of the bench's cost curve. */
+export interface CostCurvePoint {
+  /** Tokens in the forward. */
+  readonly T: number;
+  /** t(T): median wall time of one forward over the rounds, ms. */
+  readonly ms: number;
+  /** t(T) / t(1), the median over the rounds of each round's ratio. */
+  readonly ratio: number;
+  /** min, median and max over the rounds of `ms` and of `ratio`. */
+  readonly spread: { readonly ms: Spread; readonly ratio: Spread };
 }
 
-/** AR greedy tokens per second (decode time only: a prefill-only run's time is subtracted). */
-export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number): number {
+/**
+ * t(T) and t(T)/t(1) for each T in `sizes` (1 added when missing): one forward of each size per round,
+ * with its argmax, after a 64-token cache (truncated back after each, as Jacobi's rollback does), the
+ * sizes taking turns after three warm-up rounds — as `measureCostCurve` times them for `--block-size
+ * auto`, here keeping each round's times, whose spread the bench reports.
+ */
+export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], rounds: number): CostCurvePoint[] {
+  const cached = 64;
+  const all = [...new Set([1, ...sizes])].sort((a, b) => a - b);
+  const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
+  const cache = new KVCache(config);
+  forward(config, params, Array.from({ length: cached }, (_, i) => token(i)), { cache });
+  const runs = all.map((T) => {
+    const tokens = Array.from({ length: T }, (_, i) => token(7 * i));
+    return () => {
+      argmax(forward(config, params, tokens, { cache }));
+      cache.truncate(cached);
+    };
+  });
+  const times = interleavedTimesMs(runs, rounds, 3);
+  return all.map((T, i) => {
+    const spread = { ms: spreadOf(times[i]), ratio: pairedSpread(times[i], times[0], (t, t1) => t / t1) };
+    return { T, ms: spread.ms.median, ratio: spread.ratio.median, spread };
+  });
+}
+
+/**
+ * AR greedy tokens per second, decode time only: each round times the decode and, beside it, a
+ * prefill-only run, whose time it subtracts.
+ */
+export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number, rounds: number): Spread {
   const prompt = [config.bosTokenId, 40, 41, 42, 43];
-  const [ms] = interleavedMedianMs([() => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null })], 3);
-  const [prefillMs] = interleavedMedianMs([() => forward(config, params, prompt, { cache: new KVCache(config) })], 3);
-  return newTokens / ((ms - prefillMs) / 1000);
+  const [decode, prefill] = interleavedTimesMs([
+    () => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }),
+    () => forward(config, params, prompt, { cache: new KVCache(config) }),
+  ], rounds);
+  return pairedSpread(decode, prefill, (all, pre) => newTokens / ((all - pre) / 1000));
 }
 
 /** One row of the thread-scaling table. */
@@ -40,18 +82,20 @@ export interface ThreadRow {
   readonly oneThreadMs: number;
   /** Median forward time with the products split over `threads` threads, ms. */
   readonly threadedMs: number;
-  /** oneThreadMs / threadedMs. */
+  /** oneThreadMs / threadedMs, the median over the rounds of each round's ratio. */
   readonly speedup: number;
+  /** min, median and max over the rounds of the three measures. */
+  readonly spread: { readonly oneThreadMs: Spread; readonly threadedMs: Spread; readonly speedup: Spread };
   /** Whether the logits were bit-identical. */
   readonly identical: boolean;
 }
 
 /**
  * Forward time after a 64-token cache on one thread and on `threads` kernel threads (the weights copied
- * into a `KernelThreads` arena, the pool passed to `forward`), interleaved forward by forward, and
- * whether the logits agree bit for bit.
+ * into a `KernelThreads` arena, the pool passed to `forward`), interleaved forward by forward for
+ * `rounds` rounds, and whether the logits agree bit for bit.
  */
-export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], reps: number): Promise<ThreadRow[]> {
+export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], rounds: number): Promise<ThreadRow[]> {
   const { params: shared, pool } = await startKernelThreads(config, params, threads);
   try {
     const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
@@ -66,8 +110,12 @@ export async function threadScaling(config: ModelConfig, params: Params, threads
         return logits.data;
       });
       const [a, b] = runs.map((run) => run());
-      const [one, many] = interleavedMedianMs(runs, reps, 2);
-      return { T, oneThreadMs: one, threadedMs: many, speedup: one / many, identical: a.every((v, i) => Object.is(v, b[i])) };
+      const [one, many] = interleavedTimesMs(runs, rounds, 2);
+      const spread = { oneThreadMs: spreadOf(one), threadedMs: spreadOf(many), speedup: pairedSpread(one, many, (t1, tn) => t1 / tn) };
+      return {
+        T, oneThreadMs: spread.oneThreadMs.median, threadedMs: spread.threadedMs.median, speedup: spread.speedup.median, spread,
+        identical: a.every((v, i) => Object.is(v, b[i])),
+      };
     });
   } finally {
     await pool.close();

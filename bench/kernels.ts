@@ -12,6 +12,8 @@
  */
 import { matmulTransposedKernel, matmulTransposedReference } from "../src/tensor/kernels.ts";
 import { Rng } from "../src/tensor/random.ts";
+import { interleavedTimesMs } from "../src/util/timing.ts";
+import { spreadOf, type Spread } from "./spread.ts";
 
 /** A kernel `out[M, N] = x[M, K] (w as the kernel stores it)`. */
 export type Matmul = (out: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number) => void;
@@ -36,34 +38,45 @@ export interface KernelRow {
   readonly M: number;
   readonly K: number;
   readonly N: number;
-  /** Best of the timed runs, 2 M N K / seconds / 1e9. */
+  /** 2 M N K / seconds / 1e9, the median over the rounds. */
   readonly gflops: number;
-}
-
-/** GFLOP/s of `fn` at one shape: the best of as many runs as fit in `ms` milliseconds (after a warm-up). */
-function gflops(fn: Matmul, x: Float64Array, w: Float64Array, M: number, K: number, N: number, ms: number): number {
-  const out = new Float64Array(M * N);
-  fn(out, x, w, M, K, N);
-  let best = Infinity;
-  const start = performance.now();
-  do {
-    const t0 = performance.now();
-    fn(out, x, w, M, K, N);
-    best = Math.min(best, performance.now() - t0);
-  } while (performance.now() - start < ms);
-  return (2 * M * N * K) / (best / 1000) / 1e9;
+  /** GFLOP/s of each round, in round order: round r of every kernel at one shape ran side by side. */
+  readonly perRound: readonly number[];
+  /** min, median and max of `gflops` over the rounds. */
+  readonly spread: { readonly gflops: Spread };
 }
 
 /**
- * The kernel table: every kernel at every shape. Kernels are interleaved shape by shape so that a change
- * in the machine's load hits all of them alike.
+ * Calls per second of each of `fns` in each of `rounds` rounds (`[fn][round]`): the functions take turns
+ * as {@link interleavedTimesMs} times them, each called as many times as fit in `ms` milliseconds per
+ * round, after a warm-up round.
+ */
+function callsPerSecond(fns: readonly (() => unknown)[], ms: number, rounds: number): number[][] {
+  const calls = fns.map((): number[] => []);
+  const bursts = fns.map((fn, i) => () => {
+    let n = 0;
+    const start = performance.now();
+    do { fn(); n++; } while (performance.now() - start < ms);
+    calls[i].push(n);
+  });
+  // calls[i][0] is the warm-up round's
+  return interleavedTimesMs(bursts, rounds).map((times, i) => times.map((t, r) => calls[i][r + 1] / (t / 1000)));
+}
+
+/**
+ * The kernel table: every kernel at every shape, `rounds` rounds each. The kernels take turns at each
+ * shape, round by round, so that a change in the machine's load hits all of them alike and a ratio of
+ * two kernels can be taken round by round.
  *
  * @example
  * ```ts
- * kernelTable({ rows: [1, 16], widths: [256], msPerPoint: 100 }); // 4 rows: 2 kernels x 2 shapes
+ * kernelTable({ rows: [1, 16], widths: [256], msPerPoint: 100, rounds: 5 }); // 4 rows: 2 kernels x 2 shapes
  * ```
  */
-export function kernelTable(options: { readonly rows: readonly number[]; readonly widths: readonly number[]; readonly msPerPoint: number }, kernels: readonly TableKernel[] = BENCH_KERNELS): KernelRow[] {
+export function kernelTable(
+  options: { readonly rows: readonly number[]; readonly widths: readonly number[]; readonly msPerPoint: number; readonly rounds: number },
+  kernels: readonly TableKernel[] = BENCH_KERNELS,
+): KernelRow[] {
   const rng = new Rng("bench-kernels");
   const out: KernelRow[] = [];
   for (const K of options.widths) {
@@ -73,9 +86,13 @@ export function kernelTable(options: { readonly rows: readonly number[]; readonl
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wKxN[k * N + n] = w[n * K + k];
     for (const M of options.rows) {
       const x = Float64Array.from({ length: M * K }, () => rng.normal());
-      for (const { name, run, weights } of kernels) {
-        out.push({ kernel: name, M, K, N, gflops: gflops(run, x, weights === "KxN" ? wKxN : w, M, K, N, options.msPerPoint) });
-      }
+      const y = new Float64Array(M * N);
+      const rates = callsPerSecond(kernels.map((k) => () => k.run(y, x, k.weights === "KxN" ? wKxN : w, M, K, N)), options.msPerPoint / options.rounds, options.rounds);
+      kernels.forEach(({ name }, i) => {
+        const perRound = rates[i].map((callsPerS) => (2 * M * N * K * callsPerS) / 1e9);
+        const spread = spreadOf(perRound);
+        out.push({ kernel: name, M, K, N, gflops: spread.median, perRound, spread: { gflops: spread } });
+      });
     }
   }
   return out;
@@ -83,9 +100,10 @@ export function kernelTable(options: { readonly rows: readonly number[]; readonl
 
 /**
  * The scalar float64 peak of one core as V8 compiles it: twelve independent multiply-add chains (enough
- * to hide the latency of a multiply followed by an add), GFLOP/s (a multiply and an add count as two).
+ * to hide the latency of a multiply followed by an add), GFLOP/s (a multiply and an add count as two) in
+ * each of `rounds` rounds of `ms` milliseconds, after a warm-up round.
  */
-export function scalarPeakGflops(ms: number): number {
+export function scalarPeakGflops(ms: number, rounds: number): Spread {
   const chains = (n: number): number => {
     let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0;
     const x = 1.0000001, y = 0.9999999;
@@ -96,13 +114,5 @@ export function scalarPeakGflops(ms: number): number {
     return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
   };
   const n = 1e6;
-  chains(n);
-  let best = Infinity;
-  const start = performance.now();
-  do {
-    const t0 = performance.now();
-    chains(n);
-    best = Math.min(best, performance.now() - t0);
-  } while (performance.now() - start < ms);
-  return (24 * n) / (best / 1000) / 1e9;
+  return spreadOf(callsPerSecond([() => chains(n)], ms / rounds, rounds)[0].map((callsPerS) => (24 * n * callsPerS) / 1e9));
 }
