@@ -19,11 +19,8 @@
  * @category CLI
  */
 export class CliError extends Error {
-  /** @param message - one line naming the flag or command and what was expected */
-  constructor(message: string) {
-    super(message);
-    this.name = "CliError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "CliError";
 }
 
 /**

@@ -192,9 +192,6 @@ export const WINDOW_PHASES: readonly WindowPhase[] = ["zero", "random"];
  * @category Jacobi Forcing
  */
 export class NoiseScheduleError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "NoiseScheduleError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "NoiseScheduleError";
 }

@@ -245,9 +245,6 @@ export interface ConsistencyRows {
  * @category Jacobi Forcing
  */
 export class PackingError extends Error {
-  /** @param message - the full message, starting with the function that found the problem */
-  constructor(message: string) {
-    super(message);
-    this.name = "PackingError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "PackingError";
 }

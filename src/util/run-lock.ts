@@ -73,11 +73,8 @@ export interface FolderLock {
  * @category Checkpoints
  */
 export class FolderLockedError extends Error {
-  /** @param message - one line naming the command refused, the folder and the other process */
-  constructor(message: string) {
-    super(message);
-    this.name = "FolderLockedError";
-  }
+  /** The class name, shown before the message: the message itself names the function that found the problem. */
+  override readonly name = "FolderLockedError";
 }
 
 /**

@@ -31,6 +31,7 @@ import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tok
 import type { Command, Io } from "../command.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
 import { formatTrace } from "../trace.ts";
+import { interleavedMedianMs } from "../../util/timing.ts";
 import { tracedJacobi } from "./trace.ts";
 
 /** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
@@ -102,26 +103,19 @@ interface Row {
   readonly sameAsAr: boolean;
 }
 
-/** Least wall time spent timing one row: passes repeat until it is used up, and the fastest pass counts. */
-const MIN_TIMING_SECONDS = 0.25;
+/** Timed passes over the prompts per row; the median counts. */
+const TIMED_PASSES = 3;
 
 /**
- * Every method on one model. Each row decodes all prompts once for the outputs, then repeats the pass
- * until {@link MIN_TIMING_SECONDS} have gone and keeps the fastest pass: the first passes run before the
- * JIT has compiled the hot loops, and the other processes on a shared machine interrupt some passes.
+ * Every method on one model. Each row decodes all prompts once for the outputs (which also lets the JIT
+ * compile the hot loops), then times {@link TIMED_PASSES} more passes and keeps the median: the other
+ * processes on a shared machine interrupt some passes.
  */
 function runModel(label: string, config: ModelConfig, params: Params, prompts: Prompts): Row[] {
   const rows: Row[] = [];
   for (const method of METHODS) {
     const results = prompts.ids.map((p) => method.run(config, params, p, prompts.maxNewTokens));
-    let seconds = Infinity;
-    for (let spent = 0, passes = 0; spent < MIN_TIMING_SECONDS || passes < 2; passes++) {
-      const start = performance.now();
-      for (const p of prompts.ids) method.run(config, params, p, prompts.maxNewTokens);
-      const pass = (performance.now() - start) / 1000;
-      seconds = Math.min(seconds, pass);
-      spent += pass;
-    }
+    const [ms] = interleavedMedianMs([() => prompts.ids.map((p) => method.run(config, params, p, prompts.maxNewTokens))], TIMED_PASSES, 0);
     const outputs = results.map((r) => r.tokens);
     const ar = rows[0]?.outputs ?? outputs;                              // AR greedy runs first
     rows.push({
@@ -130,7 +124,7 @@ function runModel(label: string, config: ModelConfig, params: Params, prompts: P
       outputs,
       tokens: results.reduce((s, r) => s + r.stats.committedTokens, 0),
       forwards: results.reduce((s, r) => s + r.stats.forwards, 0),
-      seconds,
+      seconds: ms / 1000,
       sameAsAr: outputs.every((o, i) => o.length === ar[i].length && o.every((t, j) => t === ar[i][j])),
     });
   }
