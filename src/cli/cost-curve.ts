@@ -34,12 +34,8 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
  */
 const REPS = 15;
 
-/**
- * What a stored curve was measured on (see {@link costCurveKey}): a curve is reused only for an equal key.
- *
- * @category CLI
- */
-export type CostCurveKey = ReturnType<typeof costCurveKey>;
+/** What a stored curve was measured on (see {@link costCurveKey}): a curve is reused only for an equal key. */
+type CostCurveKey = ReturnType<typeof costCurveKey>;
 
 /**
  * The folder the curves live in: `$XDG_CACHE_HOME/jacobi-forcing/cost-curves`, or
@@ -71,7 +67,7 @@ export function costCurveDir(): string {
  * ```
  * @category CLI
  */
-export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number) {
+function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number) {
   const adapter = "adapter" in runner && typeof runner.adapter === "string" ? runner.adapter : null;
   const c = config;
   const shape = `L${c.numLayers}-C${c.hiddenSize}-F${c.intermediateSize}-H${c.numHeads}x${c.numKeyValueHeads}-V${c.vocabSize}-P${c.maxPositions}` +
@@ -80,21 +76,6 @@ export function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: 
     host: hostname(), cpu: cpus()[0]?.model ?? "unknown", arch: arch(), node: process.version,
     backend: runner.backend, adapter, threads: runner.backend === "cpu" ? threads : 1, shape,
   };
-}
-
-/**
- * The file of `key`'s curve in `dir`: the backend and shape readable in the name, the machine hashed.
- *
- * @example
- * ```ts
- * costCurveFile("/tmp/cache/jacobi-forcing/cost-curves", key); // ".../cpu-t1-L3-C64-F192-H4x2-V20-P256-3f9c2a61d0b4.json"
- * ```
- * @category CLI
- */
-export function costCurveFile(dir: string, key: CostCurveKey): string {
-  const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
-  const backend = key.backend === "cpu" ? `cpu-t${key.threads}` : key.backend;
-  return join(dir, `${backend}-${key.shape}-${hash}.json`);
 }
 
 /** What a curve file holds. */
@@ -135,7 +116,9 @@ function readStored(file: string, key: CostCurveKey): StoredCurve | string {
 export function storedCostCurve(config: ModelConfig, params: Params, runner: ModelRunner, threads: number, say: (line: string) => void): CostCurve {
   const dir = costCurveDir();
   const key = costCurveKey(config, runner, threads);
-  const file = costCurveFile(dir, key);
+  // the file: the backend and the shape readable in its name, the machine hashed
+  const hash = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  const file = join(dir, `${key.backend === "cpu" ? `cpu-t${key.threads}` : key.backend}-${key.shape}-${hash}.json`);
   const stored = existsSync(file) ? readStored(file, key) : null;
   if (stored !== null && typeof stored !== "string") {
     return { points: stored.points, source: `${file} (measured ${stored.measured}; delete it to measure again)` };

@@ -31,9 +31,20 @@ import { traceSvg } from "../trace-svg.ts";
 import { promptIds } from "./generate.ts";
 
 /**
+ * What {@link tracedJacobi} returns.
+ *
+ * @category CLI
+ */
+export interface TracedJacobi {
+  /** One row per iteration of every block, in decoding order. */
+  readonly rows: TraceRow[];
+  /** What `jacobi` returned. */
+  readonly result: JacobiResult;
+}
+
+/**
  * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
- * `bench/pictures.ts` draw. Returns the rows (one per iteration of every block, in decoding order) and
- * what `jacobi` returned.
+ * `bench/pictures.ts` draw.
  *
  * @param prompt - [P] token ids
  * @example
@@ -43,7 +54,7 @@ import { promptIds } from "./generate.ts";
  * ```
  * @category CLI
  */
-export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): { rows: TraceRow[]; result: JacobiResult } {
+export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): TracedJacobi {
   const rows: TraceRow[] = [];
   const result = jacobi(config, params, prompt, { ...options, onIteration: (step) => rows.push(traceRow(step)) });
   return { rows, result };
