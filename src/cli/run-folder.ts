@@ -113,11 +113,11 @@ export async function runInFolder(command: string, flags: Flags, io: Io, loop: (
     io.err(result.finished
       ? `${command}: done, ${result.history.length} steps; this session took ${seconds} s; model in ${out}\n`
       : `${command}: stopped at step ${result.history.length} after ${seconds} s; continue with --resume\n`);
+    return result.finished ? undefined : signalled;      // a signal during the last step still ends in a finished run
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
     lock.release();
   }
-  return signalled;
 }
 
 /**
