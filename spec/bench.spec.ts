@@ -50,11 +50,13 @@ describe("bench", () => {
     expect(r.kxnTokensPerSecond).toBeGreaterThan(0);
   });
 
+  // one tiny random model stands in for both the teacher and the JF model
+  const tinyModel = { config: PRESETS.tiny, params: initParams(PRESETS.tiny, { seed: 5, std: 0.5 }), tokenizer: null };
+  const tinyModels = { dataset: "math", teacher: tinyModel, jf: tinyModel, jfPath: "tiny", jfIsTeacher: true } as const;
+  const tinyPrompts = { evaluation: [[1, 40, 41], [1, 9]], calibration: [[1, 30]] };
+
   it("compareMethods: every row of a tiny model equals AR, and the auto row names its block size", () => {
-    const config = PRESETS.tiny;
-    const model = { config, params: initParams(config, { seed: 5, std: 0.5 }), tokenizer: null };
-    const prompts = { evaluation: [[1, 40, 41], [1, 9]], calibration: [[1, 30]] };
-    const { rows, auto } = compareMethods({ dataset: "math", teacher: model, jf: model, jfPath: "tiny", jfIsTeacher: true }, prompts,
+    const { rows, auto } = compareMethods(tinyModels, tinyPrompts,
       { maxNewTokens: 10, rounds: 1, msPerPrompt: 1, blockSize: 4 });
     expect(rows.map((r) => r.name)).toEqual(["math: ar teacher", "math: jacobi n=4 teacher", "math: jacobi n=4 jf",
       `math: jacobi auto (n=${auto.blockSize}) jf`, "math: mr n=4 K=2 pool=4 jf"]);
@@ -63,10 +65,7 @@ describe("bench", () => {
   });
 
   it("compareMethods: a decode another row already runs is timed once, and shown as the same decode as that row", () => {
-    const config = PRESETS.tiny;
-    const model = { config, params: initParams(config, { seed: 5, std: 0.5 }), tokenizer: null };
-    const prompts = { evaluation: [[1, 40, 41], [1, 9]], calibration: [[1, 30]] };
-    const { rows, auto } = compareMethods({ dataset: "math", teacher: model, jf: model, jfPath: "tiny", jfIsTeacher: true }, prompts,
+    const { rows, auto } = compareMethods(tinyModels, tinyPrompts,
       { maxNewTokens: 10, rounds: 3, msPerPrompt: 1, blockSize: 4 });
     const byName = new Map(rows.map((r) => [r.name, r]));
     // the teacher stands in for the JF model: its jacobi n=4 row is the teacher's

@@ -103,11 +103,11 @@ describe("the Jacobi Forcing loss", () => {
 });
 
 describe("the replay loss (distill's option, outside the paper)", () => {
+  const params = initParams(config, { seed: 6, std: 0.5 });
+  const ex = buildExample(trajectoryOf(5, 4), options, new Rng(2));
+  const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
+
   it("is not in jacobiForcingLoss, which is exactly L_pc + w_AR · L_AR; distillLoss without replay is the same loss", () => {
-    const t = trajectoryOf(5, 4);
-    const params = initParams(config, { seed: 6, std: 0.5 });
-    const ex = buildExample(t, options, new Rng(2));
-    const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
     const objective = jacobiForcingLoss(config, params, ex, options);
     expect(objective.consistency).toBeGreaterThan(0);
     expect(objective.loss.data[0]).toBe(objective.consistency + 10 * objective.ar);
@@ -118,10 +118,6 @@ describe("the replay loss (distill's option, outside the paper)", () => {
   });
 
   it("adds exactly w_replay times the next-token loss of the replayed sequence, and refuses an example without one", () => {
-    const t = trajectoryOf(5, 4);
-    const params = initParams(config, { seed: 6, std: 0.5 });
-    const ex = buildExample(t, options, new Rng(2));
-    const replay = { tokens: [1, 4, 6, 8, 10], targets: [-1, 6, 8, 10, 12], positions: [0, 1, 2, 3, 4], mask: null };
     const base = jacobiForcingLoss(config, params, ex, options);
     const withReplay = distillLoss(config, params, { ...ex, replay }, { ...options, replayWeight: 3 });
     const ce = crossEntropy(forward(config, params, replay.tokens), replay.targets, -1, "mean").data[0];
