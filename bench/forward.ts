@@ -44,7 +44,7 @@ export interface CostCurvePoint {
 export function forwardCost(config: ModelConfig, params: Params, sizes: readonly number[], rounds: number): CostCurvePoint[] {
   const cached = 64;
   const all = [...new Set([1, ...sizes])].sort((a, b) => a - b);
-  const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
+  const token = (i: number) => (config.bosTokenId! + 1 + i) % config.vocabSize;
   const cache = new KVCache(config);
   forward(config, params, Array.from({ length: cached }, (_, i) => token(i)), { cache });
   const runs = all.map((T) => {
@@ -66,7 +66,7 @@ export function forwardCost(config: ModelConfig, params: Params, sizes: readonly
  * prefill-only run, whose time it subtracts.
  */
 export function arTokensPerSecond(config: ModelConfig, params: Params, newTokens: number, rounds: number): Spread {
-  const prompt = [config.bosTokenId, 40, 41, 42, 43];
+  const prompt = [config.bosTokenId!, 40, 41, 42, 43];
   const [decode, prefill] = interleavedTimesMs([
     () => arGreedy(config, params, prompt, { maxNewTokens: newTokens, eosTokenId: null }),
     () => forward(config, params, prompt, { cache: new KVCache(config) }),
@@ -98,7 +98,7 @@ export interface ThreadRow {
 export async function threadScaling(config: ModelConfig, params: Params, threads: number, sizes: readonly number[], rounds: number): Promise<ThreadRow[]> {
   const { params: shared, pool } = await startKernelThreads(config, params, threads);
   try {
-    const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId + 1 + i) % config.vocabSize);
+    const prompt = Array.from({ length: 64 }, (_, i) => (config.bosTokenId! + 1 + i) % config.vocabSize);
     const caches = [new KVCache(config), new KVCache(config)];
     forward(config, params, prompt, { cache: caches[0] });
     forward(config, shared, prompt, { cache: caches[1], threads: pool });

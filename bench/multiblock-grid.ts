@@ -197,7 +197,7 @@ export function gridPrompts(data: string, count: number, config: ModelConfig, to
   return Array.from({ length: count }, (_, i) => {
     const text = texts[i % texts.length];
     if (tokenizer !== null && [...text].every((c) => tokenizer.chars.includes(c))) return [SPECIAL_TOKENS.bos, ...tokenizer.encode(text)];
-    return [config.bosTokenId, ...Array.from({ length: 6 }, () => rng.int(config.vocabSize))];
+    return [config.bosTokenId!, ...Array.from({ length: 6 }, () => rng.int(config.vocabSize))];
   });
 }
 

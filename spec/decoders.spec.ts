@@ -194,7 +194,7 @@ function plantedBug(bug: Bug): DecoderUnderTest {
     const cache = bug === "forgetRollback" ? new ForgetfulCache(roomy) : new KVCache(roomy);
     let draft = [argmax(forward(roomy, c.params, c.prompt, { cache }))[c.prompt.length - 1]];
     for (;;) {
-      while (draft.length < Math.min(c.blockSize, budget - out.length)) draft.push(c.config.padTokenId);
+      while (draft.length < Math.min(c.blockSize, budget - out.length)) draft.push(c.config.padTokenId!);
       const { accepted, next } = jacobiIteration(roomy, c.params, cache, draft, c.eosTokenId);
       out.push(...draft.slice(0, accepted));
       if (out.length === budget || out[out.length - 1] === c.eosTokenId) break;

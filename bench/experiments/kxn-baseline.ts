@@ -160,7 +160,7 @@ export interface KxNComparison {
  * (median of each), on the same prompt, and whether their tokens agree.
  */
 export function arVersusKxN(config: ModelConfig, params: Params, newTokens: number, reps: number): KxNComparison {
-  const prompt = [config.bosTokenId, 40, 41, 42, 43];
+  const prompt = [config.bosTokenId!, 40, 41, 42, 43];
   const weights: KxNWeights = new Map();
   const ours = (): number[] => decode(config, prompt, newTokens, (t, cache) => forward(config, params, t, { cache }));
   const kxn = (): number[] => decode(config, prompt, newTokens, (t, cache) => forwardKxN(config, params, weights, t, cache));

@@ -38,8 +38,30 @@ export class DecodingError extends Error {
 export interface StopOptions {
   /** Most tokens to generate (EOS included). */
   readonly maxNewTokens: number;
-  /** Token that ends generation; default `config.eosTokenId`; `null` generates until the budget. */
-  readonly eosTokenId?: number | null;
+  /** Token, or tokens, that end generation; default `config.eosTokenId`; `null` generates until the budget. */
+  readonly eosTokenId?: Eos;
+}
+
+/**
+ * The EOS in force: one id, a list of ids (any of them ends the output), or null (none).
+ *
+ * @category Decoding
+ */
+export type Eos = number | readonly number[] | null;
+
+/**
+ * Whether `token` is an EOS of `eos`.
+ *
+ * @example
+ * ```ts
+ * isEos(2, 2);        // true
+ * isEos([7, 9], 9);   // true
+ * isEos(null, 2);     // false
+ * ```
+ * @category Decoding
+ */
+export function isEos(eos: Eos, token: number): boolean {
+  return eos !== null && (typeof eos === "number" ? token === eos : eos.includes(token));
 }
 
 /**
@@ -126,7 +148,7 @@ export function generationBudget(config: ModelConfig, prompt: ArrayLike<number>,
  * ```
  * @category Decoding
  */
-export function stopToken(config: ModelConfig, options: StopOptions): number | null {
+export function stopToken(config: ModelConfig, options: StopOptions): Eos {
   return options.eosTokenId === undefined ? config.eosTokenId : options.eosTokenId;
 }
 
@@ -143,8 +165,8 @@ export function stopToken(config: ModelConfig, options: StopOptions): number | n
  * ```
  * @category Decoding
  */
-export function generationFinished(tokens: ArrayLike<number>, budget: number, eos: number | null): boolean {
-  return tokens.length >= budget || (eos !== null && tokens.length > 0 && tokens[tokens.length - 1] === eos);
+export function generationFinished(tokens: ArrayLike<number>, budget: number, eos: Eos): boolean {
+  return tokens.length >= budget || (tokens.length > 0 && isEos(eos, tokens[tokens.length - 1]));
 }
 
 /**
@@ -169,8 +191,8 @@ export type StopReason = "eos" | "budget" | "context";
  * ```
  * @category Decoding
  */
-export function stopReason(tokens: ArrayLike<number>, eos: number | null, maxNewTokens: number): StopReason {
-  if (eos !== null && tokens.length > 0 && tokens[tokens.length - 1] === eos) return "eos";
+export function stopReason(tokens: ArrayLike<number>, eos: Eos, maxNewTokens: number): StopReason {
+  if (tokens.length > 0 && isEos(eos, tokens[tokens.length - 1])) return "eos";
   return tokens.length >= maxNewTokens ? "budget" : "context";
 }
 
@@ -184,9 +206,8 @@ export function stopReason(tokens: ArrayLike<number>, eos: number | null, maxNew
  * ```
  * @category Decoding
  */
-export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): number {
-  if (eos === null) return tokens.length;
-  for (let i = 0; i < tokens.length; i++) if (tokens[i] === eos) return i + 1;
+export function keepThroughEos(tokens: ArrayLike<number>, eos: Eos): number {
+  for (let i = 0; i < tokens.length; i++) if (isEos(eos, tokens[i])) return i + 1;
   return tokens.length;
 }
 
@@ -217,7 +238,7 @@ export function keepThroughEos(tokens: ArrayLike<number>, eos: number | null): n
  * ```
  * @category Decoding
  */
-export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike<number>, eos: number | null): number {
+export function acceptedPrefixLength(draft: ArrayLike<number>, greedy: ArrayLike<number>, eos: Eos): number {
   if (draft.length === 0) throw new DecodingError("acceptedPrefixLength: the draft must hold at least the anchor token, got none");
   if (greedy.length < draft.length - 1) {
     throw new DecodingError(`acceptedPrefixLength: expected at least ${draft.length - 1} greedy tokens for a draft of ${draft.length}, got ${greedy.length}`);

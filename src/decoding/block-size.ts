@@ -110,7 +110,7 @@ export function measureCostCurve(
   if (cached < 1) throw new DecodingError(`measureCostCurve: T up to ${Math.max(...sizes)} leaves no room in a context of ${config.maxPositions}`);
   const runner = resolveRunner(config, params, options, "measureCostCurve");
   const all = [...new Set([1, ...sizes])].sort((a, b) => a - b);
-  const token = (i: number) => (config.bosTokenId + 1 + i) % config.vocabSize;
+  const token = (i: number) => ((config.bosTokenId ?? 0) + 1 + i) % config.vocabSize;
   const cache = runner.newCache();
   runner.forward(Array.from({ length: cached }, (_, i) => token(i)), { cache }).argmax();
   const runs = all.map((T) => {

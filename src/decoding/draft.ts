@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import { eosIds, type ModelConfig } from "../model/config.ts";
 import type { Rng } from "../tensor/random.ts";
 
 /**
@@ -54,7 +54,7 @@ export function draftTokens(init: DraftInit, count: number, text: readonly numbe
     context: () => text[rng.int(text.length)],
     vocab: () => rng.int(config.vocabSize),
     "repeat-last": () => last,
-    pad: () => config.padTokenId,
+    pad: () => config.padTokenId ?? eosIds(config)[0] ?? 0,
   };
   return Array.from({ length: count }, draw[init]);
 }

@@ -27,7 +27,7 @@ import { forward } from "../model/transformer.ts";
 import { argmax } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { DecodingError, generationBudget, generationFinished, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
+import { DecodingError, generationBudget, generationFinished, isEos, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
 import { resolveJacobiOptions, type JacobiOptions, type JacobiResult } from "./types.ts";
@@ -101,7 +101,7 @@ export function jacobiReference(config: ModelConfig, params: Params, prompt: rea
       const predicted = Array.from(rows.subarray(context.length - 1, context.length + m));
       const converged = commonPrefixLength(y, predicted.slice(0, m));                // y[0..converged-1] are fixed
       const kept = keepThroughEos(y.slice(0, converged), eos);
-      const ended = eos !== null && y[kept - 1] === eos;                             // EOS is fixed: the output ends
+      const ended = isEos(eos, y[kept - 1]);                                         // EOS is fixed: the output ends
       if (ended || converged === m || iteration === maxIterations) {
         const fixedPoint = y.slice(0, kept);
         blocks.push({ context, states: states.map((s) => s.slice(0, kept)), fixedPoint });

@@ -39,7 +39,7 @@ import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { cpuRunner, resolveRunner, type ModelRunner, type SequenceCache } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
-import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken, type Eos } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
 import type { TrajectoryBlock } from "./trajectory.ts";
@@ -72,7 +72,7 @@ import {
  * @category Decoding
  */
 export function jacobiIteration(
-  config: ModelConfig, params: Params, cache: SequenceCache, draft: readonly number[], eos: number | null,
+  config: ModelConfig, params: Params, cache: SequenceCache, draft: readonly number[], eos: Eos,
   runner: ModelRunner = cpuRunner(config, params),
 ): IterationOutcome {
   const committedLength = cache.length;
@@ -105,7 +105,7 @@ export function jacobiIteration(
  * @category Decoding
  */
 export function jacobiSampledIteration(
-  config: ModelConfig, params: Params, cache: SequenceCache, draft: readonly number[], eos: number | null, sampling: ResolvedSampling, rng: Rng,
+  config: ModelConfig, params: Params, cache: SequenceCache, draft: readonly number[], eos: Eos, sampling: ResolvedSampling, rng: Rng,
   runner: ModelRunner = cpuRunner(config, params),
 ): IterationOutcome {
   const committedLength = cache.length;
@@ -177,7 +177,7 @@ interface Run {
   readonly prompt: readonly number[];
   readonly budget: number;
   readonly options: ResolvedJacobiOptions;
-  readonly eos: number | null;
+  readonly eos: Eos;
   readonly rng: Rng;
   readonly cache: SequenceCache;
   readonly committed: number[];

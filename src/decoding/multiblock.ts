@@ -53,7 +53,7 @@ import type { Params } from "../model/params.ts";
 import { resolveRunner, type ForwardResult } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken, type Eos } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { makePool, type CandidatePool } from "./recycling.ts";
 import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
@@ -256,7 +256,7 @@ function rowLayout(P: number, rows: readonly (readonly number[])[]): { positions
  */
 function verify(
   rows: readonly (readonly number[])[], starts: readonly number[], result: ForwardResult, greedy: Int32Array,
-  eos: number | null, sampling: ResolvedSampling | null, rng: Rng,
+  eos: Eos, sampling: ResolvedSampling | null, rng: Rng,
 ): { row: number; accepted: number; next: number } {
   if (sampling !== null) {
     const logits = result.logits();                                                     // [T, V]

@@ -25,7 +25,7 @@ import type { Params } from "../model/params.ts";
 import type { ForwardResult, RunnerOption } from "../model/runner.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/random.ts";
-import { DecodingError, type StopOptions } from "./acceptance.ts";
+import { DecodingError, isEos, type Eos, type StopOptions } from "./acceptance.ts";
 import { arDecode, type GenerationResult } from "./greedy.ts";
 
 // ---------------------------------------------------------------- options
@@ -215,7 +215,7 @@ export interface SampledVerification {
  * @category Sampling
  */
 export function verifySampled(
-  rows: readonly (readonly number[])[], distribution: (row: number, index: number) => Float64Array, eos: number | null, rng: Rng,
+  rows: readonly (readonly number[])[], distribution: (row: number, index: number) => Float64Array, eos: Eos, rng: Rng,
 ): SampledVerification {
   if (rows.length === 0 || rows.some((r) => r.length === 0 || r[0] !== rows[0][0])) {
     throw new DecodingError("verifySampled: expected at least one row, every row starting with the same anchor");
@@ -224,7 +224,7 @@ export function verifySampled(
   for (let accepted = 1; ; accepted++) {
     const first = alive[0];
     let p = distribution(first, accepted - 1);                             // after rows[first][0..accepted-1]
-    if (eos !== null && rows[first][accepted - 1] === eos) return { row: first, accepted, next: sampleToken(p, rng) };
+    if (isEos(eos, rows[first][accepted - 1])) return { row: first, accepted, next: sampleToken(p, rng) };
     const proposals = [...new Set(alive.filter((r) => rows[r].length > accepted).map((r) => rows[r][accepted]))];
     let chosen: number | null = null;
     for (const x of proposals) {

@@ -2,20 +2,24 @@
  * Checkpoints: a folder that Hugging Face tools can read.
  *
  * ```text
- * DIR/config.json         Hugging Face LlamaForCausalLM / Qwen2ForCausalLM fields
- * DIR/model.safetensors   Hugging Face tensor names and [out, in] layouts, F32 (F64 on request)
- * DIR/tokenizer.json      our character tokenizer (see tokenizer.ts), optional on load
+ * DIR/config.json                   Hugging Face fields (config.ts: which classes, which are refused)
+ * DIR/generation_config.json        optional; its eos_token_id is where generation stops
+ * DIR/model.safetensors             Hugging Face tensor names and [out, in] layouts; we write F32 (F64
+ *                                   on request) and read F32, F16, BF16, F64
+ *   or model.safetensors.index.json and the shards it names
+ * DIR/tokenizer.json                the tokenizer (see tokenizer.ts), optional on load
  * ```
  *
- * Loading trusts nothing: the config is validated, every tensor the config implies must be present
- * with its exact shape, and nothing else may be in the file. Every problem is a `CheckpointError`
+ * Loading trusts nothing, as safetensors promises: the config is validated, every tensor the config
+ * implies must be present once with its exact shape, nothing else may be in the files, and an index may
+ * name only files of the folder itself. Every problem is a `CheckpointError`
  * naming the file, the tensor and what is wrong. Saving writes each file to a temporary name and then
  * renames it, so an interrupted save never leaves a half-written file under a real name.
  *
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Tensor } from "../tensor/tensor.ts";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { ConfigError, fromHfConfig, toHfConfig, type ModelConfig } from "./config.ts";
@@ -77,6 +81,31 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: Sav
 
 // ---------------------------------------------------------------- loading
 
+/** The index of a sharded checkpoint. */
+const INDEX = "model.safetensors.index.json";
+
+/**
+ * The weight files of a folder, each with the tensor names the index puts in it: the shards that
+ * `model.safetensors.index.json` lists, in name order, or `model.safetensors` alone (names null: anything).
+ * A shard must be a file of the folder itself: an index naming a path elsewhere is refused.
+ */
+function weightFiles(dir: string): Map<string, Set<string> | null> {
+  const indexFile = join(dir, INDEX);
+  if (!existsSync(indexFile)) return new Map([[join(dir, "model.safetensors"), null]]);
+  const map = (readJson(indexFile) as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== "object" || map === null || Array.isArray(map)) throw new CheckpointError(indexFile, `"weight_map" must be an object of tensor name to file name`);
+  const files = new Map<string, Set<string>>();
+  for (const [name, shard] of Object.entries(map)) {
+    if (typeof shard !== "string" || basename(shard) !== shard || shard === "." || shard === ".." || shard.includes("\\")) {
+      throw new CheckpointError(indexFile, `names ${JSON.stringify(shard)}, which is not a file of this folder`, name);
+    }
+    const path = join(dir, shard);
+    if (!files.has(path)) files.set(path, new Set());
+    files.get(path)!.add(name);
+  }
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 /** The bytes of `file`, or a CheckpointError saying why it cannot be read. */
 function readBytes(file: string): Buffer {
   try {
@@ -107,7 +136,10 @@ function reading<T>(file: string, read: () => T): T {
 }
 
 /**
- * Reads a checkpoint folder, checking the config, every tensor's presence and shape, and the tokenizer.
+ * Reads a checkpoint folder — ours, or one Hugging Face transformers wrote (Llama, Mistral, Qwen2,
+ * Qwen3; F32, F16, BF16 or F64; one `model.safetensors` or shards listed in
+ * `model.safetensors.index.json`) — checking the config, every tensor's presence and shape, and the
+ * tokenizer. Shards are read one at a time, so the file bytes of only one are held at once.
  *
  * @throws CheckpointError naming the file, the tensor and the problem
  * @example
@@ -122,24 +154,26 @@ export function loadCheckpoint(dir: string): Checkpoint {
     throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
   }
   const configFile = join(dir, "config.json");
-  const config = reading(configFile, () => fromHfConfig(readJson(configFile), configFile));
-
-  const weightsFile = join(dir, "model.safetensors");
-  const { tensors } = decodeSafetensors(readBytes(weightsFile), weightsFile);
-  const expected = paramSpecs(config);
-  const expectedNames = new Set(expected.map((s) => s.name));
-  for (const name of tensors.keys()) {
-    if (!expectedNames.has(name)) throw new CheckpointError(weightsFile, "is not a weight of this config", name);
-  }
+  const generationFile = join(dir, "generation_config.json");
+  const generation = existsSync(generationFile) ? readJson(generationFile) : undefined;
+  const config = reading(configFile, () => fromHfConfig(readJson(configFile), configFile, generation));
+  const expected = new Map(paramSpecs(config).map((spec) => [spec.name, spec.shape]));
   const byName = new Map<string, Tensor>();
-  for (const spec of expected) {
-    const stored = tensors.get(spec.name);
-    if (stored === undefined) throw new CheckpointError(weightsFile, "is missing", spec.name);
-    if (stored.shape.length !== spec.shape.length || stored.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new CheckpointError(weightsFile, `has shape [${stored.shape.join(", ")}] but the config implies [${spec.shape.join(", ")}]`, spec.name);
+  for (const [file, names] of weightFiles(dir)) {
+    const { tensors } = decodeSafetensors(readBytes(file), file);
+    for (const [name, stored] of tensors) {
+      const shape = expected.get(name);
+      if (shape === undefined) throw new CheckpointError(file, "is not a weight of this config", name);
+      if (names !== null && !names.has(name)) throw new CheckpointError(file, "is not where model.safetensors.index.json puts it", name);
+      if (byName.has(name)) throw new CheckpointError(file, "is present twice", name);
+      if (stored.shape.length !== shape.length || stored.shape.some((d, i) => d !== shape[i])) {
+        throw new CheckpointError(file, `has shape [${stored.shape.join(", ")}] but the config implies [${shape.join(", ")}]`, name);
+      }
+      byName.set(name, new Tensor(stored.data, shape));
     }
-    byName.set(spec.name, new Tensor(stored.data, spec.shape));
   }
+  const missing = [...expected.keys()].find((name) => !byName.has(name));
+  if (missing !== undefined) throw new CheckpointError(join(dir, existsSync(join(dir, INDEX)) ? INDEX : "model.safetensors"), "is missing", missing);
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 
   const tokenizerFile = join(dir, "tokenizer.json");

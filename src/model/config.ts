@@ -13,14 +13,44 @@
 // ---------------------------------------------------------------- the blueprint
 
 /**
+ * The Hugging Face model classes this project implements. Llama and Mistral (without a sliding window)
+ * are the same network; Qwen2 adds q/k/v biases; Qwen3 adds an RMSNorm on each query and key head.
+ *
+ * @category Model
+ */
+export const ARCHITECTURES = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"] as const;
+
+/**
+ * One of {@link ARCHITECTURES}.
+ *
+ * @category Model
+ */
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/**
+ * How the rotary frequencies are rescaled for a longer context (Hugging Face `rope_scaling`, or
+ * `rope_parameters` in transformers 5). `ropeFrequencies` in `rope.ts` computes each.
+ *
+ * @category Model
+ */
+export type RopeScaling =
+  /** Every frequency divided by `factor`. */
+  | { readonly type: "linear"; readonly factor: number }
+  /** Llama 3.1: long wavelengths divided by `factor`, short ones kept, a smooth blend between. */
+  | { readonly type: "llama3"; readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalMaxPositions: number }
+  /** YaRN: a ramp between divided and kept frequencies by rotations, and cos/sin scaled by `attentionFactor`. */
+  | { readonly type: "yarn"; readonly factor: number; readonly originalMaxPositions: number; readonly betaFast: number; readonly betaSlow: number;
+      readonly attentionFactor: number; readonly truncate: boolean };
+
+/**
  * A Llama/Qwen2-family decoder-only transformer. Symbols in brackets are the shape legend used in
  * shape comments throughout the model code.
  *
  * @category Model
  */
 export interface ModelConfig {
-  /** Hugging Face class name: `LlamaForCausalLM`, or `Qwen2ForCausalLM` (which has q/k/v biases). */
-  readonly architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM";
+  /** The Hugging Face class (see {@link ARCHITECTURES}). */
+  readonly architecture: Architecture;
   /** [V] vocabulary size: number of token ids and of logits per position. */
   readonly vocabSize: number;
   /** [C] width of the residual stream. */
@@ -29,26 +59,30 @@ export interface ModelConfig {
   readonly intermediateSize: number;
   /** Number of transformer blocks. */
   readonly numLayers: number;
-  /** [H] query heads; must divide `hiddenSize` (head size D = C / H, even for RoPE). */
+  /** [H] query heads. */
   readonly numHeads: number;
   /** [Hkv] key/value heads; divides H. Fewer than H is grouped-query attention. */
   readonly numKeyValueHeads: number;
+  /** [D] head size, even for RoPE; default C / H (Qwen3 sets its own). */
+  readonly headDim?: number;
   /** The context length: positions 0 .. maxPositions-1 exist, and the KV cache holds at most this many rows. */
   readonly maxPositions: number;
-  /** RoPE base (theta): inverse frequency j is `ropeTheta^(-2j/D)`. */
+  /** RoPE base (theta): inverse frequency j is `ropeTheta^(-2j/D)` before any scaling. */
   readonly ropeTheta: number;
+  /** RoPE scaling; absent: none. */
+  readonly ropeScaling?: RopeScaling;
   /** Epsilon added to the mean square inside RMSNorm. */
   readonly rmsNormEps: number;
   /** When true the output projection reuses the token embedding matrix (no `lm_head.weight`). */
   readonly tieWordEmbeddings: boolean;
   /** When true q/k/v projections have biases (Qwen2). */
   readonly attentionBias: boolean;
-  /** Token id that starts a sequence. */
-  readonly bosTokenId: number;
-  /** Token id that ends generation. */
-  readonly eosTokenId: number;
-  /** Token id used for padding (and for the `'pad'` draft initialisation). */
-  readonly padTokenId: number;
+  /** Token id that starts a sequence, or null (Qwen2 has none). */
+  readonly bosTokenId: number | null;
+  /** Token id, or ids, that end generation (any of them). */
+  readonly eosTokenId: number | readonly number[];
+  /** Token id used for padding (and for the `'pad'` draft initialisation), or null: then the first EOS. */
+  readonly padTokenId: number | null;
 }
 
 /**
@@ -66,17 +100,31 @@ export class ConfigError extends Error {
 }
 
 /**
- * Head size D = C / H.
+ * Head size D: the config's, else C / H.
  *
  * @example
  * ```ts
- * headDim(PRESETS.tiny);  // 4  = 16 / 4
- * headDim(PRESETS.small); // 32 = 128 / 4
+ * headDim(PRESETS.tiny);                 // 4  = 16 / 4
+ * headDim({ ...PRESETS.tiny, headDim: 8 }); // 8 (queries are then H * D = 32 wide)
  * ```
  * @category Model
  */
 export function headDim(config: ModelConfig): number {
-  return config.hiddenSize / config.numHeads;
+  return config.headDim ?? config.hiddenSize / config.numHeads;
+}
+
+/**
+ * The EOS ids of a config as a list.
+ *
+ * @example
+ * ```ts
+ * eosIds(PRESETS.tiny);                               // [2]
+ * eosIds({ ...PRESETS.tiny, eosTokenId: [2, 7] });   // [2, 7]
+ * ```
+ * @category Model
+ */
+export function eosIds(config: Pick<ModelConfig, "eosTokenId">): readonly number[] {
+  return typeof config.eosTokenId === "number" ? [config.eosTokenId] : config.eosTokenId;
 }
 
 // ---------------------------------------------------------------- presets
@@ -119,6 +167,9 @@ export type PresetName = keyof typeof PRESETS;
 
 // ---------------------------------------------------------------- validation
 
+/** Whether `v` is a finite number greater than zero. */
+const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
+
 /**
  * Checks every field and the relations between them, and returns the config unchanged.
  *
@@ -130,59 +181,52 @@ export type PresetName = keyof typeof PRESETS;
  * @category Model
  */
 export function validateConfig(config: ModelConfig, where = "validateConfig"): ModelConfig {
+  const fail = (field: string, expected: string, value: unknown): never => {
+    throw new ConfigError(`${where}: ${field} must be ${expected}, got ${JSON.stringify(value)}`);
+  };
   /** Throws for the first of `fields` that fails `ok`; `expected` finishes the sentence "must be ...". */
   const check = (fields: readonly (keyof ModelConfig)[], ok: (value: unknown) => boolean, expected: string): void => {
-    for (const field of fields) {
-      if (!ok(config[field])) throw new ConfigError(`${where}: ${field} must be ${expected}, got ${JSON.stringify(config[field])}`);
-    }
+    for (const field of fields) if (!ok(config[field])) fail(field, expected, config[field]);
   };
-  check(["architecture"], (v) => v === "LlamaForCausalLM" || v === "Qwen2ForCausalLM", "LlamaForCausalLM or Qwen2ForCausalLM");
+  check(["architecture"], (v) => ARCHITECTURES.includes(v as Architecture), ARCHITECTURES.join(", ").replace(/, (?=\w+$)/, " or "));
   check(["vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKeyValueHeads", "maxPositions"],
     (v) => typeof v === "number" && Number.isSafeInteger(v) && v > 0, "a positive integer");
-  if (config.hiddenSize % config.numHeads !== 0 || headDim(config) % 2 !== 0) {
-    throw new ConfigError(`${where}: hiddenSize ${config.hiddenSize} must be numHeads ${config.numHeads} times an even head size`);
+  if (config.headDim === undefined ? config.hiddenSize % config.numHeads !== 0 || headDim(config) % 2 !== 0 : !(Number.isSafeInteger(config.headDim) && config.headDim > 0 && config.headDim % 2 === 0)) {
+    throw new ConfigError(`${where}: hiddenSize ${config.hiddenSize} must be numHeads ${config.numHeads} times an even head size, or headDim (${config.headDim}) a positive even integer`);
   }
   if (config.numHeads % config.numKeyValueHeads !== 0) {
     throw new ConfigError(`${where}: numKeyValueHeads ${config.numKeyValueHeads} must divide numHeads ${config.numHeads}`);
   }
-  check(["ropeTheta", "rmsNormEps"], (v) => typeof v === "number" && Number.isFinite(v) && v > 0, "a positive number");
+  check(["ropeTheta", "rmsNormEps"], positive, "a positive number");
   check(["tieWordEmbeddings", "attentionBias"], (v) => typeof v === "boolean", "true or false");
-  check(["bosTokenId", "eosTokenId", "padTokenId"],
-    (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < config.vocabSize, `a token id in 0..${config.vocabSize - 1}`);
+  const id = (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < config.vocabSize;
+  const ids = `a token id in 0..${config.vocabSize - 1}`;
+  check(["bosTokenId", "padTokenId"], (v) => v === null || id(v), `${ids} or null`);
+  check(["eosTokenId"], (v) => id(v) || (Array.isArray(v) && v.every(id)), `${ids} or a list of them`);
+  const scaling = config.ropeScaling;
+  if (scaling !== undefined) {
+    const numbers = Object.entries(scaling).filter(([key]) => key !== "type" && key !== "truncate");
+    const expected = { linear: 1, llama3: 4, yarn: 5 }[scaling.type];
+    if (expected === undefined) fail("ropeScaling.type", "linear, llama3 or yarn", scaling.type);
+    if (numbers.length !== expected) fail("ropeScaling", `${scaling.type} with ${expected} numeric fields`, scaling);
+    for (const [key, value] of numbers) if (!positive(value)) fail(`ropeScaling.${key}`, "a positive number", value);
+  }
   return config;
 }
 
 // ---------------------------------------------------------------- Hugging Face config.json
 
-/**
- * The keys of `config.json`, in the order they are written, each with the {@link ModelConfig} field it
- * holds, or the function that derives its value from the config (derived keys are written, not read back).
- */
-const HF_KEYS: readonly (readonly [string, keyof ModelConfig | ((config: ModelConfig) => unknown)])[] = [
-  ["architectures", (c) => [c.architecture]],
-  ["model_type", (c) => (c.architecture === "Qwen2ForCausalLM" ? "qwen2" : "llama")],
-  ["hidden_size", "hiddenSize"],
-  ["intermediate_size", "intermediateSize"],
-  ["num_hidden_layers", "numLayers"],
-  ["num_attention_heads", "numHeads"],
-  ["num_key_value_heads", "numKeyValueHeads"],
-  ["head_dim", headDim],
-  ["vocab_size", "vocabSize"],
-  ["max_position_embeddings", "maxPositions"],
-  ["rope_theta", "ropeTheta"],
-  ["rms_norm_eps", "rmsNormEps"],
-  ["tie_word_embeddings", "tieWordEmbeddings"],
-  ["attention_bias", "attentionBias"],
-  ["hidden_act", () => "silu"],
-  ["bos_token_id", "bosTokenId"],
-  ["eos_token_id", "eosTokenId"],
-  ["pad_token_id", "padTokenId"],
-  ["torch_dtype", () => "float32"],
-];
+/** `model_type` of each class. */
+const MODEL_TYPES: Readonly<Record<Architecture, string>> = {
+  LlamaForCausalLM: "llama", MistralForCausalLM: "mistral", Qwen2ForCausalLM: "qwen2", Qwen3ForCausalLM: "qwen3",
+};
 
 /**
- * The `config.json` object Hugging Face's `LlamaForCausalLM` / `Qwen2ForCausalLM` read.
+ * The `config.json` object Hugging Face's classes read (the spelling of transformers 4, which 5 reads
+ * too: `rope_theta` and `rope_scaling`).
  *
+ * @throws ConfigError for a Llama-family config with q/k/v biases (transformers' Llama would also expect
+ *   an o_proj bias): such a model is a `Qwen2ForCausalLM`
  * @example
  * ```ts
  * toHfConfig(PRESETS.tiny).num_key_value_heads; // 2
@@ -190,40 +234,144 @@ const HF_KEYS: readonly (readonly [string, keyof ModelConfig | ((config: ModelCo
  * @category Checkpoints
  */
 export function toHfConfig(config: ModelConfig): Record<string, unknown> {
-  return Object.fromEntries(HF_KEYS.map(([key, value]) => [key, typeof value === "string" ? config[value] : value(config)]));
+  const c = config, s = c.ropeScaling;
+  if (c.attentionBias !== (c.architecture === "Qwen2ForCausalLM")) {
+    throw new ConfigError(`toHfConfig: ${c.architecture} ${c.attentionBias ? "with" : "without"} q/k/v biases has no Hugging Face class (Qwen2ForCausalLM has them, the others do not)`);
+  }
+  const scaling = s === undefined ? null : s.type === "linear" ? { rope_type: "linear", factor: s.factor }
+    : s.type === "llama3" ? { rope_type: "llama3", factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions }
+    : { rope_type: "yarn", factor: s.factor, original_max_position_embeddings: s.originalMaxPositions, beta_fast: s.betaFast, beta_slow: s.betaSlow, attention_factor: s.attentionFactor, truncate: s.truncate };
+  return {
+    architectures: [c.architecture], model_type: MODEL_TYPES[c.architecture], hidden_size: c.hiddenSize,
+    intermediate_size: c.intermediateSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads,
+    num_key_value_heads: c.numKeyValueHeads, head_dim: headDim(c), vocab_size: c.vocabSize, max_position_embeddings: c.maxPositions,
+    rope_theta: c.ropeTheta, rope_scaling: scaling, rms_norm_eps: c.rmsNormEps, tie_word_embeddings: c.tieWordEmbeddings,
+    attention_bias: c.attentionBias, hidden_act: "silu", bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId,
+    pad_token_id: c.padTokenId, torch_dtype: "float32",
+  };
 }
 
 /**
- * Reads a Hugging Face `config.json` object into a validated {@link ModelConfig}.
+ * Fields that change the forward pass in ways this project does not implement, each with the values
+ * that are harmless (absent, null and these). A config with any other value is refused by name, never
+ * approximated.
+ */
+const UNSUPPORTED: readonly (readonly [string, readonly unknown[], string])[] = [
+  ["hidden_act", ["silu"], "only SiLU (SwiGLU) MLPs are implemented"],
+  ["hidden_activation", ["silu"], "only SiLU (SwiGLU) MLPs are implemented"],
+  ["mlp_bias", [false], "MLP biases are not implemented"],
+  ["use_sliding_window", [false], "sliding-window attention is not implemented"],
+  ["partial_rotary_factor", [1], "RoPE on part of each head is not implemented"],
+  ["attn_logit_softcapping", [], "logit soft-capping is not implemented"],
+  ["final_logit_softcapping", [], "logit soft-capping is not implemented"],
+  ["quantization_config", [], "quantised weights are not supported"],
+];
+
+/**
+ * Reads a Hugging Face `config.json` object into a validated {@link ModelConfig}: transformers 4's
+ * spelling (`rope_theta`, `rope_scaling`) and 5's (`rope_parameters`), with transformers' defaults where
+ * `save_pretrained` leaves a field out (key/value heads = heads, head size C / H, tied embeddings, no
+ * BOS or pad). `generation_config.json`'s `eos_token_id`, when given, is the one generation stops at, as
+ * in transformers' `generate`.
  *
  * @param json - the parsed JSON
  * @param file - used in error messages
- * @throws ConfigError naming the file and the missing or bad field
+ * @param generation - the parsed `generation_config.json`, if the folder has one
+ * @throws ConfigError naming the file and the missing, bad or unsupported field
  * @example
  * ```ts
  * fromHfConfig(JSON.parse(readFileSync("models/math-teacher/config.json", "utf8")), "config.json").hiddenSize; // 64
+ * fromHfConfig({ ...json, rope_scaling: { rope_type: "dynamic", factor: 2 } }, "config.json");
+ * // throws ConfigError: config.json: rope type "dynamic" is not implemented (default, linear, llama3 and yarn are)
  * ```
  * @category Checkpoints
  */
-export function fromHfConfig(json: unknown, file: string): ModelConfig {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new ConfigError(`${file}: expected a JSON object`);
-  }
-  const o = json as Record<string, unknown>;
+export function fromHfConfig(json: unknown, file: string, generation?: unknown): ModelConfig {
+  const o = object(json, file, "");
+  const has = (key: string): boolean => o[key] !== undefined && o[key] !== null;
   const need = (key: string): unknown => {
-    if (!(key in o)) throw new ConfigError(`${file}: missing field "${key}"`);
+    if (!has(key)) throw new ConfigError(`${file}: missing field "${key}"`);
     return o[key];
   };
   const architectures = need("architectures");
   if (!Array.isArray(architectures) || architectures.length !== 1) {
     throw new ConfigError(`${file}: "architectures" must be a one-element array, got ${JSON.stringify(architectures)}`);
   }
-  // The fields in table order, so that the first missing key is the one reported.
-  const fields = HF_KEYS.flatMap(([key, field]) => (typeof field === "string" ? [[field, need(key)]] : []));
-  const config = { architecture: architectures[0], ...Object.fromEntries(fields) } as ModelConfig;
-  validateConfig(config, file);
-  if ("head_dim" in o && o.head_dim !== headDim(config)) {
-    throw new ConfigError(`${file}: head_dim ${JSON.stringify(o.head_dim)} must equal hidden_size / num_attention_heads = ${headDim(config)}`);
+  const architecture = architectures[0] as Architecture;
+  if (!ARCHITECTURES.includes(architecture)) {
+    throw new ConfigError(`${file}: architecture ${JSON.stringify(architecture)} is not implemented (${ARCHITECTURES.join(", ")} are)`);
   }
+  for (const [key, harmless, why] of UNSUPPORTED) {
+    if (has(key) && !harmless.includes(o[key])) throw new ConfigError(`${file}: ${key} ${JSON.stringify(o[key])}: ${why}`);
+  }
+  const layerTypes = o.layer_types;
+  if (Array.isArray(layerTypes) && layerTypes.some((t) => t !== "full_attention")) {
+    throw new ConfigError(`${file}: layer_types ${JSON.stringify([...new Set(layerTypes)])}: only full attention is implemented`);
+  }
+  if (architecture === "MistralForCausalLM" && has("sliding_window")) {
+    throw new ConfigError(`${file}: sliding_window ${JSON.stringify(o.sliding_window)}: sliding-window attention is not implemented`);
+  }
+  if (architecture !== "Qwen2ForCausalLM" && o.attention_bias === true) {
+    throw new ConfigError(`${file}: attention_bias true: biases on the ${architecture} attention projections are not implemented`);
+  }
+  const rope = has("rope_parameters") ? object(o.rope_parameters, file, "rope_parameters") : has("rope_scaling") ? object(o.rope_scaling, file, "rope_scaling") : {};
+  const eos = has("eos_token_id") ? o.eos_token_id : undefined;
+  const generationEos = generation === undefined ? undefined : object(generation, "generation_config.json", "").eos_token_id;
+  const config = {
+    architecture,
+    vocabSize: need("vocab_size"),
+    hiddenSize: need("hidden_size"),
+    intermediateSize: need("intermediate_size"),
+    numLayers: need("num_hidden_layers"),
+    numHeads: need("num_attention_heads"),
+    numKeyValueHeads: has("num_key_value_heads") ? o.num_key_value_heads : need("num_attention_heads"),
+    ...(has("head_dim") ? { headDim: o.head_dim } : {}),
+    maxPositions: need("max_position_embeddings"),
+    ropeTheta: has("rope_parameters") && rope.rope_theta !== undefined ? rope.rope_theta : need("rope_theta"),
+    ...ropeScaling(rope, file, o.max_position_embeddings),
+    rmsNormEps: need("rms_norm_eps"),
+    tieWordEmbeddings: has("tie_word_embeddings") ? o.tie_word_embeddings : true,
+    attentionBias: architecture === "Qwen2ForCausalLM",
+    bosTokenId: has("bos_token_id") ? o.bos_token_id : null,
+    eosTokenId: generationEos ?? eos ?? [],
+    padTokenId: has("pad_token_id") ? o.pad_token_id : null,
+  } as ModelConfig;
+  validateConfig(config, file);
+  if (config.headDim === config.hiddenSize / config.numHeads) delete (config as { headDim?: number }).headDim;
   return config;
+}
+
+/** `value` as a JSON object, or a ConfigError naming `file` and `key`. */
+function object(value: unknown, file: string, key: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${file}: ${key === "" ? "expected a JSON object" : `"${key}" must be a JSON object`}, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The {@link RopeScaling} of a `rope_scaling` / `rope_parameters` object, with transformers' defaults
+ * (YaRN: beta 32 and 1, truncation on, the original context = the context, attention factor
+ * `0.1 ln(factor) + 1` or from `mscale`).
+ */
+function ropeScaling(rope: Record<string, unknown>, file: string, maxPositions: unknown): { ropeScaling?: RopeScaling } {
+  const type = rope.rope_type ?? rope.type ?? "default";
+  const need = (key: string): number => {
+    if (typeof rope[key] !== "number") throw new ConfigError(`${file}: rope type ${type} needs a number "${key}", got ${JSON.stringify(rope[key])}`);
+    return rope[key] as number;
+  };
+  if (type === "default") return {};
+  if (type === "linear") return { ropeScaling: { type, factor: need("factor") } };
+  if (type === "llama3") {
+    return { ropeScaling: { type, factor: need("factor"), lowFreqFactor: need("low_freq_factor"), highFreqFactor: need("high_freq_factor"), originalMaxPositions: need("original_max_position_embeddings") } };
+  }
+  if (type === "yarn") {
+    const factor = need("factor");
+    const mscale = (scale: number, m: number): number => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+    const [m, mAll] = [rope.mscale, rope.mscale_all_dim] as number[];
+    const attentionFactor = (rope.attention_factor as number | undefined) ?? (m && mAll ? mscale(factor, m) / mscale(factor, mAll) : mscale(factor, 1));
+    return { ropeScaling: { type, factor, originalMaxPositions: (rope.original_max_position_embeddings ?? maxPositions) as number, betaFast: (rope.beta_fast as number) || 32,
+      betaSlow: (rope.beta_slow as number) || 1, attentionFactor, truncate: rope.truncate !== false } };
+  }
+  throw new ConfigError(`${file}: rope type ${JSON.stringify(type)} is not implemented (default, linear, llama3 and yarn are)`);
 }

@@ -38,6 +38,10 @@ export interface LayerParams {
   readonly bk?: Tensor;
   /** [Hkv*D] value bias (Qwen2 only). */
   readonly bv?: Tensor;
+  /** [D] RMSNorm gain of each query head (Qwen3 only). */
+  readonly qNorm?: Tensor;
+  /** [D] RMSNorm gain of each key head (Qwen3 only). */
+  readonly kNorm?: Tensor;
   /** [C, H*D] attention output projection. */
   readonly wo: Tensor;
   /** [C] RMSNorm gain before the MLP (`post_attention_layernorm`). */
@@ -80,13 +84,19 @@ export interface NamedParam {
   readonly shape: readonly number[];
 }
 
-/** One weight of a block: its name after `model.layers.i.`, its shape, and its {@link LayerParams} field. */
-type LayerWeight = NamedParam & { readonly field: keyof LayerParams };
+/**
+ * One weight of a block: its name after `model.layers.i.`, its shape, its {@link LayerParams} field, and
+ * for the optional ones which configs have it.
+ */
+type LayerWeight = NamedParam & { readonly field: keyof LayerParams; readonly only?: (config: ModelConfig) => boolean };
+
+const biased = (config: ModelConfig): boolean => config.attentionBias;
+const qwen3 = (config: ModelConfig): boolean => config.architecture === "Qwen3ForCausalLM";
 
 /**
  * The weights of one block, in checkpoint order: the {@link LayerParams} field, the Hugging Face name
- * after `model.layers.i.`, and the shape. The biases only when the config has them (Qwen2). The one
- * table of names: {@link paramSpecs}, {@link paramsFromNamed} and {@link namedParams} all read it.
+ * after `model.layers.i.`, and the shape. The biases only when the config has them (Qwen2), the head
+ * norms only in Qwen3. The one table of names: {@link paramSpecs}, {@link paramsFromNamed} and {@link namedParams} all read it.
  */
 function layerWeights(config: ModelConfig): LayerWeight[] {
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
@@ -96,16 +106,18 @@ function layerWeights(config: ModelConfig): LayerWeight[] {
     { field: "wq", name: "self_attn.q_proj.weight", shape: [H * D, C] },
     { field: "wk", name: "self_attn.k_proj.weight", shape: [Hkv * D, C] },
     { field: "wv", name: "self_attn.v_proj.weight", shape: [Hkv * D, C] },
-    { field: "bq", name: "self_attn.q_proj.bias", shape: [H * D] },
-    { field: "bk", name: "self_attn.k_proj.bias", shape: [Hkv * D] },
-    { field: "bv", name: "self_attn.v_proj.bias", shape: [Hkv * D] },
+    { field: "bq", only: biased, name: "self_attn.q_proj.bias", shape: [H * D] },
+    { field: "bk", only: biased, name: "self_attn.k_proj.bias", shape: [Hkv * D] },
+    { field: "bv", only: biased, name: "self_attn.v_proj.bias", shape: [Hkv * D] },
+    { field: "qNorm", only: qwen3, name: "self_attn.q_norm.weight", shape: [D] },
+    { field: "kNorm", only: qwen3, name: "self_attn.k_norm.weight", shape: [D] },
     { field: "wo", name: "self_attn.o_proj.weight", shape: [C, H * D] },
     { field: "postNorm", name: "post_attention_layernorm.weight", shape: [C] },
     { field: "wGate", name: "mlp.gate_proj.weight", shape: [I, C] },
     { field: "wUp", name: "mlp.up_proj.weight", shape: [I, C] },
     { field: "wDown", name: "mlp.down_proj.weight", shape: [C, I] },
   ];
-  return config.attentionBias ? weights : weights.filter((w) => !w.name.endsWith(".bias"));
+  return weights.filter((w) => w.only?.(config) ?? true);
 }
 
 /**

@@ -25,6 +25,7 @@ import { ShapeError, Tensor } from "../tensor/tensor.ts";
 import type { KVCache } from "./cache.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 import type { Params } from "./params.ts";
+import { ropeFrequencies } from "./rope.ts";
 
 /**
  * Options of {@link forward}.
@@ -73,13 +74,16 @@ export function forward(config: ModelConfig, params: Params, tokens: ArrayLike<n
   }
   const shape = { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config) };
   const visibility: Visibility = options.mask ? { kind: "explicit", visible: options.mask } : { kind: "causal", offset: P };
+  const { inverse, scale } = ropeFrequencies(config);
+  /** Qwen3 normalises each head of q and k before rotating them; the others rotate them as projected. */
+  const headNorm = (t: Tensor, weight: Tensor | undefined): Tensor => (weight ? rmsNorm(t, weight, config.rmsNormEps) : t);
 
   let x = embedding(params.embed, tokens);                                  // [T, C]
   params.layers.forEach((layer, l) => {
     // attention block: pre-norm, project, rotate, attend over cache + new rows, project back
     const h = rmsNorm(x, layer.inputNorm, config.rmsNormEps);               // [T, C]
-    const q = rope(linear(h, layer.wq, layer.bq, threads), positions, config.numHeads, config.ropeTheta);          // [T, H*D]
-    const k = rope(linear(h, layer.wk, layer.bk, threads), positions, config.numKeyValueHeads, config.ropeTheta);  // [T, Hkv*D]
+    const q = rope(headNorm(linear(h, layer.wq, layer.bq, threads), layer.qNorm), positions, config.numHeads, inverse, scale);          // [T, H*D]
+    const k = rope(headNorm(linear(h, layer.wk, layer.bk, threads), layer.kNorm), positions, config.numKeyValueHeads, inverse, scale);  // [T, Hkv*D]
     const v = linear(h, layer.wv, layer.bv, threads);                       // [T, Hkv*D]
     let keys = k;
     let values = v;

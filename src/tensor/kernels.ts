@@ -249,7 +249,7 @@ export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: num
 
 /**
  * Rotary position embedding, Hugging Face "rotate half" convention, applied to every head of every row:
- * with `h = D/2`, `x1 = x[0..h)`, `x2 = x[h..D)` and `theta_j = pos / base^(2j/D)` (inverse frequencies in float64),
+ * with `h = D/2`, `x1 = x[0..h)`, `x2 = x[h..D)` and `theta_j = pos * inverse[j]` (in float64), scaled by `scale`,
  * `out[j] = x1[j] cos(theta_j) - x2[j] sin(theta_j)` and `out[j+h] = x2[j] cos(theta_j) + x1[j] sin(theta_j)`.
  * The angle depends only on the row's own position, so a row's result never depends on the batch.
  *
@@ -259,26 +259,25 @@ export function argmaxKernel(out: Int32Array, x: Float64Array, M: number, N: num
  * @param sign - +1 rotates forward; -1 rotates back (the transpose, used by the backward pass)
  * @example
  * ```ts
- * // position 0 is the identity rotation; position p turns pair (x1[j], x2[j]) by p / base^(2j/D)
+ * // position 0 is the identity rotation; position p turns pair (x1[j], x2[j]) by p * inverse[j]
  * const out = new Float64Array(4);
- * ropeKernel(out, Float64Array.of(1, 0, 0, 1), [0], 1, 1, 4, 10000, 1);   // sign -1: the inverse rotation (backward)
+ * ropeKernel(out, Float64Array.of(1, 0, 0, 1), [0], 1, 1, 4, [1, 0.01], 1, 1);   // sign -1: the inverse rotation (backward)
  * out; // [1, 0, 0, 1]
  * ```
  * @category Kernels
  */
 export function ropeKernel(
   out: Float64Array, x: Float64Array, positions: ArrayLike<number>,
-  M: number, heads: number, D: number, base: number, sign: 1 | -1,
+  M: number, heads: number, D: number, inverse: ArrayLike<number>, scale: number, sign: 1 | -1,
 ): void {
   const half = D / 2;
   const width = heads * D;
   for (let i = 0; i < M; i++) {
     const pos = positions[i];
     for (let j = 0; j < half; j++) {
-      const inverseFrequency = 1 / Math.pow(base, (2 * j) / D);
-      const angle = pos * inverseFrequency;
-      const c = Math.cos(angle);
-      const s = sign * Math.sin(angle);
+      const angle = pos * inverse[j];
+      const c = scale * Math.cos(angle);
+      const s = sign * scale * Math.sin(angle);
       for (let h = 0; h < heads; h++) {
         const o = i * width + h * D;
         const x1 = x[o + j];

@@ -236,23 +236,27 @@ export function silu(x: Tensor, threads?: KernelThreads): Tensor {
 // ---------------------------------------------------------------- row-wise
 
 /**
- * RMSNorm of each row: `x / sqrt(mean(x^2) + eps) * weight`.
+ * RMSNorm of each row: `x / sqrt(mean(x^2) + eps) * weight`. A weight shorter than the row normalises
+ * each of the row's consecutive groups of its length on its own (Qwen3's norm of each query and key head).
  *
- * @param x - [M, C]
+ * @param x - [R, C], or [R, k * C] for k groups
  * @param weight - [C]
- * @returns [M, C]
+ * @returns the shape of x
  * @example
  * ```ts
- * rmsNorm(Tensor.from([3, 4], [1, 2]), Tensor.from([1, 1], [2]), 0).data; // [0.8485..., 1.1313...]
+ * rmsNorm(Tensor.from([3, 4], [1, 2]), Tensor.from([1, 1], [2]), 0).data;       // [0.8485..., 1.1313...]
+ * rmsNorm(Tensor.from([3, 4, 0, 2], [1, 4]), Tensor.from([1, 1], [2]), 0).data; // [0.8485..., 1.1313..., 0, 1.4142...]
  * ```
  * @category Operations
  */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
-  const [[M, C]] = matrices("rmsNorm", { x });
-  if (weight.shape.length !== 1 || weight.shape[0] !== C) {
-    throw new ShapeError(`rmsNorm: expected x [M, C] and weight [C], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
+  const [[R, W]] = matrices("rmsNorm", { x });
+  const C = weight.shape[0];
+  if (weight.shape.length !== 1 || W % C !== 0) {
+    throw new ShapeError(`rmsNorm: expected x [M, C] (or [M, k * C]) and weight [C], got ${formatShape(x.shape)} and ${formatShape(weight.shape)}`);
   }
-  const out = Tensor.zeros([M, C]);
+  const M = (R * W) / C;
+  const out = Tensor.zeros([R, W]);
   rmsNormKernel(out.data, x.data, weight.data, M, C, eps);
   return track(out, [x, weight], (g) => {
     // y_c = x_c r w_c with r = (mean(x^2) + eps)^(-1/2), so dr/dx_c = -r^3 x_c / C and
@@ -359,20 +363,24 @@ export function embedding(table: Tensor, ids: ArrayLike<number>): Tensor {
 }
 
 /**
- * Rotary position embedding (Hugging Face rotate-half) of every head of every row.
+ * Rotary position embedding (Hugging Face rotate-half) of every head of every row: pair j of a head at
+ * position p turns by `p * inverse[j]` and is scaled by `scale`.
  *
  * @param x - [M, heads * D]
  * @param positions - [M] absolute positions
  * @param heads - number of heads packed in each row
- * @param base - RoPE theta (10000 in Llama 2)
+ * @param frequencies - [D/2] inverse frequencies (`ropeFrequencies` in src/model/rope.ts), or a theta
+ *   for plain RoPE, `theta^(-2j/D)` (10000 in Llama 2)
+ * @param scale - factor on cos and sin (YaRN's attention factor)
  * @returns [M, heads * D]
  * @example
  * ```ts
  * rope(Tensor.from([1, 0], [1, 2]), [0], 1, 10000).data; // [1, 0] (position 0 is the identity)
+ * rope(Tensor.from([1, 0], [1, 2]), [2], 1, [0.25]).data; // [cos 0.5, sin 0.5]
  * ```
  * @category Operations
  */
-export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, base: number): Tensor {
+export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, frequencies: number | ArrayLike<number>, scale = 1): Tensor {
   const [[M, width]] = matrices("rope", { x });
   const D = width / heads;
   if (!Number.isInteger(D) || D % 2 !== 0) {
@@ -381,12 +389,14 @@ export function rope(x: Tensor, positions: ArrayLike<number>, heads: number, bas
   if (positions.length !== M) {
     throw new ShapeError(`rope: expected ${M} positions for x ${formatShape(x.shape)}, got ${positions.length}`);
   }
+  const inverse = typeof frequencies === "number" ? Array.from({ length: D / 2 }, (_, j) => 1 / Math.pow(frequencies, (2 * j) / D)) : frequencies;
+  if (inverse.length !== D / 2) throw new ShapeError(`rope: expected ${D / 2} frequencies for heads of ${D}, got ${inverse.length}`);
   const out = Tensor.zeros([M, width]);
-  ropeKernel(out.data, x.data, positions, M, heads, D, base, 1);
+  ropeKernel(out.data, x.data, positions, M, heads, D, inverse, scale, 1);
   return track(out, [x], (g) => {
-    // a rotation's Jacobian is the rotation itself; its transpose is the rotation by -theta
+    // a rotation's Jacobian is the rotation itself; its transpose is the rotation by -theta (same scale)
     const back = new Float64Array(g.length);
-    ropeKernel(back, g, positions, M, heads, D, base, -1);
+    ropeKernel(back, g, positions, M, heads, D, inverse, scale, -1);
     const dx = gradOf(x);
     for (let i = 0; i < back.length; i++) dx[i] += back[i];
   });

@@ -33,6 +33,7 @@ import { crossEntropy, softCrossEntropy } from "../tensor/losses.ts";
 import { add, scale } from "../tensor/ops.ts";
 import type { Rng } from "../tensor/random.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Eos } from "../decoding/acceptance.ts";
 import { blockTargets, selectState, type NoiseScheduleOptions } from "./noise-schedule.ts";
 import { adamwStep, clipGradNorm, type AdamWState } from "./optimizer.ts";
 import { arTargets, attentionMask, consistencyRows, packSequence, type MaskKind, type PackedSequence } from "./packing.ts";
@@ -189,7 +190,7 @@ export interface JacobiForcingOptions extends NoiseScheduleOptions {
    */
   readonly promptLoss?: boolean;
   /** EOS id: the AR loss stops after it in the clean chain; null for none. */
-  readonly eosTokenId: number | null;
+  readonly eosTokenId: Eos;
 }
 
 /**

@@ -26,6 +26,7 @@
  * @module
  */
 import { commonPrefixLength } from "../util/sequences.ts";
+import { isEos, type Eos } from "../decoding/acceptance.ts";
 
 // ---------------------------------------------------------------- the packed sequence
 
@@ -115,14 +116,14 @@ export function attentionMask(packed: PackedSequence, kind: MaskKind): Uint8Arra
  * ```
  * @category Jacobi Forcing
  */
-export function arTargets(packed: PackedSequence, eosTokenId: number | null, promptRows = true): Int32Array {
+export function arTargets(packed: PackedSequence, eosTokenId: Eos, promptRows = true): Int32Array {
   const targets = new Int32Array(packed.tokens.length).fill(-1);
   const chain: number[] = [];                                               // row indices of the clean chain, in order
   for (let i = 0; i < packed.promptLength; i++) chain.push(i);
   for (const b of packed.blocks) for (let o = 0; o < b.length; o++) chain.push(b.cleanStart + o);
   const first = promptRows ? 0 : packed.promptLength - 1;                  // the last prompt row predicts the first output token
   for (let c = first; c + 1 < chain.length; c++) {
-    if (c >= packed.promptLength && packed.tokens[chain[c]] === eosTokenId) break; // stop after EOS
+    if (c >= packed.promptLength && isEos(eosTokenId, packed.tokens[chain[c]])) break; // stop after EOS
     targets[chain[c]] = packed.tokens[chain[c + 1]];
   }
   return targets;
