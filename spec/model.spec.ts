@@ -157,7 +157,7 @@ describe("inputs are checked at the boundary", () => {
     expect(() => validateConfig({ ...config, numKeyValueHeads: 3 })).toThrow(ConfigError);
     expect(() => validateConfig({ ...config, numKeyValueHeads: 3 })).toThrow(/numKeyValueHeads 3 must divide numHeads 4/);
     expect(() => validateConfig({ ...config, hiddenSize: 18 })).toThrow(/hiddenSize 18/);
-    expect(() => validateConfig({ ...config, eosTokenId: 100 })).toThrow(/eosTokenId must be a token id in 0..99, got 100/);
+    expect(() => validateConfig({ ...config, eosTokenId: 100 })).toThrow(/eosTokenId must be a token id in 0..99 or a list of them, got 100/);
     expect(() => validateConfig({ ...config, numLayers: 0 })).toThrow(/numLayers must be a positive integer, got 0/);
     expect(() => initParams({ ...config, vocabSize: 1.5 }, { seed: 0 })).toThrow(/vocabSize must be a positive integer/);
   });

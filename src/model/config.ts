@@ -90,7 +90,7 @@ export interface ModelConfig {
  *
  * @example
  * ```ts
- * validateConfig({ ...PRESETS.tiny, numHeads: 3 }); // throws ConfigError: validateConfig: hiddenSize 16 must be numHeads 3 times an even head size
+ * validateConfig({ ...PRESETS.tiny, numHeads: 3 }); // throws ConfigError: validateConfig: the head size (hiddenSize 16 / numHeads 3) must be a positive even integer, got 5.333333333333333
  * ```
  * @category Model
  */
@@ -191,8 +191,10 @@ export function validateConfig(config: ModelConfig, where = "validateConfig"): M
   check(["architecture"], (v) => ARCHITECTURES.includes(v as Architecture), ARCHITECTURES.join(", ").replace(/, (?=\w+$)/, " or "));
   check(["vocabSize", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKeyValueHeads", "maxPositions"],
     (v) => typeof v === "number" && Number.isSafeInteger(v) && v > 0, "a positive integer");
-  if (config.headDim === undefined ? config.hiddenSize % config.numHeads !== 0 || headDim(config) % 2 !== 0 : !(Number.isSafeInteger(config.headDim) && config.headDim > 0 && config.headDim % 2 === 0)) {
-    throw new ConfigError(`${where}: hiddenSize ${config.hiddenSize} must be numHeads ${config.numHeads} times an even head size, or headDim (${config.headDim}) a positive even integer`);
+  const D = headDim(config);
+  if (!(Number.isSafeInteger(D) && D > 0 && D % 2 === 0)) {
+    const given = config.headDim === undefined ? `hiddenSize ${config.hiddenSize} / numHeads ${config.numHeads}` : "headDim";
+    throw new ConfigError(`${where}: the head size (${given}) must be a positive even integer, got ${D}`);
   }
   if (config.numHeads % config.numKeyValueHeads !== 0) {
     throw new ConfigError(`${where}: numKeyValueHeads ${config.numKeyValueHeads} must divide numHeads ${config.numHeads}`);
