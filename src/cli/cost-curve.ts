@@ -71,7 +71,7 @@ function costCurveKey(config: ModelConfig, runner: ModelRunner, threads: number)
   const adapter = "adapter" in runner && typeof runner.adapter === "string" ? runner.adapter : null;
   const c = config;
   const shape = `L${c.numLayers}-C${c.hiddenSize}-F${c.intermediateSize}-H${c.numHeads}x${c.numKeyValueHeads}-V${c.vocabSize}-P${c.maxPositions}` +
-    (c.attentionBias ? "-bias" : "");
+    (c.headDim === undefined ? "" : `-D${c.headDim}`) + (c.attentionBias ? "-bias" : "") + (c.architecture === "Qwen3ForCausalLM" ? "-qknorm" : "");
   return {
     host: hostname(), cpu: cpus()[0]?.model ?? "unknown", arch: arch(), node: process.version,
     backend: runner.backend, adapter, threads: runner.backend === "cpu" ? threads : 1, shape,
