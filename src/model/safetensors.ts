@@ -57,12 +57,17 @@ export interface StoredTensor {
   readonly data: Float64Array;
 }
 
-/** Bytes per element, keyed by dtype; its keys are the dtypes this reader knows, in order. */
-const BYTES_PER_ELEMENT: Readonly<Record<SafetensorsDType, number>> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
+/**
+ * The dtypes this reader knows, in order: bytes per element, and how element `i` of a tensor's bytes
+ * reads as a number. The format is little-endian whatever the host, and a DataView reads (and writes)
+ * in the byte order it is told, so no host byte order appears anywhere. Every value widens to float64
+ * exactly: a float32 is a float64, and the 16-bit formats are decoded by `smallFloatToNumber`.
+ */
+const DTYPES: Readonly<Record<SafetensorsDType, { readonly bytes: number; readonly read: (view: DataView, i: number) => number }>> = {
+  F64: { bytes: 8, read: (view, i) => view.getFloat64(8 * i, true) },
+  F32: { bytes: 4, read: (view, i) => view.getFloat32(4 * i, true) },
+  F16: { bytes: 2, read: (view, i) => smallFloatToNumber(view.getUint16(2 * i, true), 5, 10) },
+  BF16: { bytes: 2, read: (view, i) => smallFloatToNumber(view.getUint16(2 * i, true), 8, 7) },
 };
 
 /** Key under which the format keeps free-form metadata. */
@@ -80,13 +85,6 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 /** Bytes taken by the little-endian u64 header length at the start of the file. */
 const PREFIX_BYTES = 8;
-
-/**
- * Whether this machine stores multi-byte numbers little-endian. Typed arrays
- * use host byte order, and the format is little-endian, so every bulk copy
- * between the two checks this and swaps bytes when it is false.
- */
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([0x0102]).buffer)[0] === 0x02;
 
 // ---------------------------------------------------------------- errors
 
@@ -155,7 +153,7 @@ export function encodeSafetensors(
   if (dtype !== "F32" && dtype !== "F64") {
     throw new RangeError(`encodeSafetensors: can only write F32 or F64, not ${quote(String(dtype))}`);
   }
-  const bytesPerElement = BYTES_PER_ELEMENT[dtype];
+  const bytesPerElement = DTYPES[dtype].bytes;
 
   // Build the header by hand rather than with JSON.stringify on an object:
   // an object would silently reorder integer-like names ("0", "1", ...) and
@@ -180,18 +178,19 @@ export function encodeSafetensors(
   const dataStart = PREFIX_BYTES + headerLength;
 
   const out = new Uint8Array(dataStart + dataLength);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
   out.set(json, PREFIX_BYTES);
   out.fill(0x20, PREFIX_BYTES + json.byteLength, dataStart); // ASCII space: JSON whitespace
 
+  // setFloat32 rounds to nearest-even, exactly like Math.fround; setFloat64 stores the value's bits.
   let at = dataStart;
   for (const tensor of tensors) {
-    // Float32Array's constructor rounds to nearest-even, exactly like Math.fround.
-    const values = dtype === "F64" ? tensor.data : new Float32Array(tensor.data);
-    const hostBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    out.set(hostBytes, at);
-    if (!HOST_IS_LITTLE_ENDIAN) swapBytesInPlace(out.subarray(at, at + hostBytes.byteLength), bytesPerElement);
-    at += hostBytes.byteLength;
+    for (const value of tensor.data) {
+      if (dtype === "F64") view.setFloat64(at, value, true);
+      else view.setFloat32(at, value, true);
+      at += bytesPerElement;
+    }
   }
   return out;
 }
@@ -301,7 +300,7 @@ export function decodeSafetensors(
 
   const tensors = new Map<string, DecodedTensor>();
   for (const entry of entries) {
-    const count = (entry.end - entry.begin) / BYTES_PER_ELEMENT[entry.dtype];
+    const count = (entry.end - entry.begin) / DTYPES[entry.dtype].bytes;
     const data = decodeElements(bytes, dataStart + entry.begin, count, entry.dtype);
     tensors.set(entry.name, { name: entry.name, dtype: entry.dtype, shape: Object.freeze([...entry.shape]), data });
   }
@@ -391,7 +390,7 @@ function validateEntry(name: string, value: unknown, dataLength: number, file: s
   const dtype = value["dtype"];
   if (typeof dtype !== "string") throw fail(`"dtype" must be a string, got ${describe(dtype)}`);
   if (!isKnownDType(dtype)) {
-    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${Object.keys(BYTES_PER_ELEMENT).join(", ")})`);
+    throw fail(`unsupported dtype ${quote(dtype)} (this reader knows ${Object.keys(DTYPES).join(", ")})`);
   }
 
   // shape
@@ -418,7 +417,7 @@ function validateEntry(name: string, value: unknown, dataLength: number, file: s
   // The shape's byte count must equal the range. Count elements with an
   // upper bound so a shape like [2^40, 2^40] is rejected without ever
   // computing (or allocating for) its product.
-  const bytesPerElement = BYTES_PER_ELEMENT[dtype];
+  const bytesPerElement = DTYPES[dtype].bytes;
   const held = end - begin;
   const count = elementCountWithin(dims, Math.floor(held / bytesPerElement));
   if (count === undefined || count * bytesPerElement !== held) {
@@ -456,25 +455,12 @@ function checkNoOverlap(entries: readonly ValidatedEntry[], file: string): void 
 
 /** Decodes `count` elements of `dtype` starting at byte `start` of `bytes`, widened to float64. */
 function decodeElements(bytes: Uint8Array, start: number, count: number, dtype: SafetensorsDType): Float64Array {
-  switch (dtype) {
-    case "F64":
-      // Copy bytes rather than read numbers: a byte copy keeps NaN payloads
-      // bit-exact, and the fresh buffer is 8-aligned for the typed array.
-      return new Float64Array(copyLittleEndian(bytes, start, count, 8).buffer);
-    case "F32":
-      // Every float32 is exactly a float64, so widening loses nothing.
-      return new Float64Array(new Float32Array(copyLittleEndian(bytes, start, count, 4).buffer));
-    case "F16":
-    case "BF16": {
-      const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * 2);
-      const [exponentBits, fractionBits] = dtype === "F16" ? [5, 10] : [8, 7];
-      const out = new Float64Array(count);
-      for (let i = 0; i < count; i++) {
-        out[i] = smallFloatToNumber(view.getUint16(2 * i, true), exponentBits, fractionBits);
-      }
-      return out;
-    }
-  }
+  const { bytes: width, read } = DTYPES[dtype];
+  // The view must honour byteOffset: a Buffer from readFileSync often sits inside a larger pooled ArrayBuffer.
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * width);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = read(view, i);
+  return out;
 }
 
 /**
@@ -500,25 +486,6 @@ function smallFloatToNumber(bits: number, exponentBits: number, fractionBits: nu
   return sign * ((1 << fractionBits) + fraction) * 2 ** (exponent - bias - fractionBits);
 }
 
-/**
- * Copies `count` little-endian elements of `width` bytes into a fresh,
- * aligned buffer in host byte order. Uses `set` on a new array rather than
- * `slice`, because `Buffer#slice` returns a view, not a copy.
- */
-function copyLittleEndian(bytes: Uint8Array, start: number, count: number, width: number): Uint8Array {
-  const out = new Uint8Array(count * width);
-  out.set(bytes.subarray(start, start + out.byteLength));
-  if (!HOST_IS_LITTLE_ENDIAN) swapBytesInPlace(out, width);
-  return out;
-}
-
-/** Reverses the bytes of each `width`-byte element, converting between little- and big-endian. */
-function swapBytesInPlace(bytes: Uint8Array, width: number): void {
-  for (let at = 0; at < bytes.byteLength; at += width) {
-    bytes.subarray(at, at + width).reverse();
-  }
-}
-
 // ---------------------------------------------------------------- helpers
 
 /**
@@ -541,7 +508,7 @@ function isNonNegativeSafeInteger(value: unknown): value is number {
 }
 
 function isKnownDType(dtype: string): dtype is SafetensorsDType {
-  return Object.hasOwn(BYTES_PER_ELEMENT, dtype);
+  return Object.hasOwn(DTYPES, dtype);
 }
 
 /** A JSON object, as opposed to an array or null (which are also `typeof "object"`). */
