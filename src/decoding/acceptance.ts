@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import { isEos, type Eos, type ModelConfig } from "../model/config.ts";
 
 // ---------------------------------------------------------------- options and errors
 
@@ -40,28 +40,6 @@ export interface StopOptions {
   readonly maxNewTokens: number;
   /** Token, or tokens, that end generation; default `config.eosTokenId`; `null` generates until the budget. */
   readonly eosTokenId?: Eos;
-}
-
-/**
- * The EOS in force: one id, a list of ids (any of them ends the output), or null (none).
- *
- * @category Decoding
- */
-export type Eos = number | readonly number[] | null;
-
-/**
- * Whether `token` is an EOS of `eos`.
- *
- * @example
- * ```ts
- * isEos(2, 2);        // true
- * isEos([7, 9], 9);   // true
- * isEos(null, 2);     // false
- * ```
- * @category Decoding
- */
-export function isEos(eos: Eos, token: number): boolean {
-  return eos !== null && (typeof eos === "number" ? token === eos : eos.includes(token));
 }
 
 /**

@@ -21,13 +21,13 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import { isEos, type ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";
 import { argmax } from "../tensor/ops.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { DecodingError, generationBudget, generationFinished, isEos, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
+import { DecodingError, generationBudget, generationFinished, keepThroughEos, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import type { Trajectory, TrajectoryBlock } from "./trajectory.ts";
 import { resolveJacobiOptions, type JacobiOptions, type JacobiResult } from "./types.ts";

@@ -35,11 +35,11 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import type { Eos, ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { cpuRunner, resolveRunner, type ModelRunner, type SequenceCache } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
-import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken, type Eos } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";
 import type { TrajectoryBlock } from "./trajectory.ts";

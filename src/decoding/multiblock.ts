@@ -48,12 +48,12 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import type { Eos, ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { resolveRunner, type ForwardResult } from "../model/runner.ts";
 import { Rng } from "../tensor/random.ts";
 import { commonPrefixLength } from "../util/sequences.ts";
-import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken, type Eos } from "./acceptance.ts";
+import { acceptedPrefixLength, generationBudget, generationFinished, makeStats, stopReason, stopToken } from "./acceptance.ts";
 import { draftTokens } from "./draft.ts";
 import { makePool, type CandidatePool } from "./recycling.ts";
 import { nextToken, samplingDistribution, verifySampled, type ResolvedSampling } from "./sampling.ts";

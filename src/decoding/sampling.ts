@@ -20,12 +20,12 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import { isEos, type Eos, type ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import type { ForwardResult, RunnerOption } from "../model/runner.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { Rng } from "../tensor/random.ts";
-import { DecodingError, isEos, type Eos, type StopOptions } from "./acceptance.ts";
+import { DecodingError, type StopOptions } from "./acceptance.ts";
 import { arDecode, type GenerationResult } from "./greedy.ts";
 
 // ---------------------------------------------------------------- options

@@ -33,14 +33,60 @@ export type Architecture = (typeof ARCHITECTURES)[number];
  *
  * @category Model
  */
-export type RopeScaling =
-  /** Every frequency divided by `factor`. */
-  | { readonly type: "linear"; readonly factor: number }
-  /** Llama 3.1: long wavelengths divided by `factor`, short ones kept, a smooth blend between. */
-  | { readonly type: "llama3"; readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalMaxPositions: number }
-  /** YaRN: a ramp between divided and kept frequencies by rotations, and cos/sin scaled by `attentionFactor`. */
-  | { readonly type: "yarn"; readonly factor: number; readonly originalMaxPositions: number; readonly betaFast: number; readonly betaSlow: number;
-      readonly attentionFactor: number; readonly truncate: boolean };
+export type RopeScaling = LinearRope | Llama3Rope | YarnRope;
+
+/**
+ * Linear RoPE scaling: every frequency divided by `factor`.
+ *
+ * @category Model
+ */
+export interface LinearRope {
+  /** `"linear"`. */
+  readonly type: "linear";
+  /** What every frequency is divided by. */
+  readonly factor: number;
+}
+
+/**
+ * Llama 3.1's RoPE scaling: long wavelengths divided by `factor`, short ones kept, a smooth blend between.
+ *
+ * @category Model
+ */
+export interface Llama3Rope {
+  /** `"llama3"`. */
+  readonly type: "llama3";
+  /** What the long wavelengths' frequencies are divided by. */
+  readonly factor: number;
+  /** Wavelengths above `originalMaxPositions / lowFreqFactor` count as long. */
+  readonly lowFreqFactor: number;
+  /** Wavelengths below `originalMaxPositions / highFreqFactor` count as short. */
+  readonly highFreqFactor: number;
+  /** The context the model was trained with before scaling. */
+  readonly originalMaxPositions: number;
+}
+
+/**
+ * YaRN: a ramp over the pairs between kept and divided frequencies, by how many turns a pair makes over
+ * the original context, and cos/sin scaled by `attentionFactor`.
+ *
+ * @category Model
+ */
+export interface YarnRope {
+  /** `"yarn"`. */
+  readonly type: "yarn";
+  /** What the slow pairs' frequencies are divided by. */
+  readonly factor: number;
+  /** The context the model was trained with before scaling. */
+  readonly originalMaxPositions: number;
+  /** Pairs turning more than this many times over the original context are kept. */
+  readonly betaFast: number;
+  /** Pairs turning fewer than this many times are divided by `factor`. */
+  readonly betaSlow: number;
+  /** Factor on cos and sin. */
+  readonly attentionFactor: number;
+  /** Whether the ramp's ends are rounded to whole pairs (transformers' default). */
+  readonly truncate: boolean;
+}
 
 /**
  * A Llama/Qwen2-family decoder-only transformer. Symbols in brackets are the shape legend used in
@@ -125,6 +171,28 @@ export function headDim(config: ModelConfig): number {
  */
 export function eosIds(config: Pick<ModelConfig, "eosTokenId">): readonly number[] {
   return typeof config.eosTokenId === "number" ? [config.eosTokenId] : config.eosTokenId;
+}
+
+/**
+ * The EOS in force: one id, a list of ids (any of them ends the output), or null (none).
+ *
+ * @category Model
+ */
+export type Eos = number | readonly number[] | null;
+
+/**
+ * Whether `token` is an EOS of `eos`.
+ *
+ * @example
+ * ```ts
+ * isEos(2, 2);        // true
+ * isEos([7, 9], 9);   // true
+ * isEos(null, 2);     // false
+ * ```
+ * @category Model
+ */
+export function isEos(eos: Eos, token: number): boolean {
+  return eos !== null && (typeof eos === "number" ? token === eos : eos.includes(token));
 }
 
 // ---------------------------------------------------------------- presets

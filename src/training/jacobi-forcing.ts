@@ -26,14 +26,13 @@
  *
  * @module
  */
-import type { ModelConfig } from "../model/config.ts";
+import type { Eos, ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";
 import { crossEntropy, softCrossEntropy } from "../tensor/losses.ts";
 import { add, scale } from "../tensor/ops.ts";
 import type { Rng } from "../tensor/random.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import type { Eos } from "../decoding/acceptance.ts";
 import { blockTargets, selectState, type NoiseScheduleOptions } from "./noise-schedule.ts";
 import { adamwStep, clipGradNorm, type AdamWState } from "./optimizer.ts";
 import { arTargets, attentionMask, consistencyRows, packSequence, type MaskKind, type PackedSequence } from "./packing.ts";

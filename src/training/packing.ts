@@ -26,7 +26,7 @@
  * @module
  */
 import { commonPrefixLength } from "../util/sequences.ts";
-import { isEos, type Eos } from "../decoding/acceptance.ts";
+import { isEos, type Eos } from "../model/config.ts";
 
 // ---------------------------------------------------------------- the packed sequence
 
