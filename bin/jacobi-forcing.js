@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `jacobi-forcing` command: registers tsx so that the TypeScript sources run as they
-// are (no build step), then hands over to the CLI in src/cli/main.ts.
-import { register } from "tsx/esm/api";
+// Entry point of the `jacobi-forcing` command: the CLI compiled to JavaScript in dist/ (`npm run build`,
+// which `npm pack`, `npm start` and the tests run first), in plain Node — no TypeScript loader.
+import { runFromProcess } from "../dist/cli/main.js";
 
-register();
-const { runFromProcess } = await import("../src/cli/main.ts");
 await runFromProcess();

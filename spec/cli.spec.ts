@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "./helpers/cli.ts";
+import { COMMANDS } from "../src/cli/main.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { decodeSafetensors } from "../src/model/safetensors.ts";
@@ -14,6 +15,22 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("jacobi-forcing CLI", () => {
   const model = join(root, "tiny");
+
+  it("--version and -h on the top level and after every command; help columns never run together", async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
+    const usage = await cli("--help");
+    expect([(await cli("-h")).out, (await cli("-h")).code]).toEqual([usage.out, 0]);
+    expect(await cli("--version")).toEqual({ code: 0, out: `${version}\n`, err: "" });
+    for (const name of Object.keys(COMMANDS)) {
+      expect(usage.out).toContain(`  ${name} `);
+      expect(await cli(name, "--version")).toEqual({ code: 0, out: `${version}\n`, err: "" });
+      const help = await cli(name, "-h");
+      expect([help.code, help.out]).toEqual([0, (await cli(name, "--help")).out]);
+      // every flag line: the flag, its values, at least two spaces, the help; or the help alone on the next line
+      for (const line of help.out.split("\n").filter((l) => l.startsWith("  --"))) expect(line, `${name}: ${line}`).toMatch(/^  --\S+( \S+)? {2,}\S|^  --\S+( \S+)?$/);
+    }
+    expect((await cli("generate", "-h")).out).toMatch(/\n {2}--init context\|vocab\|repeat-last\|pad\n {34}jacobi, mr: how draft tokens/);
+  });
 
   it("init writes a checkpoint that generate and logits read", async () => {
     expect((await cli("init", "--preset", "tiny", "--seed", "3", "--std", "0.5", "--out", model)).code).toBe(0);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -96,13 +96,25 @@ describe("text corpora", () => {
     const files = codeFiles();
     const held = files.filter((f) => f.heldout);
     expect(held.length).toBeGreaterThan(5);
-    expect(held.some((f) => f.path.endsWith("lib.dom.d.ts") || f.path.endsWith("lib.webworker.d.ts"))).toBe(false);
-    expect(new Set(files.map((f) => f.path)).size).toBe(files.length);
+    expect(held.some((f) => f.name === "lib.dom.d.ts" || f.name === "lib.webworker.d.ts")).toBe(false);
+    expect(new Set(files.map((f) => f.name)).size).toBe(files.length);
     const data = codeDataset();
     expect(data.description).toMatch(/held-out files/);
     const a = data.trainSequence(new Rng(1), 64), b = data.trainSequence(new Rng(1), 64);
     expect(a).toEqual(b);
     expect(a.targets.slice(0, 63)).toEqual(a.tokens.slice(1)); // an excerpt: each row predicts the next
+  });
+
+  it("code: the pinned corpus is TypeScript 6.0.3's lib.*.d.ts, 107 files, whatever TypeScript is installed", () => {
+    const files = codeFiles();
+    expect([files.length, files.filter((f) => f.heldout).map((f) => f.name).join(" ")]).toEqual([107,
+      "lib.dom.iterable.d.ts lib.es2015.symbol.wellknown.d.ts lib.es2017.object.d.ts lib.es2018.regexp.d.ts lib.es2020.date.d.ts " +
+      "lib.es2021.intl.d.ts lib.es2022.regexp.d.ts lib.es2024.full.d.ts lib.es2025.intl.d.ts lib.esnext.decorators.d.ts"]);
+    expect(() => codeFiles(join(tmpdir(), "no-such-corpus.json.br"))).toThrow(/codeFiles: cannot read the code corpus .*no-such-corpus.json.br \(ENOENT\)/);
+    // against the installed TypeScript when it is the pinned release (`npm run corpus` made the file from it)
+    const lib = join(import.meta.dirname, "..", "node_modules", "typescript", "lib");
+    if (JSON.parse(readFileSync(join(lib, "..", "package.json"), "utf8")).version !== "6.0.3") return;
+    for (const f of files) expect(f.text === readFileSync(join(lib, f.name), "utf8"), `${f.name} differs from TypeScript 6.0.3's`).toBe(true);
   });
 
   it("a file: its last tenth is held out; empty or non-UTF-8 files are rejected clearly", () => {

@@ -55,12 +55,11 @@ describe("jacobi-forcing/oracle", () => {
     expect(firstDifference([], [3])!.message).toBe("token 0 differs: expected the end of the output, got 3 (at the start)");
   });
 
-  it("resolves for a plain Node consumer through tsx, and the bin still runs", () => {
-    const tsx = join(repo, "node_modules", ".bin", "tsx");
+  it("resolves by package name for a plain Node consumer (the built dist/), and the bin runs", () => {
     const script = 'import { arGreedyReference, loadCheckpoint } from "jacobi-forcing/oracle"; ' +
       'const m = loadCheckpoint("models/math-teacher"); ' +
       'console.log(arGreedyReference(m.config, m.params, [1, ...m.tokenizer.encode("914+169\\n")], { maxNewTokens: 8 }).tokens.length);';
-    expect(execFileSync(tsx, ["--input-type=module", "-e", script], { cwd: repo, encoding: "utf8" }).trim()).toBe("8");
+    expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: repo, encoding: "utf8" }).trim()).toBe("8");
     const help = execFileSync(process.execPath, [join(repo, "bin", "jacobi-forcing.js"), "--help"], { cwd: repo, encoding: "utf8" });
     expect(help).toContain("trace");
   });

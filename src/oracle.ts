@@ -14,7 +14,7 @@
  * | the token budget, and why a decode stopped (EOS, budget or context) | {@link generationBudget}, {@link stopReason} | — |
  * | a comparison whose failure names the first differing token and its context | {@link firstDifference} | — |
  *
- * Usage (TypeScript, run with tsx or vitest — the package ships its sources, no build step):
+ * Usage (`npm install jacobi-forcing`; plain Node, ESM or `require`, with its type declarations):
  * ```ts
  * import { loadCheckpoint, arGreedyReference, firstDifference } from "jacobi-forcing/oracle";
  * const { config, params } = loadCheckpoint("models/math-teacher");
@@ -31,7 +31,7 @@
  * What it is not: a fast path. For speed use `arGreedy`, `jacobi` and `multiBlock` (`src/decoding/`),
  * which are property-tested against these functions token for token.
  *
- * @module
+ * @module jacobi-forcing/oracle
  */
 import { commonPrefixLength } from "./util/sequences.ts";
 

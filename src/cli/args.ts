@@ -145,8 +145,12 @@ export function parseIds(command: string, flag: string, raw: string): number[] {
   });
 }
 
+/** The column where a flag's help starts in `--help`. */
+const HELP_COLUMN = 34;
+
 /**
- * The `--help` text of a command.
+ * The `--help` text of a command: a flag and its values, then its help from {@link HELP_COLUMN} (on the
+ * next line when the flag and its values reach that column).
  *
  * @example
  * ```ts
@@ -163,7 +167,8 @@ export function commandHelp(name: string, spec: CommandSpec): string {
   for (const [flag, f] of Object.entries(spec.flags)) {
     const value = f.type === "boolean" ? "" : f.choices ? ` ${f.choices.join("|")}` : ` ${f.type.toUpperCase()}`;
     const def = f.default !== undefined && f.type !== "boolean" ? ` (default ${f.default})` : "";
-    lines.push(`  --${flag}${value}`.padEnd(34) + `${f.help}${def}`);
+    const left = `  --${flag}${value}`;                                 // a long value list puts the help on the next line
+    lines.push(left.length < HELP_COLUMN ? left.padEnd(HELP_COLUMN) + f.help + def : `${left}\n${" ".repeat(HELP_COLUMN)}${f.help}${def}`);
   }
   return lines.join("\n");
 }

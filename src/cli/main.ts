@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { CliError, commandHelp, parseFlags } from "./args.ts";
 import type { Command, Io } from "./command.ts";
 import { collectCommand } from "./commands/collect.ts";
@@ -17,6 +19,7 @@ import { initCommand } from "./commands/init.ts";
 import { logitsCommand } from "./commands/logits.ts";
 import { traceCommand } from "./commands/trace.ts";
 import { trainCommand } from "./commands/train.ts";
+import { packageRoot } from "./shipped-models.ts";
 
 /**
  * Every command, by name.
@@ -36,7 +39,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 function usage(): string {
-  const lines = ["usage: jacobi-forcing COMMAND [--flags]   (jacobi-forcing COMMAND --help for its flags)", "", "commands:"];
+  const lines = ["usage: jacobi-forcing COMMAND [--flags]   (jacobi-forcing COMMAND -h, --help for its flags; --version)", "", "commands:"];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   return lines.join("\n") + "\n";
 }
@@ -52,14 +55,18 @@ function usage(): string {
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "help") {
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(usage());
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
+  if (name === "--version" || (command !== undefined && rest.includes("--version"))) {     // the top level's and every command's
+    io.out(`${(JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version}\n`);
+    return 0;
+  }
   try {
     if (command === undefined) throw new CliError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")}`);
-    if (rest.includes("--help")) {
+    if (rest.includes("--help") || rest.includes("-h")) {
       io.out(commandHelp(name, command) + "\n");
       return 0;
     }
@@ -89,7 +96,7 @@ function messageOf(e: unknown): string {
  * Runs the CLI on this process's arguments and sets its exit code (what `bin/jacobi-forcing.js` calls).
  * @example
  * ```ts
- * // bin/jacobi-forcing.js, after registering tsx:
+ * // bin/jacobi-forcing.js:
  * await runFromProcess();   // process.exitCode = 0, 1 (an error) or 2 (bad usage)
  * ```
  * @category CLI

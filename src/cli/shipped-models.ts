@@ -15,8 +15,9 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * One task's shipped models, as folders relative to the repository root.
@@ -43,11 +44,10 @@ export const SHIPPED_MODELS: readonly ShippedTask[] = [
 ];
 
 /**
- * The repository root: the nearest folder at or above this file that holds this package's
- * `package.json`. Found by walking up, so it is right both from `src/cli/` (tsx) and from `dist/` (the
- * esbuild bundle), whatever the current directory.
+ * The package's root folder: the repository, or the package's folder in an install. This module sits two
+ * folders below it both as a source (`src/cli/`) and as built JavaScript (`dist/cli/`), whatever the
+ * current directory.
  *
- * @throws Error when no folder above holds the package (the file was copied out of the repository)
  * @example
  * ```ts
  * existsSync(join(packageRoot(), "models", "math-teacher")); // true
@@ -55,11 +55,7 @@ export const SHIPPED_MODELS: readonly ShippedTask[] = [
  * @category CLI
  */
 export function packageRoot(): string {
-  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "jacobi-forcing") return dir;
-    if (dirname(dir) === dir) throw new Error(`packageRoot: no package.json of jacobi-forcing at or above ${import.meta.dirname}`);
-  }
+  return fileURLToPath(new URL("../..", import.meta.url));
 }
 
 /**

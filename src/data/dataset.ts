@@ -51,7 +51,7 @@ export interface TrainingSequence {
  *
  * @example
  * ```ts
- * codeDataset("/nonexistent"); // throws DataError: codeFiles: cannot list /nonexistent (ENOENT); is the typescript package installed?
+ * codeDataset("/nonexistent"); // throws DataError: codeFiles: cannot read the code corpus /nonexistent (ENOENT)
  * ```
  * @category Data
  */

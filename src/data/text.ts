@@ -1,6 +1,7 @@
 /**
  * Text corpora: `code` (real source text nobody here wrote — the TypeScript standard-library
- * declaration files `lib.*.d.ts` shipped in the `typescript` package) and any UTF-8 file given by path.
+ * declaration files `lib.*.d.ts`, pinned to one TypeScript release in `corpus/typescript-lib.json.br`,
+ * made by `npm run corpus`) and any UTF-8 file given by path.
  *
  * Each corpus becomes one stream of token ids, every document written `BOS text EOS`, and training
  * sequences are excerpts of `T + 1` consecutive ids at offsets drawn from the seeded generator (the
@@ -17,8 +18,8 @@
  *
  * @module
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { brotliDecompressSync } from "node:zlib";
 import { CharTokenizer, SPECIAL_TOKENS } from "../model/tokenizer.ts";
 import { DataError, type Dataset, type TrainingSequence } from "./dataset.ts";
 
@@ -141,35 +142,42 @@ export function textDataset(name: string, train: readonly string[], heldout: rea
  * @category Data
  */
 export interface CodeFile {
-  /** Path of the `lib.*.d.ts` file. */
-  readonly path: string;
+  /** The file's name in TypeScript's `lib` folder, e.g. `lib.es2015.core.d.ts`. */
+  readonly name: string;
+  /** Its text. */
+  readonly text: string;
   /** True when the file belongs to the held-out split. */
   readonly heldout: boolean;
 }
 
 /**
- * The files of the code corpus: `lib.*.d.ts` of the `typescript` package, sorted by name, each with
- * its split.
+ * The pinned corpus, found from this module: `src/data/` and the built `dist/data/` both sit two folders
+ * below the package root, so the file is found from a checkout and from an install alike.
+ */
+const CODE_CORPUS = new URL("../../corpus/typescript-lib.json.br", import.meta.url);
+
+/**
+ * The files of the code corpus: the pinned `lib.*.d.ts` files, sorted by name, each with its split.
  *
- * @param libDir - the folder (default: `node_modules/typescript/lib` from the working directory)
+ * @param corpus - the brotli-compressed JSON `{ files: { name: text } }` (default: the pinned corpus)
  * @example
  * ```ts
  * codeFiles().filter((f) => f.heldout).length; // 10
  * ```
  * @category Data
  */
-export function codeFiles(libDir = join("node_modules", "typescript", "lib")): CodeFile[] {
-  let names: string[];
+export function codeFiles(corpus: URL | string = CODE_CORPUS): CodeFile[] {
+  let files: Record<string, string>;
   try {
-    names = readdirSync(libDir).filter((f) => /^lib\..*\.d\.ts$/.test(f)).sort();
+    files = (JSON.parse(brotliDecompressSync(readFileSync(corpus)).toString("utf8")) as { files: Record<string, string> }).files;
   } catch (e) {
-    throw new DataError(`codeFiles: cannot list ${libDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is the typescript package installed?`);
+    throw new DataError(`codeFiles: cannot read the code corpus ${corpus} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (names.length < 10) throw new DataError(`codeFiles: expected the lib.*.d.ts files of TypeScript in ${libDir}, found ${names.length}`);
+  const names = Object.keys(files).sort();                              // the lib.*.d.ts files, and nothing else
   // lib.dom.d.ts and lib.webworker.d.ts are generated from the same Web IDL and share most of their
   // text: holding one out would measure memorisation of the other, so both always train.
   const alwaysTrain = new Set(["lib.dom.d.ts", "lib.webworker.d.ts"]);
-  return names.map((f, i) => ({ path: join(libDir, f), heldout: i % 10 === 4 && !alwaysTrain.has(f) }));
+  return names.map((name, i) => ({ name, text: files[name], heldout: i % 10 === 4 && !alwaysTrain.has(name) }));
 }
 
 /**
@@ -181,11 +189,11 @@ export function codeFiles(libDir = join("node_modules", "typescript", "lib")): C
  * ```
  * @category Data
  */
-export function codeDataset(libDir?: string): Dataset {
-  const files = codeFiles(libDir);
-  const read = (heldout: boolean): string[] => files.filter((f) => f.heldout === heldout).map((f) => readUtf8(f.path));
-  const heldoutNames = files.filter((f) => f.heldout).map((f) => f.path.split(/[\\/]/).pop()).join(", ");
-  return textDataset("code", read(false), read(true), `TypeScript lib.*.d.ts, held-out files ${heldoutNames}`);
+export function codeDataset(corpus?: URL | string): Dataset {
+  const files = codeFiles(corpus);
+  const texts = (heldout: boolean): string[] => files.filter((f) => f.heldout === heldout).map((f) => f.text);
+  const heldoutNames = files.filter((f) => f.heldout).map((f) => f.name).join(", ");
+  return textDataset("code", texts(false), texts(true), `TypeScript lib.*.d.ts, held-out files ${heldoutNames}`);
 }
 
 /**

@@ -21,7 +21,7 @@
  * @module
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, extname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { headDim, type ModelConfig } from "../../model/config.ts";
@@ -304,14 +304,15 @@ class Bridge {
 }
 
 /**
- * The worker's code as one JavaScript file. From a bundle (`npm run build:gpu`) it is the
- * `webgpu-worker.mjs` built beside it. From the TypeScript sources (tsx, vitest) it is built here, once
+ * The worker's code as one JavaScript file. From the built package (`npm run build`: `dist/`, `.js`)
+ * or a bundle (`npm run build:gpu`, `.mjs`) it is `webgpu-worker` built beside this file, with its
+ * extension. From the TypeScript sources (tsx, vitest) it is built here, once
  * per process, with esbuild (which tsx brings) into node_modules/.cache: a worker does not inherit the
  * main thread's TypeScript loader, and registering tsx inside a worker whose main thread then blocks in
  * `Atomics.wait` crashes Node 20 (seen with SwiftShader).
  */
 async function workerFile(): Promise<URL> {
-  if (!import.meta.url.endsWith(".ts")) return new URL("./webgpu-worker.mjs", import.meta.url);
+  if (!import.meta.url.endsWith(".ts")) return new URL(`./webgpu-worker${extname(import.meta.url)}`, import.meta.url);
   const out = fileURLToPath(new URL(`../../../node_modules/.cache/jacobi-forcing/webgpu-worker-${process.pid}.mjs`, import.meta.url));
   if (!existsSync(out)) {
     const { buildSync } = await import("esbuild");                         // a development dependency of this path only

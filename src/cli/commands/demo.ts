@@ -83,8 +83,7 @@ function promptsFor(task: ShippedTask["task"], tokenizer: CharTokenizer): Prompt
     const problems = mathEvalSet(MATH.count, MATH.seed);
     return { ids: problems.map((p) => [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))]), problems, maxNewTokens: MATH.maxNewTokens };
   }
-  // the corpus is the typescript package's lib.*.d.ts, found from the repository, whatever the current folder
-  const windows = codeDataset(join(packageRoot(), "node_modules", "typescript", "lib")).heldoutSequences(64, Math.max(...CODE.windows) + 1);
+  const windows = codeDataset().heldoutSequences(64, Math.max(...CODE.windows) + 1);
   return { ids: CODE.windows.map((w) => windows[w].tokens.slice(0, CODE.promptLength)), problems: null, maxNewTokens: CODE.maxNewTokens };
 }
 
