@@ -4,7 +4,8 @@
  * ```text
  * DIR/config.json         Hugging Face LlamaForCausalLM / Qwen2ForCausalLM fields
  * DIR/model.safetensors   Hugging Face tensor names and [out, in] layouts, F32 (F64 on request)
- * DIR/tokenizer.json      our character tokenizer (see tokenizer.ts), optional on load
+ * DIR/tokenizer.json      optional: Hugging Face's format (ours is the character tokenizer, tokenizer.ts),
+ *                         or our old "type": "char" format; with tokenizer_config.json and chat_template.jinja
  * ```
  *
  * Loading trusts nothing: the config is validated, every tensor the config implies must be present
@@ -21,7 +22,8 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import { ConfigError, fromHfConfig, toHfConfig, type ModelConfig } from "./config.ts";
 import { namedParams, paramSpecs, paramsFromNamed, type Params } from "./params.ts";
 import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
-import { CharTokenizer, TokenizerError } from "./tokenizer.ts";
+import { readTokenizer } from "./hf-tokenizer.ts";
+import { TokenizerError, type Tokenizer } from "./tokenizer.ts";
 
 export { CheckpointError };
 
@@ -36,7 +38,7 @@ export interface Checkpoint {
   /** The weights. */
   readonly params: Params;
   /** The tokenizer, or null when the folder has no `tokenizer.json`. */
-  readonly tokenizer: CharTokenizer | null;
+  readonly tokenizer: Tokenizer | null;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface SaveOptions {
 // ---------------------------------------------------------------- saving
 
 /**
- * Writes `config.json`, `model.safetensors` and (if any) `tokenizer.json` into `dir`, each atomically.
+ * Writes `config.json`, `model.safetensors` and (if any) the tokenizer's files into `dir`, each atomically.
  *
  * @example
  * ```ts
@@ -72,10 +74,15 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: Sav
   const metadata = { format: "pt", ...options.metadata };
   writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, { dtype: options.dtype ?? "F32", metadata }));
   writeFileAtomic(join(dir, "config.json"), JSON.stringify(toHfConfig(config), null, 2) + "\n");
-  if (tokenizer !== null) writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n");
+  for (const [name, content] of Object.entries(tokenizer?.files() ?? {})) {
+    writeFileAtomic(join(dir, name), typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n");
+  }
 }
 
 // ---------------------------------------------------------------- loading
+
+/** The files a tokenizer may be saved in; `tokenizer.json` is the one that must be there. */
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
 
 /** The bytes of `file`, or a CheckpointError saying why it cannot be read. */
 function readBytes(file: string): Buffer {
@@ -143,9 +150,11 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 
   const tokenizerFile = join(dir, "tokenizer.json");
-  let tokenizer: CharTokenizer | null = null;
+  let tokenizer: Tokenizer | null = null;
   if (existsSync(tokenizerFile)) {
-    tokenizer = reading(tokenizerFile, () => CharTokenizer.fromJSON(readJson(tokenizerFile), tokenizerFile));
+    const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => existsSync(join(dir, name)))
+      .map((name) => [name, name.endsWith(".json") ? readJson(join(dir, name)) : readBytes(join(dir, name)).toString("utf8")]));
+    tokenizer = reading(tokenizerFile, () => readTokenizer(files, tokenizerFile));
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
     }

@@ -27,7 +27,7 @@ import { multiBlock } from "../../decoding/multiblock.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
-import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tokenizer.ts";
+import { SPECIAL_TOKENS, visibleText, type Tokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../command.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
 import { formatTrace } from "../trace.ts";
@@ -35,7 +35,7 @@ import { interleavedMedianMs } from "../../util/timing.ts";
 import { tracedJacobi } from "./trace.ts";
 
 /** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
-function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
+function oneLine(ids: readonly number[], tokenizer: Tokenizer): string {
   return visibleText(ids.filter((id) => id !== SPECIAL_TOKENS.bos), tokenizer).replaceAll("␣", " ");
 }
 
@@ -78,10 +78,10 @@ interface Prompts {
   readonly maxNewTokens: number;
 }
 
-function promptsFor(task: ShippedTask["task"], tokenizer: CharTokenizer): Prompts {
+function promptsFor(task: ShippedTask["task"], tokenizer: Tokenizer): Prompts {
   if (task === "math") {
     const problems = mathEvalSet(MATH.count, MATH.seed);
-    return { ids: problems.map((p) => [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))]), problems, maxNewTokens: MATH.maxNewTokens };
+    return { ids: problems.map((p) => tokenizer.encodePrompt(mathPrompt(p))), problems, maxNewTokens: MATH.maxNewTokens };
   }
   // the corpus is the typescript package's lib.*.d.ts, found from the repository, whatever the current folder
   const windows = codeDataset(join(packageRoot(), "node_modules", "typescript", "lib")).heldoutSequences(64, Math.max(...CODE.windows) + 1);
@@ -152,7 +152,7 @@ function printTable(io: Io, rows: readonly Row[]): void {
   }
 }
 
-function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers: ReadonlyMap<string, CharTokenizer>): void {
+function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers: ReadonlyMap<string, Tokenizer>): void {
   const models = [...new Set(rows.map((r) => r.model))];
   prompts.ids.forEach((prompt, i) => {
     io.out(`  prompt  ${oneLine(prompt, tokenizers.get(models[0])!)}\n`);
@@ -190,18 +190,18 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
     "to it, token for token, on every prompt. TPF = tokens committed per forward pass (AR greedy: 1).\n");
   let allSame = true;
   /** The trajectory shown at the end: of the last math model, on the first math prompt. */
-  let traced: { label: string; config: ModelConfig; params: Params; tokenizer: CharTokenizer; prompt: number[] } | null = null;
+  let traced: { label: string; config: ModelConfig; params: Params; tokenizer: Tokenizer; prompt: number[] } | null = null;
   for (const shipped of models) {
     const jfPresent = shippedModelPresent(shipped.jf, root);
     const rows: Row[] = [];
-    const tokenizers = new Map<string, CharTokenizer>();
+    const tokenizers = new Map<string, Tokenizer>();
     let prompts: Prompts | null = null;
     for (const folder of jfPresent ? [shipped.teacher, shipped.jf] : [shipped.teacher]) {
       const label = basename(folder);
       const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
       if (tokenizer === null) throw new Error(`demo: ${folder} has no tokenizer.json`);
       const first = tokenizers.values().next().value;
-      if (first !== undefined && JSON.stringify(first.chars) !== JSON.stringify(tokenizer.chars)) {
+      if (first !== undefined && JSON.stringify(first.files()) !== JSON.stringify(tokenizer.files())) {
         throw new Error(`demo: ${folder} has another vocabulary than ${shipped.teacher}; a student must keep its teacher's tokenizer`);
       }
       tokenizers.set(label, tokenizer);
