@@ -50,9 +50,7 @@ export class HfTokenizer implements Tokenizer {
     this.config = (saved["tokenizer_config.json"] ?? {}) as TokenizerConfig;
     const cleanUp = this.config.clean_up_tokenization_spaces ?? false;
     this.library = new HfLibrary(saved["tokenizer.json"] as object, { ...this.config, clean_up_tokenization_spaces: cleanUp });
-    let largest = -1;
-    for (const id of this.library.get_vocab().values()) largest = Math.max(largest, id);
-    this.vocabSize = largest + 1;
+    this.vocabSize = this.library.model!.vocab.length;                      // indexed by id, added tokens included
   }
 
   /** Ids of `text`, no special tokens added. Throws on text the vocabulary cannot cover (no `<unk>`). */
