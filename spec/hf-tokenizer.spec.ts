@@ -145,6 +145,8 @@ describe("HfTokenizer", () => {
     expect(wordTokenizer({ add_bos_token: false, add_eos_token: true }).encodePrompt("hello")).toEqual([4, 1]);
     expect(tokenizerErrorOf(() => wordTokenizer({ add_bos_token: true, bos_token: "<bos>" }).encodePrompt("hello")).message)
       .toBe('encodePrompt: tokenizer_config.json adds its bos_token, but "<bos>" is not a token');
+    expect(tokenizerErrorOf(() => wordTokenizer({ add_bos_token: true, bos_token: null }).encodePrompt("hello")).message)
+      .toBe("encodePrompt: tokenizer_config.json adds its bos_token, but names none");
   });
 
   it("decodes without special tokens, checks ids, and decodes nothing to the empty string", () => {

@@ -35,8 +35,10 @@ function tokenText(token: unknown): string | undefined {
  *
  * @example
  * ```ts
- * const tok = new HfTokenizer({ "tokenizer.json": json, "tokenizer_config.json": { bos_token: "<s>", add_bos_token: true } });
- * tok.encodePrompt("Hello"); // [1, 15043]: <s>, then the text's ids
+ * const files = CharTokenizer.fromText("ab").files();                      // our tokenizer.json: BOS by its post-processor
+ * new HfTokenizer(files).encodePrompt("ab");                                                                  // [1, 3, 4]
+ * new HfTokenizer({ ...files, "tokenizer_config.json": { add_bos_token: false } }).encodePrompt("ab");        // [3, 4]
+ * new HfTokenizer({ ...files, "tokenizer_config.json": { bos_token: "<bos>", eos_token: "<eos>", add_eos_token: true } }).encodePrompt("ab"); // [1, 3, 4, 2]
  * ```
  * @category Tokenizer
  */
@@ -63,8 +65,9 @@ export class HfTokenizer implements Tokenizer {
     const { add_bos_token: bos, add_eos_token: eos } = this.config;
     if (typeof bos !== "boolean" && typeof eos !== "boolean") return known(this.library.encode(text));
     const special = (key: string): number[] => {
-      const id = this.library.token_to_id(tokenText(this.config[key]) ?? "");
-      if (id === undefined) throw new TokenizerError(`encodePrompt: tokenizer_config.json adds its ${key}, but ${JSON.stringify(this.config[key])} is not a token`);
+      const text = tokenText(this.config[key]);
+      const id = text === undefined ? undefined : this.library.token_to_id(text);
+      if (id === undefined) throw new TokenizerError(`encodePrompt: tokenizer_config.json adds its ${key}, but ${text === undefined ? "names none" : `${JSON.stringify(text)} is not a token`}`);
       return [id];
     };
     return [...(bos !== false ? special("bos_token") : []), ...this.encode(text), ...(eos === true ? special("eos_token") : [])];
@@ -109,7 +112,8 @@ function known({ ids, tokens }: Encoding): number[] {
  * @throws TokenizerError when the tokenizer has no chat template
  * @example
  * ```ts
- * encodeChat(qwenTokenizer, "Hi", "models/qwen"); // the ids of "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+ * const tok = readTokenizer({ ...CharTokenizer.ascii().files(), "chat_template.jinja": "{{ bos_token }}Q: {{ messages[0].content }}\nA:" }, "tokenizer.json");
+ * encodeChat(tok, "hi", "models/x"); // [1, 54, 31, 5, 77, 78, 3, 38, 31]: "<bos>" is the special token 1, then "Q: hi\nA:"
  * ```
  * @category Tokenizer
  */
