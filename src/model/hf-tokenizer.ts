@@ -65,9 +65,9 @@ export class HfTokenizer implements Tokenizer {
     const { add_bos_token: bos, add_eos_token: eos } = this.config;
     if (typeof bos !== "boolean" && typeof eos !== "boolean") return known(this.library.encode(text));
     const special = (key: string): number[] => {
-      const text = tokenText(this.config[key]);
-      const id = text === undefined ? undefined : this.library.token_to_id(text);
-      if (id === undefined) throw new TokenizerError(`encodePrompt: tokenizer_config.json adds its ${key}, but ${text === undefined ? "names none" : `${JSON.stringify(text)} is not a token`}`);
+      const token = tokenText(this.config[key]);
+      const id = token === undefined ? undefined : this.library.token_to_id(token);
+      if (id === undefined) throw new TokenizerError(`encodePrompt: tokenizer_config.json adds its ${key}, but ${token === undefined ? "names none" : `${JSON.stringify(token)} is not a token`}`);
       return [id];
     };
     return [...(bos !== false ? special("bos_token") : []), ...this.encode(text), ...(eos === true ? special("eos_token") : [])];
