@@ -152,16 +152,17 @@ function printTable(io: Io, rows: readonly Row[]): void {
   }
 }
 
-function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers: ReadonlyMap<string, Tokenizer>): void {
+/** The prompts and every model's outputs; the models share one tokenizer (a student keeps its teacher's). */
+function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizer: Tokenizer): void {
   const models = [...new Set(rows.map((r) => r.model))];
   prompts.ids.forEach((prompt, i) => {
-    io.out(`  prompt  ${oneLine(prompt, tokenizers.get(models[0])!)}\n`);
+    io.out(`  prompt  ${oneLine(prompt, tokenizer)}\n`);
     for (const model of models) {
       const output = rows.find((r) => r.model === model)!.outputs[i];
-      let text = oneLine(output, tokenizers.get(model)!);
+      let text = oneLine(output, tokenizer);
       if (text.length > 72) text = `${text.slice(0, 71)}…`;
       const problem = prompts.problems?.[i];                             // math only: the answer is checked
-      const right = problem !== undefined && extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
+      const right = problem !== undefined && extractAnswer(tokenizer.decode(output)) === problem.answer;
       const verdict = problem === undefined ? "" : `  ${right ? paint(io, GREEN, "right") : paint(io, RED, `wrong (answer ${problem.answer})`)}`;
       io.out(`    ${model.padEnd(14)}${text}${verdict}\n`);
     }
@@ -194,17 +195,16 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
   for (const shipped of models) {
     const jfPresent = shippedModelPresent(shipped.jf, root);
     const rows: Row[] = [];
-    const tokenizers = new Map<string, Tokenizer>();
+    let shared: Tokenizer | null = null;                                 // the teacher's, which its student must keep
     let prompts: Prompts | null = null;
     for (const folder of jfPresent ? [shipped.teacher, shipped.jf] : [shipped.teacher]) {
       const label = basename(folder);
       const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
       if (tokenizer === null) throw new Error(`demo: ${folder} has no tokenizer.json`);
-      const first = tokenizers.values().next().value;
-      if (first !== undefined && JSON.stringify(first.files()) !== JSON.stringify(tokenizer.files())) {
+      if (shared !== null && JSON.stringify(shared.files()) !== JSON.stringify(tokenizer.files())) {
         throw new Error(`demo: ${folder} has another vocabulary than ${shipped.teacher}; a student must keep its teacher's tokenizer`);
       }
-      tokenizers.set(label, tokenizer);
+      shared ??= tokenizer;
       prompts ??= promptsFor(shipped.task, tokenizer);
       rows.push(...runModel(label, config, params, prompts));
       if (shipped.task === "math") traced = { label, config, params, tokenizer, prompt: prompts.ids[0] };
@@ -218,7 +218,7 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
       io.out(paint(io, DIM, `  skipped: the 3 rows of ${shipped.jf} (AR greedy, Jacobi, MR): that folder has no model yet;\n` +
         `  the Jacobi Forcing student is distilled from ${shipped.teacher} (docs/training.md)`) + "\n");
     }
-    printOutputs(io, rows, prompts!, tokenizers);
+    printOutputs(io, rows, prompts!, shared!);
     allSame &&= rows.every((r) => r.sameAsAr);
   }
   if (traced !== null) {
