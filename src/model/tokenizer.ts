@@ -79,7 +79,7 @@ export interface Tokenizer {
   decode(ids: ArrayLike<number>): string;
   /** Printable form of one id, special tokens included (for traces). */
   label(id: number): string;
-  /** The JSON objects that save it, by file name: `tokenizer.json` and `tokenizer_config.json`. */
+  /** The files that save it, by name: parsed JSON (`tokenizer.json`, `tokenizer_config.json`) or text (`chat_template.jinja`). */
   files(): Record<string, unknown>;
 }
 
