@@ -102,6 +102,13 @@ describe("every shipped model's tokenizer, read by @huggingface/tokenizers itsel
     expect(tokenizerErrorOf(() => hf.encode("abc")).message).toBe('encode: piece "c" at token 2 is not in the vocabulary, and the tokenizer has no unknown token');
   });
 
+  it("the documented difference: Hugging Face reads a special token's text as that token, CharTokenizer as characters", () => {
+    const tok = CharTokenizer.ascii();
+    const library = new HfLibrary(tok.files()["tokenizer.json"] as object, tok.files()["tokenizer_config.json"] as object);
+    expect(library.encode("a<bos>", { add_special_tokens: false }).ids).toEqual([70, 1]);
+    expect(tok.encode("a<bos>")).toEqual([70, 33, 71, 84, 88, 35]);
+  });
+
   it("a file that is neither format is one line naming it", () => {
     expect(tokenizerErrorOf(() => readTokenizer({ "tokenizer.json": [1] }, "m/tokenizer.json")).message).toBe("m/tokenizer.json: expected a JSON object");
     expect(tokenizerErrorOf(() => readTokenizer({ "tokenizer.json": { type: "bpe" } }, "m/tokenizer.json")).message)
