@@ -29,7 +29,7 @@ import { POOL_KINDS, type PoolKind } from "../src/decoding/recycling.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
-import { SPECIAL_TOKENS, type CharTokenizer } from "../src/model/tokenizer.ts";
+import { CharTokenizer, type Tokenizer } from "../src/model/tokenizer.ts";
 import { Rng } from "../src/tensor/random.ts";
 
 // ---------------------------------------------------------------- the grid
@@ -186,17 +186,17 @@ export function replaceBetweenMarkers(doc: string, body: string): string {
 // ---------------------------------------------------------------- prompts
 
 /** Prompts for the grid: held-out math problems or code windows, or short fixed texts (random ids without a tokenizer). */
-export function gridPrompts(data: string, count: number, config: ModelConfig, tokenizer: CharTokenizer | null): number[][] {
+export function gridPrompts(data: string, count: number, config: ModelConfig, tokenizer: Tokenizer | null): number[][] {
   if (data === "math") {
     if (tokenizer === null) throw new CliError("multiblock-grid: --data math needs the model's tokenizer.json");
-    return mathEvalSet(count, 1234).map((p) => [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))]);
+    return mathEvalSet(count, 1234).map((p) => tokenizer.encodePrompt(mathPrompt(p)));
   }
   if (data === "code") return datasetFor("code").heldoutSequences(Math.min(64, config.maxPositions), count).map((w) => w.tokens.slice(0, 48));
   const rng = new Rng("multiblock-grid");
   const texts = ["The ", "def f(x):\n", "12+34=", "Jacobi ", "for i in range(", "Once upon a time"];
   return Array.from({ length: count }, (_, i) => {
     const text = texts[i % texts.length];
-    if (tokenizer !== null && [...text].every((c) => tokenizer.chars.includes(c))) return [SPECIAL_TOKENS.bos, ...tokenizer.encode(text)];
+    if (tokenizer instanceof CharTokenizer && [...text].every((c) => tokenizer.chars.includes(c))) return tokenizer.encodePrompt(text);
     return [config.bosTokenId!, ...Array.from({ length: 6 }, () => rng.int(config.vocabSize))];
   });
 }

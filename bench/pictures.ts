@@ -22,7 +22,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
-import { SPECIAL_TOKENS } from "../src/model/tokenizer.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 import type { Io } from "../src/cli/command.ts";
 import { tracedJacobi, traceSummary } from "../src/cli/commands/trace.ts";
@@ -82,7 +81,7 @@ export function drawDocsPictures(io: Io, root: string = packageRoot()): string[]
       continue;
     }
     const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
-    const prompt = [SPECIAL_TOKENS.bos, ...tokenizer!.encode(PROMPT)];
+    const prompt = tokenizer!.encodePrompt(PROMPT);
     const { rows, result } = tracedJacobi(config, params, prompt, { maxNewTokens: 64, blockSize: BLOCK_SIZE });
     const file = join("docs", "pictures", `trajectory-${name}.svg`);
     const svg = traceSvg(rows.filter((r) => r.block === 0), tokenizer, {

@@ -33,7 +33,7 @@ import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
-import type { CharTokenizer } from "../src/model/tokenizer.ts";
+import type { Tokenizer } from "../src/model/tokenizer.ts";
 import { CODE_SPEED, codeSpeedPrompts } from "../src/evaluation/tasks.ts";
 import { heldoutLoss } from "../src/training/trainer.ts";
 import { MULTI_BLOCK as MR } from "./models.ts";
@@ -143,7 +143,7 @@ function mathRow(row: RowSpec, dataset: Dataset, problems: readonly MathProblem[
   return { label: row.label, n: row.n ?? BLOCK_SIZE, model: row.model, method: row.method, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds, quality: correct / problems.length };
 }
 
-function decodeText(tokenizer: CharTokenizer, ids: readonly number[]): string {
+function decodeText(tokenizer: Tokenizer, ids: readonly number[]): string {
   return tokenizer.decode(ids.filter((t) => t > 2));
 }
 

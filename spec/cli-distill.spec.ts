@@ -39,7 +39,7 @@ describe("jacobi-forcing distill", () => {
     expect(csv).toHaveLength(4);
     for (const line of csv.slice(1)) for (const v of line.split(",").slice(0, 7)) expect(Number.isFinite(Number(v))).toBe(true);
     expect(readFileSync(join(out, "loss.svg"), "utf8")).toMatch(/^<svg/);
-    expect(loadCheckpoint(out).tokenizer?.chars).toEqual(mathDataset().tokenizer.chars);
+    expect(loadCheckpoint(out).tokenizer?.files()).toEqual(mathDataset().tokenizer.files());
     const model = readFileSync(join(out, "model.safetensors"));
     const again = await cli("distill", ...common(), "--steps", "3", "--window-phase", "random", "--replay-data", "math", "--replay-weight", "1", "--replay-length", "64", "--out", out, "--resume");
     expect(again.code, again.err).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { cli } from "./helpers/cli.ts";
 import { COMMANDS } from "../src/cli/main.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { CharTokenizer } from "../src/model/tokenizer.ts";
 import { decodeSafetensors } from "../src/model/safetensors.ts";
 import { forward } from "../src/model/transformer.ts";
 import { referenceLogits, type HfConfig } from "./reference/llama-reference.ts";
@@ -53,6 +54,20 @@ describe("jacobi-forcing CLI", () => {
     const a = JSON.parse((await cli("generate", "--model", model, "--prompt", "hi", "--max-new-tokens", "3", "--json")).out);
     const b = JSON.parse((await cli("generate", "--model", model, "--prompt-ids", "1,77,78", "--max-new-tokens", "3", "--json")).out);
     expect(a.tokens).toEqual(b.tokens);
+    expect(a.promptTokens).toEqual([1, 77, 78]);
+    expect(b.promptTokens).toEqual([1, 77, 78]);
+  });
+
+  it("--chat renders the prompt as one user message in the folder's chat template, special tokens as variables", async () => {
+    const refused = await cli("generate", "--model", model, "--prompt", "hi", "--chat", "--max-new-tokens", "1");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(`jacobi-forcing: ${model}: the tokenizer has no chat template (chat_template.jinja, or chat_template in tokenizer_config.json)\n`);
+    const chat = join(root, "chat");
+    cpSync(model, chat, { recursive: true });
+    writeFileSync(join(chat, "chat_template.jinja"), "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}");
+    const g = JSON.parse((await cli("generate", "--model", chat, "--prompt", "hi", "--chat", "--max-new-tokens", "3", "--json")).out);
+    expect(g.promptTokens).toEqual([1, ...CharTokenizer.ascii().encode("[user] hi\n[assistant] ")]);
+    expect((await cli("generate", "--model", chat, "--prompt-ids", "1", "--chat")).err).toMatch(/generate: --chat wraps the --prompt text in the chat template; it needs --prompt/);
   });
 
   const bad: [string, string[], number, RegExp][] = [

@@ -33,11 +33,11 @@ describe("one run per folder, and no silent overwrite", () => {
     const dir = join(root, "overwrite");
     expect((await cli("train", ...common, "--steps", "2", "--out", dir)).code).toBe(0);
     const before = Object.fromEntries(files(dir).map((f) => [f, readFileSync(join(dir, f))]));
-    expect(Object.keys(before)).toEqual(["config.json", "loss.csv", "loss.svg", "model.safetensors", "resume.safetensors", "tokenizer.json"]);
+    expect(Object.keys(before)).toEqual(["config.json", "loss.csv", "loss.svg", "model.safetensors", "resume.safetensors", "tokenizer.json", "tokenizer_config.json"]);
 
     const refused = await cli("train", ...common, "--steps", "1", "--out", dir);
     expect(refused.code).toBe(2);
-    expect(refused.err).toBe(`jacobi-forcing: train: ${dir} already holds a run (model.safetensors, config.json, tokenizer.json, loss.csv, loss.svg, resume.safetensors); continue it with --resume, or replace it with --overwrite\n`);
+    expect(refused.err).toBe(`jacobi-forcing: train: ${dir} already holds a run (model.safetensors, config.json, tokenizer.json, tokenizer_config.json, loss.csv, loss.svg, resume.safetensors); continue it with --resume, or replace it with --overwrite\n`);
     for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(dir, f)), f).toEqual(bytes);
     expect(files(dir)).toEqual(Object.keys(before));
 
@@ -95,7 +95,7 @@ describe("one run per folder, and no silent overwrite", () => {
     expect(err).toMatch(/train: SIGINT: saving a checkpoint, then exiting with code 130/);
     const stoppedAt = Number(/train: stopped at step (\d+) after/.exec(err)?.[1]);
     expect(stoppedAt).toBeGreaterThan(0);
-    expect(files(dir)).toEqual(["config.json", "loss.csv", "loss.svg", "model.safetensors", "resume.safetensors", "tokenizer.json"]);
+    expect(files(dir)).toEqual(["config.json", "loss.csv", "loss.svg", "model.safetensors", "resume.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     expect(readFileSync(join(dir, "loss.csv"), "utf8").trim().split("\n")).toHaveLength(stoppedAt + 1);
   });
 });

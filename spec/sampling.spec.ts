@@ -173,6 +173,16 @@ describe("the sampling distribution", () => {
     expect(kept(first + 1e-9)).toEqual([true, false, false, false, true]);             // log 3 > 1: id 4 is second
   });
 
+  it("top-p takes its mass on the distribution renormalised after top-k (transformers' order)", () => {
+    // top-k 2 keeps ids 0 and 4, renormalised to about 0.71 and 0.29: top-p 0.6 is reached by id 0 alone
+    // (taken before the renormalisation, its mass would be about 0.44 and id 4 would stay)
+    const p = samplingDistribution(logits, 0, { temperature: 1, topK: 2, topP: 0.6 });
+    expect(Array.from(p)).toEqual([1, 0, 0, 0, 0]);
+    const both = samplingDistribution(logits, 0, { temperature: 1, topK: 2, topP: 0.75 });
+    expect(both[0]).toBeCloseTo(Math.exp(2) / (Math.exp(2) + 3), 15);
+    expect(both[4]).toBeCloseTo(3 / (Math.exp(2) + 3), 15);
+  });
+
   it("rejects bad options, naming them", () => {
     expect(() => resolveSampling({ temperature: 1, topP: 0 }, "jacobi")).toThrow("jacobi: topP must be in (0, 1], got 0");
     expect(() => resolveSampling({ temperature: 1, topK: 0 }, "jacobi")).toThrow("jacobi: topK must be a positive integer, got 0");

@@ -27,11 +27,13 @@ export * from "./tensor/threads.ts";
 export * from "./model/config.ts";
 export * from "./model/params.ts";
 export * from "./model/transformer.ts";
+export * from "./model/rope.ts";
 export * from "./model/cache.ts";
 export * from "./model/runner.ts";
 export * from "./model/checkpoint.ts";
 export * from "./model/safetensors.ts";
 export * from "./model/tokenizer.ts";
+export * from "./model/hf-tokenizer.ts";
 
 // decoders: the acceptance rule, AR greedy, Jacobi, multi-block with rejection recycling, sampling,
 // trajectories, block-size choice, draft initialisation, candidate pools

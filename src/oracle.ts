@@ -39,7 +39,7 @@ export { loadCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
 export { CheckpointError } from "./model/safetensors.ts";
 export type { ModelConfig } from "./model/config.ts";
 export type { Params } from "./model/params.ts";
-export { CharTokenizer, SPECIAL_TOKENS } from "./model/tokenizer.ts";
+export { CharTokenizer, SPECIAL_TOKENS, type Tokenizer } from "./model/tokenizer.ts";
 export { forward, type ForwardOptions } from "./model/transformer.ts";
 export { Tensor } from "./tensor/tensor.ts";
 export { argmax } from "./tensor/ops.ts";

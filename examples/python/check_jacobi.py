@@ -55,9 +55,9 @@ def load_safetensors(path):
 
 config = json.load(open(os.path.join(MODEL, "config.json")))
 W = load_safetensors(os.path.join(MODEL, "model.safetensors"))
-chars = json.load(open(os.path.join(MODEL, "tokenizer.json")))["chars"]
+vocab = json.load(open(os.path.join(MODEL, "tokenizer.json")))["model"]["vocab"]   # Hugging Face's format
 BOS, EOS = config["bos_token_id"], config["eos_token_id"]
-prompt = [BOS] + [3 + chars.index(c) for c in PROMPT]          # ids 0, 1, 2 are PAD, BOS, EOS
+prompt = [BOS] + [vocab[c] for c in PROMPT]                    # one id per character after PAD 0, BOS 1, EOS 2
 
 
 # ---------------------------------------------------------------- the forward

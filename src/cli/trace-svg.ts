@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { tokenLabel, type CharTokenizer } from "../model/tokenizer.ts";
+import { tokenLabel, type Tokenizer } from "../model/tokenizer.ts";
 import { traceMarks, traceRight, type TraceMark, type TraceRow } from "./trace.ts";
 
 // ---------------------------------------------------------------- layout
@@ -74,7 +74,7 @@ export interface TraceSvgOptions {
  * ```
  * @category CLI
  */
-export function traceSvg(rows: readonly TraceRow[], tokenizer: CharTokenizer | null, options: TraceSvgOptions): string {
+export function traceSvg(rows: readonly TraceRow[], tokenizer: Tokenizer | null, options: TraceSvgOptions): string {
   const marks = traceMarks(rows);
   const right = traceRight(rows);
   const widest = Math.max(1, ...rows.map((r) => r.state.length));

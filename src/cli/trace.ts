@@ -8,7 +8,7 @@
  * @module
  */
 import type { JacobiStep } from "../decoding/types.ts";
-import { tokenLabel, type CharTokenizer } from "../model/tokenizer.ts";
+import { tokenLabel, type Tokenizer } from "../model/tokenizer.ts";
 
 /**
  * What one iteration looked like: enough to draw its line.
@@ -131,7 +131,7 @@ const RESET = "\x1b[0m";
  * ```
  * @category CLI
  */
-export function formatTrace(rows: readonly TraceRow[], tokenizer: CharTokenizer | null, colour: boolean): string {
+export function formatTrace(rows: readonly TraceRow[], tokenizer: Tokenizer | null, colour: boolean): string {
   const width = Math.max(1, ...rows.flatMap((r) => r.state.map((t) => tokenLabel(t, tokenizer).length)));
   const lines = [colour
     ? `legend: ${COLOUR.accepted}accepted${RESET}  ${COLOUR.changed}changed since the previous iteration${RESET}  ${COLOUR.unchanged}unchanged${RESET}`

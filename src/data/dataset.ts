@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { CharTokenizer, SPECIAL_TOKENS } from "../model/tokenizer.ts";
+import { CharTokenizer, SPECIAL_TOKENS, type Tokenizer } from "../model/tokenizer.ts";
 import { Rng } from "../tensor/random.ts";
 import { MATH_CHARS, mathEvalSet, mathPrompt, sampleMath, type MathProblem } from "./math.ts";
 
@@ -168,8 +168,8 @@ export interface Dataset {
  * ```
  * @category Data
  */
-export function mathPromptIds(tokenizer: CharTokenizer, problem: MathProblem): number[] {
-  return [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(problem))];
+export function mathPromptIds(tokenizer: Tokenizer, problem: MathProblem): number[] {
+  return tokenizer.encodePrompt(mathPrompt(problem));
 }
 
 /**
@@ -181,7 +181,7 @@ export function mathPromptIds(tokenizer: CharTokenizer, problem: MathProblem): n
  * ```
  * @category Data
  */
-export function mathDocument(tokenizer: CharTokenizer, problem: MathProblem): Document {
+export function mathDocument(tokenizer: Tokenizer, problem: MathProblem): Document {
   const prompt = mathPromptIds(tokenizer, problem);
   return { tokens: [...prompt, ...tokenizer.encode(problem.solution), SPECIAL_TOKENS.eos], trainFrom: prompt.length };
 }

@@ -94,9 +94,11 @@ export function resolveSampling(options: SamplingOptions, where: string): Resolv
 // ---------------------------------------------------------------- the distribution
 
 /**
- * The distribution to sample from after row `row` of `logits`: softmax(logits / τ), then top-k, then
- * top-p, renormalised (the order of Hugging Face's warpers). Tokens are ranked by probability, the
- * lower id first on ties, so the kept set is a function of the logits alone.
+ * The distribution to sample from after row `row` of `logits`, in the order of transformers' warpers:
+ * temperature (softmax(logits / τ)), then top-k (the k most probable tokens), then top-p on the
+ * distribution renormalised after top-k (the smallest most-probable set whose renormalised mass reaches
+ * p), renormalised once more. Tokens are ranked by probability, the lower id first on ties, so the kept
+ * set is a function of the logits alone (transformers' TopK keeps every token tied with the k-th).
  *
  * @param logits - [T, V]
  * @returns [V] probabilities summing to 1; zero outside the kept set
@@ -118,9 +120,14 @@ export function samplingDistribution(logits: Tensor, row: number, sampling: Reso
   if (sampling.topK === null && sampling.topP === 1) return p;
   const ranked = Array.from({ length: V }, (_, v) => v).sort((a, b) => p[b] - p[a] || a - b);
   const limit = Math.min(sampling.topK ?? V, V);
+  let topKMass = 0;
+  for (let i = 0; i < limit; i++) topKMass += p[ranked[i]];
+  // top-p's mass is of the distribution renormalised after top-k, as when transformers' TopP warper takes
+  // a softmax of the logits TopK left; without top-k the whole distribution's mass is 1 by definition
+  const target = sampling.topP * (sampling.topK === null ? 1 : topKMass);
   let keep = 0;
   let mass = 0;                                                            // of the kept set, summed in rank order
-  while (keep < limit && mass < sampling.topP) mass += p[ranked[keep++]];  // the smallest set reaching p, at most k
+  while (keep < limit && mass < target) mass += p[ranked[keep++]];         // the smallest set reaching p, at most k
   const kept = new Float64Array(V);
   for (let i = 0; i < keep; i++) kept[ranked[i]] = p[ranked[i]] / mass;
   return kept;

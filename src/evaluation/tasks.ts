@@ -13,7 +13,7 @@
  */
 import { mathPromptIds, type TrainingSequence } from "../data/dataset.ts";
 import { extractAnswer, type MathProblem } from "../data/math.ts";
-import type { CharTokenizer } from "../model/tokenizer.ts";
+import type { Tokenizer } from "../model/tokenizer.ts";
 
 // ---------------------------------------------------------------- the decoder interface
 
@@ -130,7 +130,7 @@ export const MATH_FAILURES_KEPT = 5;
  * ```
  * @category Evaluation
  */
-export function mathAccuracy(tokenizer: CharTokenizer, problems: readonly MathProblem[], decode: Decode, onProgress?: OnProgress): MathResult {
+export function mathAccuracy(tokenizer: Tokenizer, problems: readonly MathProblem[], decode: Decode, onProgress?: OnProgress): MathResult {
   const { outputs, tokens, forwards, seconds } = decodeAll(problems.map((p) => mathPromptIds(tokenizer, p)), decode, 64, undefined, onProgress);
   let correct = 0;
   const failures: MathFailure[] = [];

@@ -7,7 +7,9 @@
  * DIR/model.safetensors             Hugging Face tensor names and [out, in] layouts; we write F32 (F64
  *                                   on request) and read F32, F16, BF16, F64
  *   or model.safetensors.index.json and the shards it names
- * DIR/tokenizer.json                the tokenizer (see tokenizer.ts), optional on load
+ * DIR/tokenizer.json                optional: Hugging Face's format (ours is the character tokenizer,
+ *                                   tokenizer.ts), or our old "type": "char" format; with
+ *                                   tokenizer_config.json and chat_template.jinja
  * ```
  *
  * Loading trusts nothing, as safetensors promises: the config is validated, every tensor the config
@@ -25,7 +27,8 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import { ConfigError, fromHfConfig, toHfConfig, type ModelConfig } from "./config.ts";
 import { namedParams, paramSpecs, paramsFromNamed, type Params } from "./params.ts";
 import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
-import { CharTokenizer, TokenizerError } from "./tokenizer.ts";
+import { readTokenizer } from "./hf-tokenizer.ts";
+import { TokenizerError, type Tokenizer } from "./tokenizer.ts";
 
 export { CheckpointError };
 
@@ -40,7 +43,7 @@ export interface Checkpoint {
   /** The weights. */
   readonly params: Params;
   /** The tokenizer, or null when the folder has no `tokenizer.json`. */
-  readonly tokenizer: CharTokenizer | null;
+  readonly tokenizer: Tokenizer | null;
 }
 
 /**
@@ -58,7 +61,7 @@ export interface SaveOptions {
 // ---------------------------------------------------------------- saving
 
 /**
- * Writes `config.json`, `model.safetensors` and (if any) `tokenizer.json` into `dir`, each atomically.
+ * Writes `config.json`, `model.safetensors` and (if any) the tokenizer's files into `dir`, each atomically.
  *
  * @example
  * ```ts
@@ -76,7 +79,9 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: Sav
   const metadata = { format: "pt", ...options.metadata };
   writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, { dtype: options.dtype ?? "F32", metadata }));
   writeFileAtomic(join(dir, "config.json"), JSON.stringify(toHfConfig(config), null, 2) + "\n");
-  if (tokenizer !== null) writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()) + "\n");
+  for (const [name, content] of Object.entries(tokenizer?.files() ?? {})) {
+    writeFileAtomic(join(dir, name), typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n");
+  }
 }
 
 // ---------------------------------------------------------------- loading
@@ -105,6 +110,9 @@ function weightFiles(dir: string): Map<string, Set<string> | null> {
   }
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
+
+/** The files a tokenizer may be saved in; `tokenizer.json` is the one that must be there. */
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
 
 /** The bytes of `file`, or a CheckpointError saying why it cannot be read. */
 function readBytes(file: string): Buffer {
@@ -177,9 +185,11 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 
   const tokenizerFile = join(dir, "tokenizer.json");
-  let tokenizer: CharTokenizer | null = null;
+  let tokenizer: Tokenizer | null = null;
   if (existsSync(tokenizerFile)) {
-    tokenizer = reading(tokenizerFile, () => CharTokenizer.fromJSON(readJson(tokenizerFile), tokenizerFile));
+    const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => existsSync(join(dir, name)))
+      .map((name) => [name, name.endsWith(".json") ? readJson(join(dir, name)) : readBytes(join(dir, name)).toString("utf8")]));
+    tokenizer = reading(tokenizerFile, () => readTokenizer(files, tokenizerFile));
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
     }

@@ -1,15 +1,28 @@
 /**
- * A character-level tokenizer with three special tokens, and its `tokenizer.json` file format.
+ * The tokenizer interface every command, trace and checkpoint speaks, and our character-level tokenizer.
  *
- * One token per Unicode code point; ids 0, 1, 2 are PAD, BOS, EOS and the characters follow in the
- * order given. Character level keeps the models tiny and the trajectories readable: a Jacobi block of
- * 16 tokens is 16 visible characters. It is not a BPE tokenizer and makes no attempt to be one.
+ * {@link CharTokenizer}: one token per Unicode code point; ids 0, 1, 2 are PAD, BOS, EOS and the
+ * characters follow in the order given. Character level keeps the models tiny and the trajectories
+ * readable: a Jacobi block of 16 tokens is 16 visible characters. It is not a BPE tokenizer and makes
+ * no attempt to be one; real models' tokenizers load through `hf-tokenizer.ts`.
  *
- * File format (`tokenizer.json`, ours, documented here):
+ * Files. A `CharTokenizer` saves itself in Hugging Face's format, so that transformers, Python
+ * `tokenizers` and transformers.js load our folders whole, with the same ids:
+ * - `tokenizer.json`: a `WordLevel` model whose vocabulary is `<pad>` 0, `<bos>` 1, `<eos>` 2 and the
+ *   characters from id 3; a `Split` pre-tokenizer that isolates every code point (`[\s\S]`); a
+ *   `TemplateProcessing` post-processor that prepends `<bos>`; a `Fuse` decoder (the characters joined
+ *   with nothing in between); the three specials as special added tokens (skipped by
+ *   `decode(ids, skip_special_tokens=True)`). Its `unk_token` `<unk>` is deliberately not in the
+ *   vocabulary: an unknown character is an error everywhere, never a silent id.
+ * - `tokenizer_config.json`: `tokenizer_class` `PreTrainedTokenizerFast`, the bos/eos/pad tokens, and
+ *   `clean_up_tokenization_spaces` false (decoding gives back the text exactly).
+ *
+ * One difference is Hugging Face's, documented rather than hidden: its tokenizers read the literal text
+ * of a special token (`"<bos>"` typed in a prompt) as that token, where `CharTokenizer.encode` reads five
+ * characters. Our old format still loads (see {@link CharTokenizer.fromJSON}):
  * ```json
  * { "type": "char", "version": 1, "specials": { "pad": 0, "bos": 1, "eos": 2 }, "chars": ["\n", " ", "a"] }
  * ```
- * `chars[i]` has id `3 + i`; every entry is exactly one code point and no character appears twice.
  *
  * @module
  */
@@ -50,24 +63,46 @@ export interface SpecialTokens {
 export const SPECIAL_TOKENS: SpecialTokens = Object.freeze({ pad: 0, bos: 1, eos: 2 });
 
 /**
- * The `tokenizer.json` object.
+ * What every command, decoder's caller, trace and checkpoint needs of a tokenizer: text to ids and back
+ * with Hugging Face transformers' meaning, and the files that save it.
  *
  * @category Tokenizer
  */
-export interface TokenizerJson {
-  /** Always `"char"`. */
-  readonly type: "char";
-  /** Format version, 1. */
-  readonly version: 1;
-  /** The special ids, always PAD 0, BOS 1, EOS 2. */
-  readonly specials: SpecialTokens;
-  /** The characters; `chars[i]` has id `3 + i`. */
-  readonly chars: string[];
+export interface Tokenizer {
+  /** Number of ids it can produce: at most the model's `vocabSize`. */
+  readonly vocabSize: number;
+  /** Ids of `text` alone, no special tokens (transformers' `tokenizer(text, add_special_tokens=False)`). */
+  encode(text: string): number[];
+  /** Ids of a prompt: transformers' `tokenizer(text).input_ids`, with BOS where the tokenizer's rule adds one. */
+  encodePrompt(text: string): number[];
+  /** Text of `ids`, special tokens left out (transformers' `decode(ids, skip_special_tokens=True)`). */
+  decode(ids: ArrayLike<number>): string;
+  /** Printable form of one id, special tokens included (for traces). */
+  label(id: number): string;
+  /** The files that save it, by name: parsed JSON (`tokenizer.json`, `tokenizer_config.json`) or text (`chat_template.jinja`). */
+  files(): Record<string, unknown>;
 }
+
 const FIRST_CHAR_ID = 3;
 
 /** Labels of the special ids 0, 1, 2 (PAD, BOS, EOS). */
 const SPECIAL_LABELS: readonly string[] = ["<pad>", "<bos>", "<eos>"];
+
+/** Hugging Face's `tokenizer.json` of a char tokenizer over `chars` (see the module header), fields in the order `tokenizers` writes them. */
+function hfTokenizerJson(chars: readonly string[]): object {
+  const specials = SPECIAL_LABELS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const bos = { SpecialToken: { id: "<bos>", type_id: 0 } };
+  return {
+    version: "1.0", truncation: null, padding: null, added_tokens: specials, normalizer: null,
+    pre_tokenizer: { type: "Split", pattern: { Regex: "[\\s\\S]" }, behavior: "Isolated", invert: false }, // each code point a piece
+    post_processor: {
+      type: "TemplateProcessing", single: [bos, { Sequence: { id: "A", type_id: 0 } }], pair: [bos, { Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+      special_tokens: { "<bos>": { id: "<bos>", ids: [SPECIAL_TOKENS.bos], tokens: ["<bos>"] } },
+    },
+    decoder: { type: "Fuse" },                                              // the pieces joined with nothing in between
+    model: { type: "WordLevel", vocab: Object.fromEntries([...SPECIAL_LABELS, ...chars].map((token, id) => [token, id])), unk_token: "<unk>" },
+  };
+}
 
 /**
  * The default vocabulary: newline, tab and the 95 printable ASCII characters — 100 ids in all with the
@@ -84,12 +119,13 @@ export const ASCII_CHARS: readonly string[] = ["\n", "\t", ...Array.from({ lengt
  * ```ts
  * const tok = CharTokenizer.ascii();
  * tok.encode("hi");          // [77, 78]
+ * tok.encodePrompt("hi");    // [1, 77, 78]: BOS first
  * tok.decode([77, 78, 2]);   // "hi" (specials decode to nothing)
  * tok.encode("é");           // throws TokenizerError: character "é" (U+00E9) at index 0 is not in the vocabulary
  * ```
  * @category Tokenizer
  */
-export class CharTokenizer {
+export class CharTokenizer implements Tokenizer {
   /** The characters, id = 3 + index. */
   readonly chars: readonly string[];
   private readonly ids: ReadonlyMap<string, number>;
@@ -135,6 +171,11 @@ export class CharTokenizer {
     });
   }
 
+  /** BOS, then the ids of `text`: what the post-processor of {@link CharTokenizer.files | our tokenizer.json} gives. */
+  encodePrompt(text: string): number[] {
+    return [SPECIAL_TOKENS.bos, ...this.encode(text)];
+  }
+
   /** Text of `ids`; special tokens decode to nothing. Throws on an id outside the vocabulary. */
   decode(ids: ArrayLike<number>): string {
     let text = "";
@@ -153,13 +194,15 @@ export class CharTokenizer {
     return SPECIAL_LABELS[id] ?? this.decode([id]);
   }
 
-  /** The `tokenizer.json` object. */
-  toJSON(): TokenizerJson {
-    return { type: "char", version: 1, specials: { ...SPECIAL_TOKENS }, chars: [...this.chars] };
+  /** Our files, in Hugging Face's format (see the module header). */
+  files(): Record<string, unknown> {
+    const [pad, bos, eos] = SPECIAL_LABELS;
+    const config = { tokenizer_class: "PreTrainedTokenizerFast", bos_token: bos, eos_token: eos, pad_token: pad, clean_up_tokenization_spaces: false };
+    return { "tokenizer.json": hfTokenizerJson(this.chars), "tokenizer_config.json": config };
   }
 
   /**
-   * Reads a `tokenizer.json` object, checking every field.
+   * Reads our old `tokenizer.json` format (`"type": "char"`, see the module header), checking every field.
    * @param file - used in error messages
    */
   static fromJSON(json: unknown, file: string): CharTokenizer {
@@ -196,7 +239,7 @@ const VISIBLE: Readonly<Record<string, string>> = { " ": "␣", "\n": "⏎", "\t
  * ```
  * @category Tokenizer
  */
-export function tokenLabel(id: number, tokenizer: CharTokenizer | null): string {
+export function tokenLabel(id: number, tokenizer: Tokenizer | null): string {
   if (tokenizer === null) return String(id);
   const text = tokenizer.label(id);
   return VISIBLE[text] ?? text;
@@ -212,6 +255,6 @@ export function tokenLabel(id: number, tokenizer: CharTokenizer | null): string 
  * ```
  * @category Tokenizer
  */
-export function visibleText(ids: readonly number[], tokenizer: CharTokenizer | null): string {
+export function visibleText(ids: readonly number[], tokenizer: Tokenizer | null): string {
   return tokenizer === null ? ids.join(",") : ids.map((id) => tokenLabel(id, tokenizer)).join("");
 }

@@ -22,7 +22,7 @@
  * @module
  */
 import type { TrainingSequence } from "../data/dataset.ts";
-import type { CharTokenizer } from "../model/tokenizer.ts";
+import type { Tokenizer } from "../model/tokenizer.ts";
 import type { Rng } from "../tensor/random.ts";
 import type { DistillExample, DistillLossOptions } from "./distill-loss.ts";
 import { buildExample, jacobiForcingStep, type TrajectoryData } from "./jacobi-forcing.ts";
@@ -46,7 +46,7 @@ import { loadStartingModel, runSteps, startState, trainableParams, type TrainHoo
  * @category Jacobi Forcing
  */
 export async function distill(
-  trajectories: readonly TrajectoryData[], tokenizer: CharTokenizer, options: DistillOptions, hooks: TrainHooks, replay?: ReplaySource,
+  trajectories: readonly TrajectoryData[], tokenizer: Tokenizer, options: DistillOptions, hooks: TrainHooks, replay?: ReplaySource,
 ): Promise<TrainResult> {
   if (trajectories.length === 0) throw new Error("distill: no trajectories to train on");
   if ((options.replayWeight ?? 0) > 0 && replay === undefined) throw new Error("distill: replayWeight > 0 needs a replay source (the replayed dataset)");

@@ -3,7 +3,7 @@
  * is replaced atomically, next to the inference model and the loss curve.
  *
  * An output folder holds:
- * - `model.safetensors` (F32), `config.json`, `tokenizer.json`: the model, loadable by `loadCheckpoint`;
+ * - `model.safetensors` (F32), `config.json`, `tokenizer.json`, `tokenizer_config.json`: the model, loadable by `loadCheckpoint`;
  * - `loss.csv` (one row per step, plus held-out columns on evaluation steps) and `loss.svg`;
  * - `resume.safetensors` (F64): the weights, AdamW's moments (`adamw.m.<name>`, `adamw.v.<name>`) and, in
  *   the header metadata, a JSON `trainer` record: step, AdamW step, the data generator's state, the
@@ -33,7 +33,7 @@ import { writeFileAtomic } from "../util/atomic-write.ts";
 import type { AdamWState } from "./optimizer.ts";
 import { lossCurveSvg } from "./plot.ts";
 import type { ModelConfig } from "../model/config.ts";
-import type { CharTokenizer } from "../model/tokenizer.ts";
+import type { Tokenizer } from "../model/tokenizer.ts";
 
 // ---------------------------------------------------------------- the state
 
@@ -61,7 +61,7 @@ export interface Corpus {
   /** `math`, `code`, a file path, or a trajectories file. */
   readonly name: string;
   /** The vocabulary saved with the model. */
-  readonly tokenizer: CharTokenizer;
+  readonly tokenizer: Tokenizer;
 }
 
 /**
@@ -116,7 +116,7 @@ export interface TrainState {
 const RESUME_FILE = "resume.safetensors";
 
 /** The other files of a step, in the order a save writes them; the resume checkpoint records their hashes. */
-const STEP_FILES = ["model.safetensors", "config.json", "tokenizer.json", "loss.csv", "loss.svg"] as const;
+const STEP_FILES = ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "loss.csv", "loss.svg"] as const;
 
 /**
  * The files a training run writes into its folder: a folder holding any of them holds a run.
@@ -245,7 +245,7 @@ export function loadTrainState(dir: string, options: RunOptions, dataset: Corpus
  *
  * @example
  * ```ts
- * runFiles("runs/demo"); // ["model.safetensors", "config.json", "tokenizer.json", "loss.csv", "loss.svg", "resume.safetensors"]
+ * runFiles("runs/demo"); // ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "loss.csv", "loss.svg", "resume.safetensors"]
  * ```
  * @category Training
  */

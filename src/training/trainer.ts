@@ -318,7 +318,7 @@ export async function train(dataset: Dataset, options: TrainOptions, hooks: Trai
   const state = startState(options, dataset, hooks, `data-${options.seed}`, () => {
     if (options.initFrom === null) return initParams(config, { seed: options.seed });
     const loaded = loadStartingModel(options.initFrom, config, "train");
-    if (loaded.tokenizer === null || JSON.stringify(loaded.tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
+    if (loaded.tokenizer === null || JSON.stringify(loaded.tokenizer.files()) !== JSON.stringify(dataset.tokenizer.files())) {
       throw new Error(`train: the model in ${options.initFrom} has another vocabulary than the ${dataset.name} dataset`);
     }
     return loaded.params;

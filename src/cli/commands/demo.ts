@@ -27,7 +27,7 @@ import { multiBlock } from "../../decoding/multiblock.ts";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
-import { SPECIAL_TOKENS, visibleText, type CharTokenizer } from "../../model/tokenizer.ts";
+import { SPECIAL_TOKENS, visibleText, type Tokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../command.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
 import { formatTrace } from "../trace.ts";
@@ -35,7 +35,7 @@ import { interleavedMedianMs } from "../../util/timing.ts";
 import { tracedJacobi } from "./trace.ts";
 
 /** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
-function oneLine(ids: readonly number[], tokenizer: CharTokenizer): string {
+function oneLine(ids: readonly number[], tokenizer: Tokenizer): string {
   return visibleText(ids.filter((id) => id !== SPECIAL_TOKENS.bos), tokenizer).replaceAll("␣", " ");
 }
 
@@ -78,10 +78,10 @@ interface Prompts {
   readonly maxNewTokens: number;
 }
 
-function promptsFor(task: ShippedTask["task"], tokenizer: CharTokenizer): Prompts {
+function promptsFor(task: ShippedTask["task"], tokenizer: Tokenizer): Prompts {
   if (task === "math") {
     const problems = mathEvalSet(MATH.count, MATH.seed);
-    return { ids: problems.map((p) => [SPECIAL_TOKENS.bos, ...tokenizer.encode(mathPrompt(p))]), problems, maxNewTokens: MATH.maxNewTokens };
+    return { ids: problems.map((p) => tokenizer.encodePrompt(mathPrompt(p))), problems, maxNewTokens: MATH.maxNewTokens };
   }
   const windows = codeDataset().heldoutSequences(64, Math.max(...CODE.windows) + 1);
   return { ids: CODE.windows.map((w) => windows[w].tokens.slice(0, CODE.promptLength)), problems: null, maxNewTokens: CODE.maxNewTokens };
@@ -151,16 +151,17 @@ function printTable(io: Io, rows: readonly Row[]): void {
   }
 }
 
-function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizers: ReadonlyMap<string, CharTokenizer>): void {
+/** The prompts and every model's outputs; the models share one tokenizer (a student keeps its teacher's). */
+function printOutputs(io: Io, rows: readonly Row[], prompts: Prompts, tokenizer: Tokenizer): void {
   const models = [...new Set(rows.map((r) => r.model))];
   prompts.ids.forEach((prompt, i) => {
-    io.out(`  prompt  ${oneLine(prompt, tokenizers.get(models[0])!)}\n`);
+    io.out(`  prompt  ${oneLine(prompt, tokenizer)}\n`);
     for (const model of models) {
       const output = rows.find((r) => r.model === model)!.outputs[i];
-      let text = oneLine(output, tokenizers.get(model)!);
+      let text = oneLine(output, tokenizer);
       if (text.length > 72) text = `${text.slice(0, 71)}…`;
       const problem = prompts.problems?.[i];                             // math only: the answer is checked
-      const right = problem !== undefined && extractAnswer(tokenizers.get(model)!.decode(output)) === problem.answer;
+      const right = problem !== undefined && extractAnswer(tokenizer.decode(output)) === problem.answer;
       const verdict = problem === undefined ? "" : `  ${right ? paint(io, GREEN, "right") : paint(io, RED, `wrong (answer ${problem.answer})`)}`;
       io.out(`    ${model.padEnd(14)}${text}${verdict}\n`);
     }
@@ -189,21 +190,20 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
     "to it, token for token, on every prompt. TPF = tokens committed per forward pass (AR greedy: 1).\n");
   let allSame = true;
   /** The trajectory shown at the end: of the last math model, on the first math prompt. */
-  let traced: { label: string; config: ModelConfig; params: Params; tokenizer: CharTokenizer; prompt: number[] } | null = null;
+  let traced: { label: string; config: ModelConfig; params: Params; tokenizer: Tokenizer; prompt: number[] } | null = null;
   for (const shipped of models) {
     const jfPresent = shippedModelPresent(shipped.jf, root);
     const rows: Row[] = [];
-    const tokenizers = new Map<string, CharTokenizer>();
+    let shared: Tokenizer | null = null;                                 // the teacher's, which its student must keep
     let prompts: Prompts | null = null;
     for (const folder of jfPresent ? [shipped.teacher, shipped.jf] : [shipped.teacher]) {
       const label = basename(folder);
       const { config, params, tokenizer } = loadCheckpoint(join(root, folder));
       if (tokenizer === null) throw new Error(`demo: ${folder} has no tokenizer.json`);
-      const first = tokenizers.values().next().value;
-      if (first !== undefined && JSON.stringify(first.chars) !== JSON.stringify(tokenizer.chars)) {
+      if (shared !== null && JSON.stringify(shared.files()) !== JSON.stringify(tokenizer.files())) {
         throw new Error(`demo: ${folder} has another vocabulary than ${shipped.teacher}; a student must keep its teacher's tokenizer`);
       }
-      tokenizers.set(label, tokenizer);
+      shared ??= tokenizer;
       prompts ??= promptsFor(shipped.task, tokenizer);
       rows.push(...runModel(label, config, params, prompts));
       if (shipped.task === "math") traced = { label, config, params, tokenizer, prompt: prompts.ids[0] };
@@ -217,7 +217,7 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
       io.out(paint(io, DIM, `  skipped: the 3 rows of ${shipped.jf} (AR greedy, Jacobi, MR): that folder has no model yet;\n` +
         `  the Jacobi Forcing student is distilled from ${shipped.teacher} (docs/training.md)`) + "\n");
     }
-    printOutputs(io, rows, prompts!, tokenizers);
+    printOutputs(io, rows, prompts!, shared!);
     allSame &&= rows.every((r) => r.sameAsAr);
   }
   if (traced !== null) {

@@ -114,7 +114,7 @@ export const distillCommand: Command = {
     let replay: ReplaySource | undefined;
     if (options.replayData !== undefined) {
       const data = datasetFor(options.replayData);
-      if (JSON.stringify(data.tokenizer.chars) !== JSON.stringify(tokenizer.chars)) {
+      if (JSON.stringify(data.tokenizer.files()) !== JSON.stringify(tokenizer.files())) {
         throw new CliError(`distill: --replay-data ${options.replayData} has another vocabulary than the teacher's`);
       }
       replay = (rng, length) => data.trainSequence(rng, Math.min(length, config.maxPositions));

@@ -30,7 +30,7 @@ import { mathEvalSet } from "../../data/math.ts";
 import { MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
 import { CODE_SPEED, codeSpeed, codeSpeedPrompts, mathAccuracy, type Decode, type MathResult, type OnProgress } from "../../evaluation/tasks.ts";
 import { loadCheckpoint, type Checkpoint } from "../../model/checkpoint.ts";
-import type { CharTokenizer } from "../../model/tokenizer.ts";
+import type { Tokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
 import type { KernelThreads } from "../../tensor/threads.ts";
 import { CliError, type Flags } from "../args.ts";
@@ -78,7 +78,7 @@ export const evalCommand: Command = {
  */
 export type TrainedModel = Checkpoint & {
   /** The character vocabulary the model was trained with. */
-  readonly tokenizer: CharTokenizer;
+  readonly tokenizer: Tokenizer;
 };
 
 /**
@@ -96,7 +96,7 @@ export type TrainedModel = Checkpoint & {
 export function loadModelFor(command: string, dir: string, dataset: Dataset): TrainedModel {
   const { config, params, tokenizer } = loadCheckpoint(dir);
   if (tokenizer === null) throw new CliError(`${command}: ${dir} has no tokenizer.json; it was not made by train`);
-  if (JSON.stringify(tokenizer.chars) !== JSON.stringify(dataset.tokenizer.chars)) {
+  if (JSON.stringify(tokenizer.files()) !== JSON.stringify(dataset.tokenizer.files())) {
     throw new CliError(`${command}: the model's vocabulary (${tokenizer.vocabSize} ids) is not the ${dataset.name} dataset's (${dataset.tokenizer.vocabSize} ids); was it trained on ${dataset.name}?`);
   }
   return { config, params, tokenizer };

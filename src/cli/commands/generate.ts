@@ -6,13 +6,15 @@
  * (`../cost-curve.ts`), and prints why); `--trace` shows every Jacobi iteration. `--method mr` is
  * multi-block decoding with rejection recycling (`--blocks` K, `--spawn-ratio` r, `--pool` size).
  * `--temperature` (with `--top-k`, `--top-p`, `--seed`) samples instead, losslessly, with every method.
+ * `--chat` wraps the prompt in the model's chat template, as one user message.
  *
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpoint } from "../../model/checkpoint.ts";
-import { SPECIAL_TOKENS, type CharTokenizer } from "../../model/tokenizer.ts";
+import { encodeChat } from "../../model/hf-tokenizer.ts";
+import type { Tokenizer } from "../../model/tokenizer.ts";
 import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";
 import { DRAFT_INITS } from "../../decoding/draft.ts";
 import { JACOBI_MODES, MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
@@ -84,18 +86,20 @@ export function checkOnePrompt(command: string, flags: Flags): void {
 }
 
 /**
- * The prompt's token ids: `--prompt-ids` as given, or BOS followed by the characters of `--prompt`.
+ * The prompt's token ids: `--prompt-ids` as given, or `--prompt` encoded as transformers encodes a prompt
+ * (BOS where the tokenizer adds one), or with `--chat` as one user message in the chat template.
  * @example
  * ```ts
  * promptIds("generate", { prompt: "914+169\n" }, mathTokenizer); // [1, 16, 8, 11, 5, 8, 13, 16, 3]: BOS, then one id per character
  * ```
  * @category CLI
  */
-export function promptIds(command: string, flags: Flags, tokenizer: CharTokenizer | null): number[] {
+export function promptIds(command: string, flags: Flags, tokenizer: Tokenizer | null): number[] {
   checkOnePrompt(command, flags);
+  if (flags.chat && flags.prompt === undefined) throw new CliError(`${command}: --chat wraps the --prompt text in the chat template; it needs --prompt`);
   if (flags["prompt-ids"] !== undefined) return parseIds(command, "prompt-ids", flags["prompt-ids"] as string);
   if (tokenizer === null) throw new CliError(`${command}: the model has no tokenizer.json; use --prompt-ids`);
-  return [SPECIAL_TOKENS.bos, ...tokenizer.encode(flags.prompt as string)];
+  return flags.chat ? encodeChat(tokenizer, flags.prompt as string, flags.model as string) : tokenizer.encodePrompt(flags.prompt as string);
 }
 
 /**
@@ -108,7 +112,8 @@ export const generateCommand: Command = {
   summary: "generate a continuation of a prompt",
   flags: {
     model: { type: "string", help: "checkpoint folder" },
-    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended)" },
+    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
+    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
     "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
     method: METHOD_FLAG,
     "max-new-tokens": { type: "int", default: 32, positive: true, help: "most tokens to generate" },
@@ -122,7 +127,7 @@ export const generateCommand: Command = {
     "top-k": { type: "int", optional: true, help: "sampling: keep the k most probable tokens" },
     "top-p": { type: "number", optional: true, help: "sampling: keep the smallest most-probable set of mass p" },
     trace: { type: "boolean", help: "jacobi: print every iteration, marking tokens accepted, changed and unchanged" },
-    json: { type: "boolean", help: "print one JSON object {tokens, text, stats} (and autoBlockSize, the choice and its cost curve, with --block-size auto)" },
+    json: { type: "boolean", help: "print one JSON object {promptTokens, tokens, text, stats} (and autoBlockSize, the choice and its cost curve, with --block-size auto)" },
     ...RUNNER_FLAGS,
   },
   async run(flags, io) {
@@ -156,7 +161,7 @@ export const generateCommand: Command = {
         `requested tokens (prompt ${prompt.length} tokens)\n`);
     }
     if (flags.json) {
-      io.out(JSON.stringify({ tokens: result.tokens, text, stats: jsonStats(result.stats), ...(choice ? { autoBlockSize: choice } : {}) }) + "\n");
+      io.out(JSON.stringify({ promptTokens: prompt, tokens: result.tokens, text, stats: jsonStats(result.stats), ...(choice ? { autoBlockSize: choice } : {}) }) + "\n");
       return;
     }
     if (flags.trace) io.out(formatTrace(rows, tokenizer, io.isTTY));

@@ -85,7 +85,8 @@ export const traceCommand: Command = {
   summary: "draw the Jacobi trajectory of a prompt: text, or an SVG picture with --svg",
   flags: {
     model: { type: "string", help: "checkpoint folder" },
-    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended)" },
+    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
+    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
     "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
     svg: { type: "string", optional: true, help: "write the picture to this file instead of printing the text trace" },
     block: { type: "int", optional: true, help: "show only this block (0-based)" },
