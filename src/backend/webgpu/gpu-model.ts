@@ -26,6 +26,7 @@
 /// <reference types="@webgpu/types" />
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
+import { ropeFrequencies } from "../../model/rope.ts";
 import {
   argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
@@ -312,6 +313,7 @@ interface GpuLayer {
   readonly inputNorm: GPUBuffer;   // [C]
   readonly wqkv: GPUBuffer;        // [Q, C]
   readonly bqkv: GPUBuffer | null; // [Q]
+  readonly qkNorm: GPUBuffer | null; // [2D] Qwen3's gains of each q head, then of each k head
   readonly wo: GPUBuffer;          // [C, H*D]
   readonly postNorm: GPUBuffer;    // [C]
   readonly wgu: GPUBuffer;         // [2I, C]
@@ -443,6 +445,7 @@ export class GpuModel {
         inputNorm: weight("inputNorm", C),
         wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
         bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
+        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", 2 * D, [["qNorm", 0], ["kNorm", D]]) : null,
         wo: weight("wo", C * H * D),
         postNorm: weight("postNorm", C),
         wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),
@@ -648,7 +651,6 @@ export class GpuModel {
     const { config } = this;
     const plan = this.plan!;
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
-    const half = headDim(config) / 2;
     const dispatch = (kernel: ForwardKernel, pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
       if (!keep(kernel)) return;
       pass.setPipeline(pipeline);
@@ -670,7 +672,7 @@ export class GpuModel {
       // attention block: pre-norm, fused q/k/v, rotate and append to the cache, attend, project back
       run("rmsNorm", layer.inputNorm, T);                                                     // h [T, C]
       matmul(layer.qkv);                                                                      // qkv [T, Q]
-      elementwise("rope", cache.rope[l], T * (H + Hkv) * half, 64);                           // cache rows P..L-1
+      run("rope", cache.rope[l], H + Hkv, T);                                                 // cache rows P..L-1
       run("attention", cache.attention[l], H, T);                                             // attn [T, H*D]
       matmul(layer.wo);                                                                       // x += attn wo^T
       // MLP block: pre-norm, fused gate/up, SwiGLU, down
@@ -725,7 +727,7 @@ export class GpuModel {
     const { rope, attention } = this.plan!.kernels;
     return {
       keys, values,
-      rope: keys.map((k, l) => this.bindGroup(rope, [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l]])),
+      rope: keys.map((k, l) => this.bindGroup(rope, [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l], this.layers[l].qkNorm].filter((x): x is GPUBuffer => x !== null))),
       attention: keys.map((k, l) => this.bindGroup(attention, [b.step, b.qkv, k, values[l], b.mask, b.attn])),
     };
   }
@@ -754,7 +756,7 @@ export class GpuModel {
     const kernels = {                                                       // compiled now: errors surface at load
       embedding: this.compile("embedding", embeddingSource(C)),
       rmsNorm: this.compile("rmsNorm", rmsNormSource(C, rmsNormEps)),
-      rope: this.compile("rope", ropeCacheSource(H, Hkv, D)),
+      rope: this.compile("rope", ropeCacheSource(H, Hkv, D, this.layers[0].qkNorm !== null ? rmsNormEps : undefined)),
       attention: this.compile("attention", attentionSource(H, Hkv, D, R)),
       swiglu: this.compile("swiglu", swigluSource(I)),
       argmax: this.compile("argmax", argmaxSource(V)),
@@ -828,13 +830,14 @@ export class GpuModel {
 
 // ---------------------------------------------------------------- helpers
 
-/** `f(pos / base^(2j/D))` for every position and pair j, [maxPositions, D/2], computed in float64 as on the CPU. */
+/**
+ * `scale f(pos inverse[j])` for every position and pair j, [maxPositions, D/2], with the frequencies of
+ * `ropeFrequencies` (any RoPE scaling, YaRN's factor on cos and sin): computed in float64 as on the CPU,
+ * then rounded once to float32.
+ */
 function ropeTable(target: Float32Array, config: ModelConfig, f: (angle: number) => number): void {
-  const D = headDim(config);
-  const half = D / 2;
-  for (let pos = 0; pos < config.maxPositions; pos++) {
-    for (let j = 0; j < half; j++) target[pos * half + j] = f(pos * (1 / Math.pow(config.ropeTheta, (2 * j) / D)));
-  }
+  const { inverse, scale } = ropeFrequencies(config);
+  for (let pos = 0; pos < config.maxPositions; pos++) inverse.forEach((freq, j) => { target[pos * inverse.length + j] = scale * f(pos * freq); });
 }
 
 /**

@@ -253,20 +253,33 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
 // ---------------------------------------------------------------- RoPE and the cache write
 
 /**
- * Rotates the q and k parts of `qkv` [T, Q] by each token's position (Hugging Face "rotate half", the
- * angles from a float64 table rounded once to float32) and writes k and v to cache rows P .. P+T-1.
- * One thread per rotated pair; [T, (H + Hkv) D/2] threads.
+ * Rotates the q and k heads of `qkv` [T, Q] by each token's position (Hugging Face "rotate half", cos
+ * and sin from a float64 table rounded once to float32, already times YaRN's scale) and writes k and v
+ * to cache rows P .. P+T-1. With `headNormEps` (Qwen3) each q and k head is first RMS-normalised over its
+ * D values, `x / sqrt(mean(x^2) + eps) * gain`, with `norms` [2D] the query heads' gain, then the key
+ * heads'; every thread of the head sums the squares itself, d = 0, 1, ... in order, as the CPU does.
+ * One workgroup per (head, row), its threads taking the head's D/2 pairs; grid x = H + Hkv, y = T.
  *
  * @example
  * ```ts
- * ropeCacheSource(4, 2, 4).includes("@workgroup_size(64)"); // true: one thread per rotated pair of a row's q and k heads
+ * ropeCacheSource(4, 2, 4).includes("@workgroup_size(2)"); // true: a thread per rotated pair of a head (D = 4)
+ * ropeCacheSource(4, 2, 32, 1e-6).includes("norms");     // true: Qwen3's gains of each q and k head
  * ```
  * @category WebGPU
  */
-export function ropeCacheSource(H: number, Hkv: number, D: number): string {
+export function ropeCacheSource(H: number, Hkv: number, D: number, headNormEps?: number): string {
   const half = D / 2;
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
+  const threads = Math.min(half, 64);
+  const norm = headNormEps !== undefined;
+  // Qwen3: the head's 1 / rms and where its gains start; every thread reads the head whole before any
+  // thread of the workgroup rotates it in place
+  const headNorm = norm ? `var ss = 0.0;
+  for (var d = 0u; d < ${D}u; d++) { let v = qkv[o + d]; ss = ss + v * v; }
+  let inv = 1.0 / sqrt(ss / ${f32(D)} + ${f32(headNormEps)});
+  let g = select(0u, ${D}u, h >= ${H}u);
+  storageBarrier();` : "";
   return `${STEP}
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
 @group(0) @binding(2) var<storage, read> cosTable: array<f32>;   // [maxPositions, D/2]
@@ -274,29 +287,31 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 @group(0) @binding(4) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(5) var<storage, read_write> keys: array<f32>;    // [maxPositions, Hkv*D]
 @group(0) @binding(6) var<storage, read_write> values: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let idx = gid.y * 65535u * 64u + gid.x;
-  if (idx >= step.T * ${(H + Hkv) * half}u) { return; }
-  let i = idx / ${(H + Hkv) * half}u;
-  let h = (idx / ${half}u) % ${H + Hkv}u;
-  let j = idx % ${half}u;
-  let c = cosTable[positions[i] * ${half}u + j];
-  let s = sinTable[positions[i] * ${half}u + j];
+${norm ? "@group(0) @binding(7) var<storage, read> norms: array<f32>;     // [2D]" : ""}
+@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let i = wg.y;
+  if (i >= step.T) { return; }                        // a grid encoded for more rows than this forward has
   let o = i * ${Q}u + h * ${D}u;                      // the k heads' columns follow the q heads'
-  let x1 = qkv[o + j];
-  let x2 = qkv[o + j + ${half}u];
-  let y1 = x1 * c - x2 * s;
-  let y2 = x2 * c + x1 * s;
-  if (h < ${H}u) {
-    qkv[o + j] = y1;
-    qkv[o + j + ${half}u] = y2;
-    return;
+  ${headNorm}
+  for (var j = t; j < ${half}u; j += ${threads}u) {
+    let c = cosTable[positions[i] * ${half}u + j];
+    let s = sinTable[positions[i] * ${half}u + j];
+    let x1 = qkv[o + j]${norm ? " * inv * norms[g + j]" : ""};
+    let x2 = qkv[o + j + ${half}u]${norm ? ` * inv * norms[g + j + ${half}u]` : ""};
+    let y1 = x1 * c - x2 * s;
+    let y2 = x2 * c + x1 * s;
+    if (h < ${H}u) {
+      qkv[o + j] = y1;
+      qkv[o + j + ${half}u] = y2;
+      continue;
+    }
+    let r = (step.P + i) * ${W}u + (h - ${H}u) * ${D}u;
+    keys[r + j] = y1;
+    keys[r + j + ${half}u] = y2;
+    values[r + j] = qkv[o + ${W}u + j];
+    values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
   }
-  let r = (step.P + i) * ${W}u + (h - ${H}u) * ${D}u;
-  keys[r + j] = y1;
-  keys[r + j + ${half}u] = y2;
-  values[r + j] = qkv[o + ${W}u + j];
-  values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
 }`;
 }
 
