@@ -42,8 +42,9 @@ import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 /**
  * Tiny models covering the code paths: GQA + bias + odd MLP width; MHA + tied; MQA with wider heads;
- * Qwen3's head norms with a head size that is not C / H (q is 24 wide, C 16); Llama 3's and YaRN's RoPE
- * scaling (a context of 64 from an original 16); Mistral (Llama's network under its own name).
+ * Qwen3's head norms with a head size that is not C / H (q is 24 wide, C 16; and heads of 160, more
+ * pairs than the 64 threads the RoPE kernel gives a head); Llama 3's and YaRN's RoPE scaling (a context
+ * of 64 from an original 16); Mistral (Llama's network under its own name).
  */
 const MODELS: { name: string; config: ModelConfig; seed: number }[] = [
   { name: "GQA 4/2, q/k/v bias, I=7", seed: 11, config: { ...PRESETS.tiny, architecture: "Qwen2ForCausalLM", attentionBias: true, hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 7, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
@@ -52,7 +53,7 @@ const MODELS: { name: string; config: ModelConfig; seed: number }[] = [
   { name: "Qwen3 4/2, q/k head norms, D=6 with C=16", seed: 15, config: { ...PRESETS.tiny, architecture: "Qwen3ForCausalLM", hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, headDim: 6, intermediateSize: 12, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
   { name: "Llama 3 RoPE scaling, D=8", seed: 16, config: { ...PRESETS.tiny, hiddenSize: 32, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 16, numLayers: 2, vocabSize: 64, maxPositions: 64,
     ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 } } },
-  { name: "YaRN RoPE scaling, Qwen3, D=16 with C=24", seed: 17, config: { ...PRESETS.tiny, architecture: "Qwen3ForCausalLM", hiddenSize: 24, numHeads: 2, numKeyValueHeads: 1, headDim: 16, intermediateSize: 16, numLayers: 2, vocabSize: 64, maxPositions: 64,
+  { name: "YaRN RoPE scaling, Qwen3, D=160 with C=24", seed: 17, config: { ...PRESETS.tiny, architecture: "Qwen3ForCausalLM", hiddenSize: 24, numHeads: 2, numKeyValueHeads: 1, headDim: 160, intermediateSize: 16, numLayers: 1, vocabSize: 64, maxPositions: 64,
     ropeScaling: { type: "yarn", factor: 4, originalMaxPositions: 16, betaFast: 32, betaSlow: 1, attentionFactor: 1.1386, truncate: true } } },
   { name: "Mistral 4/2", seed: 18, config: { ...PRESETS.tiny, architecture: "MistralForCausalLM", hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 24, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
 ];

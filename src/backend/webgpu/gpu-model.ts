@@ -10,14 +10,16 @@
  * allocating. A cache is two buffers per layer, [maxPositions, Hkv*D] each; its length lives on the main
  * thread, so truncating it is a number changing, and the next forward overwrites the dead rows.
  * The fused weights: `wqkv` [Q, C] is wq, wk, wv stacked (one matmul gives q, k and v), `wgu` [2I, C] is
- * wGate over wUp.
+ * wGate over wUp, and Qwen3's `qkNorm` [H + Hkv, D] is the gain of each head (qNorm H times, kNorm Hkv times).
+ * RoPE's cos/sin table is computed on the host from `ropeFrequencies`, so every RoPE scaling the CPU
+ * implements runs here too.
  *
  * What it is not: a general tensor runtime (no autograd, no training), nor float64: GPUs compute in
  * float32, so GPU logits match the CPU reference to about 1e-6 relative, and the GPU's decoders are
  * exact against the GPU's own AR greedy (batch-invariant kernels, `wgsl.ts`).
  *
  * Shape legend: T tokens in this forward, P cached rows, L = P + T, C width, I MLP width, H query heads,
- * Hkv key/value heads, D head size, V vocabulary, Q = (H + 2 Hkv) D.
+ * Hkv key/value heads, D head size (the config's, or C / H), V vocabulary, Q = (H + 2 Hkv) D.
  *
  * Read next: `wgsl.ts` (the kernels), `runner.ts` (the main-thread side).
  *
@@ -313,7 +315,7 @@ interface GpuLayer {
   readonly inputNorm: GPUBuffer;   // [C]
   readonly wqkv: GPUBuffer;        // [Q, C]
   readonly bqkv: GPUBuffer | null; // [Q]
-  readonly qkNorm: GPUBuffer | null; // [2D] Qwen3's gains of each q head, then of each k head
+  readonly qkNorm: GPUBuffer | null; // [H + Hkv, D] Qwen3's gain of each q head, then of each k head
   readonly wo: GPUBuffer;          // [C, H*D]
   readonly postNorm: GPUBuffer;    // [C]
   readonly wgu: GPUBuffer;         // [2I, C]
@@ -445,7 +447,7 @@ export class GpuModel {
         inputNorm: weight("inputNorm", C),
         wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
         bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
-        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", 2 * D, [["qNorm", 0], ["kNorm", D]]) : null,
+        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", (H + Hkv) * D, Array.from({ length: H + Hkv }, (_, h) => [h < H ? "qNorm" : "kNorm", h * D])) : null,
         wo: weight("wo", C * H * D),
         postNorm: weight("postNorm", C),
         wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),
@@ -648,9 +650,8 @@ export class GpuModel {
    * benchmark ({@link GpuModel.forBenchmarks}), records only some kernels.
    */
   private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, keep: (kernel: ForwardKernel) => boolean = () => true): void {
-    const { config } = this;
     const plan = this.plan!;
-    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = this.config;
     const dispatch = (kernel: ForwardKernel, pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
       if (!keep(kernel)) return;
       pass.setPipeline(pipeline);
@@ -662,14 +663,10 @@ export class GpuModel {
       const { tile, pipeline, group } = T <= this.tiles.smallRows ? m.small : m.large;
       dispatch("matmul", pipeline, group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
-    const elementwise = (name: OtherKernel, group: GPUBindGroup, threads: number, size: number): void => {
-      const groups = Math.ceil(threads / size);
-      run(name, group, Math.min(groups, 65535), Math.ceil(groups / 65535));
-    };
 
-    elementwise("embedding", plan.embedding, T * C, 256);                                     // x [T, C]
+    run("embedding", plan.embedding, Math.ceil(C / 256), T);                                // x [T, C]
     plan.layers.forEach((layer, l) => {
-      // attention block: pre-norm, fused q/k/v, rotate and append to the cache, attend, project back
+      // attention block: pre-norm, fused q/k/v, (Qwen3: normalise each head,) rotate and append to the cache, attend, project back
       run("rmsNorm", layer.inputNorm, T);                                                     // h [T, C]
       matmul(layer.qkv);                                                                      // qkv [T, Q]
       run("rope", cache.rope[l], H + Hkv, T);                                                 // cache rows P..L-1
@@ -678,7 +675,7 @@ export class GpuModel {
       // MLP block: pre-norm, fused gate/up, SwiGLU, down
       run("rmsNorm", layer.postNorm, T);                                                      // h [T, C]
       matmul(layer.gu);                                                                       // gu [T, 2I]
-      elementwise("swiglu", plan.swiglu, T * I, 256);                                         // g [T, I]
+      run("swiglu", plan.swiglu, Math.ceil(I / 256), T);                                      // g [T, I]
       matmul(layer.down);                                                                     // x += g wDown^T
     });
     run("rmsNorm", plan.norm, T);                                                             // h [T, C]
