@@ -2,8 +2,9 @@
  * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs only this).
  *
  * - Logits: on random tiny models (GQA, tied embeddings, q/k/v biases, widths that are and are not
- *   multiples of 4), GPU logits are within 1e-4 of the CPU's, relative to the row's largest logit —
- *   with a cache, chunked, and with explicit positions and a mask.
+ *   multiples of 4, Qwen3's q/k head norms with a head size other than C / H, Llama 3's and YaRN's RoPE
+ *   scaling, Mistral; norm gains random too), GPU logits are within 1e-4 of the CPU's, relative to the
+ *   row's largest logit — with a cache, chunked, and with explicit positions and a mask.
  * - Batch invariance on the GPU: T tokens forwarded at once give bit-identical logits to one-token
  *   forwards (both matmul tiles included), so the exactness properties below cannot flake; and any
  *   tile (workgroup size, unrolled loads, per-matrix overrides) gives the same bits as the default.
@@ -32,18 +33,43 @@ import { arGreedy, arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
-import { initParams, type Params } from "../src/model/params.ts";
+import { initParams, namedParams, type Params } from "../src/model/params.ts";
+import { Rng } from "../src/tensor/random.ts";
 import { cpuRunner, type ModelRunner, type SequenceCache } from "../src/model/runner.ts";
 import { expectBitIdentical, expectSameTokens } from "./helpers/models.ts";
 
 // ---------------------------------------------------------------- the models, started once
 
-/** Three tiny models covering the code paths: GQA + bias + odd MLP width; MHA + tied; MQA with wider heads. */
+/**
+ * Tiny models covering the code paths: GQA + bias + odd MLP width; MHA + tied; MQA with wider heads;
+ * Qwen3's head norms with a head size that is not C / H (q is 24 wide, C 16; and heads of 160, more
+ * pairs than the 64 threads the RoPE kernel gives a head); Llama 3's and YaRN's RoPE scaling (a context
+ * of 64 from an original 16); Mistral (Llama's network under its own name).
+ */
 const MODELS: { name: string; config: ModelConfig; seed: number }[] = [
   { name: "GQA 4/2, q/k/v bias, I=7", seed: 11, config: { ...PRESETS.tiny, architecture: "Qwen2ForCausalLM", attentionBias: true, hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 7, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
   { name: "MHA 2/2, tied embeddings, C=8", seed: 12, config: { ...PRESETS.tiny, tieWordEmbeddings: true, hiddenSize: 8, numHeads: 2, numKeyValueHeads: 2, intermediateSize: 24, numLayers: 1, vocabSize: 300, maxPositions: 64 } },
   { name: "MQA 4/1, D=8", seed: 13, config: { ...PRESETS.tiny, hiddenSize: 32, numHeads: 4, numKeyValueHeads: 1, intermediateSize: 20, numLayers: 2, vocabSize: 64, maxPositions: 96 } },
+  { name: "Qwen3 4/2, q/k head norms, D=6 with C=16", seed: 15, config: { ...PRESETS.tiny, architecture: "Qwen3ForCausalLM", hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, headDim: 6, intermediateSize: 12, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
+  { name: "Llama 3 RoPE scaling, D=8", seed: 16, config: { ...PRESETS.tiny, hiddenSize: 32, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 16, numLayers: 2, vocabSize: 64, maxPositions: 64,
+    ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 16 } } },
+  { name: "YaRN RoPE scaling, Qwen3, D=160 with C=24", seed: 17, config: { ...PRESETS.tiny, architecture: "Qwen3ForCausalLM", hiddenSize: 24, numHeads: 2, numKeyValueHeads: 1, headDim: 160, intermediateSize: 16, numLayers: 1, vocabSize: 64, maxPositions: 64,
+    ropeScaling: { type: "yarn", factor: 4, originalMaxPositions: 16, betaFast: 32, betaSlow: 1, attentionFactor: 1.1386, truncate: true } } },
+  { name: "Mistral 4/2", seed: 18, config: { ...PRESETS.tiny, architecture: "MistralForCausalLM", hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, intermediateSize: 24, numLayers: 2, vocabSize: 64, maxPositions: 64 } },
 ];
+
+/**
+ * `initParams` with every RMSNorm gain drawn in [0.5, 1.5] (float32) instead of 1, so that a gain
+ * applied to the wrong values — a key head's gain on a query head, say — changes the logits.
+ */
+function randomParams(config: ModelConfig, seed: number): Params {
+  const params = initParams(config, { seed, std: 0.5 });
+  const rng = new Rng(seed + 1000);
+  for (const [name, t] of namedParams(config, params)) {
+    if (name.endsWith("norm.weight")) t.data.forEach((_, i) => { t.data[i] = Math.fround(0.5 + rng.uniform()); });
+  }
+  return params;
+}
 
 interface Started {
   readonly name: string;
@@ -56,7 +82,7 @@ let unavailable: string | null = null;
 const started: Started[] = [];
 for (const m of MODELS) {
   if (unavailable !== null) break;
-  const params = initParams(m.config, { seed: m.seed, std: 0.5 });
+  const params = randomParams(m.config, m.seed);
   try {
     started.push({ name: m.name, config: m.config, params, gpu: await webgpuRunner(m.config, params) });
   } catch (error) {

@@ -10,14 +10,16 @@
  * allocating. A cache is two buffers per layer, [maxPositions, Hkv*D] each; its length lives on the main
  * thread, so truncating it is a number changing, and the next forward overwrites the dead rows.
  * The fused weights: `wqkv` [Q, C] is wq, wk, wv stacked (one matmul gives q, k and v), `wgu` [2I, C] is
- * wGate over wUp.
+ * wGate over wUp, and Qwen3's `qkNorm` [H + Hkv, D] is the gain of each head (qNorm H times, kNorm Hkv times).
+ * RoPE's cos/sin table is computed on the host from `ropeFrequencies`, so every RoPE scaling the CPU
+ * implements runs here too.
  *
  * What it is not: a general tensor runtime (no autograd, no training), nor float64: GPUs compute in
  * float32, so GPU logits match the CPU reference to about 1e-6 relative, and the GPU's decoders are
  * exact against the GPU's own AR greedy (batch-invariant kernels, `wgsl.ts`).
  *
  * Shape legend: T tokens in this forward, P cached rows, L = P + T, C width, I MLP width, H query heads,
- * Hkv key/value heads, D head size, V vocabulary, Q = (H + 2 Hkv) D.
+ * Hkv key/value heads, D head size (the config's, or C / H), V vocabulary, Q = (H + 2 Hkv) D.
  *
  * Read next: `wgsl.ts` (the kernels), `runner.ts` (the main-thread side).
  *
@@ -26,6 +28,7 @@
 /// <reference types="@webgpu/types" />
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
+import { ropeFrequencies } from "../../model/rope.ts";
 import {
   argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
   type MatmulShape, type MatmulTile,
@@ -312,6 +315,7 @@ interface GpuLayer {
   readonly inputNorm: GPUBuffer;   // [C]
   readonly wqkv: GPUBuffer;        // [Q, C]
   readonly bqkv: GPUBuffer | null; // [Q]
+  readonly qkNorm: GPUBuffer | null; // [H + Hkv, D] Qwen3's gain of each q head, then of each k head
   readonly wo: GPUBuffer;          // [C, H*D]
   readonly postNorm: GPUBuffer;    // [C]
   readonly wgu: GPUBuffer;         // [2I, C]
@@ -443,6 +447,7 @@ export class GpuModel {
         inputNorm: weight("inputNorm", C),
         wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
         bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
+        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", (H + Hkv) * D, Array.from({ length: H + Hkv }, (_, h) => [h < H ? "qNorm" : "kNorm", h * D])) : null,
         wo: weight("wo", C * H * D),
         postNorm: weight("postNorm", C),
         wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),
@@ -645,10 +650,8 @@ export class GpuModel {
    * benchmark ({@link GpuModel.forBenchmarks}), records only some kernels.
    */
   private encodeForward(pass: GPUComputePassEncoder, T: number, cache: GpuCache, keep: (kernel: ForwardKernel) => boolean = () => true): void {
-    const { config } = this;
     const plan = this.plan!;
-    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = config;
-    const half = headDim(config) / 2;
+    const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv } = this.config;
     const dispatch = (kernel: ForwardKernel, pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1): void => {
       if (!keep(kernel)) return;
       pass.setPipeline(pipeline);
@@ -660,23 +663,19 @@ export class GpuModel {
       const { tile, pipeline, group } = T <= this.tiles.smallRows ? m.small : m.large;
       dispatch("matmul", pipeline, group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
     };
-    const elementwise = (name: OtherKernel, group: GPUBindGroup, threads: number, size: number): void => {
-      const groups = Math.ceil(threads / size);
-      run(name, group, Math.min(groups, 65535), Math.ceil(groups / 65535));
-    };
 
-    elementwise("embedding", plan.embedding, T * C, 256);                                     // x [T, C]
+    run("embedding", plan.embedding, Math.ceil(C / 256), T);                                // x [T, C]
     plan.layers.forEach((layer, l) => {
-      // attention block: pre-norm, fused q/k/v, rotate and append to the cache, attend, project back
+      // attention block: pre-norm, fused q/k/v, (Qwen3: normalise each head,) rotate and append to the cache, attend, project back
       run("rmsNorm", layer.inputNorm, T);                                                     // h [T, C]
       matmul(layer.qkv);                                                                      // qkv [T, Q]
-      elementwise("rope", cache.rope[l], T * (H + Hkv) * half, 64);                           // cache rows P..L-1
+      run("rope", cache.rope[l], H + Hkv, T);                                                 // cache rows P..L-1
       run("attention", cache.attention[l], H, T);                                             // attn [T, H*D]
       matmul(layer.wo);                                                                       // x += attn wo^T
       // MLP block: pre-norm, fused gate/up, SwiGLU, down
       run("rmsNorm", layer.postNorm, T);                                                      // h [T, C]
       matmul(layer.gu);                                                                       // gu [T, 2I]
-      elementwise("swiglu", plan.swiglu, T * I, 256);                                         // g [T, I]
+      run("swiglu", plan.swiglu, Math.ceil(I / 256), T);                                      // g [T, I]
       matmul(layer.down);                                                                     // x += g wDown^T
     });
     run("rmsNorm", plan.norm, T);                                                             // h [T, C]
@@ -725,7 +724,7 @@ export class GpuModel {
     const { rope, attention } = this.plan!.kernels;
     return {
       keys, values,
-      rope: keys.map((k, l) => this.bindGroup(rope, [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l]])),
+      rope: keys.map((k, l) => this.bindGroup(rope, [b.step, b.positions, b.cos, b.sin, b.qkv, k, values[l], this.layers[l].qkNorm].filter((x): x is GPUBuffer => x !== null))),
       attention: keys.map((k, l) => this.bindGroup(attention, [b.step, b.qkv, k, values[l], b.mask, b.attn])),
     };
   }
@@ -754,7 +753,7 @@ export class GpuModel {
     const kernels = {                                                       // compiled now: errors surface at load
       embedding: this.compile("embedding", embeddingSource(C)),
       rmsNorm: this.compile("rmsNorm", rmsNormSource(C, rmsNormEps)),
-      rope: this.compile("rope", ropeCacheSource(H, Hkv, D)),
+      rope: this.compile("rope", ropeCacheSource(H, Hkv, D, this.layers[0].qkNorm !== null ? rmsNormEps : undefined)),
       attention: this.compile("attention", attentionSource(H, Hkv, D, R)),
       swiglu: this.compile("swiglu", swigluSource(I)),
       argmax: this.compile("argmax", argmaxSource(V)),
@@ -828,13 +827,14 @@ export class GpuModel {
 
 // ---------------------------------------------------------------- helpers
 
-/** `f(pos / base^(2j/D))` for every position and pair j, [maxPositions, D/2], computed in float64 as on the CPU. */
+/**
+ * `scale f(pos inverse[j])` for every position and pair j, [maxPositions, D/2], with the frequencies of
+ * `ropeFrequencies` (any RoPE scaling, YaRN's factor on cos and sin): computed in float64 as on the CPU,
+ * then rounded once to float32.
+ */
 function ropeTable(target: Float32Array, config: ModelConfig, f: (angle: number) => number): void {
-  const D = headDim(config);
-  const half = D / 2;
-  for (let pos = 0; pos < config.maxPositions; pos++) {
-    for (let j = 0; j < half; j++) target[pos * half + j] = f(pos * (1 / Math.pow(config.ropeTheta, (2 * j) / D)));
-  }
+  const { inverse, scale } = ropeFrequencies(config);
+  for (let pos = 0; pos < config.maxPositions; pos++) inverse.forEach((freq, j) => { target[pos * inverse.length + j] = scale * f(pos * freq); });
 }
 
 /**

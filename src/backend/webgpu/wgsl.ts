@@ -1,7 +1,7 @@
 /**
  * The WGSL kernels of the inference forward, as source-text generators: token embedding, RMSNorm,
- * matrix product (with bias and residual epilogues), RoPE with the KV-cache write, attention over the
- * cache, SwiGLU, and argmax. Sizes known when the model is loaded are baked into the text as constants;
+ * matrix product (with bias and residual epilogues), RoPE with the KV-cache write (and Qwen3's RMSNorm
+ * of each q and k head before it), attention over the cache, SwiGLU, and argmax. Sizes known when the model is loaded are baked into the text as constants;
  * the sizes of one forward (T, P, L) come from a small uniform buffer, `Step`.
  *
  * **Batch invariance, as on the CPU** (`src/tensor/kernels.ts`). Every output element is reduced in an
@@ -12,7 +12,8 @@
  * - matmul: the dot product over K is split over 32 lanes; lane `l` sums the elements of quads
  *   `l, l+32, l+64, ...` (`k = 4q+e`, ascending), then lane sums are added `0 + 1 + ... + 31` in order.
  *   Every tile shape uses this order; tiles differ only in which thread computes which outputs.
- * - RMSNorm's sum of squares: 256 threads take strided elements, then a fixed halving tree.
+ * - RMSNorm's sum of squares: 256 threads take strided elements, then a fixed halving tree. Qwen3's
+ *   head norm: each thread sums its head's D squares itself, in order.
  * - attention's sums (of the exps, and of the weighted values): each by one thread, keys in ascending
  *   order, an invisible key adding an exact 0 — so a row's result depends on which keys it sees, not on
  *   where they sit in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
@@ -53,11 +54,11 @@ function f32(x: number): string {
 // ---------------------------------------------------------------- embedding
 
 /**
- * `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C].
+ * `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C]. Grid: x = ceil(C / 256), y = T.
  *
  * @example
  * ```ts
- * embeddingSource(16).includes("table[tokens[idx / 16u] * 16u + idx % 16u]"); // true: C = 16 is compiled in
+ * embeddingSource(16).includes("table[tokens[i] * 16u + g.x]"); // true: C = 16 is compiled in
  * ```
  * @category WebGPU
  */
@@ -67,9 +68,9 @@ export function embeddingSource(C: number): string {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
-  let idx = g.x;
-  if (idx >= step.T * ${C}u) { return; }
-  x[idx] = table[tokens[idx / ${C}u] * ${C}u + idx % ${C}u];
+  let i = g.y;                                        // the row; g.x is the column
+  if (i >= step.T || g.x >= ${C}u) { return; }
+  x[i * ${C}u + g.x] = table[tokens[i] * ${C}u + g.x];
 }`;
 }
 
@@ -253,20 +254,33 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
 // ---------------------------------------------------------------- RoPE and the cache write
 
 /**
- * Rotates the q and k parts of `qkv` [T, Q] by each token's position (Hugging Face "rotate half", the
- * angles from a float64 table rounded once to float32) and writes k and v to cache rows P .. P+T-1.
- * One thread per rotated pair; [T, (H + Hkv) D/2] threads.
+ * Rotates the q and k heads of `qkv` [T, Q] by each token's position (Hugging Face "rotate half", cos
+ * and sin from a float64 table rounded once to float32, already times YaRN's scale) and writes k and v
+ * to cache rows P .. P+T-1. With `headNormEps` (Qwen3) each q and k head is first RMS-normalised over its
+ * D values, `x / sqrt(mean(x^2) + eps) * gain`, with `norms` [H + Hkv, D] each head's gain (Qwen3 has
+ * one for the q heads, one for the k heads); every thread of the head sums the squares itself,
+ * d = 0, 1, ... in order, as the CPU does.
+ * One workgroup per (head, row), its threads taking the head's D/2 pairs; grid x = H + Hkv, y = T.
  *
  * @example
  * ```ts
- * ropeCacheSource(4, 2, 4).includes("@workgroup_size(64)"); // true: one thread per rotated pair of a row's q and k heads
+ * ropeCacheSource(4, 2, 4).includes("@workgroup_size(2)"); // true: a thread per rotated pair of a head (D = 4)
+ * ropeCacheSource(4, 2, 32, 1e-6).includes("norms");     // true: Qwen3's gains of each q and k head
  * ```
  * @category WebGPU
  */
-export function ropeCacheSource(H: number, Hkv: number, D: number): string {
+export function ropeCacheSource(H: number, Hkv: number, D: number, headNormEps?: number): string {
   const half = D / 2;
   const Q = (H + 2 * Hkv) * D;
   const W = Hkv * D;
+  const threads = Math.min(half, 64);
+  const norm = headNormEps !== undefined;
+  // Qwen3: the head's 1 / rms; every thread reads the head whole before any thread of the workgroup
+  // rotates it in place
+  const headNorm = norm ? `var ss = 0.0;
+  for (var d = 0u; d < ${D}u; d++) { let v = qkv[o + d]; ss = ss + v * v; }
+  let inv = 1.0 / sqrt(ss / ${f32(D)} + ${f32(headNormEps)});
+  storageBarrier();` : "";
   return `${STEP}
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
 @group(0) @binding(2) var<storage, read> cosTable: array<f32>;   // [maxPositions, D/2]
@@ -274,29 +288,31 @@ export function ropeCacheSource(H: number, Hkv: number, D: number): string {
 @group(0) @binding(4) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(5) var<storage, read_write> keys: array<f32>;    // [maxPositions, Hkv*D]
 @group(0) @binding(6) var<storage, read_write> values: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let idx = gid.y * 65535u * 64u + gid.x;
-  if (idx >= step.T * ${(H + Hkv) * half}u) { return; }
-  let i = idx / ${(H + Hkv) * half}u;
-  let h = (idx / ${half}u) % ${H + Hkv}u;
-  let j = idx % ${half}u;
-  let c = cosTable[positions[i] * ${half}u + j];
-  let s = sinTable[positions[i] * ${half}u + j];
+${norm ? "@group(0) @binding(7) var<storage, read> norms: array<f32>;     // [H + Hkv, D]" : ""}
+@compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let i = wg.y;
+  if (i >= step.T) { return; }                        // a grid encoded for more rows than this forward has
   let o = i * ${Q}u + h * ${D}u;                      // the k heads' columns follow the q heads'
-  let x1 = qkv[o + j];
-  let x2 = qkv[o + j + ${half}u];
-  let y1 = x1 * c - x2 * s;
-  let y2 = x2 * c + x1 * s;
-  if (h < ${H}u) {
-    qkv[o + j] = y1;
-    qkv[o + j + ${half}u] = y2;
-    return;
+  ${headNorm}
+  for (var j = t; j < ${half}u; j += ${threads}u) {
+    let c = cosTable[positions[i] * ${half}u + j];
+    let s = sinTable[positions[i] * ${half}u + j];
+    let x1 = qkv[o + j]${norm ? ` * inv * norms[h * ${D}u + j]` : ""};
+    let x2 = qkv[o + j + ${half}u]${norm ? ` * inv * norms[h * ${D}u + j + ${half}u]` : ""};
+    let y1 = x1 * c - x2 * s;
+    let y2 = x2 * c + x1 * s;
+    if (h < ${H}u) {
+      qkv[o + j] = y1;
+      qkv[o + j + ${half}u] = y2;
+      continue;
+    }
+    let r = (step.P + i) * ${W}u + (h - ${H}u) * ${D}u;
+    keys[r + j] = y1;
+    keys[r + j + ${half}u] = y2;
+    values[r + j] = qkv[o + ${W}u + j];
+    values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
   }
-  let r = (step.P + i) * ${W}u + (h - ${H}u) * ${D}u;
-  keys[r + j] = y1;
-  keys[r + j + ${half}u] = y2;
-  values[r + j] = qkv[o + ${W}u + j];
-  values[r + j + ${half}u] = qkv[o + ${W}u + j + ${half}u];
 }`;
 }
 
@@ -385,10 +401,7 @@ export function attentionParts(H: number, Hkv: number, D: number, maxPositions: 
   const loadQ = Array.from({ length: n }, (_, c) => `  let q${c} = qkv[qo + ${c}u];`).join("\n");
   const loadK = Array.from({ length: n }, (_, c) => `      let k${c} = keys[kb + ${c}u];`).join("\n");
   const dot = Array.from({ length: n }, (_, c) => lanes.map((e) => `      dot = dot + q${c}${e && `.${e}`} * k${c}${e && `.${e}`};`).join("\n")).join("\n");
-  const product = (k: number) => {
-    const j = k === 0 ? "j" : `j + ${k}u`;
-    return `      acc = acc + select(0.0, scores[${j}] * v${k}, scores[${j}] > 0.0);`;
-  };
+  const product = (k: number) => `      acc = acc + select(0.0, scores[j + ${k}u] * v${k}, scores[j + ${k}u] > 0.0);`;
   // sum_j p_j v_jd into acc, keys in ascending order, four values loaded before any is added
   const sumWeighted = (d: string) => `    let vo = ko + ${d};
     for (var j = 0u; j < end; j += 4u) {
@@ -474,6 +487,7 @@ ${sumWeighted("d")}
 
 /**
  * `out[i, j] = silu(gu[i, j]) * gu[i, I + j]` with `silu(x) = x / (1 + e^-x)`; gu [T, 2I] → out [T, I].
+ * One thread per output; grid x = ceil(I / 256), y = T.
  *
  * @example
  * ```ts
@@ -486,12 +500,11 @@ export function swigluSource(I: number): string {
 @group(0) @binding(1) var<storage, read> gu: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
-  let idx = g.y * 65535u * 256u + g.x;
-  if (idx >= step.T * ${I}u) { return; }
-  let i = idx / ${I}u;
-  let j = idx % ${I}u;
+  let i = g.y;
+  let j = g.x;
+  if (i >= step.T || j >= ${I}u) { return; }
   let gate = gu[i * ${2 * I}u + j];
-  out[idx] = gate / (1.0 + exp(-gate)) * gu[i * ${2 * I}u + ${I}u + j];
+  out[i * ${I}u + j] = gate / (1.0 + exp(-gate)) * gu[i * ${2 * I}u + ${I}u + j];
 }`;
 }
 
