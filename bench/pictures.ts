@@ -23,7 +23,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
-import type { Io } from "../src/cli/command.ts";
+import type { Io } from "../src/cli/args.ts";
 import { tracedJacobi, traceSummary } from "../src/cli/commands/trace.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent } from "../src/cli/shipped-models.ts";
 import { traceSvg } from "../src/cli/trace-svg.ts";

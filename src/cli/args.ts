@@ -1,7 +1,9 @@
 /**
- * A small command-line flag parser with clear errors. Each command declares its flags as data; the
- * parser rejects unknown flags, missing values, malformed numbers and numbers out of their declared
- * range (`positive`, `min`, `max`) with one line that names the flag.
+ * What a CLI command is, and a small command-line flag parser with clear errors. A command declares its
+ * flags as data and has a `run` function that writes to the given streams; the parser rejects unknown
+ * flags, missing values, malformed numbers and numbers out of their declared range (`positive`, `min`,
+ * `max`) with one line that names the flag. Commands never read `process.argv`, and call `process.exit`
+ * only on a second Ctrl-C (the user insists), so specs can run them in-process.
  *
  * Not a general-purpose parser: flags are `--name value` or `--name=value`, booleans are `--name`,
  * and there are no positional arguments besides the command name.
@@ -59,6 +61,33 @@ export interface CommandSpec {
   readonly summary: string;
   /** The flags, by name (without the dashes). */
   readonly flags: Readonly<Record<string, FlagSpec>>;
+}
+
+/**
+ * Where a command writes.
+ *
+ * @category CLI
+ */
+export interface Io {
+  /** Writes to standard output (the command adds its own newlines). */
+  readonly out: (text: string) => void;
+  /** Writes to standard error. */
+  readonly err: (text: string) => void;
+  /** True when standard output is a terminal (colour and progress bars allowed). */
+  readonly isTTY: boolean;
+}
+
+/**
+ * A CLI command.
+ *
+ * @category CLI
+ */
+export interface Command extends CommandSpec {
+  /**
+   * Runs the command with parsed flags. It returns nothing when it did its work (exit code 0), or the
+   * exit code of a run stopped by a signal (130 for SIGINT, 143 for SIGTERM); failures are thrown.
+   */
+  readonly run: (flags: Flags, io: Io) => void | number | Promise<void | number>;
 }
 
 /**

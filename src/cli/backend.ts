@@ -65,7 +65,10 @@ export async function withRunner<T>(
   const shared = threads > 1 ? await startKernelThreads(config, weights, threads) : undefined;
   const params = shared?.params ?? weights;
   try {
-    const runner = await openRunner(command, flags, config, params, shared?.pool);
+    const runner = flags.backend !== "webgpu" ? cpuRunner(config, params, shared?.pool) : await webgpuRunner(config, params).catch((error: unknown) => {
+      // a WebGPU backend that cannot start is bad usage, said in one line
+      throw error instanceof WebGpuUnavailableError ? new CliError(`${command}: ${error.message}; use --backend cpu`) : error;
+    });
     try {
       return await body(runner, params, shared?.pool);
     } finally {
@@ -73,16 +76,5 @@ export async function withRunner<T>(
     }
   } finally {
     void shared?.pool.close();
-  }
-}
-
-/** The runner `--backend` asks for; a WebGPU backend that cannot start is bad usage, said in one line. */
-async function openRunner(command: string, flags: Flags, config: ModelConfig, params: Params, threads?: KernelThreads): Promise<ModelRunner> {
-  if (flags.backend !== "webgpu") return cpuRunner(config, params, threads);
-  try {
-    return await webgpuRunner(config, params);
-  } catch (error) {
-    if (error instanceof WebGpuUnavailableError) throw new CliError(`${command}: ${error.message}; use --backend cpu`);
-    throw error;
   }
 }

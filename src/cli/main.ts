@@ -8,8 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CliError, commandHelp, parseFlags } from "./args.ts";
-import type { Command, Io } from "./command.ts";
+import { CliError, commandHelp, parseFlags, type Command, type Io } from "./args.ts";
 import { collectCommand } from "./commands/collect.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { distillCommand } from "./commands/distill.ts";

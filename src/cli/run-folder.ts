@@ -29,8 +29,7 @@ import { removeRun, runFiles } from "../training/state.ts";
 import type { TrainHooks, TrainOptions, TrainResult } from "../training/trainer.ts";
 import { removeLeftovers } from "../util/atomic-write.ts";
 import { lockFolder, type FolderLock } from "../util/run-lock.ts";
-import { CliError, type FlagSpec, type Flags } from "./args.ts";
-import type { Io } from "./command.ts";
+import { CliError, type FlagSpec, type Flags, type Io } from "./args.ts";
 
 /**
  * The flags that say how a run means to use its folder: `--resume` and `--overwrite`.

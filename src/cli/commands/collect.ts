@@ -30,8 +30,7 @@ import { writeTrajectories, type TeacherRecord, type Trajectory } from "../../de
 import { Rng } from "../../tensor/random.ts";
 import { formatDuration } from "../../training/progress.ts";
 import { checkWritable } from "../../util/atomic-write.ts";
-import { CliError } from "../args.ts";
-import type { Command, Io } from "../command.ts";
+import { CliError, type Command, type Io } from "../args.ts";
 import { loadModelFor } from "./eval.ts";
 import { datasetFor } from "./train.ts";
 

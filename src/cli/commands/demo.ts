@@ -28,7 +28,7 @@ import { loadCheckpoint } from "../../model/checkpoint.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, visibleText, type Tokenizer } from "../../model/tokenizer.ts";
-import type { Command, Io } from "../command.ts";
+import type { Command, Io } from "../args.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
 import { formatTrace } from "../trace.ts";
 import { interleavedMedianMs } from "../../util/timing.ts";

@@ -33,9 +33,8 @@ import { loadCheckpoint, type Checkpoint } from "../../model/checkpoint.ts";
 import type { Tokenizer } from "../../model/tokenizer.ts";
 import { heldoutLoss } from "../../training/trainer.ts";
 import type { KernelThreads } from "../../tensor/threads.ts";
-import { CliError, type Flags } from "../args.ts";
+import { CliError, type Command, type Flags, type Io } from "../args.ts";
 import { RUNNER_FLAGS, withRunner } from "../backend.ts";
-import type { Command, Io } from "../command.ts";
 import { evaluationDecoder, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS } from "../methods.ts";
 import { datasetFor } from "./train.ts";
 

@@ -18,9 +18,8 @@ import type { Tokenizer } from "../../model/tokenizer.ts";
 import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";
 import { DRAFT_INITS } from "../../decoding/draft.ts";
 import { JACOBI_MODES, MULTIBLOCK_DEFAULTS } from "../../decoding/types.ts";
-import { CliError, parseIds, type Flags } from "../args.ts";
+import { CliError, parseIds, type Command, type FlagSpec, type Flags } from "../args.ts";
 import { RUNNER_FLAGS, withRunner } from "../backend.ts";
-import type { Command } from "../command.ts";
 import { storedCostCurve } from "../cost-curve.ts";
 import { blockSize, METHOD_FLAG, METHODS, MULTIBLOCK_FLAGS, type MethodResult } from "../methods.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
@@ -86,6 +85,18 @@ export function checkOnePrompt(command: string, flags: Flags): void {
 }
 
 /**
+ * The flags {@link promptIds} reads, with `--model`: the checkpoint folder, then the prompt as text or as ids.
+ *
+ * @category CLI
+ */
+export const PROMPT_FLAGS: Readonly<Record<string, FlagSpec>> = {
+    model: { type: "string", help: "checkpoint folder" },
+    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
+    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
+    "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
+};
+
+/**
  * The prompt's token ids: `--prompt-ids` as given, or `--prompt` encoded as transformers encodes a prompt
  * (BOS where the tokenizer adds one), or with `--chat` as one user message in the chat template.
  * @example
@@ -111,10 +122,7 @@ export function promptIds(command: string, flags: Flags, tokenizer: Tokenizer | 
 export const generateCommand: Command = {
   summary: "generate a continuation of a prompt",
   flags: {
-    model: { type: "string", help: "checkpoint folder" },
-    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
-    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
-    "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
+    ...PROMPT_FLAGS,
     method: METHOD_FLAG,
     "max-new-tokens": { type: "int", default: 32, positive: true, help: "most tokens to generate" },
     "ignore-eos": { type: "boolean", help: "keep generating after EOS, up to --max-new-tokens (random models emit EOS early)" },

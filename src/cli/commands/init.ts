@@ -8,8 +8,7 @@ import { PRESETS, type PresetName } from "../../model/config.ts";
 import { saveCheckpoint } from "../../model/checkpoint.ts";
 import { initParams } from "../../model/params.ts";
 import { CharTokenizer } from "../../model/tokenizer.ts";
-import { CliError } from "../args.ts";
-import type { Command } from "../command.ts";
+import { CliError, type Command } from "../args.ts";
 
 /**
  * The `init` command, e.g. `jacobi-forcing init --preset tiny --seed 3 --out /tmp/tiny`.

@@ -7,8 +7,7 @@
 import { loadCheckpoint } from "../../model/checkpoint.ts";
 import { forward } from "../../model/transformer.ts";
 import { argmax } from "../../tensor/ops.ts";
-import { parseIds } from "../args.ts";
-import type { Command } from "../command.ts";
+import { parseIds, type Command } from "../args.ts";
 
 /**
  * The `logits` command, e.g. `jacobi-forcing logits --model models/math-teacher --prompt-ids 1,16,8 --json`.

@@ -24,11 +24,10 @@ import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { visibleText } from "../../model/tokenizer.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
-import { CliError } from "../args.ts";
-import type { Command } from "../command.ts";
+import { CliError, type Command } from "../args.ts";
 import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
 import { traceSvg } from "../trace-svg.ts";
-import { promptIds } from "./generate.ts";
+import { PROMPT_FLAGS, promptIds } from "./generate.ts";
 
 /**
  * What {@link tracedJacobi} returns.
@@ -84,10 +83,7 @@ export function traceSummary(result: JacobiResult): string {
 export const traceCommand: Command = {
   summary: "draw the Jacobi trajectory of a prompt: text, or an SVG picture with --svg",
   flags: {
-    model: { type: "string", help: "checkpoint folder" },
-    prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
-    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
-    "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
+    ...PROMPT_FLAGS,
     svg: { type: "string", optional: true, help: "write the picture to this file instead of printing the text trace" },
     block: { type: "int", optional: true, help: "show only this block (0-based)" },
     "block-size": { type: "int", default: 16, help: "tokens per Jacobi block n" },

@@ -24,8 +24,7 @@ import { PRESETS, validateConfig, type PresetName } from "../../model/config.ts"
 import { mathAccuracy } from "../../evaluation/tasks.ts";
 import { DEFAULT_TRAINING, train, type TrainOptions } from "../../training/trainer.ts";
 import type { Params } from "../../model/params.ts";
-import { CliError } from "../args.ts";
-import type { Command } from "../command.ts";
+import { CliError, type Command } from "../args.ts";
 import { evaluationDecoder } from "../methods.ts";
 import { checkDistinctFolders, RUN_FOLDER_FLAGS, runInFolder, scheduleOptions } from "../run-folder.ts";
 
