@@ -10,7 +10,14 @@ import { describe, expect, it } from "vitest";
 /** The teaching core: what a reader of the method must read. */
 const CORE = ["tensor", "model", "decoding", "training", "data", "evaluation", "oracle.ts"];
 const CORE_BUDGET = 5_000;
-const SRC_BUDGET = 7_000;
+/**
+ * All of src/. It was 7,000 when the layout set it; the package's entry points (`index.ts`, `webgpu.ts`:
+ * 41 lines of re-exports) and reading Hugging Face folders (config spellings and refusals, RoPE scalings,
+ * Qwen3, shards, Hugging Face tokenizers and chat templates: about 280 lines) came after, and three
+ * simplification passes over the core, the CLI and the backend found 42 lines that could go without
+ * dropping a feature or a check. Raised to 7,300 for them, the core's cap unchanged.
+ */
+const SRC_BUDGET = 7_300;
 
 /**
  * Lines of `text` that hold code: a scanner that skips `//` and `/* *\/` comments outside strings and
