@@ -24,6 +24,7 @@ import { samplingDistribution } from "../src/decoding/sampling.ts";
 import { encodeChat, HfTokenizer, readTokenizer } from "../src/model/hf-tokenizer.ts";
 import { CharTokenizer, TokenizerError, type Tokenizer } from "../src/model/tokenizer.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { errorOf } from "./helpers/errors.ts";
 
 const repo = join(import.meta.dirname, "..");
 
@@ -39,15 +40,7 @@ function shippedTokenizers(dir = join(repo, "models")): string[] {
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, "utf8"));
 
 /** Runs `call` and returns the TokenizerError it throws (failing if it throws anything else or nothing). */
-function tokenizerErrorOf(call: () => unknown): TokenizerError {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenizerError);
-    return error as TokenizerError;
-  }
-  throw new Error("expected a TokenizerError, but nothing was thrown");
-}
+const tokenizerErrorOf = (call: () => unknown): TokenizerError => errorOf(TokenizerError, call);
 
 // ---------------------------------------------------------------- our char tokenizer in Hugging Face's format
 

@@ -55,7 +55,7 @@ describe("the npm package, packed and installed into a fresh project", () => {
   it("the tarball holds dist/, src/, bin/, the corpus, README, LICENSE and the four shipped models' files, within 5 MiB", () => {
     const paths = packed.files.map((f) => f.path);
     const modelFiles = SHIPPED_MODELS.flatMap((t) => [t.teacher, t.jf])
-      .flatMap((m) => ["config.json", "model.safetensors", "tokenizer.json"].map((f) => `${m}/${f}`));
+      .flatMap((m) => ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"].map((f) => `${m}/${f}`));
     const allowed = (p: string): boolean => /^(dist|src|bin)\//.test(p) || modelFiles.includes(p) ||
       ["corpus/typescript-lib.json.br", "README.md", "LICENSE", "package.json"].includes(p);
     expect(paths.filter((p) => !allowed(p))).toEqual([]);
@@ -79,11 +79,12 @@ describe("the npm package, packed and installed into a fresh project", () => {
 
   it("each entry imports in plain Node, as ESM and with require()", () => {
     writeFileSync(join(consumer, "esm.mjs"), [
-      'import { jacobi, loadCheckpoint } from "jacobi-forcing";',
+      'import { CharTokenizer, jacobi, loadCheckpoint } from "jacobi-forcing";',
       'import { arGreedyReference, firstDifference } from "jacobi-forcing/oracle";',
       'import { webgpuRunner } from "jacobi-forcing/webgpu";',
       'const { config, params, tokenizer } = loadCheckpoint("node_modules/jacobi-forcing/models/math-teacher");',
-      'const prompt = [1, ...tokenizer.encode("914+169\\n")];',
+      'const prompt = tokenizer.encodePrompt("914+169\\n");',
+      "if (!(tokenizer instanceof CharTokenizer)) throw new Error(`the shipped tokenizer loads as ${tokenizer.constructor.name}`);",
       "const expected = arGreedyReference(config, params, prompt, { maxNewTokens: 16 }).tokens;",
       "console.log(firstDifference(expected, jacobi(config, params, prompt, { maxNewTokens: 16, blockSize: 8 }).tokens), expected.length);",
       "await webgpuRunner(config, params).catch((e) => console.log(e.name, e.message));",
@@ -108,7 +109,7 @@ describe("the npm package, packed and installed into a fresh project", () => {
       'import { webgpuRunner, type WebGpuRunner } from "jacobi-forcing/webgpu";',
       'const { config, params, tokenizer } = loadCheckpoint("node_modules/jacobi-forcing/models/math-teacher");',
       "const shape: ModelConfig = config;",
-      'const prompt = [1, ...tokenizer!.encode("914+169\\n")];',
+      'const prompt = tokenizer!.encodePrompt("914+169\\n");',
       "const expected: number[] = arGreedyReference(shape, params, prompt, { maxNewTokens: 16 }).tokens;",
       "export const diff: TokenDifference | null = firstDifference(expected, jacobi(config, params, prompt, { maxNewTokens: 16, blockSize: 8 }).tokens);",
       "export const runner: Promise<WebGpuRunner> = webgpuRunner(config, params);",

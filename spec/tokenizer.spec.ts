@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 
 import { readTokenizer } from "../src/model/hf-tokenizer.ts";
 import { ASCII_CHARS, CharTokenizer, SPECIAL_TOKENS, TokenizerError } from "../src/model/tokenizer.ts";
+import { errorOf } from "./helpers/errors.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -22,15 +23,7 @@ import { ASCII_CHARS, CharTokenizer, SPECIAL_TOKENS, TokenizerError } from "../s
 const asciiText = fc.string({ unit: fc.constantFrom(...ASCII_CHARS), maxLength: 60 });
 
 /** Runs `call` and returns the TokenizerError it throws (failing if it throws anything else or nothing). */
-function tokenizerErrorOf(call: () => unknown): TokenizerError {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenizerError);
-    return error as TokenizerError;
-  }
-  throw new Error("expected a TokenizerError, but nothing was thrown");
-}
+const tokenizerErrorOf = (call: () => unknown): TokenizerError => errorOf(TokenizerError, call);
 
 /** Code points of `text`, as the tokenizer sees them (one token each). */
 const codePoints = (text: string): string[] => [...text];
