@@ -48,10 +48,14 @@ describe("config.json spellings and defaults", () => {
     expect(fromHfConfig({ ...rest, rope_parameters: { rope_type: "default", rope_theta: 10000 } }, "c").ropeScaling).toBeUndefined();
   });
 
-  it("fields save_pretrained leaves out take transformers' defaults; null BOS and pad; EOS lists", () => {
+  it("fields a config leaves out take the defaults of transformers' config classes; null BOS and pad; EOS lists", () => {
     const { num_key_value_heads: _, head_dim: __, tie_word_embeddings: ___, bos_token_id: ____, pad_token_id: _____, ...rest } = hf;
     const c = fromHfConfig({ ...rest, eos_token_id: [2, 5] }, "c");
-    expect([c.numKeyValueHeads, c.headDim, c.tieWordEmbeddings, c.bosTokenId, c.padTokenId, c.eosTokenId]).toEqual([4, undefined, true, null, null, [2, 5]]);
+    expect([c.numKeyValueHeads, c.headDim, c.tieWordEmbeddings, c.bosTokenId, c.padTokenId, c.eosTokenId]).toEqual([4, undefined, false, 1, null, [2, 5]]);
+    const { eos_token_id: ______, ...noEos } = rest;
+    const qwen3 = fromHfConfig({ ...noEos, architectures: ["Qwen3ForCausalLM"] }, "c");
+    expect([qwen3.headDim, qwen3.bosTokenId, qwen3.eosTokenId]).toEqual([128, null, []]);
+    expect(fromHfConfig({ ...hf, bos_token_id: null }, "c").bosTokenId).toBeNull();
     expect(fromHfConfig({ ...hf, pad_token_id: null, eos_token_id: 2 }, "c").padTokenId).toBeNull();
     expect(fromHfConfig({ ...hf, model_type: "qwen2", architectures: ["Qwen2ForCausalLM"] }, "c").attentionBias).toBe(true);
     expect(fromHfConfig({ ...hf, head_dim: 8 }, "c").headDim).toBe(8);
@@ -74,7 +78,11 @@ describe("what would change the forward and is not implemented is refused by nam
     ["MLP biases", { mlp_bias: true }, /mlp_bias true: MLP biases are not implemented/],
     ["a sliding window in use (Qwen2)", { architectures: ["Qwen2ForCausalLM"], use_sliding_window: true, sliding_window: 64 }, /use_sliding_window true: sliding-window attention/],
     ["sliding layers (transformers 5)", { layer_types: ["full_attention", "sliding_attention"] }, /layer_types \["full_attention","sliding_attention"\]/],
-    ["a Mistral sliding window", { architectures: ["MistralForCausalLM"], sliding_window: 4096 }, /sliding_window 4096: sliding-window attention/],
+    ["a Mistral sliding window within the context", { architectures: ["MistralForCausalLM"], sliding_window: 64 }, /sliding_window 64: sliding-window attention/],
+    ["Mistral's default window within the context", { architectures: ["MistralForCausalLM"], max_position_embeddings: 8192, sliding_window: undefined },
+      /sliding_window 4096 \(Mistral's default\): sliding-window attention/],
+    ["a YaRN factor that transformers versions read differently", { rope_scaling: { rope_type: "yarn", factor: 4, original_max_position_embeddings: 64 } },
+      /yarn factor 4 is not max_position_embeddings \/ original_max_position_embeddings = 128 \/ 64/],
     ["partial rotary", { partial_rotary_factor: 0.5 }, /partial_rotary_factor 0.5/],
     ["dynamic RoPE", { rope_scaling: { rope_type: "dynamic", factor: 2 } }, /rope type "dynamic" is not implemented \(default, linear, llama3 and yarn are\)/],
     ["llama3 RoPE without its fields", { rope_scaling: { rope_type: "llama3", factor: 8 } }, /rope type llama3 needs a number "low_freq_factor"/],
@@ -93,6 +101,8 @@ describe("what would change the forward and is not implemented is refused by nam
     });
   }
   it("harmless values of those fields load", () => {
+    expect(fromHfConfig({ ...hf, architectures: ["MistralForCausalLM"] }, "c").maxPositions).toBe(128); // the default window 4096 never binds
+    expect(toHfConfig({ ...PRESETS.tiny, architecture: "MistralForCausalLM" }).sliding_window).toBeNull();
     const c = fromHfConfig({ ...hf, architectures: ["Qwen2ForCausalLM"], use_sliding_window: false, sliding_window: 4096, mlp_bias: false,
       partial_rotary_factor: 1, layer_types: ["full_attention", "full_attention"], attn_logit_softcapping: null }, "c");
     expect(c.architecture).toBe("Qwen2ForCausalLM");

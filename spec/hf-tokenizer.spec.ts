@@ -149,12 +149,19 @@ describe("HfTokenizer", () => {
       .toBe("encodePrompt: tokenizer_config.json adds its bos_token, but names none");
   });
 
-  it("decodes without special tokens, checks ids, and decodes nothing to the empty string", () => {
+  it("decodes without special tokens and ids past the vocabulary (a model's padded rows), checks ids, and decodes nothing to the empty string", () => {
     const tok = wordTokenizer({});
     expect(tok.decode([0, 4, 9, 5, 1])).toBe("hello world");
+    expect(tok.decode([4, 10, 12])).toBe("hello");
     expect(tok.decode([])).toBe("");
     expect(tok.label(2)).toBe("<|im_start|>");
-    expect(tokenizerErrorOf(() => tok.decode([4, 10])).message).toBe("decode: token id 10 at index 1 is outside the vocabulary 0..9");
+    expect(tokenizerErrorOf(() => tok.decode([4, -1])).message).toBe("decode: token id -1 at index 1 is not a token id");
+  });
+
+  it("a WordLevel model's unknown token is the model's, as in transformers", () => {
+    const json = { version: "1.0", added_tokens: [], normalizer: null, post_processor: null, decoder: null,
+      pre_tokenizer: { type: "WhitespaceSplit" }, model: { type: "WordLevel", vocab: { "<unk>": 0, a: 1, b: 2 }, unk_token: "<unk>" } };
+    expect(new HfTokenizer({ "tokenizer.json": json }).encode("a d b")).toEqual([1, 0, 2]);
   });
 
   it("saves back exactly the files it was read from", () => {
@@ -217,8 +224,8 @@ for (const name of new Set([...FOLDERS, ...found])) {
 
     it.skipIf(expected?.chat === undefined)("the chat prompt's ids equal apply_chat_template's (add_generation_prompt)", () => {
       const { messages, ids } = expected!.chat!;
-      expect(messages).toHaveLength(1);
-      expect(encodeChat(tokenizer(), messages[0].content, dir)).toEqual(ids);
+      expect(encodeChat(tokenizer(), messages, dir)).toEqual(ids);
+      expect(encodeChat(tokenizer(), messages.slice(-1), dir)).not.toEqual(ids); // the system message is in it
     });
 
     it.skipIf(expected?.sampling === undefined)("the sampling distribution equals transformers' Temperature, TopK, TopP warpers then softmax", () => {

@@ -158,10 +158,11 @@ describe("the sampling distribution", () => {
     e.forEach((v, i) => expect(p[i]).toBeCloseTo(v / z, 15));
   });
 
-  it("top-k keeps the k most probable, the lower id first on ties", () => {
+  it("top-k keeps the k most probable and every token tied with the k-th, as transformers' TopK does", () => {
     const p = samplingDistribution(tied, 0, { temperature: 1, topK: 2, topP: 1 });
-    expect(Array.from(p, (v) => v > 0)).toEqual([true, true, false, false]);           // 2, then the tie 1 = 1 goes to id 1
-    expect(p[0]).toBeCloseTo(Math.E / (Math.E + 1), 15);
+    expect(Array.from(p, (v) => v > 0)).toEqual([true, true, true, false]);            // 2, then both of the tie 1 = 1
+    expect(p[0]).toBeCloseTo(Math.E / (Math.E + 2), 15);
+    expect(Array.from(samplingDistribution(tied, 0, { temperature: 1, topK: 1, topP: 1 }), (v) => v > 0)).toEqual([true, false, false, false]);
   });
 
   it("top-p keeps the smallest most-probable set reaching p", () => {

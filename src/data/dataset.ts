@@ -181,7 +181,7 @@ export function mathPromptIds(tokenizer: Tokenizer, problem: MathProblem): numbe
  * ```
  * @category Data
  */
-export function mathDocument(tokenizer: Tokenizer, problem: MathProblem): Document {
+export function mathDocument(tokenizer: CharTokenizer, problem: MathProblem): Document {
   const prompt = mathPromptIds(tokenizer, problem);
   return { tokens: [...prompt, ...tokenizer.encode(problem.solution), SPECIAL_TOKENS.eos], trainFrom: prompt.length };
 }

@@ -95,10 +95,10 @@ export function resolveSampling(options: SamplingOptions, where: string): Resolv
 
 /**
  * The distribution to sample from after row `row` of `logits`, in the order of transformers' warpers:
- * temperature (softmax(logits / τ)), then top-k (the k most probable tokens), then top-p on the
- * distribution renormalised after top-k (the smallest most-probable set whose renormalised mass reaches
- * p), renormalised once more. Tokens are ranked by probability, the lower id first on ties, so the kept
- * set is a function of the logits alone (transformers' TopK keeps every token tied with the k-th).
+ * temperature (softmax(logits / τ)), then top-k (the k most probable tokens, and any tied with the k-th,
+ * as transformers' TopK keeps them), then top-p on the distribution renormalised after top-k (tokens are
+ * dropped from the least probable up while their cumulative renormalised mass is at most 1 − p, the most
+ * probable always kept: the smallest most-probable set whose mass reaches p), renormalised once more.
  *
  * @param logits - [T, V]
  * @returns [V] probabilities summing to 1; zero outside the kept set
@@ -118,16 +118,21 @@ export function samplingDistribution(logits: Tensor, row: number, sampling: Reso
   for (let v = 0; v < V; v++) sum += (p[v] = Math.exp(x[v] / sampling.temperature - max)); // subtract the max: no overflow
   for (let v = 0; v < V; v++) p[v] /= sum;
   if (sampling.topK === null && sampling.topP === 1) return p;
-  const ranked = Array.from({ length: V }, (_, v) => v).sort((a, b) => p[b] - p[a] || a - b);
-  const limit = Math.min(sampling.topK ?? V, V);
-  let topKMass = 0;
-  for (let i = 0; i < limit; i++) topKMass += p[ranked[i]];
-  // top-p's mass is of the distribution renormalised after top-k, as when transformers' TopP warper takes
-  // a softmax of the logits TopK left; without top-k the whole distribution's mass is 1 by definition
-  const target = sampling.topP * (sampling.topK === null ? 1 : topKMass);
-  let keep = 0;
-  let mass = 0;                                                            // of the kept set, summed in rank order
-  while (keep < limit && mass < target) mass += p[ranked[keep++]];         // the smallest set reaching p, at most k
+  const ranked = Array.from({ length: V }, (_, v) => v).sort((a, b) => p[b] - p[a] || a - b); // most likely first
+  // top-k: the k most likely, and any tied with the k-th (transformers keeps every score >= the k-th's)
+  let keep = Math.min(sampling.topK ?? V, V);
+  while (keep < V && p[ranked[keep]] === p[ranked[keep - 1]]) keep++;
+  if (sampling.topP < 1) {
+    // top-p on the distribution renormalised after top-k, as transformers' TopP warper computes it: from
+    // the least likely up, drop tokens while their cumulative renormalised mass is <= 1 - p; the most
+    // likely token always stays
+    let topKMass = 0;
+    for (let i = 0; i < keep; i++) topKMass += p[ranked[i]];
+    let cumulative = 0;
+    while (keep > 1 && (cumulative += p[ranked[keep - 1]] / topKMass) <= 1 - sampling.topP) keep--;
+  }
+  let mass = 0;
+  for (let i = 0; i < keep; i++) mass += p[ranked[i]];
   const kept = new Float64Array(V);
   for (let i = 0; i < keep; i++) kept[ranked[i]] = p[ranked[i]] / mass;
   return kept;

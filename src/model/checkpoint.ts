@@ -91,12 +91,14 @@ const INDEX = "model.safetensors.index.json";
 
 /**
  * The weight files of a folder, each with the tensor names the index puts in it: the shards that
- * `model.safetensors.index.json` lists, in name order, or `model.safetensors` alone (names null: anything).
+ * `model.safetensors.index.json` lists, in name order, or `model.safetensors` alone (names null: anything),
+ * which wins when both are there, as in transformers.
  * A shard must be a file of the folder itself: an index naming a path elsewhere is refused.
  */
 function weightFiles(dir: string): Map<string, Set<string> | null> {
   const indexFile = join(dir, INDEX);
-  if (!existsSync(indexFile)) return new Map([[join(dir, "model.safetensors"), null]]);
+  // transformers reads model.safetensors when it is there, whatever index lies beside it
+  if (!existsSync(indexFile) || existsSync(join(dir, "model.safetensors"))) return new Map([[join(dir, "model.safetensors"), null]]);
   const map = (readJson(indexFile) as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== "object" || map === null || Array.isArray(map)) throw new CheckpointError(indexFile, `"weight_map" must be an object of tensor name to file name`);
   const files = new Map<string, Set<string>>();
@@ -181,7 +183,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
     }
   }
   const missing = [...expected.keys()].find((name) => !byName.has(name));
-  if (missing !== undefined) throw new CheckpointError(join(dir, existsSync(join(dir, INDEX)) ? INDEX : "model.safetensors"), "is missing", missing);
+  if (missing !== undefined) throw new CheckpointError(join(dir, existsSync(join(dir, "model.safetensors")) ? "model.safetensors" : INDEX), "is missing", missing);
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 
   const tokenizerFile = join(dir, "tokenizer.json");

@@ -276,7 +276,7 @@ export function validateConfig(config: ModelConfig, where = "validateConfig"): M
   const scaling = config.ropeScaling;
   if (scaling !== undefined) {
     const numbers = Object.entries(scaling).filter(([key]) => key !== "type" && key !== "truncate");
-    const expected = { linear: 1, llama3: 4, yarn: 5 }[scaling.type];
+    const expected = new Map([["linear", 1], ["llama3", 4], ["yarn", 5]]).get(scaling.type);
     if (expected === undefined) fail("ropeScaling.type", "linear, llama3 or yarn", scaling.type);
     if (numbers.length !== expected) fail("ropeScaling", `${scaling.type} with ${expected} numeric fields`, scaling);
     for (const [key, value] of numbers) if (!positive(value)) fail(`ropeScaling.${key}`, "a positive number", value);
@@ -285,6 +285,15 @@ export function validateConfig(config: ModelConfig, where = "validateConfig"): M
 }
 
 // ---------------------------------------------------------------- Hugging Face config.json
+
+/**
+ * What each class's config takes where `config.json` leaves a field out (transformers' `LlamaConfig`,
+ * `MistralConfig`, `Qwen2Config`, `Qwen3Config`): BOS, EOS and the head size; none ties embeddings.
+ */
+const CLASS_DEFAULTS: Readonly<Record<Architecture, { bos: number | null; eos: number | null; headDim?: number }>> = {
+  LlamaForCausalLM: { bos: 1, eos: 2 }, MistralForCausalLM: { bos: 1, eos: 2 }, Qwen2ForCausalLM: { bos: null, eos: null },
+  Qwen3ForCausalLM: { bos: null, eos: null, headDim: 128 },
+};
 
 /** `model_type` of each class. */
 const MODEL_TYPES: Readonly<Record<Architecture, string>> = {
@@ -317,7 +326,7 @@ export function toHfConfig(config: ModelConfig): Record<string, unknown> {
     num_key_value_heads: c.numKeyValueHeads, head_dim: headDim(c), vocab_size: c.vocabSize, max_position_embeddings: c.maxPositions,
     rope_theta: c.ropeTheta, rope_scaling: scaling, rms_norm_eps: c.rmsNormEps, tie_word_embeddings: c.tieWordEmbeddings,
     attention_bias: c.attentionBias, hidden_act: "silu", bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId,
-    pad_token_id: c.padTokenId, torch_dtype: "float32",
+    pad_token_id: c.padTokenId, torch_dtype: "float32", ...(c.architecture === "MistralForCausalLM" ? { sliding_window: null } : {}),
   };
 }
 
@@ -339,10 +348,11 @@ const UNSUPPORTED: readonly (readonly [string, readonly unknown[], string])[] = 
 
 /**
  * Reads a Hugging Face `config.json` object into a validated {@link ModelConfig}: transformers 4's
- * spelling (`rope_theta`, `rope_scaling`) and 5's (`rope_parameters`), with transformers' defaults where
- * `save_pretrained` leaves a field out (key/value heads = heads, head size C / H, tied embeddings, no
- * BOS or pad). `generation_config.json`'s `eos_token_id`, when given, is the one generation stops at, as
- * in transformers' `generate`.
+ * spelling (`rope_theta`, `rope_scaling`) and 5's (`rope_parameters`), with the defaults of
+ * transformers' config classes where a field is left out (key/value heads = heads, head size C / H or
+ * Qwen3's 128, untied embeddings, Llama's and Mistral's BOS 1 and EOS 2, no pad, Mistral's sliding
+ * window of 4096). `generation_config.json`'s `eos_token_id`, when given, is the one generation stops at,
+ * as in transformers' `generate`.
  *
  * @param json - the parsed JSON
  * @param file - used in error messages
@@ -378,8 +388,10 @@ export function fromHfConfig(json: unknown, file: string, generation?: unknown):
   if (Array.isArray(layerTypes) && layerTypes.some((t) => t !== "full_attention")) {
     throw new ConfigError(`${file}: layer_types ${JSON.stringify([...new Set(layerTypes)])}: only full attention is implemented`);
   }
-  if (architecture === "MistralForCausalLM" && has("sliding_window")) {
-    throw new ConfigError(`${file}: sliding_window ${JSON.stringify(o.sliding_window)}: sliding-window attention is not implemented`);
+  // Mistral's window (4096 where config.json names none) binds only within the context
+  const window = o.sliding_window === undefined ? 4096 : o.sliding_window;
+  if (architecture === "MistralForCausalLM" && window !== null && !((window as number) >= (o.max_position_embeddings as number))) {
+    throw new ConfigError(`${file}: sliding_window ${JSON.stringify(window)}${o.sliding_window === undefined ? " (Mistral's default)" : ""}: sliding-window attention is not implemented`);
   }
   if (architecture !== "Qwen2ForCausalLM" && o.attention_bias === true) {
     throw new ConfigError(`${file}: attention_bias true: biases on the ${architecture} attention projections are not implemented`);
@@ -395,15 +407,15 @@ export function fromHfConfig(json: unknown, file: string, generation?: unknown):
     numLayers: need("num_hidden_layers"),
     numHeads: need("num_attention_heads"),
     numKeyValueHeads: has("num_key_value_heads") ? o.num_key_value_heads : need("num_attention_heads"),
-    ...(has("head_dim") ? { headDim: o.head_dim } : {}),
+    ...(has("head_dim") || CLASS_DEFAULTS[architecture].headDim ? { headDim: o.head_dim ?? CLASS_DEFAULTS[architecture].headDim } : {}),
     maxPositions: need("max_position_embeddings"),
     ropeTheta: has("rope_parameters") && rope.rope_theta !== undefined ? rope.rope_theta : need("rope_theta"),
     ...ropeScaling(rope, file, o.max_position_embeddings),
     rmsNormEps: need("rms_norm_eps"),
-    tieWordEmbeddings: has("tie_word_embeddings") ? o.tie_word_embeddings : true,
+    tieWordEmbeddings: has("tie_word_embeddings") ? o.tie_word_embeddings : false,
     attentionBias: architecture === "Qwen2ForCausalLM",
-    bosTokenId: has("bos_token_id") ? o.bos_token_id : null,
-    eosTokenId: generationEos ?? eos ?? [],
+    bosTokenId: "bos_token_id" in o ? o.bos_token_id : CLASS_DEFAULTS[architecture].bos,
+    eosTokenId: generationEos ?? ("eos_token_id" in o ? eos : CLASS_DEFAULTS[architecture].eos) ?? [],
     padTokenId: has("pad_token_id") ? o.pad_token_id : null,
   } as ModelConfig;
   validateConfig(config, file);
@@ -437,10 +449,14 @@ function ropeScaling(rope: Record<string, unknown>, file: string, maxPositions: 
   }
   if (type === "yarn") {
     const factor = need("factor");
+    const original = rope.original_max_position_embeddings as number | undefined;
+    if (original !== undefined && factor !== (maxPositions as number) / original) {
+      throw new ConfigError(`${file}: yarn factor ${factor} is not max_position_embeddings / original_max_position_embeddings = ${maxPositions} / ${original}: transformers 4.5x uses the ratio, 5 the factor, so which RoPE is meant is ambiguous`);
+    }
     const mscale = (scale: number, m: number): number => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
     const [m, mAll] = [rope.mscale, rope.mscale_all_dim] as number[];
     const attentionFactor = (rope.attention_factor as number | undefined) ?? (m && mAll ? mscale(factor, m) / mscale(factor, mAll) : mscale(factor, 1));
-    return { ropeScaling: { type, factor, originalMaxPositions: (rope.original_max_position_embeddings ?? maxPositions) as number, betaFast: (rope.beta_fast as number) || 32,
+    return { ropeScaling: { type, factor, originalMaxPositions: original ?? (maxPositions as number), betaFast: (rope.beta_fast as number) || 32,
       betaSlow: (rope.beta_slow as number) || 1, attentionFactor, truncate: rope.truncate !== false } };
   }
   throw new ConfigError(`${file}: rope type ${JSON.stringify(type)} is not implemented (default, linear, llama3 and yarn are)`);

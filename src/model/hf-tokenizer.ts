@@ -51,7 +51,9 @@ export class HfTokenizer implements Tokenizer {
   constructor(private readonly saved: Readonly<Record<string, unknown>>) {
     this.config = (saved["tokenizer_config.json"] ?? {}) as TokenizerConfig;
     const cleanUp = this.config.clean_up_tokenization_spaces ?? false;
-    this.library = new HfLibrary(saved["tokenizer.json"] as object, { ...this.config, clean_up_tokenization_spaces: cleanUp });
+    // the library takes a WordLevel model's unknown token from the config; transformers, from the model
+    const unk = (saved["tokenizer.json"] as { model?: { unk_token?: unknown } }).model?.unk_token;
+    this.library = new HfLibrary(saved["tokenizer.json"] as object, { unk_token: unk, ...this.config, clean_up_tokenization_spaces: cleanUp });
     this.vocabSize = this.library.model!.vocab.length;                      // indexed by id, added tokens included
   }
 
@@ -73,12 +75,16 @@ export class HfTokenizer implements Tokenizer {
     return [...(bos !== false ? special("bos_token") : []), ...this.encode(text), ...(eos === true ? special("eos_token") : [])];
   }
 
-  /** transformers' `decode(ids, skip_special_tokens=True)`. Throws on an id outside the vocabulary. */
+  /**
+   * transformers' `decode(ids, skip_special_tokens=True)`: an id past the tokenizer's vocabulary (a model's
+   * padded rows) has no text, as there. Throws on an id that is not a non-negative integer.
+   */
   decode(ids: ArrayLike<number>): string {
     const list = Array.from(ids);
-    const bad = list.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabSize);
-    if (bad >= 0) throw new TokenizerError(`decode: token id ${list[bad]} at index ${bad} is outside the vocabulary 0..${this.vocabSize - 1}`);
-    return list.length === 0 ? "" : this.library.decode(list, { skip_special_tokens: true });
+    const bad = list.findIndex((id) => !Number.isInteger(id) || id < 0);
+    if (bad >= 0) throw new TokenizerError(`decode: token id ${list[bad]} at index ${bad} is not a token id`);
+    const known = list.filter((id) => id < this.vocabSize);
+    return known.length === 0 ? "" : this.library.decode(known, { skip_special_tokens: true });
   }
 
   /** The text of one id, special tokens included. */
@@ -102,12 +108,13 @@ function known({ ids, tokens }: Encoding): number[] {
 // ---------------------------------------------------------------- chat prompts
 
 /**
- * The ids of `text` as one user message in the tokenizer's chat template, ready for the assistant's
- * reply: transformers' `apply_chat_template([{role: "user", content: text}], add_generation_prompt=True)`.
+ * The ids of a conversation in the tokenizer's chat template, ready for the assistant's reply:
+ * transformers' `apply_chat_template(messages, add_generation_prompt=True)`. A string is one user message.
  * The template comes from `chat_template.jinja` or `tokenizer_config.json`'s `chat_template`, is rendered
  * with `@huggingface/jinja` (trimming blocks as transformers does) with the special tokens as variables,
  * and the text is encoded without adding special tokens, since the template writes them.
  *
+ * @param chat - the text of one user message, or the messages (`{ role, content }`: system, user, assistant)
  * @param file - the folder, for the error message
  * @throws TokenizerError when the tokenizer has no chat template
  * @example
@@ -117,13 +124,14 @@ function known({ ids, tokens }: Encoding): number[] {
  * ```
  * @category Tokenizer
  */
-export function encodeChat(tokenizer: Tokenizer, text: string, file: string): number[] {
+export function encodeChat(tokenizer: Tokenizer, chat: string | readonly { role: string; content: string }[], file: string): number[] {
+  const messages = typeof chat === "string" ? [{ role: "user", content: chat }] : chat;
   const files = tokenizer.files();
   const config = (files["tokenizer_config.json"] ?? {}) as TokenizerConfig;
   const template = files["chat_template.jinja"] ?? config.chat_template;
   if (typeof template !== "string") throw new TokenizerError(`${file}: the tokenizer has no chat template (chat_template.jinja, or chat_template in tokenizer_config.json)`);
   const specials = Object.fromEntries(["bos_token", "eos_token", "unk_token", "pad_token"].map((key) => [key, tokenText(config[key])]));
-  return tokenizer.encode(new Template(template).render({ messages: [{ role: "user", content: text }], add_generation_prompt: true, ...specials }));
+  return tokenizer.encode(new Template(template).render({ messages, add_generation_prompt: true, ...specials }));
 }
 
 // ---------------------------------------------------------------- reading a folder's tokenizer
