@@ -17,13 +17,14 @@
  * Runs wherever Dawn finds an adapter: a GPU, or SwiftShader on the CPU (`.ci/swiftshader.sh`). Without
  * one the specs are skipped, except under CI (CI=true), where a missing adapter is a failure.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
+import { forward } from "../src/model/transformer.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
@@ -290,6 +291,29 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
             expectSameTokens(`${label}: jacobi window`, jacobi(config, params, prompt, { ...stop, blockSize, init, mode: "window" }).tokens, ar);
             expectSameTokens(`${label}: multi-block`, multiBlock(config, params, prompt, { ...stop, blockSize, init, maxBlocks: 2, spawnRatio: 0.5, poolSize: 4 }).tokens, ar);
           }), { numRuns: 4, seed: 5 });
+      });
+    }
+  });
+
+  describe("folders transformers wrote (spec/fixtures/hf): within 1e-4 of the CPU, and the decoders equal the GPU's AR", () => {
+    const root = join(import.meta.dirname, "fixtures", "hf");
+    for (const name of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+      it(name, async () => {
+        const { config, params } = loadCheckpoint(join(root, name));
+        const prompt = (JSON.parse(readFileSync(join(root, name, "expected.json"), "utf8")) as { prompts: { ids: number[] }[] }).prompts[0].ids;
+        const runner = await webgpuRunner(config, params);
+        try {
+          const cpu = forward(config, params, prompt);
+          const gpu = runner.forward(prompt, { cache: runner.newCache() }).logits();
+          const largest = Math.max(...Array.from(cpu.data, Math.abs));
+          expect(Math.max(...Array.from(cpu.data, (v, i) => Math.abs(v - gpu.data[i]))) / largest, "logits").toBeLessThan(1e-4);
+          const stop = { maxNewTokens: 12, eosTokenId: null, runner };                  // SwiftShader is slow: a short decode
+          const ar = arGreedy(config, params, prompt, stop).tokens;
+          expectSameTokens("jacobi", jacobi(config, params, prompt, { ...stop, blockSize: 8 }).tokens, ar);
+          expectSameTokens("multi-block", multiBlock(config, params, prompt, { ...stop, blockSize: 8, maxBlocks: 2 }).tokens, ar);
+        } finally {
+          runner.close();
+        }
       });
     }
   });
