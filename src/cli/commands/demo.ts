@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { mathEvalSet, mathPrompt, extractAnswer, type MathProblem } from "../../data/math.ts";
 import { codeDataset } from "../../data/text.ts";
 import type { DecodeStats } from "../../decoding/acceptance.ts";
@@ -230,8 +230,8 @@ export function runDemo(io: Io, models: readonly ShippedTask[] = SHIPPED_MODELS,
   }
   io.out(`\nOn this CPU a forward over ${BLOCK_SIZE} tokens costs several single-token forwards, so tokens/s gains less\n` +
     "than TPF; on a GPU the extra positions are nearly free (paper App. D). TPF is the hardware-independent gain.\n" +
-    "A picture of a trajectory: npx jacobi-forcing trace --model models/math-teacher --prompt $'914+169\\n' --block 0 --svg block.svg\n" +
-    "Read next: examples/ (numbered stories), docs/ARCHITECTURE.md, docs/PAPER-MAP.md.\n");
+    `A picture of a trajectory: npx jacobi-forcing trace --model ${relative(process.cwd(), join(root, "models/math-teacher")) || "."} --prompt $'914+169\\n' --block 0 --svg block.svg\n` +
+    "Read next: examples/ (numbered stories), docs/ARCHITECTURE.md, docs/PAPER-MAP.md (in the repository).\n");
   io.out(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s.\n`);
   if (!allSame) throw new Error("demo: a parallel decoder's output differs from AR greedy — a bug");
 }

@@ -92,7 +92,7 @@ export function checkOnePrompt(command: string, flags: Flags): void {
 export const PROMPT_FLAGS: Readonly<Record<string, FlagSpec>> = {
     model: { type: "string", help: "checkpoint folder" },
     prompt: { type: "string", optional: true, help: "prompt text (BOS is prepended where the tokenizer adds one)" },
-    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (tokenizer_config.json)" },
+    chat: { type: "boolean", help: "wrap --prompt as one user message in the model's chat template (chat_template.jinja or tokenizer_config.json)" },
     "prompt-ids": { type: "string", optional: true, help: "prompt as comma-separated token ids" },
 };
 
