@@ -10,7 +10,7 @@
  * allocating. A cache is two buffers per layer, [maxPositions, Hkv*D] each; its length lives on the main
  * thread, so truncating it is a number changing, and the next forward overwrites the dead rows.
  * The fused weights: `wqkv` [Q, C] is wq, wk, wv stacked (one matmul gives q, k and v), `wgu` [2I, C] is
- * wGate over wUp, and Qwen3's `qkNorm` [H + Hkv, D] is the gain of each head (qNorm H times, kNorm Hkv times).
+ * wGate over wUp, and Qwen3's `qkNorm` [2, D] is qNorm over kNorm (every q head's gain, then every k head's).
  * RoPE's cos/sin table is computed on the host from `ropeFrequencies`, so every RoPE scaling the CPU
  * implements runs here too.
  *
@@ -315,7 +315,7 @@ interface GpuLayer {
   readonly inputNorm: GPUBuffer;   // [C]
   readonly wqkv: GPUBuffer;        // [Q, C]
   readonly bqkv: GPUBuffer | null; // [Q]
-  readonly qkNorm: GPUBuffer | null; // [H + Hkv, D] Qwen3's gain of each q head, then of each k head
+  readonly qkNorm: GPUBuffer | null; // [2, D] Qwen3's gain of the q heads, then of the k heads
   readonly wo: GPUBuffer;          // [C, H*D]
   readonly postNorm: GPUBuffer;    // [C]
   readonly wgu: GPUBuffer;         // [2I, C]
@@ -447,7 +447,7 @@ export class GpuModel {
         inputNorm: weight("inputNorm", C),
         wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
         bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
-        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", (H + Hkv) * D, Array.from({ length: H + Hkv }, (_, h) => [h < H ? "qNorm" : "kNorm", h * D])) : null,
+        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", 2 * D, [["qNorm", 0], ["kNorm", D]]) : null,
         wo: weight("wo", C * H * D),
         postNorm: weight("postNorm", C),
         wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),

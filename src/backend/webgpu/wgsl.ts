@@ -288,18 +288,19 @@ export function ropeCacheSource(H: number, Hkv: number, D: number, headNormEps?:
 @group(0) @binding(4) var<storage, read_write> qkv: array<f32>;
 @group(0) @binding(5) var<storage, read_write> keys: array<f32>;    // [maxPositions, Hkv*D]
 @group(0) @binding(6) var<storage, read_write> values: array<f32>;
-${norm ? "@group(0) @binding(7) var<storage, read> norms: array<f32>;     // [H + Hkv, D]" : ""}
+${norm ? "@group(0) @binding(7) var<storage, read> norms: array<f32>;     // [2, D]: the q heads' gain, the k heads'" : ""}
 @compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let h = wg.x;
   let i = wg.y;
   if (i >= step.T) { return; }                        // a grid encoded for more rows than this forward has
   let o = i * ${Q}u + h * ${D}u;                      // the k heads' columns follow the q heads'
+  ${norm ? `let g = select(${D}u, 0u, h < ${H}u);          // this head's gain: the q heads' or the k heads'` : ""}
   ${headNorm}
   for (var j = t; j < ${half}u; j += ${threads}u) {
     let c = cosTable[positions[i] * ${half}u + j];
     let s = sinTable[positions[i] * ${half}u + j];
-    let x1 = qkv[o + j]${norm ? ` * inv * norms[h * ${D}u + j]` : ""};
-    let x2 = qkv[o + j + ${half}u]${norm ? ` * inv * norms[h * ${D}u + j + ${half}u]` : ""};
+    let x1 = qkv[o + j]${norm ? ` * inv * norms[g + j]` : ""};
+    let x2 = qkv[o + j + ${half}u]${norm ? ` * inv * norms[g + j + ${half}u]` : ""};
     let y1 = x1 * c - x2 * s;
     let y2 = x2 * c + x1 * s;
     if (h < ${H}u) {
