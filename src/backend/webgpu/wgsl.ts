@@ -277,7 +277,8 @@ export function ropeCacheSource(H: number, Hkv: number, D: number, headNormEps?:
   const norm = headNormEps !== undefined;
   // Qwen3: the head's 1 / rms; every thread reads the head whole before any thread of the workgroup
   // rotates it in place
-  const headNorm = norm ? `var ss = 0.0;
+  const headNorm = norm ? `let g = select(${D}u, 0u, h < ${H}u);          // this head's gains: the q heads' or the k heads'
+  var ss = 0.0;
   for (var d = 0u; d < ${D}u; d++) { let v = qkv[o + d]; ss = ss + v * v; }
   let inv = 1.0 / sqrt(ss / ${f32(D)} + ${f32(headNormEps)});
   storageBarrier();` : "";
@@ -294,7 +295,6 @@ ${norm ? "@group(0) @binding(7) var<storage, read> norms: array<f32>;     // [2,
   let i = wg.y;
   if (i >= step.T) { return; }                        // a grid encoded for more rows than this forward has
   let o = i * ${Q}u + h * ${D}u;                      // the k heads' columns follow the q heads'
-  ${norm ? `let g = select(${D}u, 0u, h < ${H}u);          // this head's gain: the q heads' or the k heads'` : ""}
   ${headNorm}
   for (var j = t; j < ${half}u; j += ${threads}u) {
     let c = cosTable[positions[i] * ${half}u + j];
