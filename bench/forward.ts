@@ -16,7 +16,8 @@
  */
 import { KVCache } from "../src/model/cache.ts";
 import type { ModelConfig } from "../src/model/config.ts";
-import { startKernelThreads, type Params } from "../src/model/params.ts";
+import type { Params } from "../src/model/params.ts";
+import { startKernelThreads } from "../src/node/kernel-threads.ts";
 import { forward } from "../src/model/transformer.ts";
 import { argmax } from "../src/tensor/ops.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";

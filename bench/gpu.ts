@@ -26,7 +26,7 @@ import { AUTO_BLOCK_SIZES, autoBlockSize, formatBlockSizeChoice, measureCostCurv
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import type { ModelRunner } from "../src/model/runner.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { CACHE_POOL, DEFAULT_TILES, OTHER_KERNELS, tileFor, weightArrays, type MatrixName, type RandomSource, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";

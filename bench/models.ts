@@ -14,7 +14,8 @@
 import { existsSync } from "node:fs";
 import { datasetFor } from "../src/cli/commands/train.ts";
 import { mathEvalSet, mathPrompt } from "../src/data/math.ts";
-import { loadCheckpoint, type Checkpoint } from "../src/model/checkpoint.ts";
+import type { Checkpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { SPECIAL_TOKENS } from "../src/model/tokenizer.ts";
 
 /** The datasets the bench decodes. */

@@ -26,7 +26,7 @@ import { mathEvalSet, mathPrompt } from "../src/data/math.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { POOL_KINDS, type PoolKind } from "../src/decoding/recycling.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import type { Params } from "../src/model/params.ts";
 import { CharTokenizer, type Tokenizer } from "../src/model/tokenizer.ts";

@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 import type { Io } from "../src/cli/args.ts";
 import { tracedJacobi, traceSummary } from "../src/cli/commands/trace.ts";

@@ -20,9 +20,10 @@ import { join } from "node:path";
 import { mathDataset } from "../src/data/dataset.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
-import { firstMismatch, readTrajectories, writeTrajectories, type Trajectory } from "../src/decoding/trajectory.ts";
+import { firstMismatch, type Trajectory } from "../src/decoding/trajectory.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
+import { readTrajectories, writeTrajectories } from "../src/node/trajectory-file.ts";
 import { visibleText } from "../src/model/tokenizer.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { blockTargets, noiseRatio, selectState } from "../src/training/noise-schedule.ts";
 

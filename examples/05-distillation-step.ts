@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { mathDataset } from "../src/data/dataset.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { visibleText } from "../src/model/tokenizer.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { forward } from "../src/model/transformer.ts";
 import { backward, zeroGrad } from "../src/tensor/autograd.ts";
 import { Rng } from "../src/tensor/random.ts";

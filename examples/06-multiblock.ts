@@ -19,7 +19,7 @@ import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
 import { samplingDistribution } from "../src/decoding/sampling.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { SPECIAL_TOKENS } from "../src/model/tokenizer.ts";

@@ -18,7 +18,7 @@ import {
 } from "../src/decoding/block-size.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { cpuRunner, type ModelRunner } from "../src/model/runner.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "./helpers/cli.ts";
 import { mathDataset } from "../src/data/dataset.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 

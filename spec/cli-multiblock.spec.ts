@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "./helpers/cli.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { arSample } from "../src/decoding/sampling.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 
 const root = mkdtempSync(join(tmpdir(), "jf-cli-mr-"));
 const model = join(root, "tiny");

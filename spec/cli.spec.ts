@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cli } from "./helpers/cli.ts";
 import { COMMANDS } from "../src/cli/main.ts";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { CharTokenizer } from "../src/model/tokenizer.ts";
 import { decodeSafetensors } from "../src/model/safetensors.ts";
 import { forward } from "../src/model/transformer.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { arGreedyReference } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
-import { saveCheckpoint } from "../src/model/checkpoint.ts";
+import { saveCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, type Params } from "../src/model/params.ts";
 import { CharTokenizer } from "../src/model/tokenizer.ts";

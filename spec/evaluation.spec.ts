@@ -14,7 +14,7 @@ import { main } from "../src/cli/main.ts";
 import { mathDataset, type Dataset } from "../src/data/dataset.ts";
 import { codeDataset } from "../src/data/text.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { cli } from "./helpers/cli.ts";

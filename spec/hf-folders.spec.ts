@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { forward } from "../src/model/transformer.ts";
 
 /** What make.py records for one prompt. */

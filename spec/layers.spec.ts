@@ -1,7 +1,9 @@
 /**
  * The layer rule of the codebase: imports only go downward,
  * tensor <- model <- backend | decoding | training <- cli, and decoding and training never import each other
- * (trajectories cross between them as plain data). Above src/ sit the examples (the library only), the
+ * (trajectories cross between them as plain data). src/node/ holds what needs Node (files on disk, worker
+ * threads) for the layers below it, which run anywhere (spec/browser-core.spec.ts); training and the
+ * CLI use it. Above src/ sit the examples (the library only), the
  * benchmarks (the library and the CLI's argument parser) and the experiments (anything but the specs).
  * Nothing below imports what sits above it, and no file imports itself through a chain of others.
  * A new folder must be placed here explicitly.
@@ -10,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const LIBRARY = ["util", "tensor", "model", "backend", "data", "decoding", "training", "evaluation", "src/oracle.ts", "src/index.ts", "src/webgpu.ts"];
+const LIBRARY = ["util", "tensor", "model", "backend", "data", "decoding", "training", "evaluation", "node", "src/oracle.ts", "src/index.ts", "src/webgpu.ts"];
 
 /** Which places a file of each place may import (a place: a folder of src/, a root file of src/, or a top folder). */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -21,7 +23,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   backend: ["backend", "model", "tensor", "util"],
   data: ["data", "model", "tensor", "util"],
   decoding: ["decoding", "model", "tensor", "util"],
-  training: ["training", "data", "model", "tensor", "util"],
+  // Node's side of the layers below: checkpoint folders, trajectory files, kernel worker threads
+  node: ["node", "decoding", "model", "tensor", "util"],
+  // training saves and resumes checkpoint folders (node/checkpoint-folder.ts, which reaches no decoder)
+  training: ["training", "data", "model", "tensor", "util", "node"],
   // task evaluations take the decoder as a function, so they import neither decoding nor training
   evaluation: ["evaluation", "data", "model", "tensor", "util"],
   // the library's entry files gather the layers for users

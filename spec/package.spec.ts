@@ -61,7 +61,7 @@ describe("the npm package, packed and installed into a fresh project", () => {
       ["corpus/typescript-lib.json.br", "README.md", "LICENSE", "package.json"].includes(p);
     expect(paths.filter((p) => !allowed(p))).toEqual([]);
     for (const p of [...modelFiles, "corpus/typescript-lib.json.br", "LICENSE", "README.md", "bin/jacobi-forcing.js", "dist/index.js",
-      "dist/index.d.ts", "dist/index.d.ts.map", "dist/util/worker-bootstrap.mjs", "dist/tensor/kernel-worker.js",
+      "dist/index.d.ts", "dist/index.d.ts.map", "dist/util/worker-bootstrap.mjs", "dist/node/kernel-worker.js",
       "dist/training/gradient-worker.js", "dist/backend/webgpu/webgpu-worker.js"]) expect(paths, p).toContain(p);
     console.log(`packed: ${packed.size} bytes, ${packed.entryCount} files`);
     expect(packed.size).toBeLessThanOrEqual(5 * 1024 * 1024);

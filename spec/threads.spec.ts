@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KVCache } from "../src/model/cache.ts";
 import { headDim, PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams, namedParams, paramsFromNamed, type Params } from "../src/model/params.ts";
+import { startKernelWorker } from "../src/node/kernel-threads.ts";
 import { cpuRunner } from "../src/model/runner.ts";
 import { forward } from "../src/model/transformer.ts";
 import { linear, silu } from "../src/tensor/ops.ts";
@@ -29,7 +30,7 @@ let sharedWeights: readonly Tensor[];
 
 beforeAll(async () => {
   const named = namedParams(config, params);
-  pool = await KernelThreads.start(2, [...named.map(([, t]) => t), ...weights], {
+  pool = await KernelThreads.start(2, [...named.map(([, t]) => t), ...weights], startKernelWorker, {
     attention: { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config), maxKeys: config.maxPositions },
   });
   const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));

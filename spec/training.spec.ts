@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { mathDataset } from "../src/data/dataset.ts";
-import { loadCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { namedParams } from "../src/model/params.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import { adamwInit, adamwStep, clipGradNorm, learningRate } from "../src/training/optimizer.ts";

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import {
-  TrajectoryError, checkTrajectory, firstMismatch, formatTrajectories, parseTrajectories, parseTrajectoryFile, readTrajectories,
-  readTrajectoryFile, writeTrajectories, type TeacherRecord, type Trajectory,
+  TrajectoryError, checkTrajectory, firstMismatch, formatTrajectories, parseTrajectories, parseTrajectoryFile, type TeacherRecord, type Trajectory,
 } from "../src/decoding/trajectory.ts";
+import { readTrajectories, readTrajectoryFile, writeTrajectories } from "../src/node/trajectory-file.ts";
 import { PRESETS } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 

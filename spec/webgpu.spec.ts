@@ -23,7 +23,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { forward } from "../src/model/transformer.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
 import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";

@@ -66,3 +66,9 @@ export * from "./training/state.ts";
 
 // evaluation: task metrics with the decoder passed in
 export * from "./evaluation/tasks.ts";
+
+// Node only: checkpoint folders and trajectory files on disk, kernel threads on worker threads (the
+// layers above run anywhere: a page bundles them for the browser)
+export * from "./node/checkpoint-folder.ts";
+export * from "./node/trajectory-file.ts";
+export * from "./node/kernel-threads.ts";

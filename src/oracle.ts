@@ -35,7 +35,8 @@
  */
 import { commonPrefixLength } from "./util/sequences.ts";
 
-export { loadCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
+export type { Checkpoint } from "./model/checkpoint.ts";
+export { loadCheckpoint } from "./node/checkpoint-folder.ts";
 export { CheckpointError } from "./model/safetensors.ts";
 export type { ModelConfig } from "./model/config.ts";
 export type { Params } from "./model/params.ts";

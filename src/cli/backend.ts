@@ -10,7 +10,8 @@
  */
 import { WebGpuUnavailableError, webgpuRunner } from "../backend/webgpu/runner.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { startKernelThreads, type Params } from "../model/params.ts";
+import type { Params } from "../model/params.ts";
+import { startKernelThreads } from "../node/kernel-threads.ts";
 import { cpuRunner, type ModelRunner } from "../model/runner.ts";
 import type { KernelThreads } from "../tensor/threads.ts";
 import { CliError, type FlagSpec, type Flags } from "./args.ts";

@@ -15,18 +15,18 @@
  * Loading trusts nothing, as safetensors promises: the config is validated, every tensor the config
  * implies must be present once with its exact shape, nothing else may be in the files, and an index may
  * name only files of the folder itself. Every problem is a `CheckpointError`
- * naming the file, the tensor and what is wrong. Saving writes each file to a temporary name and then
- * renames it, so an interrupted save never leaves a half-written file under a real name.
+ * naming the file, the tensor and what is wrong.
+ *
+ * No file access here: {@link readCheckpoint} reads a folder through a {@link CheckpointSource}, the
+ * bytes of its files by name, so the same checks run on a folder on disk (`src/node/checkpoint-folder.ts`,
+ * which also saves), on files a browser fetched, or on a folder a user dropped onto a page.
  *
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
 import { Tensor } from "../tensor/tensor.ts";
-import { writeFileAtomic } from "../util/atomic-write.ts";
-import { ConfigError, fromHfConfig, toHfConfig, type ModelConfig } from "./config.ts";
-import { namedParams, paramSpecs, paramsFromNamed, type Params } from "./params.ts";
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { ConfigError, fromHfConfig, type ModelConfig } from "./config.ts";
+import { paramSpecs, paramsFromNamed, type Params } from "./params.ts";
+import { CheckpointError, decodeSafetensors } from "./safetensors.ts";
 import { readTokenizer } from "./hf-tokenizer.ts";
 import { TokenizerError, type Tokenizer } from "./tokenizer.ts";
 
@@ -47,41 +47,17 @@ export interface Checkpoint {
 }
 
 /**
- * Options of {@link saveCheckpoint}.
+ * A checkpoint folder as {@link readCheckpoint} sees it: its files by name, wherever they are.
  *
  * @category Checkpoints
  */
-export interface SaveOptions {
-  /** On-disk precision: F32 (default, what Hugging Face expects) or F64 (lossless for trained float64 weights). */
-  readonly dtype?: "F32" | "F64";
-  /** Extra string metadata stored in the safetensors header. */
-  readonly metadata?: Record<string, string>;
-}
-
-// ---------------------------------------------------------------- saving
-
-/**
- * Writes `config.json`, `model.safetensors` and (if any) the tokenizer's files into `dir`, each atomically.
- *
- * @example
- * ```ts
- * saveCheckpoint("out/tiny", { config: PRESETS.tiny, params: initParams(PRESETS.tiny, { seed: 0 }), tokenizer: CharTokenizer.ascii() });
- * ```
- * @category Checkpoints
- */
-export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: SaveOptions = {}): void {
-  const { config, params, tokenizer } = checkpoint;
-  if (tokenizer !== null && tokenizer.vocabSize > config.vocabSize) {
-    throw new CheckpointError(join(dir, "tokenizer.json"), `the tokenizer has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize}`);
-  }
-  mkdirSync(dir, { recursive: true });
-  const tensors = namedParams(config, params).map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
-  const metadata = { format: "pt", ...options.metadata };
-  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, { dtype: options.dtype ?? "F32", metadata }));
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(toHfConfig(config), null, 2) + "\n");
-  for (const [name, content] of Object.entries(tokenizer?.files() ?? {})) {
-    writeFileAtomic(join(dir, name), typeof content === "string" ? content : JSON.stringify(content, null, 2) + "\n");
-  }
+export interface CheckpointSource {
+  /** Where file `name` of the folder is, as error messages name it, e.g. `models/math-teacher/config.json`. */
+  path(name: string): string;
+  /** True when the folder has a file `name`. */
+  has(name: string): boolean;
+  /** The bytes of file `name`; throws a CheckpointError naming {@link CheckpointSource.path} when it cannot be read. */
+  read(name: string): Uint8Array;
 }
 
 // ---------------------------------------------------------------- loading
@@ -95,20 +71,18 @@ const INDEX = "model.safetensors.index.json";
  * which wins when both are there, as in transformers.
  * A shard must be a file of the folder itself: an index naming a path elsewhere is refused.
  */
-function weightFiles(dir: string): Map<string, Set<string> | null> {
-  const indexFile = join(dir, INDEX);
+function weightFiles(source: CheckpointSource): Map<string, Set<string> | null> {
   // transformers reads model.safetensors when it is there, whatever index lies beside it
-  if (!existsSync(indexFile) || existsSync(join(dir, "model.safetensors"))) return new Map([[join(dir, "model.safetensors"), null]]);
-  const map = (readJson(indexFile) as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== "object" || map === null || Array.isArray(map)) throw new CheckpointError(indexFile, `"weight_map" must be an object of tensor name to file name`);
+  if (!source.has(INDEX) || source.has("model.safetensors")) return new Map([["model.safetensors", null]]);
+  const map = (readJson(source, INDEX) as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== "object" || map === null || Array.isArray(map)) throw new CheckpointError(source.path(INDEX), `"weight_map" must be an object of tensor name to file name`);
   const files = new Map<string, Set<string>>();
   for (const [name, shard] of Object.entries(map)) {
-    if (typeof shard !== "string" || basename(shard) !== shard || shard === "." || shard === ".." || shard.includes("\\")) {
-      throw new CheckpointError(indexFile, `names ${JSON.stringify(shard)}, which is not a file of this folder`, name);
+    if (typeof shard !== "string" || shard.includes("/") || shard === "." || shard === ".." || shard.includes("\\")) {
+      throw new CheckpointError(source.path(INDEX), `names ${JSON.stringify(shard)}, which is not a file of this folder`, name);
     }
-    const path = join(dir, shard);
-    if (!files.has(path)) files.set(path, new Set());
-    files.get(path)!.add(name);
+    if (!files.has(shard)) files.set(shard, new Set());
+    files.get(shard)!.add(name);
   }
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
@@ -116,22 +90,18 @@ function weightFiles(dir: string): Map<string, Set<string> | null> {
 /** The files a tokenizer may be saved in; `tokenizer.json` is the one that must be there. */
 const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
 
-/** The bytes of `file`, or a CheckpointError saying why it cannot be read. */
-function readBytes(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new CheckpointError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+/** File `name` as UTF-8 text; a byte-order mark is kept (and JSON.parse then refuses it). */
+function readText(source: CheckpointSource, name: string): string {
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(source.read(name));
 }
 
-/** `file` parsed as JSON, or a CheckpointError. */
-function readJson(file: string): unknown {
-  const text = readBytes(file).toString("utf8");
+/** File `name` parsed as JSON, or a CheckpointError. */
+function readJson(source: CheckpointSource, name: string): unknown {
+  const text = readText(source, name);
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(source.path(name), `is not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -151,26 +121,26 @@ function reading<T>(file: string, read: () => T): T {
  * `model.safetensors.index.json`) — checking the config, every tensor's presence and shape, and the
  * tokenizer. Shards are read one at a time, so the file bytes of only one are held at once.
  *
+ * @param source - the folder's files (`loadCheckpoint` gives a folder on disk)
  * @throws CheckpointError naming the file, the tensor and the problem
  * @example
  * ```ts
- * const { config, params, tokenizer } = loadCheckpoint("models/math-teacher");
+ * const files = new Map([["config.json", configBytes], ["model.safetensors", weightBytes]]);
+ * const { config, tokenizer } = readCheckpoint({ path: (name) => `math-teacher/${name}`, has: (name) => files.has(name), read: (name) => files.get(name)! });
  * config.hiddenSize; // 64
+ * tokenizer;         // null: no tokenizer.json among the files
  * ```
  * @category Checkpoints
  */
-export function loadCheckpoint(dir: string): Checkpoint {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
-  }
-  const configFile = join(dir, "config.json");
-  const generationFile = join(dir, "generation_config.json");
-  const generation = existsSync(generationFile) ? readJson(generationFile) : undefined;
-  const config = reading(configFile, () => fromHfConfig(readJson(configFile), configFile, generation));
+export function readCheckpoint(source: CheckpointSource): Checkpoint {
+  const configFile = source.path("config.json");
+  const generation = source.has("generation_config.json") ? readJson(source, "generation_config.json") : undefined;
+  const config = reading(configFile, () => fromHfConfig(readJson(source, "config.json"), configFile, generation));
   const expected = new Map(paramSpecs(config).map((spec) => [spec.name, spec.shape]));
   const byName = new Map<string, Tensor>();
-  for (const [file, names] of weightFiles(dir)) {
-    const { tensors } = decodeSafetensors(readBytes(file), file);
+  for (const [shard, names] of weightFiles(source)) {
+    const file = source.path(shard);
+    const { tensors } = decodeSafetensors(source.read(shard), file);
     for (const [name, stored] of tensors) {
       const shape = expected.get(name);
       if (shape === undefined) throw new CheckpointError(file, "is not a weight of this config", name);
@@ -183,14 +153,14 @@ export function loadCheckpoint(dir: string): Checkpoint {
     }
   }
   const missing = [...expected.keys()].find((name) => !byName.has(name));
-  if (missing !== undefined) throw new CheckpointError(join(dir, existsSync(join(dir, "model.safetensors")) ? "model.safetensors" : INDEX), "is missing", missing);
+  if (missing !== undefined) throw new CheckpointError(source.path(source.has("model.safetensors") ? "model.safetensors" : INDEX), "is missing", missing);
   const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
 
-  const tokenizerFile = join(dir, "tokenizer.json");
+  const tokenizerFile = source.path("tokenizer.json");
   let tokenizer: Tokenizer | null = null;
-  if (existsSync(tokenizerFile)) {
-    const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => existsSync(join(dir, name)))
-      .map((name) => [name, name.endsWith(".json") ? readJson(join(dir, name)) : readBytes(join(dir, name)).toString("utf8")]));
+  if (source.has("tokenizer.json")) {
+    const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => source.has(name))
+      .map((name) => [name, name.endsWith(".json") ? readJson(source, name) : readText(source, name)]));
     tokenizer = reading(tokenizerFile, () => readTokenizer(files, tokenizerFile));
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);

@@ -15,7 +15,6 @@
  */
 import { Template } from "@huggingface/jinja";
 import { Tokenizer as HfLibrary, type Encoding } from "@huggingface/tokenizers";
-import { isDeepStrictEqual } from "node:util";
 import { CharTokenizer, TokenizerError, type Tokenizer } from "./tokenizer.ts";
 
 /** `tokenizer_config.json`, the fields read here (the rest is kept and saved back as it was). */
@@ -139,7 +138,7 @@ export function encodeChat(tokenizer: Tokenizer, chat: string | readonly { role:
 /**
  * The tokenizer of a folder's parsed tokenizer files: our old format (`"type": "char"`) and our
  * character tokenizer in Hugging Face's format (recognised by being exactly what {@link CharTokenizer}
- * writes) give a {@link CharTokenizer}, so training and traces work as before; anything else is a
+ * writes, key order included) give a {@link CharTokenizer}, so training and traces work as before; anything else is a
  * {@link HfTokenizer}.
  *
  * @param files - parsed files by name: `tokenizer.json`, optional `tokenizer_config.json` and `chat_template.jinja` (text)
@@ -161,7 +160,7 @@ export function readTokenizer(files: Readonly<Record<string, unknown>>, file: st
   const vocab = Object.entries((json.model.vocab ?? {}) as Record<string, number>).filter(([, id]) => id >= 3).sort((a, b) => a[1] - b[1]);
   try {
     const ours = new CharTokenizer(vocab.map(([token]) => token));
-    if (isDeepStrictEqual(ours.files(), files)) return ours;
+    if (JSON.stringify(ours.files()) === JSON.stringify(files)) return ours;  // exactly its files, key order included
   } catch {
     // not one code point per token: not ours
   }

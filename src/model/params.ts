@@ -13,7 +13,6 @@
  */
 import { Rng } from "../tensor/random.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { KernelThreads } from "../tensor/threads.ts";
 import { headDim, validateConfig, type ModelConfig } from "./config.ts";
 
 // ---------------------------------------------------------------- the weights
@@ -222,40 +221,4 @@ export function initParams(config: ModelConfig, options: InitOptions): Params {
     tensors.set(spec.name, t);
   }
   return paramsFromNamed(config, (name) => tensors.get(name) as Tensor);
-}
-
-/**
- * Weights in a kernel-thread pool's shared memory, and the pool.
- *
- * @category Model
- */
-export interface SharedParams {
-  /** The same weights, in the pool's shared arena: pass these with the pool to `forward` or `cpuRunner`. */
-  readonly params: Params;
-  /** The threads: `forward(config, params, tokens, { threads: pool })`; `await pool.close()` when done. */
-  readonly pool: KernelThreads;
-}
-
-/**
- * Starts `threads` kernel threads for inference on `params`: the weights are copied into the pool's
- * shared memory, and a `forward` given the returned params and the pool then splits its products, its
- * attention and its SiLU over the threads — bit-identical to one thread. A decoder uses them through
- * `cpuRunner(config, shared, pool)`. Close the pool when done.
- *
- * @param threads - threads that compute, the calling thread included
- * @example
- * ```ts
- * const { params: shared, pool } = await startKernelThreads(config, params, 2);
- * forward(config, shared, tokens, { threads: pool }); // same logits as forward(config, params, tokens), on two cores
- * await pool.close();
- * ```
- * @category Model
- */
-export async function startKernelThreads(config: ModelConfig, params: Params, threads: number): Promise<SharedParams> {
-  const named = namedParams(config, params);
-  const pool = await KernelThreads.start(threads, named.map(([, t]) => t), {
-    attention: { numHeads: config.numHeads, numKeyValueHeads: config.numKeyValueHeads, headDim: headDim(config), maxKeys: config.maxPositions },
-  });
-  const byName = new Map(named.map(([name], i) => [name, pool.tensors[i]]));
-  return { params: paramsFromNamed(config, (name) => byName.get(name)!), pool };
 }

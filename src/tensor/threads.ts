@@ -34,13 +34,14 @@
  * at start: use the returned tensors for inference; training updates its own weights in place and does
  * not use kernel threads (it has data-parallel workers, `src/training/parallel.ts`).
  *
- * Read next: `kernel-worker.ts` (the worker's loop), `kernels.ts` (`matmulTransposedKernel`).
+ * Who starts the workers is passed in ({@link StartKernelWorker}): this file only shares memory and
+ * hands out jobs, so it runs wherever `SharedArrayBuffer` and `Atomics` do. Node's worker threads are
+ * `src/node/kernel-threads.ts`.
+ *
+ * Read next: `src/node/kernel-worker.ts` (the worker's loop), `kernels.ts` (`matmulTransposedKernel`).
  *
  * @module
  */
-import { once } from "node:events";
-import type { Worker } from "node:worker_threads";
-import { spawnWorker } from "../util/workers.ts";
 import {
   attentionKernel, matmulTransposedKernel, type AttentionShape, type Visibility,
 } from "./kernels.ts";
@@ -279,11 +280,21 @@ export function waitForChange(words: Int32Array, index: number, seen: number, fa
 // ---------------------------------------------------------------- the pool
 
 /**
+ * Starts the worker of `init.index` on the pool's shared memory (it runs {@link runShare} on each job
+ * until {@link JOB_EXIT}). Resolves, once the worker is about to serve jobs, to a function that waits
+ * until the worker has ended (the pool calls it just before it posts the exit job); rejects if the
+ * worker failed to start.
+ *
+ * @category Threads
+ */
+export type StartKernelWorker = (init: KernelWorkerInit) => Promise<() => Promise<void>>;
+
+/**
  * Worker threads that share `linear`'s matrix products, attention and SiLU with the calling thread.
  *
  * @example
  * ```ts
- * const threads = await KernelThreads.start(2, [weight]);  // one worker + the calling thread
+ * const threads = await KernelThreads.start(2, [weight], startKernelWorker);  // one worker + the calling thread
  * const shared = threads.tensors[0];                        // same values, in shared memory
  * linear(x, shared, undefined, threads);                    // split over both threads, same bits as linear(x, weight)
  * await threads.close();
@@ -296,7 +307,8 @@ export class KernelThreads {
   private constructor(
     /** The weights given to {@link KernelThreads.start}, copied into the shared arena, in the same order. */
     readonly tensors: readonly Tensor[],
-    private readonly workers: readonly Worker[],
+    /** Per worker: wait until it has ended. */
+    private readonly workers: readonly (() => Promise<void>)[],
     private readonly memory: KernelMemory,
   ) {}
 
@@ -310,9 +322,12 @@ export class KernelThreads {
    *
    * @param threads - threads that compute a product, the calling thread included (1..17)
    * @param weights - the Linear weights to share, [N, K] each
+   * @param startWorker - starts one worker (Node's worker threads: `startKernelWorker`)
    * @param options - `attention`: also run attention of this shape (see {@link AttentionCapacity})
    */
-  static async start(threads: number, weights: readonly Tensor[], options: { readonly attention?: AttentionCapacity } = {}): Promise<KernelThreads> {
+  static async start(
+    threads: number, weights: readonly Tensor[], startWorker: StartKernelWorker, options: { readonly attention?: AttentionCapacity } = {},
+  ): Promise<KernelThreads> {
     if (!Number.isInteger(threads) || threads < 1 || threads > 17) {
       throw new RangeError(`KernelThreads.start: threads must be an integer in 1..17, got ${threads}`);
     }
@@ -332,13 +347,8 @@ export class KernelThreads {
       input: sharedF64(ROWS_PER_JOB * widest), output: sharedF64(ROWS_PER_JOB * tallest),
       attention: options.attention === undefined ? null : attentionScratch(options.attention),
     };
-    const workers = Array.from({ length: threads - 1 }, (_, index) =>
-      spawnWorker(new URL("./kernel-worker.ts", import.meta.url), { ...memory, index } satisfies KernelWorkerInit));
-    // Each worker says "ready" once it is about to enter its loop; until then it could miss nothing
-    // (it reads the counter first), but waiting keeps start-up errors here rather than in a forward
-    // (`once` rejects when the worker emits "error" first).
-    await Promise.all(workers.map((w) => once(w, "message")));
-    for (const w of workers) w.unref(); // an idle pool never keeps the process alive
+    // Waiting until each worker is about to serve jobs keeps start-up errors here rather than in a forward
+    const workers = await Promise.all(Array.from({ length: threads - 1 }, (_, index) => startWorker({ ...memory, index })));
     return new KernelThreads(tensors, workers, memory);
   }
 
@@ -436,10 +446,7 @@ export class KernelThreads {
 
   /** Ends the workers. The pool's tensors stay valid (single-threaded from then on). */
   async close(): Promise<void> {
-    const exited = this.workers.map((w) => new Promise<void>((resolve) => {
-      w.ref(); // keep the process alive until the worker has seen the exit job
-      w.once("exit", () => resolve());
-    }));
+    const exited = this.workers.map((untilEnded) => untilEnded());
     this.memory.control[CONTROL.KIND] = JOB_EXIT;
     Atomics.store(this.memory.control, CONTROL.SEQ, ++this.seq);
     Atomics.notify(this.memory.control, CONTROL.SEQ);

@@ -24,7 +24,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { saveCheckpoint } from "../model/checkpoint.ts";
+import { saveCheckpoint } from "../node/checkpoint-folder.ts";
 import { namedParams, paramSpecs, paramsFromNamed, type Params } from "../model/params.ts";
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type StoredTensor } from "../model/safetensors.ts";
 import { Rng, type RngState } from "../tensor/random.ts";

@@ -18,7 +18,8 @@
  */
 import type { Dataset, TrainingSequence } from "../data/dataset.ts";
 import { IGNORE } from "../data/dataset.ts";
-import { loadCheckpoint, type Checkpoint } from "../model/checkpoint.ts";
+import type { Checkpoint } from "../model/checkpoint.ts";
+import { loadCheckpoint } from "../node/checkpoint-folder.ts";
 import { toHfConfig, type ModelConfig } from "../model/config.ts";
 import { initParams, namedParams, type Params } from "../model/params.ts";
 import { forward } from "../model/transformer.ts";

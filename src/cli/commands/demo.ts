@@ -24,7 +24,7 @@ import type { DecodeStats } from "../../decoding/acceptance.ts";
 import { arGreedy } from "../../decoding/greedy.ts";
 import { jacobi } from "../../decoding/jacobi.ts";
 import { multiBlock } from "../../decoding/multiblock.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, visibleText, type Tokenizer } from "../../model/tokenizer.ts";

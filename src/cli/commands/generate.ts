@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
 import { encodeChat } from "../../model/hf-tokenizer.ts";
 import type { Tokenizer } from "../../model/tokenizer.ts";
 import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";

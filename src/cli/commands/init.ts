@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { PRESETS, type PresetName } from "../../model/config.ts";
-import { saveCheckpoint } from "../../model/checkpoint.ts";
+import { saveCheckpoint } from "../../node/checkpoint-folder.ts";
 import { initParams } from "../../model/params.ts";
 import { CharTokenizer } from "../../model/tokenizer.ts";
 import { CliError, type Command } from "../args.ts";

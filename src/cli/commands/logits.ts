@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
 import { forward } from "../../model/transformer.ts";
 import { argmax } from "../../tensor/ops.ts";
 import { parseIds, type Command } from "../args.ts";

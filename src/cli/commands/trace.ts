@@ -19,7 +19,7 @@
 import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
 import { jacobi } from "../../decoding/jacobi.ts";
 import type { JacobiOptions, JacobiResult } from "../../decoding/types.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { Params } from "../../model/params.ts";
 import { visibleText } from "../../model/tokenizer.ts";

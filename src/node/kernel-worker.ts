@@ -1,19 +1,19 @@
 /**
- * The worker thread of `threads.ts`: a loop that waits for the next job, computes its range (output
+ * The worker thread of `tensor/threads.ts`: a loop that waits for the next job, computes its range (output
  * columns of a product, or attention pairs) with the same kernel the calling thread runs, and signals
  * that it is done.
  *
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { CONTROL, JOB_EXIT, runShare, waitForChange, type KernelWorkerInit } from "./threads.ts";
+import { CONTROL, JOB_EXIT, runShare, waitForChange, type KernelWorkerInit } from "../tensor/threads.ts";
 
 /**
  * Runs in the worker: says "ready", then serves jobs until {@link JOB_EXIT}.
  *
  * @example
  * ```ts
- * // started by KernelThreads.start through spawnWorker; never called directly
+ * // started by startKernelWorker (kernel-threads.ts) through spawnWorker; never called directly
  * workerMain();
  * ```
  * @category Threads
