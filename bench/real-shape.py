@@ -4,6 +4,7 @@ Qwen2.5-7B's shape written by transformers itself, and what PyTorch does with it
     python3 bench/real-shape.py write DIR PROMPTS.json        # the folder (bf16, sharded) and three prompts
     python3 bench/real-shape.py torch DIR PROMPTS.json OUT.json   # generate, eager forwards, float32 greedy
     python3 bench/real-shape.py compiled DIR PROMPTS.json OUT.json
+    python3 bench/real-shape.py merge WORK RESULT.json   # WORK's write/ours/torch/compiled.json into one
 
 `REAL_SHAPE=small` in the environment writes a small model of the same family instead (a try-out).
 
@@ -174,5 +175,46 @@ def measure(folder, prompts_path, out_path):
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("Tokens")}))
 
 
+def merge(work, out_path):
+    """The result file: our bench's JSON (`ours.json`, from `npm run bench:gpu -- --hf`) beside PyTorch's."""
+    read = lambda name: json.load(open(os.path.join(work, name)))
+    ours, theirs, written = read("ours.json"), read("torch.json"), read("write.json")
+    try:
+        compiled_run = read("compiled.json")
+    except (OSError, ValueError) as e:
+        compiled_run = {"compiledT1Ms": None, "compiledError": str(e)}
+    reference = theirs["float32Tokens"]
+    result = {
+        "date": ours.get("date"), "card": theirs["card"], "adapter": ours.get("adapter"),
+        "copyBandwidthGBs": ours["copyBandwidthGBs"],
+        "identicalTokens": ours["ar"]["tokens"] == reference,
+        "identicalPerPrompt": [a == b for a, b in zip(ours["ar"]["tokens"], reference)],
+        "jacobiIdenticalToAr": ours["jacobi"]["identicalTokens"],
+        "float32SmallestTop2Gap": theirs["float32SmallestTop2Gap"],
+        "bf16GenerateEqualsFloat32": theirs["bf16Tokens"] == reference,
+        "model": {"architecture": ours["model"]["architecture"], "parameters": ours["model"]["parameters"],
+                  "dtype": ours["model"]["dtype"], "writeSeconds": written["writeSeconds"]},
+        "ours": {"loadSeconds": ours["loadSeconds"], "peakHostBytes": ours["peakHostBytes"],
+                 "weightBytesOnGpu": ours["weightBytesOnGpu"], "t1Ms": ours["t1Ms"], "t16Ms": ours["t16Ms"],
+                 "t64Ms": ours["t64Ms"], "streamFloorMs": ours["streamFloorMs"],
+                 "t1OverStreamFloor": ours["t1Ms"] / ours["streamFloorMs"],
+                 "t16OverT1": ours["t16Ms"] / ours["t1Ms"], "t64OverT1": ours["t64Ms"] / ours["t1Ms"],
+                 "arTokensPerSecond": ours["ar"]["tokensPerSecond"],
+                 "jacobi": {k: v for k, v in ours["jacobi"].items() if k != "tokens"}},
+        "pytorch": {"torch": theirs["torch"], "transformers": theirs["transformers"],
+                    "generateTokensPerSecond": theirs["generateTokensPerSecond"], "eagerT1Ms": theirs["eagerT1Ms"],
+                    "eagerT16Ms": theirs["eagerT16Ms"], "eagerT64Ms": theirs["eagerT64Ms"],
+                    "compiledT1Ms": compiled_run.get("compiledT1Ms"),
+                    "compileWarmupSeconds": compiled_run.get("compileWarmupSeconds"),
+                    **({"compiledError": compiled_run["compiledError"]} if "compiledError" in compiled_run else {}),
+                    "loadSeconds": theirs["loadSeconds"]},
+        "prompts": ours["prompts"], "arTokens": ours["ar"]["tokens"], "float32Tokens": reference,
+        "oursBench": {k: v for k, v in ours.items() if k not in ("ar", "jacobi", "prompts")},
+    }
+    with open(out_path, "w") as f:
+        json.dump(result, f, indent=1)
+    print(json.dumps({k: result[k] for k in ("card", "identicalTokens", "ours", "pytorch")}, indent=1))
+
+
 if __name__ == "__main__":
-    {"write": write, "torch": measure, "compiled": compiled}[sys.argv[1]](*sys.argv[2:])
+    {"write": write, "torch": measure, "compiled": compiled, "merge": merge}[sys.argv[1]](*sys.argv[2:])
