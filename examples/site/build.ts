@@ -67,11 +67,11 @@ export async function buildSite(options: SiteOptions = {}): Promise<string> {
  * The narrative docs name each other in plain text and code (`jacobi.md`, `docs/ALGORITHM.md`); typedoc
  * renders a bare `x.md` as a link to the web site http://x.md. Point both at the rendered page.
  */
-function linkDocuments(api: string): void {
+export function linkDocuments(api: string): void {
   const documents = readdirSync(join(api, "documents")).filter((f) => f.endsWith(".html")).map((f) => f.slice(0, -5));
   const pages = [join(api, "index.html"), ...documents.map((d) => join(api, "documents", `${d}.html`))];
   for (const page of pages) {
-    const prefix = page.endsWith(join("api", "index.html")) ? "documents/" : "";
+    const prefix = page === join(api, "index.html") ? "documents/" : "";
     let html = readFileSync(page, "utf8");
     for (const d of documents) {
       html = html.replaceAll(`href="http://${d}.md"`, `href="${prefix}${d}.html"`)

@@ -154,7 +154,8 @@ interface Panel {
 
 let panels: Panel[] = [];
 let shownBlock = 0, frame = 0, timer: number | undefined;
-const speed = (): number => Number(new URLSearchParams(location.search).get("speed") ?? 700);
+/** Milliseconds per animation step: the deep link's `speed` (read once: the page rewrites its query), default 700. */
+const STEP_MS = Number(new URLSearchParams(location.search).get("speed") ?? 700);
 
 function blockRows(panel: Panel, block: number): TracedRow[] {
   return panel.rows.filter((r) => r.block === block);
@@ -196,7 +197,7 @@ function longest(): number {
 /** Plays the shown block from its first iteration, one iteration per step; resolves when all are shown. */
 function play(): Promise<void> {
   window.clearInterval(timer);
-  frame = speed() <= 0 ? longest() : 1;
+  frame = STEP_MS <= 0 ? longest() : 1;
   drawPanels();
   $("animation").dataset.playing = "true";
   return new Promise((resolve) => {
@@ -206,7 +207,7 @@ function play(): Promise<void> {
       frame++;
       drawPanels();
       if (frame >= longest()) finish();
-    }, speed());
+    }, STEP_MS);
   });
 }
 
