@@ -3,8 +3,10 @@
  *
  * ```text
  * index.html, style.css        the page (examples/site/)
- * page.js, decode-worker.js    its two scripts, bundled by esbuild for the browser from the library's
- *                              core (tensor, model, decoding: no Node inside, spec/browser-core.spec.ts)
+ * page.js, decode-worker.js    its scripts, bundled by esbuild for the browser from the library's core
+ *                              (tensor, model, decoding: no Node inside, spec/browser-core.spec.ts);
+ * webgpu-worker.js             and the WebGPU backend's GPU worker, with the backend's few Node seams
+ *                              (worker threads, Dawn) replaced by their browser equivalents (shims/)
  * models/                      the four shipped models (SHIPPED_MODELS) and index.json listing them
  * api/                         the API reference (typedoc), with the narrative docs of docs/ rendered
  *                              beside it in api/documents/, their links to each other pointing at the pages
@@ -18,13 +20,28 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { SHIPPED_MODELS } from "../../src/cli/shipped-models.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const here = import.meta.dirname;
 /** The files of a model folder the page reads (a shipped folder also holds logs and loss curves: left out). */
 const MODEL_FILES = ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"];
+
+/**
+ * The WebGPU backend (`src/backend/webgpu/runner.ts`, `worker.ts`) runs in Node on worker threads and Dawn;
+ * in the page, the same code runs on Web Workers and `navigator.gpu` through these stand-ins.
+ */
+const SHIMS: Record<string, string> = {
+  "node:worker_threads": "worker-threads.ts", webgpu: "webgpu.ts", "node:path": "node-path.ts",
+  "node:fs": "node-unavailable.ts", "node:url": "node-unavailable.ts",
+};
+const shims: Plugin = {
+  name: "browser-shims",
+  setup(b) {
+    b.onResolve({ filter: /^(node:(worker_threads|path|fs|url)|webgpu)$/ }, (args) => ({ path: join(here, "shims", SHIMS[args.path]) }));
+  },
+};
 
 /** Options of {@link buildSite}. */
 export interface SiteOptions {
@@ -41,8 +58,12 @@ export async function buildSite(options: SiteOptions = {}): Promise<string> {
   mkdirSync(out, { recursive: true });
 
   await build({
-    entryPoints: { page: join(here, "page.ts"), "decode-worker": join(here, "decode-worker.ts") },
+    entryPoints: {
+      page: join(here, "page.ts"), "decode-worker": join(here, "decode-worker.ts"),
+      "webgpu-worker": join(root, "src", "backend", "webgpu", "webgpu-worker.ts"),
+    },
     bundle: true, platform: "browser", format: "esm", target: "es2022", outdir: out, sourcemap: true, logLevel: "warning",
+    plugins: [shims], external: ["esbuild"],               // the runner imports esbuild only to build its worker from sources
   });
   for (const file of ["index.html", "style.css"]) copyFileSync(join(here, file), join(out, file));
 

@@ -2,14 +2,24 @@
 /**
  * The page's decoding worker: loads models (the site's shipped folders by fetch, or a folder the user
  * dropped, as bytes) with the library's own checks (`readCheckpoint`), and decodes on the pure-TypeScript
- * CPU core. It runs off the page's thread, so a long decode never freezes the page.
+ * CPU core or on the WebGPU backend. It runs off the page's thread, so a long decode never freezes the page.
+ *
+ * WebGPU: the decoders are synchronous and a GPU answers through promises, so the backend's runner starts
+ * a second worker that owns the GPU and blocks this one in `Atomics.wait` on shared memory until each
+ * forward is done — the very runner the CLI uses, on Web Workers instead of Node's threads
+ * (`shims/worker-threads.ts`). Shared memory needs a cross-origin isolated page (COOP and COEP headers,
+ * which `npm run site:serve` sends).
  */
+import { webgpuRunner } from "../../src/backend/webgpu/runner.ts";
 import { readCheckpoint, type Checkpoint } from "../../src/model/checkpoint.ts";
+import type { ModelRunner } from "../../src/model/runner.ts";
 import { CheckpointError } from "../../src/model/safetensors.ts";
 import { decode, traceJacobi } from "./decode.ts";
-import type { ModelInfo, ModelSource, Reply, Request } from "./protocol.ts";
+import type { Backend, ModelInfo, ModelSource, Reply, Request } from "./protocol.ts";
 
 const models = new Map<string, Checkpoint>();
+/** Each model's WebGPU runner, once started, with the adapter it runs on. */
+const gpuRunners = new Map<string, { runner: ModelRunner; adapter: string }>();
 
 /** The files of a shipped model, as `models/index.json` lists them. */
 async function shippedFiles(name: string): Promise<Map<string, Uint8Array>> {
@@ -47,10 +57,30 @@ function loaded(name: string): Checkpoint {
   return model;
 }
 
+/** Starts the model's WebGPU backend (once); resolves to its adapter, or rejects saying why it cannot run. */
+async function startGpu(name: string): Promise<string> {
+  const known = gpuRunners.get(name);
+  if (known !== undefined) return known.adapter;
+  if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated (no COOP and COEP headers), so it cannot share memory with a GPU worker");
+  const model = loaded(name);
+  const runner = await webgpuRunner(model.config, model.params);
+  gpuRunners.set(name, { runner, adapter: runner.adapter });
+  return runner.adapter;
+}
+
+/** The runner of `backend` for a model; undefined for the CPU (the decoders' default). */
+function runnerFor(name: string, backend: Backend): ModelRunner | undefined {
+  if (backend === "cpu") return undefined;
+  const gpu = gpuRunners.get(name);
+  if (gpu === undefined) throw new Error(`model "${name}" has no WebGPU backend started`);
+  return gpu.runner;
+}
+
 async function answer(request: Request): Promise<unknown> {
   if (request.type === "load") return load(request.model);
-  if (request.type === "decode") return decode(loaded(request.model), request.request);
-  return traceJacobi(loaded(request.model), request.request);
+  if (request.type === "gpu") return startGpu(request.model);
+  if (request.type === "decode") return decode(loaded(request.model), request.request, runnerFor(request.model, request.backend));
+  return traceJacobi(loaded(request.model), request.request, runnerFor(request.model, request.backend));
 }
 
 self.addEventListener("message", (event: MessageEvent<Request>) => {

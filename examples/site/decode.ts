@@ -4,8 +4,8 @@
  * time it, and record every Jacobi iteration as `jacobi-forcing trace` does (`traceRow`, `traceMarks`:
  * one rule for the text trace, the picture and the page).
  *
- * No DOM and no worker API here: plain functions over a checkpoint, so the page's worker and Node run
- * the same code.
+ * No DOM and no worker API here: plain functions over a checkpoint and the runner its forwards run on
+ * (the CPU one, or the WebGPU backend's), so the page's worker and Node run the same code.
  */
 import { traceMarks, traceRow, type TraceMark, type TraceRow } from "../../src/cli/trace.ts";
 import { arGreedy } from "../../src/decoding/greedy.ts";
@@ -13,6 +13,7 @@ import { jacobi } from "../../src/decoding/jacobi.ts";
 import { multiBlock } from "../../src/decoding/multiblock.ts";
 import type { DecodeStats } from "../../src/decoding/acceptance.ts";
 import type { Checkpoint } from "../../src/model/checkpoint.ts";
+import { cpuRunner, type ModelRunner } from "../../src/model/runner.ts";
 import { tokenLabel } from "../../src/model/tokenizer.ts";
 
 /** The decoding methods, by their `--method` names. */
@@ -38,8 +39,8 @@ export type PageStats = DecodeStats & {
   readonly milliseconds: number;
   /** committedTokens per second of wall-clock time. */
   readonly tokensPerSecond: number;
-  /** The backend that ran the forwards. */
-  readonly backend: "cpu";
+  /** The backend that ran the forwards: "cpu" or "webgpu". */
+  readonly backend: string;
 };
 
 /** What a decode gives back: `#result`'s `data-json` is `{tokens, text, stats}` of one of these. */
@@ -68,25 +69,25 @@ export function promptTokens(model: Checkpoint, prompt: string): number[] {
   return model.tokenizer.encodePrompt(prompt);
 }
 
-/** Decodes one request, timed. */
-export function decode(model: Checkpoint, request: DecodeRequest): Decoded {
+/** Decodes one request on `runner` (default the CPU), timed. */
+export function decode(model: Checkpoint, request: DecodeRequest, runner: ModelRunner = cpuRunner(model.config, model.params)): Decoded {
   const { config, params, tokenizer } = model;
   const prompt = promptTokens(model, request.prompt);
-  const stop = { maxNewTokens: request.maxNewTokens };
+  const stop = { maxNewTokens: request.maxNewTokens, runner };
   const start = performance.now();
   const result = request.method === "ar" ? arGreedy(config, params, prompt, stop)
     : request.method === "jacobi" ? jacobi(config, params, prompt, { ...stop, blockSize: request.blockSize })
     : multiBlock(config, params, prompt, { ...stop, blockSize: request.blockSize });
   const milliseconds = performance.now() - start;
-  const stats = { ...result.stats, milliseconds, tokensPerSecond: result.stats.committedTokens / (milliseconds / 1000), backend: "cpu" as const };
+  const stats = { ...result.stats, milliseconds, tokensPerSecond: result.stats.committedTokens / (milliseconds / 1000), backend: runner.backend };
   return { promptTokens: prompt, tokens: result.tokens, text: tokenizer === null ? null : tokenizer.decode(result.tokens), stats };
 }
 
-/** Every Jacobi iteration of every block of a greedy Jacobi decode, as `trace` records and marks them. */
-export function traceJacobi(model: Checkpoint, request: Omit<DecodeRequest, "method">): TracedRow[] {
+/** Every Jacobi iteration of every block of a greedy Jacobi decode on `runner`, as `trace` records and marks them. */
+export function traceJacobi(model: Checkpoint, request: Omit<DecodeRequest, "method">, runner: ModelRunner = cpuRunner(model.config, model.params)): TracedRow[] {
   const rows: TraceRow[] = [];
   jacobi(model.config, model.params, promptTokens(model, request.prompt), {
-    maxNewTokens: request.maxNewTokens, blockSize: request.blockSize, onIteration: (step) => rows.push(traceRow(step)),
+    maxNewTokens: request.maxNewTokens, blockSize: request.blockSize, runner, onIteration: (step) => rows.push(traceRow(step)),
   });
   const marks = traceMarks(rows);
   return rows.map((row, r) => ({ ...row, labels: row.state.map((t) => tokenLabel(t, model.tokenizer)), marks: marks[r] }));

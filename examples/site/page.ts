@@ -10,7 +10,7 @@
  * is `done` (or `error`, with the message in `data-error`).
  */
 import type { Decoded, Method, TracedRow } from "./decode.ts";
-import type { Answers, ModelInfo, ModelSource, Reply, Request } from "./protocol.ts";
+import type { Answers, Backend, ModelInfo, ModelSource, Reply, Request } from "./protocol.ts";
 
 // ---------------------------------------------------------------- the worker
 
@@ -231,44 +231,63 @@ function settings(): { model: string; prompt: string; method: Method; block: num
 }
 
 /** Says which backend runs, and why when it is not the one asked for. */
-function describeBackend(asked: string): void {
+function describeBackend(backend: Backend, text: string): void {
   const note = $("backend-note");
-  note.textContent = asked === "webgpu"
-    ? `Running on the CPU: WebGPU is not available in this version of the page (${"gpu" in navigator ? "this browser offers the WebGPU API, but the page's decoder does not use it yet" : "this browser does not offer WebGPU either"}). The CPU path gives the same tokens.`
-    : "Running on the CPU: the library's pure-TypeScript core, in a Web Worker, so the page stays responsive.";
-  note.dataset.backend = "cpu";
+  note.textContent = text;
+  note.dataset.backend = backend;
+}
+
+const CPU_NOTE = "Running on the CPU: the library's pure-TypeScript core, in a Web Worker, so the page stays responsive.";
+
+/**
+ * The backend the run will use: WebGPU when asked for and it starts for every model of the run (the
+ * backend's own runner, in the decode worker), else the CPU, saying why.
+ */
+async function chooseBackend(asked: string, names: readonly string[]): Promise<Backend> {
+  if (asked !== "webgpu") {
+    describeBackend("cpu", CPU_NOTE);
+    return "cpu";
+  }
+  status.textContent = "starting WebGPU …";
+  try {
+    const adapters = await Promise.all(names.map((name) => call<Extract<Request, { type: "gpu" }>>({ type: "gpu", model: name })));
+    describeBackend("webgpu", `Running on WebGPU (adapter: ${adapters[0] || "unnamed"}): the library's float32 WGSL kernels, driven by a GPU worker beside the decode worker.`);
+    return "webgpu";
+  } catch (error) {
+    describeBackend("cpu", `Running on the CPU: WebGPU could not start (${error instanceof Error ? error.message : String(error)}). The CPU path gives the same tokens.`);
+    return "cpu";
+  }
 }
 
 async function run(): Promise<void> {
   const s = settings();
   runButton.disabled = true;
   result.dataset.state = "running";
-  describeBackend(s.backend);
   const query = new URLSearchParams({ model: s.model, prompt: s.prompt, method: s.method, block: String(s.block), backend: s.backend, max: String(s.max) });
   if (taskOf(s.model) !== undefined) history.replaceState(null, "", `?${query}`);
   try {
+    const task = taskOf(s.model);
+    const pair = task === undefined ? [{ name: s.model, role: "your model" }]
+      : [{ name: task.teacher, role: "AR-trained teacher" }, { name: task.jf, role: "Jacobi Forcing student" }];
     status.textContent = `loading ${s.model} …`;
     const info = await ensureLoaded(s.model);
+    for (const p of pair) await ensureLoaded(p.name);
     $("model-info").textContent = info.summary;
+    const backend = await chooseBackend(s.backend, [...new Set([s.model, ...pair.map((p) => p.name)])]);
     const body = $("methods").querySelector("tbody")!;
     body.replaceChildren();
     const results = new Map<Method, Decoded>();
     for (const m of METHODS) {
       status.textContent = `decoding with ${m.label} …`;
-      const decoded = await call<Extract<Request, { type: "decode" }>>({ type: "decode", model: s.model, request: { prompt: s.prompt, method: m.method, blockSize: s.block, maxNewTokens: s.max } });
+      const decoded = await call<Extract<Request, { type: "decode" }>>({ type: "decode", model: s.model, backend, request: { prompt: s.prompt, method: m.method, blockSize: s.block, maxNewTokens: s.max } });
       results.set(m.method, decoded);
       body.append(methodRow(m.label, m.what, decoded, results.get("ar")!));
     }
     $("prompt-tokens").textContent = `prompt: ${results.get("ar")!.promptTokens.length} tokens; block size n = ${s.block}; at most ${s.max} new tokens`;
 
-    const task = taskOf(s.model);
-    const pair = task === undefined ? [{ name: s.model, role: "your model" }]
-      : [{ name: task.teacher, role: "AR-trained teacher" }, { name: task.jf, role: "Jacobi Forcing student" }];
     status.textContent = "recording every Jacobi iteration …";
-    const traces = await Promise.all(pair.map(async (p) => {
-      await ensureLoaded(p.name);
-      return call<Extract<Request, { type: "trace" }>>({ type: "trace", model: p.name, request: { prompt: s.prompt, blockSize: s.block, maxNewTokens: s.max } });
-    }));
+    const traces = await Promise.all(pair.map((p) =>
+      call<Extract<Request, { type: "trace" }>>({ type: "trace", model: p.name, backend, request: { prompt: s.prompt, blockSize: s.block, maxNewTokens: s.max } })));
     const holder = $("pair");
     panels = pair.map((p, i) => ({ title: p.name, role: p.role, rows: traces[i], element: element("div", "", "panel") }));
     panels.forEach((p, i) => { p.element.id = `trace-${i}`; p.element.dataset.model = p.title; });
@@ -310,7 +329,7 @@ async function start(): Promise<void> {
   blockInput.value = params.get("block") ?? "16";
   maxInput.value = params.get("max") ?? "64";
   backendSelect.value = params.get("backend") ?? "cpu";
-  describeBackend(backendSelect.value);
+  describeBackend("cpu", backendSelect.value === "webgpu" ? "WebGPU starts when you press Decode (the CPU runs if it cannot)." : CPU_NOTE);
   examples();
   modelSelect.addEventListener("change", () => {
     examples();

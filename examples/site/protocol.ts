@@ -17,16 +17,22 @@ export interface ModelInfo {
   readonly summary: string;
 }
 
+/** The backend a decode runs on: the CPU core, or the WebGPU backend once `gpu` has started it for the model. */
+export type Backend = "cpu" | "webgpu";
+
 /** What the page asks. */
 export type Request =
   | { readonly id: number; readonly type: "load"; readonly model: ModelSource }
-  | { readonly id: number; readonly type: "decode"; readonly model: string; readonly request: DecodeRequest }
-  | { readonly id: number; readonly type: "trace"; readonly model: string; readonly request: Omit<DecodeRequest, "method"> };
+  | { readonly id: number; readonly type: "gpu"; readonly model: string }
+  | { readonly id: number; readonly type: "decode"; readonly model: string; readonly backend: Backend; readonly request: DecodeRequest }
+  | { readonly id: number; readonly type: "trace"; readonly model: string; readonly backend: Backend; readonly request: Omit<DecodeRequest, "method"> };
 
 /** What each request type answers. */
 export interface Answers {
   /** The loaded model. */
   readonly load: ModelInfo;
+  /** The GPU adapter the model's WebGPU backend runs on. */
+  readonly gpu: string;
   /** The decode. */
   readonly decode: Decoded;
   /** Every Jacobi iteration. */
