@@ -15,9 +15,9 @@
  * two cores, too slow for all six. Where Chromium offers no adapter, the page must say why it runs on the
  * CPU, with the same tokens, and the spec says so.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import puppeteer, { type Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tracedJacobi } from "../src/cli/commands/trace.ts";
@@ -144,6 +144,46 @@ describe("the page in headless Chromium", () => {
       });
     }
   }
+
+  it.runIf(found)("a model folder of the user's own (math-teacher's files, chosen with the folder picker) decodes as generate does", async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), "jf-site-folder-")), "my-model");
+    mkdirSync(folder);
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(root, "models", "math-teacher", f), join(folder, f));
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto(`${server.url}?speed=50`);                         // no model in the link: nothing runs on load
+    await page.waitForFunction(() => document.querySelectorAll("#model option").length > 0);
+    const input = (await page.$("input#folder"))!;
+    await input.uploadFile(folder);                                     // a folder input takes the folder itself
+    await page.waitForFunction(() => (document.getElementById("model") as HTMLSelectElement).value === "my-model (your folder)");
+    await page.evaluate((prompt, block, max) => {
+      (document.getElementById("prompt") as HTMLTextAreaElement).value = prompt;
+      (document.getElementById("block") as HTMLInputElement).value = String(block);
+      (document.getElementById("max") as HTMLInputElement).value = String(max);
+      document.getElementById("run")!.click();
+    }, PROMPTS["math-jf"], BLOCK, MAX);
+    await page.waitForFunction(() => ["done", "error"].includes(document.getElementById("result")!.dataset.state!), { timeout: 600_000 });
+    const read = await page.evaluate(() => ({
+      state: document.getElementById("result")!.dataset.state, error: document.getElementById("result")!.dataset.error,
+      result: JSON.parse(document.getElementById("result")!.dataset.json ?? "null"),
+      panels: [...document.querySelectorAll<HTMLElement>("#pair .panel")].map((p) => p.dataset.model),
+    }));
+    await page.waitForFunction(() => document.getElementById("animation")!.dataset.playing === "false", { timeout: 600_000 });
+    await page.screenshot({ path: join(shots, "your-folder-jacobi-cpu.png"), fullPage: true });
+    await page.close();
+    rmSync(dirname(folder), { recursive: true, force: true });
+    const run = await cli("generate", "--model", join(root, "models", "math-teacher"), "--prompt", PROMPTS["math-jf"], "--method", "jacobi",
+      "--block-size", String(BLOCK), "--max-new-tokens", String(MAX), "--json");
+    const expected = JSON.parse(run.out);
+    expect(errors).toEqual([]);
+    expect([read.state, read.error]).toEqual(["done", undefined]);
+    expect(read.result.tokens).toEqual(expected.tokens);
+    expect(read.result.stats.forwards).toBe(expected.stats.forwards);
+    expect(read.panels).toEqual(["my-model (your folder)"]);
+  });
 
   it.runIf(found)("backend=webgpu, math-jf, Jacobi: on Chromium's WebGPU where it offers an adapter, else on the CPU saying why", async () => {
     const page = await open("math-jf", "jacobi", "webgpu");

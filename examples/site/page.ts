@@ -43,6 +43,8 @@ const modelSelect = $<HTMLSelectElement>("model"), promptInput = $<HTMLTextAreaE
 const methodSelect = $<HTMLSelectElement>("method"), blockInput = $<HTMLInputElement>("block");
 const maxInput = $<HTMLInputElement>("max"), backendSelect = $<HTMLSelectElement>("backend");
 const runButton = $<HTMLButtonElement>("run"), status = $("status"), result = $("result");
+/** The page's words on the teacher beside its student, for a run of a shipped pair. */
+const PAIR_EXPLAIN = $("pair-explain").textContent ?? "";
 
 /** One line of text in a new element. */
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, text = "", className = ""): HTMLElementTagNameMap[K] {
@@ -97,14 +99,15 @@ async function ensureLoaded(name: string): Promise<ModelInfo> {
   return info;
 }
 
-/** A dropped or chosen folder: its top-level files by name (sub-folders are ignored). */
-async function takeFolder(files: readonly File[], name: string): Promise<void> {
+/** A dropped or chosen folder: its top-level files by name (sub-folders are ignored), as the model "`folder` (your folder)". */
+async function takeFolder(files: readonly File[], folder: string): Promise<void> {
+  const name = `${folder} (your folder)`;
   const wanted = files.filter((f) => /\.(json|safetensors|jinja)$/.test(f.name));
   if (!wanted.some((f) => f.name === "config.json")) throw new Error(`${name}: no config.json at the top of the folder`);
   const contents = await Promise.all(wanted.map(async (f) => [f.name, await f.arrayBuffer()] as const));
   dropped = { name, files: Object.fromEntries(contents) };
   loadedModels.delete(name);
-  if (![...modelSelect.options].some((o) => o.value === name)) modelSelect.append(new Option(`${name} — your folder`, name));
+  if (![...modelSelect.options].some((o) => o.value === name)) modelSelect.append(new Option(name, name));
   modelSelect.value = name;
   status.textContent = `${name}: ${wanted.length} files ready; press Decode`;
 }
@@ -288,6 +291,9 @@ async function run(): Promise<void> {
     status.textContent = "recording every Jacobi iteration …";
     const traces = await Promise.all(pair.map((p) =>
       call<Extract<Request, { type: "trace" }>>({ type: "trace", model: p.name, backend, request: { prompt: s.prompt, blockSize: s.block, maxNewTokens: s.max } })));
+    $("pair-explain").textContent = task !== undefined ? PAIR_EXPLAIN
+      : "Your model has no teacher or student beside it here: watch how many tokens settle per pass. "
+        + "A model trained only on the next token accepts about one per pass; a Jacobi Forcing model, several.";
     const holder = $("pair");
     panels = pair.map((p, i) => ({ title: p.name, role: p.role, rows: traces[i], element: element("div", "", "panel") }));
     panels.forEach((p, i) => { p.element.id = `trace-${i}`; p.element.dataset.model = p.title; });
@@ -298,6 +304,7 @@ async function run(): Promise<void> {
     const chosen = results.get(s.method)!;
     result.dataset.json = JSON.stringify({ tokens: chosen.tokens, text: chosen.text, stats: chosen.stats });
     result.dataset.state = "done";
+    runButton.disabled = false;
     await play();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -339,10 +346,11 @@ async function start(): Promise<void> {
   runButton.addEventListener("click", () => void run());
   $("replay").addEventListener("click", () => void play());
   $("folder").addEventListener("change", (event) => {
+    // a folder picker names each file folder/name (folder/sub/name below it); a plain file list, just name
     const files = [...((event.target as HTMLInputElement).files ?? [])];
-    const top = files.filter((f) => f.webkitRelativePath.split("/").length === 2);
-    const name = files[0]?.webkitRelativePath.split("/")[0] ?? "folder";
-    takeFolder(top, name).catch((e: Error) => { status.textContent = e.message; });
+    const path = (f: File): string[] => (f.webkitRelativePath || f.name).split("/");
+    const name = files.length > 0 && path(files[0]).length > 1 ? path(files[0])[0] : "model";
+    takeFolder(files.filter((f) => path(f).length <= 2), name).catch((e: Error) => { status.textContent = e.message; });
   });
   const drop = $("drop");
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
