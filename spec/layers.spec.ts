@@ -36,6 +36,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ["cli", ...LIBRARY],
   // a user's story: the library, as an installed package would give it
   examples: ["examples", ...LIBRARY],
+  // the page (npm run site): the library, and the CLI's trace rows and marks (one rule for the text trace,
+  // the picture and the page) and its list of shipped models
+  "examples/site": ["examples/site", "cli", ...LIBRARY],
   // the benchmarks a user runs: the library, and the CLI's flags and model loading
   bench: ["bench", "cli", ...LIBRARY],
   // scratch space: may reach into anything but the specs
@@ -56,7 +59,7 @@ function placeOf(rel: string): string | null {
   const parts = rel.split("/");
   if (parts[0] === "src") return parts.length === 2 ? rel : parts[1];
   if (parts[0] === "bench") return parts[1] === "experiments" && parts.length > 2 ? "bench/experiments" : "bench";
-  if (parts[0] === "examples") return "examples";
+  if (parts[0] === "examples") return parts[1] === "site" && parts.length > 2 ? "examples/site" : "examples";
   return null;
 }
 
