@@ -14,5 +14,5 @@ step write python3 bench/real-shape.py write "$work/model" "$work/prompts.json" 
 cp "$work/write.out" "$work/write.json"
 step ours node dist/webgpu/gpu.mjs --hf "$work/model" --prompts "$work/prompts.json" --new-tokens 64 --max-positions 1024 && cp "$work/ours.out" "$work/ours.json"
 step torch python3 bench/real-shape.py torch "$work/model" "$work/prompts.json" "$work/torch.json" || exit 1
-step compiled timeout 300 python3 bench/real-shape.py compiled "$work/model" "$work/prompts.json" "$work/compiled.json"
+step compiled timeout 200 python3 bench/real-shape.py compiled "$work/model" "$work/prompts.json" "$work/compiled.json"
 python3 bench/real-shape.py merge "$work" "$result"
