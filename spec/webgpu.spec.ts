@@ -1,5 +1,5 @@
 /**
- * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs only this).
+ * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs this and `webgpu-weights.spec.ts`).
  *
  * - Logits: on random tiny models (GQA, tied embeddings, q/k/v biases, widths that are and are not
  *   multiples of 4, Qwen3's q/k head norms with a head size other than C / H, Llama 3's and YaRN's RoPE

@@ -835,7 +835,9 @@ export class GpuModel {
       const shape = { ...whole, N: chunk.rows, dtype: w.dtype, first: chunk.first, width: whole.N };
       const buffers = bias === null ? [b.step, x, chunk.buffer, out] : [b.step, x, chunk.buffer, out, bias];
       const tiled = (rows: number): TiledPipeline => {
-        const tile = fitTile(tileFor(this.tiles, name, whole.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
+        const fitted = fitTile(tileFor(this.tiles, name, whole.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
+        // 16-bit weights streamed at T = 1: twice the quads in flight, the float32 tile's bytes (same bits)
+        const tile = w.dtype !== "F32" && rows <= this.tiles.smallRows ? { ...fitted, U: 2 * (fitted.U ?? 1) } : fitted;
         const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
         if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
           throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
