@@ -58,6 +58,18 @@ export interface StoredTensor {
 }
 
 /**
+ * How a dtype's values lie in a file.
+ *
+ * @category Checkpoints
+ */
+export interface DTypeLayout {
+  /** Bytes per value. */
+  readonly bytes: number;
+  /** Value `i` of `view` (little-endian), widened exactly to a number. */
+  readonly read: (view: DataView, i: number) => number;
+}
+
+/**
  * The dtypes this reader knows, in order: bytes per element, and how element `i` of a tensor's bytes
  * reads as a number. The format is little-endian whatever the host, and a DataView reads (and writes)
  * in the byte order it is told, so no host byte order appears anywhere. Every value widens to float64
@@ -65,7 +77,7 @@ export interface StoredTensor {
  *
  * @category Checkpoints
  */
-export const DTYPES: Readonly<Record<SafetensorsDType, { readonly bytes: number; readonly read: (view: DataView, i: number) => number }>> = {
+export const DTYPES: Readonly<Record<SafetensorsDType, DTypeLayout>> = {
   F64: { bytes: 8, read: (view, i) => view.getFloat64(8 * i, true) },
   F32: { bytes: 4, read: (view, i) => view.getFloat32(4 * i, true) },
   F16: { bytes: 2, read: (view, i) => smallFloatToNumber(view.getUint16(2 * i, true), 5, 10) },
