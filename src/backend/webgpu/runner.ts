@@ -135,6 +135,7 @@ export const WEIGHTS_ON_GPU: Params = new Proxy({} as Params, {
 /**
  * Starts the WebGPU backend for a model.
  *
+ * @param model - the model's config; the runner's `config` is it with the context of `options.maxPositions`
  * @param weights - the model's {@link Params}; a {@link FolderSource}, a folder whose files the GPU
  *   worker reads itself (16-bit matrices stay 16-bit, nothing is held in float64); or a
  *   {@link RandomSource}: seeded noise generated on the GPU side, for a model too large for the CPU
