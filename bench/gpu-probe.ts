@@ -16,7 +16,7 @@
  */
 /// <reference types="@webgpu/types" />
 import { execFileSync } from "node:child_process";
-import { GpuModel, type ForwardKernel, type GpuModelForBenchmarks, type MatrixName, type OtherKernel, type TileChoice, type WeightSource } from "../src/backend/webgpu/gpu-model.ts";
+import { GpuModel, weightReader, type ForwardKernel, type GpuModelForBenchmarks, type MatrixName, type NamedWeights, type OtherKernel, type RandomSource, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { STEP, type MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import { openDevice } from "../src/backend/webgpu/worker.ts";
 import type { ModelConfig } from "../src/model/config.ts";
@@ -51,11 +51,11 @@ export interface GpuProbe {
  * Opens a device (with `dawnToggles`) and loads the model on it, as the runner's worker does for the
  * same weights and tiles.
  */
-export async function openProbe(config: ModelConfig, weights: WeightSource, options: { tiles?: TileChoice; dawnToggles?: readonly string[] } = {}): Promise<GpuProbe> {
+export async function openProbe(config: ModelConfig, weights: NamedWeights | RandomSource, options: { tiles?: TileChoice; dawnToggles?: readonly string[] } = {}): Promise<GpuProbe> {
   const opened = await openDevice(options.dawnToggles ?? []);
   if (typeof opened === "string") throw new Error(`bench: ${opened}`);
   const { gpu, device } = opened;
-  const model = (await GpuModel.create(device, config, weights, options.tiles)).forBenchmarks();
+  const model = (await GpuModel.create(device, config, weightReader(weights), { tiles: options.tiles })).forBenchmarks();
   return { model, gpu, close: () => device.destroy() };
 }
 
@@ -162,7 +162,7 @@ export async function timeMatmul(probe: GpuProbe, M: number, tile: MatmulTile, r
     pass.dispatchWorkgroups(Math.ceil(M / (tile.TM * tile.GM)), Math.ceil(shape.N / (tile.TN * tile.GN)));
   }, (pass) => pass.setPipeline(pipeline));
   const seconds = await secondsPerRep(once, reps);
-  return { bytes: 4 * shape.N * shape.K, seconds };
+  return { bytes: (shape.dtype === undefined || shape.dtype === "F32" ? 4 : 2) * shape.N * shape.K, seconds };
 }
 
 // ---------------------------------------------------------------- the card's rates

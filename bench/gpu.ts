@@ -15,7 +15,8 @@
  *
  * Prints one JSON object (the raw results, kept in `bench/experiments/results/`); a human summary goes
  * to stderr. Usage: `npx tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick]
- * [--smoke]`; on the lent GPU the bundle `dist/webgpu/gpu.mjs` (`npm run build:gpu`) runs the same code.
+ * [--smoke]`, or `--hf DIR [--prompts FILE] [--new-tokens N] [--max-positions N]` for one model folder
+ * streamed to the GPU (`bench/gpu-folder.ts`); on the lent GPU the bundle `dist/webgpu/gpu.mjs` (`npm run build:gpu`) runs the same code.
  * Never part of `npm test`. A benchmark, not a test: compare numbers from the same run only.
  * docs/webgpu.md reads the results.
  *
@@ -35,6 +36,8 @@ import type { MatmulTile } from "../src/backend/webgpu/wgsl.ts";
 import type { Params } from "../src/model/params.ts";
 import { Rng } from "../src/tensor/random.ts";
 import { BENCH_MODELS, MULTI_BLOCK, benchPrompts, type BenchDataset } from "./models.ts";
+import { forwardLatency, log, median, warmUp, type LatencyRow } from "./gpu-latency.ts";
+import { folderBench, folderBenchOptions } from "./gpu-folder.ts";
 import { cardName, openProbe, timeCopy, timeCopyKernel, timeDispatch, timeFmaKernel, timeForward, timeMatmul, type GpuProbe } from "./gpu-probe.ts";
 
 /** The realistic random model of issue 8: TinyLlama's shapes with 16 layers. */
@@ -83,84 +86,8 @@ const LARGE_TILES = named([
 /** The five matrix products of a forward. */
 const MATRICES: MatrixName[] = ["qkv", "wo", "gu", "down", "lmHead"];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** A line of the human summary on stderr, stamped with the wall-clock time (to line up with `nvidia-smi` samples). */
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString().slice(11, 22)} ${line}\n`);
-}
-
 /** Dawn toggles that drop bounds clamping, workgroup-memory zeroing and API validation. */
 const FAST_TOGGLES = ["disable_robustness", "disable_workgroup_init", "skip_validation"];
-
-interface LatencyRow {
-  /** New tokens in the forward. */
-  readonly T: number;
-  /** Median wall time of `runner.forward` on the main thread (what a decoder pays). */
-  readonly ms: number;
-  /** Of which, median, in the worker: encoding the dispatches, and waiting for the GPU and the read-back. */
-  readonly encodeMs: number;
-  readonly submitMs: number;
-  /** Encoding the next forward ahead, after the submit (overlaps the GPU's work; inside queueMs when the GPU finished first). */
-  readonly aheadMs: number;
-  /** From the end of the submit: until the queue was done (the GPU's work), and until the ids were mapped. */
-  readonly queueMs: number;
-  readonly waitMs: number;
-  readonly ratio: number;
-}
-
-/**
- * Keeps the GPU busy with forwards for `seconds`: an idle GPU drops its clock within a second and takes
- * a few hundred milliseconds of load to come back to full speed, so a measurement that starts cold times
- * the ramp (docs/webgpu.md §6).
- */
-function warmUp(runner: WebGpuRunner, seconds: number): void {
-  const until = performance.now() + 1000 * seconds;
-  while (performance.now() < until) runner.forward([1, 2, 3, 4, 5, 6, 7, 8]);
-}
-
-/**
- * Median ms of a forward over T tokens after a 32-token cache, rolled back after each (as Jacobi does),
- * for every T in `SIZES`, the sizes taking turns (so each sees the same GPU clock), after a warm-up.
- * Each turn forwards T tokens `runner.settleForwards` times, then times one more: a decoder's steady state, where
- * the worker encoded this forward ahead, for T rows (`prepared`, GpuModel.forward).
- */
-function forwardLatency(runner: WebGpuRunner, reps: number): LatencyRow[] {
-  const rng = new Rng("bench-gpu");
-  const V = runner.config.vocabSize;
-  const cache = runner.newCache();
-  runner.forward(Array.from({ length: 32 }, () => rng.int(V)), { cache });
-  const sizes = SIZES.filter((T) => 32 + T <= runner.config.maxPositions);
-  const inputs = sizes.map((T) => Array.from({ length: T }, () => rng.int(V)));
-  const samples = sizes.map(() => ({ ms: [] as number[], encode: [] as number[], submit: [] as number[], ahead: [] as number[], queue: [] as number[], wait: [] as number[] }));
-  warmUp(runner, 1);
-  for (let r = 0; r < reps + 1; r++) {
-    sizes.forEach((_, i) => {
-      for (let k = 0; k < (runner.settleForwards ?? 0); k++) {
-        runner.forward(inputs[i], { cache });
-        cache.truncate(32);
-      }
-      const start = performance.now();
-      runner.forward(inputs[i], { cache });
-      const ms = performance.now() - start;
-      cache.truncate(32);
-      if (r === 0) return;                                                                // one round of warm-up
-      const t = runner.lastTiming();
-      if (!t.prepared) throw new Error(`bench: a forward of ${sizes[i]} tokens after one of the same size was not prepared ahead`);
-      samples[i].ms.push(ms); samples[i].encode.push(t.encodeMs); samples[i].submit.push(t.submitMs); samples[i].ahead.push(t.aheadMs);
-      samples[i].queue.push(t.queueMs); samples[i].wait.push(t.waitMs);
-    });
-  }
-  const rows = sizes.map((T, i) => ({
-    T, ms: median(samples[i].ms), encodeMs: median(samples[i].encode), submitMs: median(samples[i].submit), aheadMs: median(samples[i].ahead),
-    queueMs: median(samples[i].queue), waitMs: median(samples[i].wait),
-  }));
-  cache.release?.();
-  return rows.map((r) => ({ ...r, ratio: r.ms / rows[0].ms }));
-}
 
 /** True when the logits of T tokens forwarded at once equal, bit for bit, those of one-token forwards. */
 function batchInvariant(runner: WebGpuRunner, T: number): boolean {
@@ -449,7 +376,7 @@ export async function gpuBench(options: GpuBenchOptions): Promise<Record<string,
     const model = loadCheckpoint(dir);
     log(`trained model ${dir} (${dataset}): ${JSON.stringify(model.config)}`);
     const runner = await webgpuRunner(model.config, model.params);
-    const latency = forwardLatency(runner, reps);
+    const latency = forwardLatency(runner, reps, SIZES);
     logLatency(latency);
     const { evaluation: prompts, calibration } = benchPrompts(dataset, model, quick ? 10 : dataset === "math" ? 100 : 20, 8);
     const maxNewTokens = dataset === "math" ? 64 : 96;
@@ -550,7 +477,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
   result.card = cardName();
   log(`adapter: ${base.adapter}; card: ${result.card ?? "unknown"}`);
   log("default tiles:");
-  const latency = forwardLatency(base, reps);
+  const latency = forwardLatency(base, reps, SIZES);
   logLatency(latency);
   const probe = await openProbe(REALISTIC, weights);
   const { device } = probe.model;
@@ -629,7 +556,7 @@ async function realisticRuns(REALISTIC: ModelConfig, reps: number, quick: boolea
     log(`fastest tile per matrix, dawn toggles: ${toggles.length === 0 ? "none" : toggles.join(", ")}`);
     const runner = await webgpuRunner(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
     const tunedProbe = await openProbe(REALISTIC, weights, { tiles: tuned, dawnToggles: toggles });
-    const tunedLatency = forwardLatency(runner, reps);
+    const tunedLatency = forwardLatency(runner, reps, SIZES);
     logLatency(tunedLatency);
     const tunedInvariant = batchInvariant(runner, 64);
     log(`  batch-invariant: ${tunedInvariant}`);
@@ -653,6 +580,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     : args.includes("--model")
     ? [{ dir: args[args.indexOf("--model") + 1], dataset: (args.includes("--data") ? args[args.indexOf("--data") + 1] : "math") as BenchDataset }]
     : (["math", "code"] as const).map((dataset) => ({ dir: BENCH_MODELS[dataset].jf, dataset }));
-  const result = await gpuBench({ models, quick: args.includes("--quick"), smoke: args.includes("--smoke") });
+  const result = args.includes("--hf") ? await folderBench(folderBenchOptions(args))           // one folder: bench/gpu-folder.ts
+    : await gpuBench({ models, quick: args.includes("--quick"), smoke: args.includes("--smoke") });
   process.stdout.write(JSON.stringify(result, null, 1) + "\n");
 }

@@ -1,5 +1,5 @@
 /**
- * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs only this).
+ * The WebGPU backend against the CPU reference and against itself (`npm run test:webgpu` runs this and `webgpu-weights.spec.ts`).
  *
  * - Logits: on random tiny models (GQA, tied embeddings, q/k/v biases, widths that are and are not
  *   multiples of 4, Qwen3's q/k head norms with a head size other than C / H, Llama 3's and YaRN's RoPE
@@ -12,6 +12,9 @@
  *   greedy, which equals the GPU's full-recompute oracle.
  * - The cache on the GPU: after `truncate`, it holds bit for bit what a cache that never saw the dropped
  *   tokens holds; `keepRows` likewise.
+ * - The folders transformers wrote (spec/fixtures/hf), streamed from their files (BF16 and F16 kept
+ *   16-bit on the GPU): the bits of the same folder loaded as Params, within 1e-4 of the CPU, and the
+ *   decoders equal the GPU's AR. (`webgpu-weights.spec.ts`: 16-bit weights, split matrices, refusals.)
  * - Unavailability is explained: a runner that cannot start rejects with the reason.
  *
  * Runs wherever Dawn finds an adapter: a GPU, or SwiftShader on the CPU (`.ci/swiftshader.sh`). Without
@@ -295,16 +298,19 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
     }
   });
 
-  describe("folders transformers wrote (spec/fixtures/hf): within 1e-4 of the CPU, and the decoders equal the GPU's AR", () => {
+  describe("folders transformers wrote (spec/fixtures/hf), streamed (16-bit stays 16-bit): the bits of the folder loaded as Params, within 1e-4 of the CPU, and the decoders equal the GPU's AR", () => {
     const root = join(import.meta.dirname, "fixtures", "hf");
     for (const name of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
       it(name, async () => {
-        const { config, params } = loadCheckpoint(join(root, name));
-        const prompt = (JSON.parse(readFileSync(join(root, name, "expected.json"), "utf8")) as { prompts: { ids: number[] }[] }).prompts[0].ids;
-        const runner = await webgpuRunner(config, params);
+        const dir = join(root, name);
+        const { config, params } = loadCheckpoint(dir);
+        const prompt = (JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as { prompts: { ids: number[] }[] }).prompts[0].ids;
+        const runner = await webgpuRunner(config, { kind: "folder", dir });
+        const loaded = await webgpuRunner(config, params);
         try {
           const cpu = forward(config, params, prompt);
           const gpu = runner.forward(prompt, { cache: runner.newCache() }).logits();
+          expectBitIdentical("streamed vs loaded as Params", gpu.data, loaded.forward(prompt, { cache: loaded.newCache() }).logits().data, config.vocabSize);
           const largest = Math.max(...Array.from(cpu.data, Math.abs));
           expect(Math.max(...Array.from(cpu.data, (v, i) => Math.abs(v - gpu.data[i]))) / largest, "logits").toBeLessThan(1e-4);
           const stop = { maxNewTokens: 12, eosTokenId: null, runner };                  // SwiftShader is slow: a short decode
@@ -313,6 +319,7 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
           expectSameTokens("multi-block", multiBlock(config, params, prompt, { ...stop, blockSize: 8, maxBlocks: 2 }).tokens, ar);
         } finally {
           runner.close();
+          loaded.close();
         }
       });
     }
@@ -559,7 +566,7 @@ describe.skipIf(unavailable !== null)("WebGPU backend", () => {
   it("a model the device cannot hold is refused with the reason", async () => {
     const config = { ...PRESETS.tiny, maxPositions: 1 << 20 };
     await expect(webgpuRunner(config, initParams({ ...config, maxPositions: 16 }, { seed: 1 }))).rejects.toThrow(
-      /webgpu backend unavailable because GpuModel\.create: attention keeps 1048576 scores in workgroup memory/,
+      /webgpu backend unavailable because GpuModel\.create: attention keeps 1048576 scores in workgroup memory .*; give the runner a smaller maxPositions/,
     );
   });
 });

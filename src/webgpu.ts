@@ -13,7 +13,17 @@
  * await runner.close();
  * ```
  *
+ * A large model folder (BF16 or F16 weights stay 16-bit on the GPU; nothing is held in float64) is
+ * streamed by the GPU worker from its files, and decoded without Params:
+ *
+ * ```ts
+ * import { folderConfig, webgpuRunner, WEIGHTS_ON_GPU } from "jacobi-forcing/webgpu";
+ * const runner = await webgpuRunner(folderConfig(dir), { kind: "folder", dir }, { maxPositions: 1024 });
+ * jacobi(runner.config, WEIGHTS_ON_GPU, prompt, { maxNewTokens: 64, runner });
+ * ```
+ *
  * @module jacobi-forcing/webgpu
  */
-export { WebGpuUnavailableError, webgpuRunner, type CacheStats, type WebGpuRunner, type WebGpuRunnerOptions } from "./backend/webgpu/runner.ts";
+export { WEIGHTS_ON_GPU, WebGpuUnavailableError, webgpuRunner, type CacheStats, type WebGpuRunner, type WebGpuRunnerOptions } from "./backend/webgpu/runner.ts";
+export { folderConfig, type FolderSource } from "./backend/webgpu/folder.ts";
 export type { RandomSource } from "./backend/webgpu/gpu-model.ts";

@@ -58,12 +58,26 @@ export interface StoredTensor {
 }
 
 /**
+ * How a dtype's values lie in a file.
+ *
+ * @category Checkpoints
+ */
+export interface DTypeLayout {
+  /** Bytes per value. */
+  readonly bytes: number;
+  /** Value `i` of `view` (little-endian), widened exactly to a number. */
+  readonly read: (view: DataView, i: number) => number;
+}
+
+/**
  * The dtypes this reader knows, in order: bytes per element, and how element `i` of a tensor's bytes
  * reads as a number. The format is little-endian whatever the host, and a DataView reads (and writes)
  * in the byte order it is told, so no host byte order appears anywhere. Every value widens to float64
  * exactly: a float32 is a float64, and the 16-bit formats are decoded by `smallFloatToNumber`.
+ *
+ * @category Checkpoints
  */
-const DTYPES: Readonly<Record<SafetensorsDType, { readonly bytes: number; readonly read: (view: DataView, i: number) => number }>> = {
+export const DTYPES: Readonly<Record<SafetensorsDType, DTypeLayout>> = {
   F64: { bytes: 8, read: (view, i) => view.getFloat64(8 * i, true) },
   F32: { bytes: 4, read: (view, i) => view.getFloat32(4 * i, true) },
   F16: { bytes: 2, read: (view, i) => smallFloatToNumber(view.getUint16(2 * i, true), 5, 10) },
@@ -233,10 +247,30 @@ export interface DecodedTensor extends StoredTensor {
   readonly dtype: SafetensorsDType;
 }
 
-/** A header entry that passed validation, before its data is decoded: its byte range instead of the values. */
-interface ValidatedEntry extends Omit<DecodedTensor, "data"> {
+/**
+ * A header entry that passed validation, before its data is decoded: its byte range instead of the values.
+ *
+ * @category Checkpoints
+ */
+export interface ValidatedEntry extends Omit<DecodedTensor, "data"> {
+  /** First byte of its data, relative to the data section. */
   readonly begin: number;
+  /** One past its last byte. */
   readonly end: number;
+}
+
+/**
+ * What {@link readSafetensorsHeader} returns.
+ *
+ * @category Checkpoints
+ */
+export interface SafetensorsHeader {
+  /** The tensors' entries in file (byte offset) order. */
+  readonly entries: readonly ValidatedEntry[];
+  /** The `__metadata__` strings (empty when absent). */
+  readonly metadata: Record<string, string>;
+  /** Byte offset of the data section in the file. */
+  readonly dataStart: number;
 }
 
 /**
@@ -279,11 +313,37 @@ export function decodeSafetensors(
   bytes: Uint8Array,
   file: string,
 ): DecodedSafetensors {
+  const { entries, metadata, dataStart } = readSafetensorsHeader(bytes, file);
+  const tensors = new Map<string, DecodedTensor>();
+  for (const entry of entries) {
+    const count = (entry.end - entry.begin) / DTYPES[entry.dtype].bytes;
+    const data = decodeElements(bytes, dataStart + entry.begin, count, entry.dtype);
+    tensors.set(entry.name, { name: entry.name, dtype: entry.dtype, shape: Object.freeze([...entry.shape]), data });
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Validates a safetensors file's header, as {@link decodeSafetensors} does before it decodes anything:
+ * the entries in file order, checked against the file's size, without reading their data — what a
+ * reader that streams the data from the file needs (the WebGPU backend's folder loader).
+ *
+ * @param bytes - The file's first bytes: at least the length prefix and the header (or the whole file).
+ * @param file - Name used only in error messages.
+ * @param fileBytes - The file's size in bytes (default `bytes.byteLength`: `bytes` is the whole file).
+ * @throws CheckpointError for every kind of malformed header, and nothing else.
+ * @example
+ * ```ts
+ * readSafetensorsHeader(firstBytes, "model.safetensors", statSync(path).size).entries[0]; // { name, dtype, shape, begin, end }
+ * ```
+ * @category Checkpoints
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, file: string, fileBytes = bytes?.byteLength): SafetensorsHeader {
   if (!(bytes instanceof Uint8Array)) {
     throw new CheckpointError(file, `expected the file contents as a Uint8Array, got ${describe(bytes)}`);
   }
-  const { header, dataStart } = readHeader(bytes, file);
-  const dataLength = bytes.byteLength - dataStart;
+  const { header, dataStart } = readHeader(bytes, file, fileBytes);
+  const dataLength = fileBytes - dataStart;
 
   let metadata: Record<string, string> = {};
   const entries: ValidatedEntry[] = [];
@@ -297,25 +357,19 @@ export function decodeSafetensors(
   // sort is stable, and entries are in header order).
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   checkNoOverlap(entries, file);
-
-  const tensors = new Map<string, DecodedTensor>();
-  for (const entry of entries) {
-    const count = (entry.end - entry.begin) / DTYPES[entry.dtype].bytes;
-    const data = decodeElements(bytes, dataStart + entry.begin, count, entry.dtype);
-    tensors.set(entry.name, { name: entry.name, dtype: entry.dtype, shape: Object.freeze([...entry.shape]), data });
-  }
-  return { tensors, metadata };
+  return { entries, metadata, dataStart };
 }
 
 /**
  * Reads the length prefix and parses the JSON header, bounding the length
  * before any decoding so that a corrupt prefix cannot trigger a huge decode.
+ * `fileBytes` is the size of the file `bytes` begins.
  */
-function readHeader(bytes: Uint8Array, file: string): { header: Record<string, unknown>; dataStart: number } {
-  if (bytes.byteLength < PREFIX_BYTES) {
+function readHeader(bytes: Uint8Array, file: string, fileBytes: number): { header: Record<string, unknown>; dataStart: number } {
+  if (fileBytes < PREFIX_BYTES) {
     throw new CheckpointError(
       file,
-      `file is ${bytes.byteLength} bytes, too short for the ${PREFIX_BYTES}-byte header length prefix`,
+      `file is ${fileBytes} bytes, too short for the ${PREFIX_BYTES}-byte header length prefix`,
     );
   }
   // The view must honour byteOffset: a Buffer from readFileSync often sits
@@ -326,7 +380,7 @@ function readHeader(bytes: Uint8Array, file: string): { header: Record<string, u
     throw new CheckpointError(file, `header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   }
   const headerLength = Number(declared);
-  const available = bytes.byteLength - PREFIX_BYTES;
+  const available = fileBytes - PREFIX_BYTES;
   if (headerLength > available) {
     throw new CheckpointError(
       file,

@@ -29,9 +29,10 @@
 import { headDim, type ModelConfig } from "../../model/config.ts";
 import type { LayerParams, Params } from "../../model/params.ts";
 import { ropeFrequencies } from "../../model/rope.ts";
+import type { SafetensorsDType } from "../../model/safetensors.ts";
 import {
   argmaxSource, attentionSource, attentionWorkgroupBytes, embeddingSource, matmulSource, matmulWorkgroupBytes, rmsNormSource, ropeCacheSource, swigluSource,
-  type MatmulShape, type MatmulTile,
+  type MatmulShape, type MatmulTile, type WeightDType,
 } from "./wgsl.ts";
 
 /**
@@ -59,12 +60,47 @@ const STORAGE = 0x80;
 
 /**
  * Where the weights come from: a model's weights by name (float64, from {@link weightArrays}; rounded
- * to float32 on upload), or seeded uniform random numbers generated straight into float32 — for
- * benchmarking a model too large to hold in float64 on the CPU.
+ * to float32 on upload), seeded uniform random numbers generated straight into float32 — for
+ * benchmarking a model too large to hold in float64 on the CPU — or a model folder's safetensors files,
+ * which the worker thread reads itself (`folder.ts`: 16-bit matrices stay 16-bit).
  *
  * @category WebGPU
  */
-export type WeightSource = NamedWeights | RandomSource;
+export type WeightSource = NamedWeights | RandomSource | TensorFiles;
+
+/**
+ * Where each weight's values lie in a folder's safetensors files, as `folderTensors` found and checked
+ * them: what crosses to the worker thread, which then reads the bytes itself.
+ *
+ * @category WebGPU
+ */
+export interface TensorFiles {
+  /** Discriminant. */
+  readonly kind: "files";
+  /** By weight name (`embed`, `layers.0.wq`, ... as {@link weightArrays}), the file, the byte offset of its first value and its dtype. */
+  readonly tensors: Readonly<Record<string, { readonly file: string; readonly offset: number; readonly dtype: SafetensorsDType }>>;
+}
+
+/**
+ * Weights stacked by rows into one GPU buffer (a fused matrix: wq, wk, wv; a vector: a norm gain): each
+ * part is a weight by name (as {@link weightArrays} names them) and its size in values.
+ *
+ * @category WebGPU
+ */
+export type WeightPart = readonly [name: string, size: number];
+
+/**
+ * What {@link GpuModel.create} reads weights through (`weightReader` for arrays and random numbers,
+ * `filesReader` for a folder's files, which needs Node).
+ *
+ * @category WebGPU
+ */
+export interface WeightReader {
+  /** How a matrix stacked from `parts` is held on the GPU: their 16-bit dtype when the source holds every part in it, else F32. */
+  dtype(parts: readonly WeightPart[]): WeightDType;
+  /** Writes values `from .. from + count - 1` of `parts` stacked into `target`, held as `dtype` (4 or 2 bytes a value). */
+  read(parts: readonly WeightPart[], from: number, count: number, target: ArrayBuffer, dtype: WeightDType): void;
+}
 
 /**
  * Weights by name, float64.
@@ -280,7 +316,8 @@ export interface GpuModelForBenchmarks {
    */
   encodeForward(pass: GPUComputePassEncoder, T: number, keep: (kernel: ForwardKernel) => boolean): void;
   /**
-   * The product of matrix `matrix` compiled for `tile`, with its bind groups.
+   * The product of matrix `matrix` compiled for `tile`, with its bind groups (of a matrix split over
+   * several buffers, the first buffer's product).
    *
    * @throws Error when the tile needs more workgroup memory than the device has
    */
@@ -310,16 +347,22 @@ interface GpuCache {
   readonly attention: GPUBindGroup[];
 }
 
+/** A weight in GPU memory, as `dtype`, split by rows over buffers: each holds rows `first .. first + rows - 1`. */
+interface GpuWeight {
+  readonly dtype: WeightDType;
+  readonly chunks: readonly { readonly buffer: GPUBuffer; readonly first: number; readonly rows: number }[];
+}
+
 /** The weights of one layer in GPU buffers. */
 interface GpuLayer {
   readonly inputNorm: GPUBuffer;   // [C]
-  readonly wqkv: GPUBuffer;        // [Q, C]
+  readonly wqkv: GpuWeight;        // [Q, C]
   readonly bqkv: GPUBuffer | null; // [Q]
   readonly qkNorm: GPUBuffer | null; // [2, D] Qwen3's gain of the q heads, then of the k heads
-  readonly wo: GPUBuffer;          // [C, H*D]
+  readonly wo: GpuWeight;          // [C, H*D]
   readonly postNorm: GPUBuffer;    // [C]
-  readonly wgu: GPUBuffer;         // [2I, C]
-  readonly wDown: GPUBuffer;       // [C, I]
+  readonly wgu: GpuWeight;         // [2I, C]
+  readonly wDown: GpuWeight;       // [C, I]
 }
 
 /** One bound matmul: its shape, the buffers it binds (step, x, w, out, and the bias if any), and each tile's kernel. */
@@ -337,25 +380,26 @@ interface TiledPipeline {
   readonly group: GPUBindGroup;
 }
 
-/** What the forward of one layer dispatches, bound to its buffers. */
+/** What the forward of one layer dispatches, bound to its buffers (a matmul: one per buffer of its weight). */
 interface LayerPlan {
   readonly inputNorm: GPUBindGroup;
-  readonly qkv: BoundMatmul;
-  readonly wo: BoundMatmul;
+  readonly qkv: BoundMatmul[];
+  readonly wo: BoundMatmul[];
   readonly postNorm: GPUBindGroup;
-  readonly gu: BoundMatmul;
-  readonly down: BoundMatmul;
+  readonly gu: BoundMatmul[];
+  readonly down: BoundMatmul[];
 }
 
 /** The kernels and bind groups of a whole forward. */
 interface ForwardPlan {
-  /** The kernels besides the matmuls (each matmul holds its own). */
-  readonly kernels: Record<OtherKernel, GPUComputePipeline>;
-  readonly embedding: GPUBindGroup;
+  /** The kernels besides the matmuls and the embedding (which hold their own). */
+  readonly kernels: Record<Exclude<OtherKernel, "embedding">, GPUComputePipeline>;
+  /** The gather, one kernel per buffer of the embedding. */
+  readonly embedding: { readonly pipeline: GPUComputePipeline; readonly group: GPUBindGroup }[];
   readonly layers: LayerPlan[];
   readonly swiglu: GPUBindGroup;
   readonly norm: GPUBindGroup;
-  readonly lmHead: BoundMatmul;
+  readonly lmHead: BoundMatmul[];
   readonly argmax: GPUBindGroup;
 }
 
@@ -377,6 +421,23 @@ export interface GpuForwardInput {
   readonly mask: Uint32Array | null;
 }
 
+/**
+ * Options of {@link GpuModel.create}.
+ *
+ * @category WebGPU
+ */
+export interface GpuModelOptions {
+  /** The matmul tiles (default {@link DEFAULT_TILES}); any gives the same bits. */
+  readonly tiles?: TileChoice;
+  /** How many released caches keep their buffers (default {@link CACHE_POOL}; see {@link GpuModel.cachePool}), a whole number. */
+  readonly cachePool?: number;
+  /**
+   * The most bytes of one weight buffer (default, and at most, the device's `maxStorageBufferBindingSize`
+   * and `maxBufferSize`): a larger matrix is split by rows. Small values make a tiny model split, for a spec.
+   */
+  readonly chunkBytes?: number;
+}
+
 // ---------------------------------------------------------------- the model on the device
 
 /**
@@ -384,7 +445,7 @@ export interface GpuForwardInput {
  *
  * @example
  * ```ts
- * const model = await GpuModel.create(device, config, { kind: "arrays", arrays: weightArrays(params) });
+ * const model = await GpuModel.create(device, config, weightReader({ kind: "arrays", arrays: weightArrays(params) }));
  * const { id: cache } = model.newCache();
  * await model.forward({ cache, P: 0, tokens: Uint32Array.of(1, 40), positions: Uint32Array.of(0, 1), mask: null }); // Int32Array [2]
  * ```
@@ -413,56 +474,87 @@ export class GpuModel {
     readonly cachePool: number,
     private readonly buffers: Record<string, GPUBuffer>,
     private readonly layers: GpuLayer[],
+    private readonly weights: { readonly embed: GpuWeight; readonly lmHead: GpuWeight },
+    /** Bytes of weights in GPU memory (the matrices as held, 16-bit or float32, the gains and biases as float32). */
+    readonly weightBytes: number,
   ) {}
 
   /**
-   * Uploads the weights, compiles the kernels and allocates the activations for `config`.
+   * Uploads the weights, compiles the kernels and allocates the activations for `config`. A matrix is
+   * held as its source holds it when that is 16-bit (`reader.dtype`), else as float32, and split by rows
+   * over buffers of at most `chunkBytes` (the device's binding and buffer limits by default), each its
+   * own dispatch of the same kernel: the same order of additions, so the same bits.
    *
-   * @param cachePool - how many released caches keep their buffers ({@link GpuModel.cachePool}), a whole number
-   * @throws Error when the model does not fit the device's limits (the message names the limit)
+   * @throws Error when the model does not fit the device (the message names the buffer, the limit and the numbers)
    */
-  static async create(device: GPUDevice, config: ModelConfig, weights: WeightSource, tiles: TileChoice = DEFAULT_TILES, cachePool = CACHE_POOL): Promise<GpuModel> {
+  static async create(device: GPUDevice, config: ModelConfig, reader: WeightReader, options: GpuModelOptions = {}): Promise<GpuModel> {
     const { hiddenSize: C, intermediateSize: I, numHeads: H, numKeyValueHeads: Hkv, vocabSize: V, maxPositions: R } = config;
+    const { maxStorageBufferBindingSize: binding, maxBufferSize, maxComputeWorkgroupStorageSize } = device.limits;
     const D = headDim(config);
     const Q = (H + 2 * Hkv) * D;
+    const smaller = "; give the runner a smaller maxPositions";
     const scoresBytes = attentionWorkgroupBytes(R);
-    if (scoresBytes > device.limits.maxComputeWorkgroupStorageSize) {
-      throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${device.limits.maxComputeWorkgroupStorageSize}`);
+    if (scoresBytes > maxComputeWorkgroupStorageSize) {
+      throw new Error(`GpuModel.create: attention keeps ${R} scores in workgroup memory (${scoresBytes} bytes), the device allows ${maxComputeWorkgroupStorageSize}${smaller}`);
     }
-    const fill = weightFiller(weights);
-    const upload = (name: string, size: number, write: (target: Float32Array) => void): GPUBuffer => {
-      if (4 * size > device.limits.maxStorageBufferBindingSize) {
-        throw new Error(`GpuModel.create: ${name} needs ${4 * size} bytes, more than the device's maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize}`);
-      }
-      const buffer = device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
-      write(new Float32Array(buffer.getMappedRange()));
+    const limit = Math.min(binding, maxBufferSize, options.chunkBytes ?? Infinity);
+    let weightBytes = 0;
+    // A buffer written through its mapping: only it is held on the host, never the model.
+    const upload = async (label: string, bytes: number, write: (target: ArrayBuffer) => void): Promise<GPUBuffer> => {
+      device.pushErrorScope("out-of-memory");
+      const buffer = device.createBuffer({ label, size: 4 * Math.ceil(bytes / 4), usage: STORAGE | COPY_SRC | COPY_DST, mappedAtCreation: true });
+      write(buffer.getMappedRange());
       buffer.unmap();
+      const error = await device.popErrorScope();
+      if (error !== null) throw new Error(`GpuModel.create: out of GPU memory for ${label} (${bytes} bytes, after ${weightBytes} bytes of weights): ${error.message}`);
       return buffer;
     };
-    const layers = Array.from({ length: config.numLayers }, (_, l): GpuLayer => {
-      // A weight of layer l: one part, or several stacked at their offsets (a fused matrix).
-      const weight = (name: string, size: number, parts: [part: string, offset: number][] = [[name, 0]]): GPUBuffer =>
-        upload(`layer ${l} ${name}`, size, (t) => parts.forEach(([part, offset]) => fill(t, offset, `layers.${l}.${part}`)));
-      return {
-        inputNorm: weight("inputNorm", C),
-        wqkv: weight("wqkv", Q * C, [["wq", 0], ["wk", H * D * C], ["wv", (H + Hkv) * D * C]]),
-        bqkv: config.attentionBias ? weight("bqkv", Q, [["bq", 0], ["bk", H * D], ["bv", (H + Hkv) * D]]) : null,
-        qkNorm: config.architecture === "Qwen3ForCausalLM" ? weight("qkNorm", 2 * D, [["qNorm", 0], ["kNorm", D]]) : null,
-        wo: weight("wo", C * H * D),
-        postNorm: weight("postNorm", C),
-        wgu: weight("wgu", 2 * I * C, [["wGate", 0], ["wUp", I * C]]),
-        wDown: weight("wDown", C * I),
-      };
-    });
-    const embed = upload("embed", V * C, (t) => fill(t, 0, "embed"));
-    const activation = (name: string, size: number): GPUBuffer =>
-      device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST });
+    const values = (parts: WeightPart[]): number => parts.reduce((sum, [, size]) => sum + size, 0);
+    // A matrix: `parts` stacked in rows of K values, split by rows into buffers of at most `limit` bytes.
+    const weight = async (label: string, K: number, parts: WeightPart[]): Promise<GpuWeight> => {
+      const dtype = reader.dtype(parts);
+      const rowBytes = K * (dtype === "F32" ? 4 : 2);
+      const rows = values(parts) / K;
+      const perBuffer = Math.floor(limit / rowBytes);
+      if (perBuffer < 1) throw new Error(`GpuModel.create: a row of ${label} needs ${rowBytes} bytes, more than a buffer may hold (${limit} bytes: maxStorageBufferBindingSize ${binding}, maxBufferSize ${maxBufferSize})`);
+      const chunks = [];
+      for (let first = 0; first < rows; first += perBuffer) {
+        const n = Math.min(perBuffer, rows - first);
+        chunks.push({ buffer: await upload(label, n * rowBytes, (t) => reader.read(parts, first * K, n * K, t, dtype)), first, rows: n });
+        weightBytes += n * rowBytes;
+      }
+      return { dtype, chunks };
+    };
+    const vector = (label: string, parts: WeightPart[]): Promise<GPUBuffer> => {               // gains, biases: float32, whole
+      weightBytes += 4 * values(parts);
+      return upload(label, 4 * values(parts), (t) => reader.read(parts, 0, values(parts), t, "F32"));
+    };
+    const layers: GpuLayer[] = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      // A weight of layer l: one part, or several stacked (a fused matrix).
+      const of = (...parts: WeightPart[]): WeightPart[] => parts.map(([name, size]) => [`layers.${l}.${name}`, size]);
+      layers.push({
+        inputNorm: await vector(`layer ${l} inputNorm`, of(["inputNorm", C])),
+        wqkv: await weight(`layer ${l} wqkv`, C, of(["wq", H * D * C], ["wk", Hkv * D * C], ["wv", Hkv * D * C])),
+        bqkv: config.attentionBias ? await vector(`layer ${l} bqkv`, of(["bq", H * D], ["bk", Hkv * D], ["bv", Hkv * D])) : null,
+        qkNorm: config.architecture === "Qwen3ForCausalLM" ? await vector(`layer ${l} qkNorm`, of(["qNorm", D], ["kNorm", D])) : null,
+        wo: await weight(`layer ${l} wo`, H * D, of(["wo", C * H * D])),
+        postNorm: await vector(`layer ${l} postNorm`, of(["postNorm", C])),
+        wgu: await weight(`layer ${l} wgu`, C, of(["wGate", I * C], ["wUp", I * C])),
+        wDown: await weight(`layer ${l} wDown`, I, of(["wDown", C * I])),
+      });
+    }
+    const embed = await weight("embed", C, [["embed", V * C]]);
+    const weights = { embed, lmHead: config.tieWordEmbeddings ? embed : await weight("lmHead", C, [["lmHead", V * C]]) };
+    const activation = (name: string, size: number): GPUBuffer => {
+      if (4 * size > binding) throw new Error(`GpuModel.create: the activations ${name} need ${4 * size} bytes for ${R} positions, the device's maxStorageBufferBindingSize is ${binding}${smaller}`);
+      return device.createBuffer({ label: name, size: 4 * Math.max(size, 1), usage: STORAGE | COPY_SRC | COPY_DST });
+    };
+    device.pushErrorScope("out-of-memory");
     const buffers: Record<string, GPUBuffer> = {
-      embed,
-      lmHead: config.tieWordEmbeddings ? embed : upload("lmHead", V * C, (t) => fill(t, 0, "lmHead")),
-      norm: upload("norm", C, (t) => fill(t, 0, "norm")),
-      cos: upload("cos", (R * D) / 2, (t) => ropeTable(t, config, Math.cos)),
-      sin: upload("sin", (R * D) / 2, (t) => ropeTable(t, config, Math.sin)),
+      norm: await vector("norm", [["norm", C]]),
+      cos: await upload("cos", 2 * R * D, (t) => ropeTable(new Float32Array(t), config, Math.cos)),
+      sin: await upload("sin", 2 * R * D, (t) => ropeTable(new Float32Array(t), config, Math.sin)),
       step: device.createBuffer({ label: "step", size: 16, usage: UNIFORM | COPY_DST }),
       tokens: activation("tokens", R),
       positions: activation("positions", R),
@@ -478,12 +570,14 @@ export class GpuModel {
       idsRead: device.createBuffer({ label: "idsRead", size: 4 * R, usage: MAP_READ | COPY_DST }),
       rowScratch: activation("rowScratch", R * Hkv * D),
     };
-    const model = new GpuModel(device, config, tiles, cachePool, buffers, layers);
+    const model = new GpuModel(device, config, options.tiles ?? DEFAULT_TILES, options.cachePool ?? CACHE_POOL, buffers, layers, weights, weightBytes);
     device.pushErrorScope("validation");
     model.plan = model.makePlan();
     model.scratchCache = model.allocateCache();
     const error = await device.popErrorScope();
     if (error !== null) throw new Error(`GpuModel.create: ${error.message}`);
+    const memory = await device.popErrorScope();
+    if (memory !== null) throw new Error(`GpuModel.create: out of GPU memory for the activations and a cache of ${R} positions: ${memory.message}${smaller}`);
     await device.queue.onSubmittedWorkDone();
     return model;
   }
@@ -658,13 +752,13 @@ export class GpuModel {
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y);
     };
-    const run = (name: OtherKernel, group: GPUBindGroup, x: number, y = 1): void => dispatch(name, plan.kernels[name], group, x, y);
-    const matmul = (m: BoundMatmul): void => {
+    const run = (name: keyof ForwardPlan["kernels"], group: GPUBindGroup, x: number, y = 1): void => dispatch(name, plan.kernels[name], group, x, y);
+    const matmul = (chunks: BoundMatmul[]): void => chunks.forEach((m) => {
       const { tile, pipeline, group } = T <= this.tiles.smallRows ? m.small : m.large;
       dispatch("matmul", pipeline, group, Math.ceil(T / (tile.TM * tile.GM)), Math.ceil(m.shape.N / (tile.TN * tile.GN)));
-    };
+    });
 
-    run("embedding", plan.embedding, Math.ceil(C / 256), T);                                // x [T, C]
+    plan.embedding.forEach((e) => dispatch("embedding", e.pipeline, e.group, Math.ceil(C / 256), T));   // x [T, C]
     plan.layers.forEach((layer, l) => {
       // attention block: pre-norm, fused q/k/v, (Qwen3: normalise each head,) rotate and append to the cache, attend, project back
       run("rmsNorm", layer.inputNorm, T);                                                     // h [T, C]
@@ -698,7 +792,7 @@ export class GpuModel {
       writeInputs: (T) => this.writeInputs(new Uint32Array(T), 0, Uint32Array.from({ length: T }, (_, i) => i), null),
       encodeForward: (pass, T, keep) => this.encodeForward(pass, T, this.scratchCache!, keep),
       matmul: (matrix, tile) => {
-        const bound = matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix]);
+        const bound = (matrix === "lmHead" ? [plan.lmHead] : plan.layers.map((layer) => layer[matrix])).map((chunks) => chunks[0]);
         const { shape } = bound[0];
         const pipeline = this.matmulPipeline(shape, tile);
         return { shape, pipeline, groups: bound.map((m) => this.bindGroup(pipeline, m.buffers)) };
@@ -735,12 +829,15 @@ export class GpuModel {
     const D = headDim(this.config);
     const Q = (H + 2 * Hkv) * D;
     const b = this.buffers;
-    // Matrix `name` bound to its buffers, and for forwards of up to smallRows tokens and above its tile
-    // (shrunk to this device's workgroup memory), kernel and bind group.
-    const bound = (name: MatrixName, shape: MatmulShape, x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul => {
-      const buffers = bias === null ? [b.step, x, w, out] : [b.step, x, w, out, bias];
+    // Matrix `name` bound to each buffer of its weight, and for forwards of up to smallRows tokens and above
+    // its tile (shrunk to this device's workgroup memory), kernel and bind group.
+    const bound = (name: MatrixName, whole: MatmulShape, x: GPUBuffer, w: GpuWeight, out: GPUBuffer, bias: GPUBuffer | null): BoundMatmul[] => w.chunks.map((chunk) => {
+      const shape = { ...whole, N: chunk.rows, dtype: w.dtype, first: chunk.first, width: whole.N };
+      const buffers = bias === null ? [b.step, x, chunk.buffer, out] : [b.step, x, chunk.buffer, out, bias];
       const tiled = (rows: number): TiledPipeline => {
-        const tile = fitTile(tileFor(this.tiles, name, shape.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
+        const fitted = fitTile(tileFor(this.tiles, name, whole.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
+        // 16-bit weights streamed at T = 1: twice the quads in flight, the float32 tile's bytes (same bits)
+        const tile = w.dtype !== "F32" && rows <= this.tiles.smallRows ? { ...fitted, U: 2 * (fitted.U ?? 1) } : fitted;
         const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
         if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
           throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
@@ -749,9 +846,9 @@ export class GpuModel {
         return { tile, pipeline, group: this.bindGroup(pipeline, buffers) };
       };
       return { shape, buffers, small: tiled(1), large: tiled(this.tiles.smallRows + 1) };
-    };
+    });
+    const { embed, lmHead } = this.weights;
     const kernels = {                                                       // compiled now: errors surface at load
-      embedding: this.compile("embedding", embeddingSource(C)),
       rmsNorm: this.compile("rmsNorm", rmsNormSource(C, rmsNormEps)),
       rope: this.compile("rope", ropeCacheSource(H, Hkv, D, this.layers[0].qkNorm !== null ? rmsNormEps : undefined)),
       attention: this.compile("attention", attentionSource(H, Hkv, D, R)),
@@ -761,7 +858,10 @@ export class GpuModel {
     return {
       kernels,
       swiglu: this.bindGroup(kernels.swiglu, [b.step, b.gu, b.g]),
-      embedding: this.bindGroup(kernels.embedding, [b.step, b.tokens, b.embed, b.x]),
+      embedding: embed.chunks.map((chunk) => {
+        const pipeline = this.compile("embedding", embeddingSource(C, embed.dtype, chunk.first, chunk.rows));
+        return { pipeline, group: this.bindGroup(pipeline, [b.step, b.tokens, chunk.buffer, b.x]) };
+      }),
       layers: this.layers.map((layer) => ({
         inputNorm: this.bindGroup(kernels.rmsNorm, [b.step, b.x, layer.inputNorm, b.h]),
         qkv: bound("qkv", { K: C, N: Q, bias: layer.bqkv !== null, residual: false }, b.h, layer.wqkv, b.qkv, layer.bqkv),
@@ -771,7 +871,7 @@ export class GpuModel {
         down: bound("down", { K: I, N: C, bias: false, residual: true }, b.g, layer.wDown, b.x, null),
       })),
       norm: this.bindGroup(kernels.rmsNorm, [b.step, b.x, b.norm, b.h]),
-      lmHead: bound("lmHead", { K: C, N: V, bias: false, residual: false }, b.h, b.lmHead, b.logits, null),
+      lmHead: bound("lmHead", { K: C, N: V, bias: false, residual: false }, b.h, lmHead, b.logits, null),
       argmax: this.bindGroup(kernels.argmax, [b.step, b.logits, b.ids]),
     };
   }
@@ -838,27 +938,58 @@ function ropeTable(target: Float32Array, config: ModelConfig, f: (angle: number)
 }
 
 /**
- * Writes a named weight (a path into {@link Params}: `embed`, `layers.3.wq`, ...) into `target` at
- * `offset`: the float64 values rounded to float32, or seeded uniform noise of the requested std.
+ * For each weight of `parts` (stacked) that values `from .. from + count - 1` reach into: its name, the
+ * first of its values they reach, how many, and where that piece starts among the `count`.
+ *
+ * @example
+ * ```ts
+ * forEachPiece([["a", 4], ["b", 4]], 2, 4, (...piece) => console.log(piece)); // ["a", 2, 2, 0], then ["b", 0, 2, 2]
+ * ```
+ * @category WebGPU
  */
-function weightFiller(source: WeightSource): (target: Float32Array, offset: number, name: string) => void {
+export function forEachPiece(parts: readonly WeightPart[], from: number, count: number, visit: (name: string, start: number, n: number, at: number) => void): void {
+  let offset = 0;                                                                  // where this part starts in the stack
+  for (const [name, size] of parts) {
+    const start = Math.max(from, offset), end = Math.min(from + count, offset + size);
+    if (start < end) visit(name, start - offset, end - start, start - from);
+    offset += size;
+  }
+}
+
+/**
+ * The reader of weights held in memory (float64 arrays, rounded to float32 on upload) or of seeded
+ * uniform noise: float32 both. Noise is xorshift32 seeded by the seed and the first part's name, over
+ * the whole stack, uniform on [-a, a] (std a / sqrt(3)); norm gains are 1.
+ *
+ * @example
+ * ```ts
+ * await GpuModel.create(device, config, weightReader({ kind: "random", seed: 1, std: 0.02 }));
+ * ```
+ * @category WebGPU
+ */
+export function weightReader(source: NamedWeights | RandomSource): WeightReader {
   if (source.kind === "arrays") {
-    return (target, offset, name) => {
-      const array = source.arrays[name];
-      if (array === undefined) throw new Error(`GpuModel.create: the weights have no ${name}`);
-      target.set(array, offset);
+    return {
+      dtype: () => "F32",
+      read: (parts, from, count, target) => forEachPiece(parts, from, count, (name, start, n, at) => {
+        const array = source.arrays[name];
+        if (array === undefined) throw new Error(`GpuModel.create: the weights have no ${name}`);
+        new Float32Array(target, 4 * at, n).set(array.subarray(start, start + n));
+      }),
     };
   }
-  // Random: the first part named fills the whole (fused) buffer. Norm gains are 1; everything else is
-  // xorshift32 noise seeded by the seed and the name, uniform on [-a, a] (std a / sqrt(3)).
   const a = source.std * Math.sqrt(3);
-  return (target, offset, name) => {
-    if (offset !== 0) return;
-    if (name.endsWith("Norm") || name === "norm") { target.fill(1); return; }
-    let state = (source.seed * 2654435761 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) | 0, 7)) | 0 || 1;
-    for (let i = 0; i < target.length; i++) {
-      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-      target[i] = ((state >>> 0) / 4294967296 * 2 - 1) * a;
-    }
+  return {
+    dtype: () => "F32",
+    read: (parts, from, count, target) => {
+      const values = new Float32Array(target, 0, count);
+      const name = parts[0][0];
+      if (name.endsWith("Norm") || name === "norm") { values.fill(1); return; }
+      let state = (source.seed * 2654435761 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) | 0, 7)) | 0 || 1;
+      for (let i = 0; i < from + count; i++) {                                        // the stream from the stack's start
+        state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+        if (i >= from) values[i - from] = ((state >>> 0) / 4294967296 * 2 - 1) * a;
+      }
+    },
   };
 }

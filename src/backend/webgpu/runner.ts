@@ -30,6 +30,7 @@ import type { LayerRows } from "../../model/cache.ts";
 import { checkForwardInputs } from "../../model/transformer.ts";
 import { checkNewCacheOptions, type ForwardResult, type ModelRunner, type RunnerForwardOptions, type SequenceCache } from "../../model/runner.ts";
 import { ShapeError, Tensor } from "../../tensor/tensor.ts";
+import { folderTensors, type FolderSource } from "./folder.ts";
 import { RECENT_FORWARDS, weightArrays, type ForwardTiming, type GpuForwardInput, type NewGpuCache, type RandomSource, type TileChoice, type WeightSource } from "./gpu-model.ts";
 import { ANSWER, answerBytes, type Reply, type Request } from "./worker.ts";
 
@@ -62,6 +63,15 @@ export class WebGpuUnavailableError extends Error {
 export interface WebGpuRunnerOptions {
   /** The matmul tiles (default `DEFAULT_TILES`); any choice gives the same bits, only the speed differs. */
   readonly tiles?: TileChoice;
+  /**
+   * The context this runner allocates for (default the config's `maxPositions`, and at most it): its
+   * activations (the logits are [maxPositions, V]), caches and attention's scores are sized by it, so a
+   * large model whose config names a long context (a 7B's 32768) fits the GPU only with a smaller one.
+   * `runner.config` carries it: decode with that config.
+   */
+  readonly maxPositions?: number;
+  /** The most bytes of one weight buffer (default the device's limits); a larger matrix is split by rows, with the same bits. */
+  readonly chunkBytes?: number;
   /**
    * Dawn toggles to enable, e.g. `["disable_robustness", "disable_workgroup_init", "skip_validation"]`
    * (bounds clamping, zeroing of workgroup memory, and API validation off: safe for these kernels, which
@@ -97,6 +107,8 @@ export interface CacheStats {
 export interface WebGpuRunner extends ModelRunner {
   /** The adapter Dawn chose: vendor, architecture, driver. */
   readonly adapter: string;
+  /** Bytes of weights in GPU memory (16-bit matrices at 2 bytes a value). */
+  readonly weightBytes: number;
   /**
    * How the last forward ran in the worker: on commands encoded ahead or on the spot, for how many rows
    * (what the specs check of the encoding ahead), and where its time went (what `npm run bench:gpu`
@@ -110,26 +122,49 @@ export interface WebGpuRunner extends ModelRunner {
 // ---------------------------------------------------------------- the runner
 
 /**
+ * Stands for the weights in a decoder's `(config, params, ...)` when a {@link webgpuRunner} holds them
+ * (a folder streamed to the GPU, never loaded as Params): with a runner given, the decoders never read
+ * `params`, and anything that does gets an error saying so.
+ *
+ * @category WebGPU
+ */
+export const WEIGHTS_ON_GPU: Params = new Proxy({} as Params, {
+  get() { throw new Error("WEIGHTS_ON_GPU: the weights are on the GPU; pass their webgpuRunner as the runner option"); },
+});
+
+/**
  * Starts the WebGPU backend for a model.
  *
- * @param weights - the model's {@link Params}, or a {@link RandomSource}: seeded noise generated on the GPU side, for a model too large for the CPU
- * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run; RangeError (as a rejection) when `cachePool` is not a whole number of 0 or more
+ * @param model - the model's config; the runner's `config` is it with the context of `options.maxPositions`
+ * @param weights - the model's {@link Params}; a {@link FolderSource}, a folder whose files the GPU
+ *   worker reads itself (16-bit matrices stay 16-bit, nothing is held in float64); or a
+ *   {@link RandomSource}: seeded noise generated on the GPU side, for a model too large for the CPU
+ * @throws WebGpuUnavailableError (as a rejection) saying why the GPU path cannot run (the model does not
+ *   fit: the buffer, the limit and the numbers); CheckpointError for a folder whose files disagree with
+ *   `config`; RangeError when `cachePool` is not a whole number of 0 or more or `maxPositions` not one in
+ *   1 .. the config's
  * @example
  * ```ts
  * const runner = await webgpuRunner(config, params);
  * jacobi(config, params, prompt, { maxNewTokens: 64, runner }).tokens; // equal to arGreedy(..., { runner })
  * runner.close();
+ * const big = await webgpuRunner(folderConfig(dir), { kind: "folder", dir }, { maxPositions: 1024 });
+ * jacobi(big.config, WEIGHTS_ON_GPU, prompt, { maxNewTokens: 64, runner: big });
  * ```
  * @category WebGPU
  */
-export async function webgpuRunner(config: ModelConfig, weights: Params | RandomSource, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
-  const pool = options.cachePool;
+export async function webgpuRunner(model: ModelConfig, weights: Params | FolderSource | RandomSource, options: WebGpuRunnerOptions = {}): Promise<WebGpuRunner> {
+  const { cachePool: pool, maxPositions = model.maxPositions } = options;
   if (pool !== undefined && !(Number.isInteger(pool) && pool >= 0)) throw new RangeError(`webgpuRunner: cachePool must be a whole number of caches (0 or more), got ${pool}`);
+  if (!(Number.isInteger(maxPositions) && maxPositions >= 1 && maxPositions <= model.maxPositions)) {
+    throw new RangeError(`webgpuRunner: maxPositions must be a whole number in 1..${model.maxPositions} (the config's context), got ${maxPositions}`);
+  }
+  const config = { ...model, maxPositions };
+  const source: WeightSource = !("kind" in weights) ? { kind: "arrays", arrays: weightArrays(weights) } : weights.kind === "folder" ? folderTensors(weights.dir, config) : weights;
   const bridge = new Bridge(config.maxPositions, await workerFile());
-  const source: WeightSource = "kind" in weights ? weights : { kind: "arrays", arrays: weightArrays(weights) };
-  let adapter: string;
+  let adapter: string, weightBytes: number;
   try {
-    ({ adapter } = await bridge.start({ op: "init", config, weights: source, ...options, answer: bridge.answer }) as { adapter: string });
+    ({ adapter, weightBytes } = await bridge.start({ op: "init", config, weights: source, options, answer: bridge.answer }) as { adapter: string; weightBytes: number });
   } catch (error) {
     await bridge.close();
     throw new WebGpuUnavailableError((error as Error).message);
@@ -144,6 +179,7 @@ export async function webgpuRunner(config: ModelConfig, weights: Params | Random
     settleForwards: RECENT_FORWARDS,
     config,
     adapter,
+    weightBytes,
     newCache(cacheOptions = {}) {
       checkNewCacheOptions(cacheOptions, "webgpu runner newCache");
       const { id, reused } = bridge.call({ op: "newCache", firstStep: cacheOptions.firstStep }).json as NewGpuCache;

@@ -19,6 +19,10 @@
  *   where they sit in the cache (multi-block forwards candidate rows at other cache rows than they end up in).
  * - argmax: exact (a maximum does not depend on order); ties go to the lowest index, as `argmaxKernel`.
  *
+ * **16-bit weights** (F16, BF16) stay 16-bit in GPU memory, two to a u32 in the file's order, and are
+ * widened to float32 exactly as they are loaded (`pair`): the arithmetic, and its order, is the float32
+ * kernels', so a 16-bit model gives bit for bit the logits of its weights widened to float32 on the host.
+ *
  * Grids may cover more rows than T: the worker encodes a forward's commands ahead, for a row count at
  * least T (`GpuModel.forward`), so every kernel skips the rows (or whole workgroups of rows) past `step.T`.
  *
@@ -45,6 +49,33 @@ export const STEP = `struct Step { T: u32, P: u32, L: u32, hasMask: u32 }
 /** The lowest finite float32: WGSL rejects infinities in constant expressions. */
 const NEG_INF = "-0x1.fffffep+127f";
 
+/**
+ * How a weight matrix (and the embedding) is held in GPU memory: float32, or the 16-bit formats of
+ * safetensors, two values to a u32, the first in the low half (a file's bytes, copied as they are).
+ *
+ * @category WebGPU
+ */
+export type WeightDType = "F32" | "F16" | "BF16";
+
+/**
+ * WGSL that widens 16-bit weights exactly to float32: `pair(u)` the two values of a u32 (the first in the low
+ * half), `quad(w)` the four of a vec2<u32>, `element(u, i)` value `i` of a packed array when `u` is its word
+ * `i / 2`. BF16 is the upper half of a float32; F16 goes through `unpack2x16float`, subnormals included
+ * (specced). Nothing for F32.
+ */
+function unpacking(dtype: WeightDType): string {
+  if (dtype === "F32") return "";
+  return `${dtype === "F16" ? "fn pair(u: u32) -> vec2<f32> { return unpack2x16float(u); }"
+    : "fn pair(u: u32) -> vec2<f32> { return bitcast<vec2<f32>>(vec2<u32>(u << 16u, u & 0xffff0000u)); }"}
+fn quad(w: vec2<u32>) -> vec4<f32> { return vec4<f32>(pair(w.x), pair(w.y)); }
+fn element(u: u32, i: u32) -> f32 { return pair(u)[i & 1u]; }`;
+}
+
+/** WGSL for value `index` (an expression) of the weights `array` held as `dtype`, one value at a time. */
+function weightAt(array: string, index: string, dtype: WeightDType): string {
+  return dtype === "F32" ? `${array}[${index}]` : `element(${array}[(${index}) >> 1u], ${index})`;
+}
+
 /** A float literal WGSL accepts (always with a point or exponent). */
 function f32(x: number): string {
   const s = String(Math.fround(x));
@@ -54,23 +85,28 @@ function f32(x: number): string {
 // ---------------------------------------------------------------- embedding
 
 /**
- * `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C]. Grid: x = ceil(C / 256), y = T.
+ * `x[i, c] = table[tokens[i], c]`, one thread per element; [T, C]. The table may be split by rows over
+ * several buffers (`GpuModel`): this one holds rows `first .. first + rows - 1`, and a token outside them
+ * is another dispatch's. Grid: x = ceil(C / 256), y = T.
  *
  * @example
  * ```ts
- * embeddingSource(16).includes("table[tokens[i] * 16u + g.x]"); // true: C = 16 is compiled in
+ * embeddingSource(16, "F32", 0, 100).includes("table[t * 16u + g.x]"); // true: C = 16 is compiled in
+ * embeddingSource(16, "BF16", 64, 36).includes("tokens[i] - 64u");    // true: rows 64..99, packed two to a u32
  * ```
  * @category WebGPU
  */
-export function embeddingSource(C: number): string {
+export function embeddingSource(C: number, dtype: WeightDType, first: number, rows: number): string {
   return `${STEP}
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<storage, read> table: array<${dtype === "F32" ? "f32" : "u32"}>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
+${unpacking(dtype)}
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3u) {
   let i = g.y;                                        // the row; g.x is the column
-  if (i >= step.T || g.x >= ${C}u) { return; }
-  x[i * ${C}u + g.x] = table[tokens[i] * ${C}u + g.x];
+  let t = tokens[i] - ${first}u;                      // the token's row in this buffer (wraps past the end below its first)
+  if (i >= step.T || g.x >= ${C}u || t >= ${rows}u) { return; }
+  x[i * ${C}u + g.x] = ${weightAt("table", `t * ${C}u + g.x`, dtype)};
 }`;
 }
 
@@ -131,19 +167,25 @@ export interface MatmulTile {
 }
 
 /**
- * What a matmul kernel computes: `out[i, n] (+)= sum_k x[i, k] w[n, k] (+ bias[n])`.
+ * What a matmul kernel computes: `out[i, first + n] (+)= sum_k x[i, k] w[n, k] (+ bias[first + n])`.
  *
  * @category WebGPU
  */
 export interface MatmulShape {
   /** The reduction length (input width). */
   readonly K: number;
-  /** Output columns (weight rows). */
+  /** Output columns this kernel computes (the rows of its weight buffer). */
   readonly N: number;
   /** Add `bias[n]` (Qwen2's q/k/v biases). */
   readonly bias: boolean;
   /** Add into `out` (the residual stream) instead of overwriting it. */
   readonly residual: boolean;
+  /** How the weights are held (default F32). */
+  readonly dtype?: WeightDType;
+  /** Of a matrix split by rows over several buffers, the first output column this one computes (default 0). */
+  readonly first?: number;
+  /** Columns of `out` and `bias`, the whole matrix's rows (default N). */
+  readonly width?: number;
 }
 
 /**
@@ -165,7 +207,10 @@ export function matmulWorkgroupBytes(tile: MatmulTile): number {
  * weights stored [N, K] as on the CPU. A workgroup is GM x GN groups of 32 lanes; each thread keeps
  * TM x TN partial sums of its lane's share of K, then the workgroup adds the 32 lane sums of each output
  * in lane order. Small workgroups (GM GN = 2) give a narrow matrix at T = 1 enough workgroups to keep
- * every multiprocessor streaming; large tiles reuse each loaded weight for TM tokens. Weights are read as vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k).
+ * every multiprocessor streaming; large tiles reuse each loaded weight for TM tokens. Weights are read as
+ * vec4 when K is a multiple of 4 (same order: a quad is 4 consecutive k) — 16-bit ones as a vec2<u32>
+ * widened to a vec4, so a warp reads 256 contiguous bytes a step — else one value at a time (16-bit:
+ * half a u32; no padding, since one value at a time needs none).
  * Grid: x = ceil(T / (TM GM)) row tiles (fastest, so the tiles sharing weights run together), y = ceil(N / (TN GN)).
  *
  * @example
@@ -175,7 +220,7 @@ export function matmulWorkgroupBytes(tile: MatmulTile): number {
  * @category WebGPU
  */
 export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
-  const { K, N, bias, residual } = shape;
+  const { K, N, bias, residual, dtype = "F32", first = 0, width = N } = shape;
   const { TM, TN, GM, GN } = tile;
   if (![TM, TN, GM, GN].every((v) => Number.isInteger(v) && v >= 1) || GM * GN > 8) {
     throw new Error(`matmulSource: tile ${JSON.stringify(tile)} must have positive integer sizes and GM * GN ≤ 8`);
@@ -194,7 +239,7 @@ export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
     return [
       ...us.flatMap((u) => [
         ...as.map((a) => `let x${a}_${u} = xs[min(row0 + ${a}u, M - 1u) * ${K4}u + q + ${32 * u}u];`),
-        ...bs.map((b) => `let w${b}_${u} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q + ${32 * u}u];`),
+        ...bs.map((b) => `let w${b}_${u} = ${dtype === "F32" ? "" : "quad"}(ws[min(col0 + ${b}u, ${N - 1}u) * ${K4}u + q + ${32 * u}u]);`),
       ]),
       ...us.flatMap((u) => pairs.map(([a, b]) => ["x", "y", "z", "w"].map((e) => `acc${a}_${b} = acc${a}_${b} + x${a}_${u}.${e} * w${b}_${u}.${e};`).join(" "))),
     ];
@@ -205,19 +250,21 @@ export function matmulSource(shape: MatmulShape, tile: MatmulTile): string {
     : [0, 1, 2, 3].flatMap((e) => [
       `if (4u * q + ${e}u < ${K}u) {`,
       ...as.map((a) => `  let x${a} = xs[min(row0 + ${a}u, M - 1u) * ${K}u + 4u * q + ${e}u];`),
-      ...bs.map((b) => `  let w${b} = ws[min(col0 + ${b}u, ${N - 1}u) * ${K}u + 4u * q + ${e}u];`),
+      ...bs.map((b) => `  let w${b} = ${weightAt("ws", `min(col0 + ${b}u, ${N - 1}u) * ${K}u + 4u * q + ${e}u`, dtype)};`),
       ...pairs.map(([a, b]) => `  acc${a}_${b} = acc${a}_${b} + x${a} * w${b};`),
       "}",
     ]);
   // With U > 1, the quads left over after the last full step, one at a time.
   const tail = U === 1 ? [] : quads(1);
   const type = vec ? "vec4<f32>" : "f32";
+  const packed = vec ? "vec2<u32>" : "u32";                   // 16-bit weights: a quad, or two values
   return `${STEP}
 @group(0) @binding(1) var<storage, read> xs: array<${type}>;
-@group(0) @binding(2) var<storage, read> ws: array<${type}>;
+@group(0) @binding(2) var<storage, read> ws: array<${dtype === "F32" ? type : packed}>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
 var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes + 1 pad against bank conflicts]: matmulWorkgroupBytes
+${unpacking(dtype)}
 @compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let M = step.T;
   if (wg.x * ${TM * GM}u >= M) { return; }              // a whole tile of rows past T (a grid encoded for more rows)
@@ -244,8 +291,9 @@ var<workgroup> red: array<f32, ${outs * 33}>;            // [outputs][32 lanes +
     let row = wg.x * ${TM * GM}u + (g / ${GN}u) * ${TM}u + r / ${TN}u;
     let col = wg.y * ${TN * GN}u + (g % ${GN}u) * ${TN}u + r % ${TN}u;
     if (row < M && col < ${N}u) {
-      let y = ${bias ? "sum + bias[col]" : "sum"};
-      out[row * ${N}u + col] = ${residual ? `out[row * ${N}u + col] + y` : "y"};
+      let y = ${bias ? `sum + bias[${first}u + col]` : "sum"};
+      let at = row * ${width}u + ${first}u + col;
+      out[at] = ${residual ? "out[at] + y" : "y"};
     }
   }
 }`;

@@ -15,7 +15,8 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { ModelConfig } from "../../model/config.ts";
-import { GpuModel, type GpuForwardInput, type TileChoice, type WeightSource } from "./gpu-model.ts";
+import { filesReader } from "./folder.ts";
+import { GpuModel, weightReader, type GpuForwardInput, type GpuModelOptions, type WeightSource } from "./gpu-model.ts";
 
 // ---------------------------------------------------------------- the shared answer buffer
 
@@ -90,12 +91,8 @@ export interface Request {
   readonly config?: ModelConfig;
   /** init: where its weights come from. */
   readonly weights?: WeightSource;
-  /** init: the matmul tiles. */
-  readonly tiles?: TileChoice;
-  /** init: Dawn toggles to enable (e.g. `disable_robustness`). */
-  readonly dawnToggles?: readonly string[];
-  /** init: how many released caches keep their buffers (`GpuModel.cachePool`). */
-  readonly cachePool?: number;
+  /** init: the model's options (tiles, cache pool, buffer size), and the Dawn toggles to enable (e.g. `disable_robustness`). */
+  readonly options?: GpuModelOptions & { readonly dawnToggles?: readonly string[] };
   /** init: the shared buffer every answer is written to. */
   readonly answer?: SharedArrayBuffer;
   /** forward: the inputs. */
@@ -193,11 +190,11 @@ export function workerMain(): void {
     const r = request as Required<Request>;                   // each op reads only the fields it is sent with
     if (r.op === "init") {
       answer = r.answer;
-      const opened = await openDevice(r.dawnToggles ?? []);
+      const opened = await openDevice(r.options.dawnToggles ?? []);
       if (typeof opened === "string") throw new Error(opened);
       ({ gpu, device } = opened);
-      model = await GpuModel.create(device, r.config, r.weights, r.tiles, r.cachePool);
-      return { json: { adapter: opened.adapter } };
+      model = await GpuModel.create(device, r.config, r.weights.kind === "files" ? filesReader(r.weights) : weightReader(r.weights), r.options);
+      return { json: { adapter: opened.adapter, weightBytes: model.weightBytes } };
     }
     if (model === null) throw new Error(`GPU worker: "${r.op}" before a successful init`);
     switch (r.op) {
