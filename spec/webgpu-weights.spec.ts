@@ -24,7 +24,8 @@ import { WEIGHTS_ON_GPU, WebGpuUnavailableError, webgpuRunner, type WebGpuRunner
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
-import { CheckpointError, loadCheckpoint } from "../src/model/checkpoint.ts";
+import { CheckpointError } from "../src/model/checkpoint.ts";
+import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { PRESETS, type ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { writeRandomFolder } from "./helpers/folders.ts";

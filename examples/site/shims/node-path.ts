@@ -12,3 +12,11 @@ export function dirname(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash < 0 ? "." : path.slice(0, Math.max(1, slash));
 }
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+export function join(...parts: string[]): string {
+  return parts.filter((part) => part !== "").join("/").replace(/\/+/g, "/");
+}
