@@ -11,13 +11,17 @@ import { describe, expect, it } from "vitest";
 const CORE = ["tensor", "model", "decoding", "training", "data", "evaluation", "oracle.ts"];
 const CORE_BUDGET = 5_000;
 /**
- * All of src/. It was 7,000 when the layout set it; the package's entry points (`index.ts`, `webgpu.ts`:
- * 41 lines of re-exports) and reading Hugging Face folders (config spellings and refusals, RoPE scalings,
- * Qwen3, shards, Hugging Face tokenizers and chat templates: about 280 lines) came after, and three
- * simplification passes over the core, the CLI and the backend found 42 lines that could go without
- * dropping a feature or a check. Raised to 7,300 for them, the core's cap unchanged.
+ * All of src/. It was 7,000 when the layout set it, and has been raised twice, each time for what came
+ * after it, never for the core (whose cap is unchanged):
+ * - to 7,300 for the package's entry points (`index.ts`, `webgpu.ts`: 41 lines of re-exports) and
+ *   reading Hugging Face folders (config spellings and refusals, RoPE scalings, Qwen3, shards, Hugging
+ *   Face tokenizers and chat templates: about 280 lines), after three simplification passes over the
+ *   core, the CLI and the backend had found 42 lines to drop;
+ * - to 7,600 for the core without Node (`src/node/`: file access and worker threads moved out of the
+ *   core, +100 there for -75 in the core) and 16-bit weights, split matrices and folders streamed to the
+ *   GPU (`src/backend/webgpu`: about 220 lines).
  */
-const SRC_BUDGET = 7_300;
+const SRC_BUDGET = 7_600;
 
 /**
  * Lines of `text` that hold code: a scanner that skips `//` and `/* *\/` comments outside strings and
