@@ -19,14 +19,16 @@
  *
  * No file access here: {@link readCheckpoint} reads a folder through a {@link CheckpointSource}, the
  * bytes of its files by name, so the same checks run on a folder on disk (`src/node/checkpoint-folder.ts`,
- * which also saves), on files a browser fetched, or on a folder a user dropped onto a page.
+ * which also saves), on files a browser fetched, or on a folder a user dropped onto a page. Its two
+ * checking steps, {@link checkpointConfig} and {@link checkpointTensors}, serve the WebGPU backend too,
+ * which reads only the safetensors headers of a folder and streams the bytes to the GPU itself.
  *
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
 import { ConfigError, fromHfConfig, type ModelConfig } from "./config.ts";
 import { paramSpecs, paramsFromNamed, type Params } from "./params.ts";
-import { CheckpointError, decodeSafetensors } from "./safetensors.ts";
+import { CheckpointError, decodeSafetensors, type StoredTensor } from "./safetensors.ts";
 import { readTokenizer } from "./hf-tokenizer.ts";
 import { TokenizerError, type Tokenizer } from "./tokenizer.ts";
 
@@ -116,10 +118,68 @@ function reading<T>(file: string, read: () => T): T {
 }
 
 /**
+ * The config of a checkpoint folder: `config.json`, with `generation_config.json`'s EOS where there is
+ * one (a ConfigError becomes a CheckpointError naming the file).
+ *
+ * @throws CheckpointError naming the file and the problem
+ * @example
+ * ```ts
+ * const files = new Map([["config.json", configBytes]]);
+ * checkpointConfig({ path: (name) => `math-teacher/${name}`, has: (name) => files.has(name), read: (name) => files.get(name)! }).hiddenSize; // 64
+ * ```
+ * @category Checkpoints
+ */
+export function checkpointConfig(source: CheckpointSource): ModelConfig {
+  const configFile = source.path("config.json");
+  const generation = source.has("generation_config.json") ? readJson(source, "generation_config.json") : undefined;
+  return reading(configFile, () => fromHfConfig(readJson(source, "config.json"), configFile, generation));
+}
+
+/**
+ * Every weight of `config` in a folder's safetensors files, by its Hugging Face name. `readShard` gives
+ * the tensors of one weight file (`shard`, at `file` as errors name it) with whatever the caller keeps
+ * of them — the values (`readCheckpoint`), or where they lie (the WebGPU backend, which reads only the
+ * headers) — and each is checked: a weight of this config, in the file the index names, not twice, with
+ * the shape the config implies. Then none may be missing. Shards are read one at a time.
+ *
+ * @throws CheckpointError naming the file, the tensor and the problem
+ * @example
+ * ```ts
+ * const shapes = checkpointTensors(source, config, (shard, file) => readSafetensorsHeader(source.read(shard), file).entries);
+ * shapes.get("model.norm.weight")!.shape; // [64]
+ * ```
+ * @category Checkpoints
+ */
+export function checkpointTensors<T extends Pick<StoredTensor, "name" | "shape">>(
+  source: CheckpointSource, config: ModelConfig, readShard: (shard: string, file: string) => Iterable<T>,
+): Map<string, T> {
+  const expected = new Map(paramSpecs(config).map((spec) => [spec.name, spec.shape]));
+  const found = new Map<string, T>();
+  for (const [shard, names] of weightFiles(source)) {
+    const file = source.path(shard);
+    for (const tensor of readShard(shard, file)) {
+      const { name, shape: stored } = tensor;
+      const shape = expected.get(name);
+      if (shape === undefined) throw new CheckpointError(file, "is not a weight of this config", name);
+      if (names !== null && !names.has(name)) throw new CheckpointError(file, "is not where model.safetensors.index.json puts it", name);
+      if (found.has(name)) throw new CheckpointError(file, "is present twice", name);
+      if (stored.length !== shape.length || stored.some((d, i) => d !== shape[i])) {
+        throw new CheckpointError(file, `has shape [${stored.join(", ")}] but the config implies [${shape.join(", ")}]`, name);
+      }
+      found.set(name, tensor);
+    }
+  }
+  const missing = [...expected.keys()].find((name) => !found.has(name));
+  if (missing !== undefined) throw new CheckpointError(source.path(source.has("model.safetensors") ? "model.safetensors" : INDEX), "is missing", missing);
+  return found;
+}
+
+/**
  * Reads a checkpoint folder — ours, or one Hugging Face transformers wrote (Llama, Mistral, Qwen2,
  * Qwen3; F32, F16, BF16 or F64; one `model.safetensors` or shards listed in
- * `model.safetensors.index.json`) — checking the config, every tensor's presence and shape, and the
- * tokenizer. Shards are read one at a time, so the file bytes of only one are held at once.
+ * `model.safetensors.index.json`) — checking the config ({@link checkpointConfig}), every tensor's
+ * presence and shape ({@link checkpointTensors}), and the tokenizer. Shards are read one at a time, so
+ * the file bytes of only one are held at once.
  *
  * @param source - the folder's files (`loadCheckpoint` gives a folder on disk)
  * @throws CheckpointError naming the file, the tensor and the problem
@@ -133,28 +193,12 @@ function reading<T>(file: string, read: () => T): T {
  * @category Checkpoints
  */
 export function readCheckpoint(source: CheckpointSource): Checkpoint {
-  const configFile = source.path("config.json");
-  const generation = source.has("generation_config.json") ? readJson(source, "generation_config.json") : undefined;
-  const config = reading(configFile, () => fromHfConfig(readJson(source, "config.json"), configFile, generation));
-  const expected = new Map(paramSpecs(config).map((spec) => [spec.name, spec.shape]));
-  const byName = new Map<string, Tensor>();
-  for (const [shard, names] of weightFiles(source)) {
-    const file = source.path(shard);
-    const { tensors } = decodeSafetensors(source.read(shard), file);
-    for (const [name, stored] of tensors) {
-      const shape = expected.get(name);
-      if (shape === undefined) throw new CheckpointError(file, "is not a weight of this config", name);
-      if (names !== null && !names.has(name)) throw new CheckpointError(file, "is not where model.safetensors.index.json puts it", name);
-      if (byName.has(name)) throw new CheckpointError(file, "is present twice", name);
-      if (stored.shape.length !== shape.length || stored.shape.some((d, i) => d !== shape[i])) {
-        throw new CheckpointError(file, `has shape [${stored.shape.join(", ")}] but the config implies [${shape.join(", ")}]`, name);
-      }
-      byName.set(name, new Tensor(stored.data, shape));
-    }
-  }
-  const missing = [...expected.keys()].find((name) => !byName.has(name));
-  if (missing !== undefined) throw new CheckpointError(source.path(source.has("model.safetensors") ? "model.safetensors" : INDEX), "is missing", missing);
-  const params = paramsFromNamed(config, (name) => byName.get(name) as Tensor);
+  const config = checkpointConfig(source);
+  const stored = checkpointTensors(source, config, (shard, file) => decodeSafetensors(source.read(shard), file).tensors.values());
+  const params = paramsFromNamed(config, (name) => {
+    const { data, shape } = stored.get(name)!;
+    return new Tensor(data, shape);
+  });
 
   const tokenizerFile = source.path("tokenizer.json");
   let tokenizer: Tokenizer | null = null;

@@ -15,10 +15,11 @@
  *
  * @module
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
-import { ConfigError, fromHfConfig, type ModelConfig } from "../../model/config.ts";
-import { paramSpecs, paramsFromNamed } from "../../model/params.ts";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { checkpointConfig, checkpointTensors, type CheckpointSource } from "../../model/checkpoint.ts";
+import type { ModelConfig } from "../../model/config.ts";
+import { paramsFromNamed } from "../../model/params.ts";
 import { CheckpointError, DTYPES, readSafetensorsHeader } from "../../model/safetensors.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 import { forEachPiece, weightArrays, type TensorFiles, type WeightReader } from "./gpu-model.ts";
@@ -38,7 +39,8 @@ export interface FolderSource {
 // ---------------------------------------------------------------- the main thread: config and headers
 
 /**
- * The config of a model folder: `config.json`, with `generation_config.json`'s EOS where there is one.
+ * The config of a model folder: `config.json`, with `generation_config.json`'s EOS where there is one
+ * (`checkpointConfig`'s checks).
  *
  * @throws CheckpointError naming the file and the problem
  * @example
@@ -48,20 +50,12 @@ export interface FolderSource {
  * @category WebGPU
  */
 export function folderConfig(dir: string): ModelConfig {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
-  const file = join(dir, "config.json");
-  const generation = join(dir, "generation_config.json");
-  try {
-    return fromHfConfig(readJson(file), file, existsSync(generation) ? readJson(generation) : undefined);
-  } catch (e) {
-    throw e instanceof ConfigError ? new CheckpointError(file, e.message.replace(`${file}: `, "")) : e;
-  }
+  return checkpointConfig(folderSource(dir));
 }
 
 /**
- * Where each weight of `config` lies in the folder's safetensors files: only the headers are read. Every
- * tensor the config implies must be there once, with its shape, in the file the index names, and
- * nothing else, as for `loadCheckpoint`.
+ * Where each weight of `config` lies in the folder's safetensors files: only the headers are read, and
+ * every tensor is checked as for `loadCheckpoint` (`checkpointTensors`).
  *
  * @throws CheckpointError naming the file, the tensor and the problem
  * @example
@@ -71,9 +65,7 @@ export function folderConfig(dir: string): ModelConfig {
  * @category WebGPU
  */
 export function folderTensors(dir: string, config: ModelConfig): TensorFiles {
-  const expected = new Map(paramSpecs(config).map((spec) => [spec.name, spec.shape]));
-  const found = new Map<string, TensorFiles["tensors"][string]>();
-  for (const [file, names] of weightFiles(dir)) {
+  const found = checkpointTensors(folderSource(dir), config, (_, file) => {
     const { size, head } = withFile(file, (fd) => {
       const size = fstatSync(fd).size;
       const prefix = readBytes(fd, file, Buffer.alloc(Math.min(size, 8)), 0);
@@ -81,63 +73,22 @@ export function folderTensors(dir: string, config: ModelConfig): TensorFiles {
       return { size, head: readBytes(fd, file, Buffer.alloc(Math.min(size, 8 + Math.min(declared, 1e8))), 0) };   // readSafetensorsHeader refuses more
     });
     const { entries, dataStart } = readSafetensorsHeader(head, file, size);
-    for (const { name, shape: stored, dtype, begin } of entries) {
-      const shape = expected.get(name);
-      if (shape === undefined) throw new CheckpointError(file, "is not a weight of this config", name);
-      if (names !== null && !names.has(name)) throw new CheckpointError(file, "is not where model.safetensors.index.json puts it", name);
-      if (found.has(name)) throw new CheckpointError(file, "is present twice", name);
-      if (stored.length !== shape.length || stored.some((d, i) => d !== shape[i])) {
-        throw new CheckpointError(file, `has shape [${stored.join(", ")}] but the config implies [${shape.join(", ")}]`, name);
-      }
-      found.set(name, { file, offset: dataStart + begin, dtype });
-    }
-  }
-  const missing = [...expected.keys()].find((name) => !found.has(name));
-  if (missing !== undefined) throw new CheckpointError(join(dir, existsSync(join(dir, "model.safetensors")) ? "model.safetensors" : INDEX), "is missing", missing);
+    return entries.map(({ name, shape, dtype, begin }) => ({ name, shape, at: { file, offset: dataStart + begin, dtype } }));
+  });
   // Our names (weightArrays's: `layers.0.wq`) for the Hugging Face ones, from params.ts's one table of
   // names: paramsFromNamed handed each name in place of its tensor.
   const named = weightArrays(paramsFromNamed(config, (name) => ({ data: name }) as unknown as Tensor)) as unknown as Record<string, string>;
-  return { kind: "files", tensors: Object.fromEntries(Object.entries(named).map(([ours, name]) => [ours, found.get(name)!])) };
+  return { kind: "files", tensors: Object.fromEntries(Object.entries(named).map(([ours, name]) => [ours, found.get(name)!.at])) };
 }
-
-/** The index of a sharded checkpoint. */
-const INDEX = "model.safetensors.index.json";
 
 /**
- * The weight files of a folder, each with the tensor names the index puts in it: the shards the index
- * lists, or `model.safetensors` alone (names null), which wins when both are there, as in transformers.
- * A shard must be a file of the folder itself (as `loadCheckpoint` reads them).
+ * The folder as `checkpointTensors` reads one, as `loadCheckpoint` builds it (a backend does not
+ * import src/node/).
  */
-function weightFiles(dir: string): Map<string, Set<string> | null> {
-  const indexFile = join(dir, INDEX);
-  if (!existsSync(indexFile) || existsSync(join(dir, "model.safetensors"))) return new Map([[join(dir, "model.safetensors"), null]]);
-  const map = (readJson(indexFile) as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== "object" || map === null || Array.isArray(map)) throw new CheckpointError(indexFile, `"weight_map" must be an object of tensor name to file name`);
-  const files = new Map<string, Set<string>>();
-  for (const [name, shard] of Object.entries(map)) {
-    if (typeof shard !== "string" || basename(shard) !== shard || shard === "." || shard === ".." || shard.includes("\\")) {
-      throw new CheckpointError(indexFile, `names ${JSON.stringify(shard)}, which is not a file of this folder`, name);
-    }
-    const path = join(dir, shard);
-    if (!files.has(path)) files.set(path, new Set());
-    files.get(path)!.add(name);
-  }
-  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-/** `file` parsed as JSON, or a CheckpointError saying why not. */
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CheckpointError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
-  }
+function folderSource(dir: string): CheckpointSource {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
+  const path = (name: string) => join(dir, name);
+  return { path, has: (name) => existsSync(path(name)), read: (name) => withFile(path(name), (fd) => readBytes(fd, path(name), Buffer.alloc(fstatSync(fd).size), 0)) };
 }
 
 // ---------------------------------------------------------------- the worker thread: the bytes
