@@ -8,6 +8,7 @@
 set -uo pipefail
 work=$1 result=$2
 mkdir -p "$work"
+rm -f "$work"/*.json "$work"/*.out "$work"/*.log     # a step that fails leaves no earlier run's JSON for merge to mix in
 # step NAME COMMAND...: stdout to WORK/NAME.out, stderr to WORK/NAME.log (its tail echoed)
 step() { local name=$1; shift; echo "== $name" >&2; "$@" > "$work/$name.out" 2> "$work/$name.log"; local rc=$?; tail -5 "$work/$name.log" >&2; return $rc; }
 step write python3 bench/real-shape.py write "$work/model" "$work/prompts.json" || exit 1

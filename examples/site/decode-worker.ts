@@ -47,6 +47,8 @@ async function load(source: ModelSource): Promise<ModelInfo> {
     },
   });
   models.set(source.name, model);
+  gpuRunners.get(source.name)?.runner.close();          // a folder dropped again: its old weights' GPU runner goes
+  gpuRunners.delete(source.name);
   const c = model.config;
   return { name: source.name, summary: `${c.architecture}: ${c.numLayers} layers, width ${c.hiddenSize}, ${c.numHeads} heads, vocabulary ${c.vocabSize}` };
 }

@@ -92,9 +92,9 @@ async function ensureLoaded(name: string): Promise<ModelInfo> {
   if (dropped !== null && dropped.name === name) {
     source = { kind: "dropped", name, files: dropped.files };
     transfer = Object.values(dropped.files);
-    dropped = null;
   }
   const info = await call<Extract<Request, { type: "load" }>>({ type: "load", model: source }, transfer);
+  if (source.kind === "dropped") dropped = null;                // its buffers went to the worker, which now holds the model
   loadedModels.set(name, info);
   return info;
 }

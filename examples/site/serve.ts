@@ -29,7 +29,13 @@ export interface SiteServer {
 export function serveSite(dir: string, port = 8080, host = "127.0.0.1"): Promise<SiteServer> {
   const base = resolve(dir);
   const server: Server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
+    } catch {
+      response.writeHead(400, { "content-type": "text/plain" }).end("bad request: the path is not valid percent-encoding\n");
+      return;
+    }
     let file = normalize(join(base, path));
     if (file !== base && !file.startsWith(base + "/")) { response.writeHead(403).end(); return; }
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
@@ -40,7 +46,7 @@ export function serveSite(dir: string, port = 8080, host = "127.0.0.1"): Promise
       "cross-origin-embedder-policy": "require-corp",
       "cache-control": "no-cache",
     });
-    createReadStream(file).pipe(response);
+    createReadStream(file).on("error", () => response.destroy()).pipe(response);
   });
   return new Promise((done, fail) => {
     server.once("error", fail);
