@@ -11,16 +11,19 @@
  * - Refusals: a row longer than a buffer, a context the device cannot hold (named with the option that
  *   fixes it), a maxPositions above the config's; and a folder whose files disagree with its config
  *   gets the CheckpointError `loadCheckpoint` gives.
+ * - `generate --backend webgpu` streams the folder too, in the context the call needs: a config naming
+ *   2^20 positions decodes to the GPU's AR tokens with AR, Jacobi and multi-block.
  *
  * The transformers-written folders run through the streaming path in `webgpu.spec.ts`. Runs where Dawn
  * finds an adapter (SwiftShader on a CPU-only machine), else skips, except under CI.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { folderConfig, folderTensors } from "../src/backend/webgpu/folder.ts";
 import { WEIGHTS_ON_GPU, WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
+import { main } from "../src/cli/main.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
 import { jacobi } from "../src/decoding/jacobi.ts";
 import { multiBlock } from "../src/decoding/multiblock.ts";
@@ -146,5 +149,21 @@ describe.skipIf(unavailable !== null)("16-bit weights, split matrices and folder
     const wide = { ...F16, vocabSize: 150000, maxPositions: 8000 };               // logits [8000, 150000]: 4.8 GB, beyond any binding
     await expect(webgpuRunner(wide, initParams({ ...wide, maxPositions: 8 }, { seed: 1 }))).rejects.toThrow(
       /the activations logits need 4800000000 bytes for 8000 positions, the device's maxStorageBufferBindingSize is \d+; give the runner a smaller maxPositions/);
+  });
+
+  it("the CLI: generate --backend webgpu streams a BF16 folder whose config names 2^20 positions, in the context the call needs, and prints the GPU's AR greedy tokens", async () => {
+    const dir = join(root, "long-context");
+    cpSync(folders.bf16, dir, { recursive: true });
+    const json = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...json, max_position_embeddings: 1 << 20 }));
+    await expect(webgpuRunner(folderConfig(dir), { kind: "folder", dir })).rejects.toThrow(/give the runner a smaller maxPositions/);   // the whole context does not fit
+    const stop = { maxNewTokens: 10, eosTokenId: null, runner: streamed.bf16 };
+    for (const method of ["ar", "jacobi", "mr"]) {
+      let out = "";
+      const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "10", "--ignore-eos", "--method", method, "--block-size", "4", "--backend", "webgpu", "--json"],
+        { out: (t) => { out += t; }, err: () => {}, isTTY: false });
+      expect(code).toBe(0);
+      expectSameTokens(method, JSON.parse(out).tokens, arGreedy(streamed.bf16.config, WEIGHTS_ON_GPU, [1, 5, 9], stop).tokens);
+    }
   });
 });

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { WebGpuUnavailableError, webgpuRunner } from "../backend/webgpu/runner.ts";
+import type { FolderSource } from "../backend/webgpu/folder.ts";
+import { WEIGHTS_ON_GPU, WebGpuUnavailableError, webgpuRunner } from "../backend/webgpu/runner.ts";
 import type { ModelConfig } from "../model/config.ts";
 import type { Params } from "../model/params.ts";
 import { startKernelThreads } from "../node/kernel-threads.ts";
@@ -45,10 +46,15 @@ export const RUNNER_FLAGS: Readonly<Record<string, FlagSpec>> = {
  * memory, and `body` gets that copy and the pool: every forward given both is split over the threads,
  * bit-identical to one.
  *
+ * `weights` may be a model folder instead, for `--backend webgpu` only: the GPU backend streams it from
+ * disk (16-bit matrices stay 16-bit), the host never holds it, and `body` gets `WEIGHTS_ON_GPU` as the
+ * weights; `maxPositions` then sizes the runner's context (a 7B's config names 32768 positions).
+ *
  * @param command - the command's name, for the error messages
+ * @param weights - the weights, or the folder that holds them
  * @param body - what to do with the runner, the weights to decode with and the kernel threads, if any
- * @throws CliError when N is not in 1..17, N > 1 with `--backend webgpu`, or the WebGPU backend is
- *   unavailable, saying why
+ * @throws CliError when N is not in 1..17, N > 1 with `--backend webgpu`, a folder with `--backend cpu`,
+ *   or the WebGPU backend is unavailable, saying why
  * @example
  * ```ts
  * await withRunner("generate", { backend: "cpu", threads: 2 }, config, params, (runner, shared) =>
@@ -57,16 +63,19 @@ export const RUNNER_FLAGS: Readonly<Record<string, FlagSpec>> = {
  * @category CLI
  */
 export async function withRunner<T>(
-  command: string, flags: Flags, config: ModelConfig, weights: Params,
+  command: string, flags: Flags, config: ModelConfig, weights: Params | FolderSource,
   body: (runner: ModelRunner, params: Params, threads: KernelThreads | undefined) => T | Promise<T>,
+  maxPositions?: number,
 ): Promise<T> {
   const threads = flags.threads as number;
   if (threads < 1 || threads > 17) throw new CliError(`${command}: --threads must be an integer in 1..17, got ${threads}`);
   if (threads > 1 && flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
-  const shared = threads > 1 ? await startKernelThreads(config, weights, threads) : undefined;
-  const params = shared?.params ?? weights;
+  const folder = "kind" in weights ? weights : undefined;
+  if (folder && flags.backend !== "webgpu") throw new Error(`${command}: a folder streamed to the GPU needs --backend webgpu`);
+  const shared = threads > 1 && !folder ? await startKernelThreads(config, weights as Params, threads) : undefined;
+  const params = folder ? WEIGHTS_ON_GPU : shared?.params ?? weights as Params;
   try {
-    const runner = flags.backend !== "webgpu" ? cpuRunner(config, params, shared?.pool) : await webgpuRunner(config, params).catch((error: unknown) => {
+    const runner = flags.backend !== "webgpu" ? cpuRunner(config, params, shared?.pool) : await webgpuRunner(config, folder ?? params, { maxPositions }).catch((error: unknown) => {
       // a WebGPU backend that cannot start is bad usage, said in one line
       throw error instanceof WebGpuUnavailableError ? new CliError(`${command}: ${error.message}; use --backend cpu`) : error;
     });

@@ -199,16 +199,30 @@ export function readCheckpoint(source: CheckpointSource): Checkpoint {
     const { data, shape } = stored.get(name)!;
     return new Tensor(data, shape);
   });
-
-  const tokenizerFile = source.path("tokenizer.json");
-  let tokenizer: Tokenizer | null = null;
-  if (source.has("tokenizer.json")) {
-    const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => source.has(name))
-      .map((name) => [name, name.endsWith(".json") ? readJson(source, name) : readText(source, name)]));
-    tokenizer = reading(tokenizerFile, () => readTokenizer(files, tokenizerFile));
-    if (tokenizer.vocabSize > config.vocabSize) {
-      throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
-    }
-  }
-  return { config, params, tokenizer };
+  return { config, params, tokenizer: checkpointTokenizer(source, config) };
 }
+
+/**
+ * The tokenizer of a checkpoint's files (`tokenizer.json`, with `tokenizer_config.json` and
+ * `chat_template.jinja` where they are), or null without a `tokenizer.json`: what {@link readCheckpoint}
+ * reads besides the config and the weights, for a backend that streams the weights itself.
+ *
+ * @throws CheckpointError naming the file when it cannot be read or has more ids than the config's vocabulary
+ * @example
+ * ```ts
+ * checkpointTokenizer(source, checkpointConfig(source))?.vocabSize; // 20 for the math models
+ * ```
+ * @category Checkpoints
+ */
+export function checkpointTokenizer(source: CheckpointSource, config: ModelConfig): Tokenizer | null {
+  if (!source.has("tokenizer.json")) return null;
+  const tokenizerFile = source.path("tokenizer.json");
+  const files = Object.fromEntries(TOKENIZER_FILES.filter((name) => source.has(name))
+    .map((name) => [name, name.endsWith(".json") ? readJson(source, name) : readText(source, name)]));
+  const tokenizer = reading(tokenizerFile, () => readTokenizer(files, tokenizerFile));
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new CheckpointError(tokenizerFile, `has ${tokenizer.vocabSize} ids, more than vocab_size ${config.vocabSize} in config.json`);
+  }
+  return tokenizer;
+}
+

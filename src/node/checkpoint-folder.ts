@@ -24,7 +24,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readCheckpoint, type Checkpoint } from "../model/checkpoint.ts";
+import { checkpointConfig, checkpointTokenizer, readCheckpoint, type Checkpoint, type CheckpointSource } from "../model/checkpoint.ts";
 import { toHfConfig } from "../model/config.ts";
 import { namedParams } from "../model/params.ts";
 import { CheckpointError, encodeSafetensors } from "../model/safetensors.ts";
@@ -83,10 +83,34 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint, options: Sav
  * @category Checkpoints
  */
 export function loadCheckpoint(dir: string): Checkpoint {
+  return readCheckpoint(folderSource(dir));
+}
+
+/**
+ * The config and tokenizer of the checkpoint folder `dir`, with the same checks as {@link loadCheckpoint},
+ * but not its weights (of which only the headers are read, by the backend that streams them: a 7B folder
+ * is never held on the host).
+ *
+ * @throws CheckpointError naming the file and the problem
+ * @example
+ * ```ts
+ * const { config, tokenizer } = loadConfigAndTokenizer(dir);
+ * const runner = await webgpuRunner(config, { kind: "folder", dir }, { maxPositions: 1024 });
+ * ```
+ * @category Checkpoints
+ */
+export function loadConfigAndTokenizer(dir: string): Omit<Checkpoint, "params"> {
+  const source = folderSource(dir);
+  const config = checkpointConfig(source);
+  return { config, tokenizer: checkpointTokenizer(source, config) };
+}
+
+/** The folder `dir` as the core's readers take one, its files read from disk. */
+function folderSource(dir: string): CheckpointSource {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CheckpointError(dir, "is not a checkpoint folder (it does not exist or is not a directory)");
   }
-  return readCheckpoint({
+  return {
     path: (name) => join(dir, name),
     has: (name) => existsSync(join(dir, name)),
     read: (name) => {
@@ -96,5 +120,5 @@ export function loadCheckpoint(dir: string): Checkpoint {
         throw new CheckpointError(join(dir, name), `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     },
-  });
+  };
 }

@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
+import { loadCheckpoint, loadConfigAndTokenizer } from "../../node/checkpoint-folder.ts";
 import { encodeChat } from "../../model/hf-tokenizer.ts";
 import type { Tokenizer } from "../../model/tokenizer.ts";
 import { autoBlockSize, formatBlockSizeChoice, type BlockSizeChoice } from "../../decoding/block-size.ts";
@@ -114,6 +114,13 @@ export function promptIds(command: string, flags: Flags, tokenizer: Tokenizer | 
 }
 
 /**
+ * Positions beyond the prompt and `--max-new-tokens` that a WebGPU runner's context keeps: room for a
+ * last block's draft (`mr`'s blocks are 64 by default) and for `--block-size auto`'s cost curve (32
+ * cached positions, blocks up to 32).
+ */
+const GPU_CONTEXT_ROOM = 128;
+
+/**
  * The `generate` command, e.g.
  * `jacobi-forcing generate --model models/math-teacher --prompt-ids 1,16,8,11,5,8,13,16,3 --method jacobi --json`.
  *
@@ -142,8 +149,15 @@ export const generateCommand: Command = {
     checkOnePrompt("generate", flags);
     if (flags.trace && flags.method !== "jacobi") throw new CliError("generate: --trace shows Jacobi iterations; it needs --method jacobi");
     if (flags.trace && flags.json) throw new CliError("generate: --trace and --json cannot be combined (the JSON must stay machine-readable)");
-    const { config, params: weights, tokenizer } = loadCheckpoint(flags.model as string);
+    // On the GPU the folder streams to the device (16-bit stays 16-bit) and is never loaded here, and the
+    // context is what this call can use: a 7B's config names 32768 positions, and logits and caches sized
+    // for that would not fit. On the CPU the folder is loaded as float64 Params.
+    const dir = flags.model as string;
+    const onGpu = flags.backend === "webgpu";
+    const { config: stored, params: weights, tokenizer } = onGpu ? { ...loadConfigAndTokenizer(dir), params: { kind: "folder", dir } as const } : loadCheckpoint(dir);
     const prompt = promptIds("generate", flags, tokenizer);
+    const maxPositions = Math.min(stored.maxPositions, onGpu ? prompt.length + (flags["max-new-tokens"] as number) + GPU_CONTEXT_ROOM : Infinity);
+    const config = { ...stored, maxPositions };
     const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
     if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
     let resolved: Flags = { ...flags, "block-size": auto ? undefined : blockSizeFlag(flags["block-size"] as string | undefined) };
@@ -162,7 +176,7 @@ export const generateCommand: Command = {
       }
       const stop = { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
       return METHODS[resolved.method as string](config, params, prompt, stop, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
-    });
+    }, maxPositions);
     const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
     if (result.stats.stopReason === "context") {
       io.err(`generate: stopped at the context length ${config.maxPositions} after ${result.tokens.length} of ${flags["max-new-tokens"]} ` +
