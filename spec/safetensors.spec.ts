@@ -22,6 +22,7 @@ import {
   CheckpointError,
   decodeSafetensors,
   encodeSafetensors,
+  readSafetensorsHeader,
   type StoredTensor,
 } from "../src/model/safetensors.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
@@ -305,6 +306,16 @@ describe("malformed files are CheckpointErrors with helpful messages", () => {
     expect(checkpointErrorOf(good.subarray(0, good.byteLength - 1)).message).toContain(
       "run past the end of the data section",
     );
+  });
+
+  it("readSafetensorsHeader reads a header from the file's first bytes, and says so when they stop before its end", () => {
+    const good = encodeSafetensors([{ name: "w", shape: [4], data: new Float64Array(4) }]);
+    const { dataStart, entries } = readSafetensorsHeader(good, "m.safetensors");
+    expect(readSafetensorsHeader(good.subarray(0, dataStart), "m.safetensors", good.byteLength).entries).toEqual(entries);
+    for (const given of [5, dataStart - 1]) {
+      expect(() => readSafetensorsHeader(good.subarray(0, given), "m.safetensors", good.byteLength))
+        .toThrow(new RangeError(`safetensors: m.safetensors: given its first ${given} bytes, but the header ends at byte ${given === 5 ? 8 : dataStart}; pass at least the length prefix and the header`));
+    }
   });
 
   it("rejects a header that is not JSON, not UTF-8, or not an object", () => {

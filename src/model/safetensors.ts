@@ -331,7 +331,8 @@ export function decodeSafetensors(
  * @param bytes - The file's first bytes: at least the length prefix and the header (or the whole file).
  * @param file - Name used only in error messages.
  * @param fileBytes - The file's size in bytes (default `bytes.byteLength`: `bytes` is the whole file).
- * @throws CheckpointError for every kind of malformed header, and nothing else.
+ * @throws CheckpointError for every kind of malformed header; RangeError when `bytes` stops before the
+ *   header's end (the caller's mistake, not the file's).
  * @example
  * ```ts
  * readSafetensorsHeader(firstBytes, "model.safetensors", statSync(path).size).entries[0]; // { name, dtype, shape, begin, end }
@@ -374,6 +375,10 @@ function readHeader(bytes: Uint8Array, file: string, fileBytes: number): { heade
   }
   // The view must honour byteOffset: a Buffer from readFileSync often sits
   // inside a larger pooled ArrayBuffer.
+  const given = (end: number) => {
+    if (bytes.byteLength < end) throw new RangeError(`safetensors: ${file}: given its first ${bytes.byteLength} bytes, but the header ends at byte ${end}; pass at least the length prefix and the header`);
+  };
+  given(PREFIX_BYTES);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true); // a u64 may exceed 2^53: compare as bigint first
   if (declared > BigInt(MAX_HEADER_BYTES)) {
@@ -388,6 +393,7 @@ function readHeader(bytes: Uint8Array, file: string, fileBytes: number): { heade
     );
   }
   const dataStart = PREFIX_BYTES + headerLength;
+  given(dataStart);
 
   let text: string;
   try {
