@@ -7,7 +7,9 @@
  * on prompts given as token ids: tokens/s, Jacobi's TPF, the greedy tokens, and whether Jacobi's equal
  * AR's. Options: `--prompts FILE` (a JSON array of arrays of ids; default three seeded random prompts of
  * 64 ids), `--new-tokens N` (64), `--max-positions N` (the context the runner allocates, 1024, at most
- * the config's), `--reps N` (latency repetitions, 21).
+ * the config's), `--reps N` (latency repetitions, 21); for a sweep, `--tiles JSON` (fields of a
+ * `TileChoice` over `DEFAULT_TILES`, e.g. `'{"large":{"TM":8,"TN":4,"GM":1,"GN":8,"U":4}}'`),
+ * `--dawn-toggles a,b,c` and `--latency-only` (no decoding).
  *
  * EOS is ignored (a random model stops anywhere): every decode makes exactly N tokens. Tokens/s count a
  * decode's whole wall time, prefill included, as `generate` of transformers is timed. Prints one JSON
@@ -18,6 +20,7 @@
  */
 import { readFileSync } from "node:fs";
 import { folderConfig, folderTensors } from "../src/backend/webgpu/folder.ts";
+import { DEFAULT_TILES, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { WEIGHTS_ON_GPU, webgpuRunner } from "../src/backend/webgpu/runner.ts";
 import { openDevice } from "../src/backend/webgpu/worker.ts";
 import { arGreedy } from "../src/decoding/greedy.ts";
@@ -35,6 +38,11 @@ export interface FolderBenchOptions {
   readonly newTokens: number;
   readonly maxPositions: number;
   readonly reps: number;
+  /** The matmul tiles: DEFAULT_TILES with these fields replaced. */
+  readonly tiles: Partial<TileChoice>;
+  readonly dawnToggles: string[];
+  /** Only the load and t(T): no decoding. */
+  readonly latencyOnly: boolean;
 }
 
 /** The options from the command line (after `--hf DIR`). */
@@ -47,6 +55,9 @@ export function folderBenchOptions(args: readonly string[]): FolderBenchOptions 
     newTokens: Number(value("--new-tokens") ?? 64),
     maxPositions: Number(value("--max-positions") ?? 1024),
     reps: Number(value("--reps") ?? 21),
+    tiles: JSON.parse(value("--tiles") ?? "{}") as Partial<TileChoice>,
+    dawnToggles: value("--dawn-toggles")?.split(",") ?? [],
+    latencyOnly: args.includes("--latency-only"),
   };
 }
 
@@ -83,7 +94,8 @@ export async function folderBench(options: FolderBenchOptions): Promise<Record<s
   let sampled = process.memoryUsage().rss;
   const sampler = setInterval(() => { sampled = Math.max(sampled, process.memoryUsage().rss); }, 20);
   const start = performance.now();
-  const runner = await webgpuRunner(config, { kind: "folder", dir }, { maxPositions });
+  const tiles = { ...DEFAULT_TILES, ...options.tiles };
+  const runner = await webgpuRunner(config, { kind: "folder", dir }, { maxPositions, tiles, dawnToggles: options.dawnToggles });
   const loadSeconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
   const peakHostBytes = process.resourceUsage().maxRSS * 1024;
@@ -95,6 +107,14 @@ export async function folderBench(options: FolderBenchOptions): Promise<Record<s
     const gathered = config.tieWordEmbeddings ? 0 : config.vocabSize * config.hiddenSize * (tensors.embed.dtype === "F32" || tensors.embed.dtype === "F64" ? 4 : 2);
     const streamFloorMs = 1000 * (runner.weightBytes - gathered) / copy.bytesPerSecond;
     log(`  t(1) ${ms(1)?.toFixed(3)} ms, t(16) ${ms(16)?.toFixed(3)} ms, t(64) ${ms(64)?.toFixed(3)} ms; the weights streamed at the copy rate: ${streamFloorMs.toFixed(3)} ms`);
+    const measured = {
+      date: new Date().toISOString(), node: process.version, options, tiles, card: cardName() ?? runner.adapter, adapter: runner.adapter,
+      copyBandwidthGBs: copy.bytesPerSecond / 1e9,
+      model: { architecture: config.architecture, parameters, dtype: dtypes.length === 1 ? dtypes[0] : dtypes, config: runner.config },
+      loadSeconds, peakHostBytes, peakHostBytesSampled: sampled, weightBytesOnGpu: runner.weightBytes,
+      t1Ms: ms(1), t16Ms: ms(16), t64Ms: ms(64), streamFloorMs, forwardLatency: latency,
+    };
+    if (options.latencyOnly) return measured;
     const rng = new Rng("bench-gpu-folder");
     const prompts = options.prompts ?? Array.from({ length: 3 }, () => Array.from({ length: 64 }, () => rng.int(config.vocabSize)));
     const stop = { maxNewTokens: newTokens, eosTokenId: null, runner };
@@ -103,11 +123,7 @@ export async function folderBench(options: FolderBenchOptions): Promise<Record<s
     const identicalTokens = JSON.stringify(jacobi16.tokens) === JSON.stringify(ar.tokens);
     log(`  AR ${ar.tokensPerSecond.toFixed(1)} tokens/s; Jacobi n=16 TPF ${jacobi16.tokensPerForward.toFixed(2)}, ${jacobi16.tokensPerSecond.toFixed(1)} tokens/s, ${identicalTokens ? "identical to AR" : "DIFFERS FROM AR"}`);
     return {
-      date: new Date().toISOString(), node: process.version, options, card: cardName() ?? runner.adapter, adapter: runner.adapter,
-      copyBandwidthGBs: copy.bytesPerSecond / 1e9,
-      model: { architecture: config.architecture, parameters, dtype: dtypes.length === 1 ? dtypes[0] : dtypes, config: runner.config },
-      loadSeconds, peakHostBytes, peakHostBytesSampled: sampled, weightBytesOnGpu: runner.weightBytes,
-      t1Ms: ms(1), t16Ms: ms(16), t64Ms: ms(64), streamFloorMs, forwardLatency: latency,
+      ...measured,
       prompts, newTokens, eos: "ignored: every decode makes newTokens tokens; tokens/s include each prompt's prefill",
       ar: { tokensPerSecond: ar.tokensPerSecond, seconds: ar.seconds, tokens: ar.tokens },
       jacobi: { blockSize: 16, tokensPerForward: jacobi16.tokensPerForward, tokensPerSecond: jacobi16.tokensPerSecond, seconds: jacobi16.seconds, tokens: jacobi16.tokens, identicalTokens },

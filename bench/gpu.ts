@@ -15,7 +15,7 @@
  *
  * Prints one JSON object (the raw results, kept in `bench/experiments/results/`); a human summary goes
  * to stderr. Usage: `npx tsx bench/gpu.ts [--model DIR --data math|code | --realistic-only] [--quick]
- * [--smoke]`, or `--hf DIR [--prompts FILE] [--new-tokens N] [--max-positions N]` for one model folder
+ * [--smoke]`, or `--hf DIR [--prompts FILE] [--new-tokens N] [--max-positions N] [--tiles JSON] [--dawn-toggles LIST] [--latency-only]` for one model folder
  * streamed to the GPU (`bench/gpu-folder.ts`); on the lent GPU the bundle `dist/webgpu/gpu.mjs` (`npm run build:gpu`) runs the same code.
  * Never part of `npm test`. A benchmark, not a test: compare numbers from the same run only.
  * docs/webgpu.md reads the results.
