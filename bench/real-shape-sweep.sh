@@ -2,7 +2,8 @@
 # The matmul tiles and Dawn's toggles at the real size, after bench/real-shape.sh: the same random Qwen2 of
 # Qwen2.5-7B's shape in bf16 (written here unless WORK/model exists), loaded once per choice by
 # `node dist/webgpu/gpu.mjs --hf WORK/model --latency-only`, and t(1), t(16), t(64) of each appended to
-# RESULT.jsonl as one line {name, tiles, dawnToggles, t1Ms, t16Ms, t64Ms, streamFloorMs, forwardLatency}.
+# RESULT.jsonl as one line {name, card, tiles, dawnToggles, t1Ms, t16Ms, t64Ms, streamFloorMs, copyBandwidthGBs,
+# forwardLatency}.
 # The default comes first and last (drift), each choice changes one thing. Any tile gives the same bits.
 #   npm run build:gpu && bash bench/real-shape-sweep.sh WORK RESULT.jsonl
 set -uo pipefail

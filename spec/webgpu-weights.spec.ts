@@ -151,7 +151,7 @@ describe.skipIf(unavailable !== null)("16-bit weights, split matrices and folder
       /the activations logits need 4800000000 bytes for 8000 positions, the device's maxStorageBufferBindingSize is \d+; give the runner a smaller maxPositions/);
   });
 
-  it("the CLI: generate --backend webgpu streams a BF16 folder whose config names 2^20 positions, in the context the call needs, and prints the GPU's AR greedy tokens", async () => {
+  it("the CLI: generate --backend webgpu streams a BF16 folder whose config names 2^20 positions, in the context the call needs, and prints the GPU's AR greedy tokens; a context too long is refused saying what to change", async () => {
     const dir = join(root, "long-context");
     cpSync(folders.bf16, dir, { recursive: true });
     const json = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
@@ -165,5 +165,9 @@ describe.skipIf(unavailable !== null)("16-bit weights, split matrices and folder
       expect(code).toBe(0);
       expectSameTokens(method, JSON.parse(out).tokens, arGreedy(streamed.bf16.config, WEIGHTS_ON_GPU, [1, 5, 9], stop).tokens);
     }
+    let err = "";
+    const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "1000000", "--backend", "webgpu"], { out: () => {}, err: (t) => { err += t; }, isTTY: false });
+    expect(code).toBe(2);
+    expect(err).toMatch(/^generate: webgpu backend unavailable because .*give the runner a smaller maxPositions \(this call's context: 1000131 positions\); use a shorter prompt or fewer --max-new-tokens\n$/);
   });
 });

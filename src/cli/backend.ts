@@ -53,8 +53,9 @@ export const RUNNER_FLAGS: Readonly<Record<string, FlagSpec>> = {
  * @param command - the command's name, for the error messages
  * @param weights - the weights, or the folder that holds them
  * @param body - what to do with the runner, the weights to decode with and the kernel threads, if any
- * @throws CliError when N is not in 1..17, N > 1 with `--backend webgpu`, a folder with `--backend cpu`,
- *   or the WebGPU backend is unavailable, saying why
+ * @param maxPositions - `--backend webgpu`: the context the runner allocates (default the config's)
+ * @throws CliError when N is not in 1..17, N > 1 with `--backend webgpu`, or the WebGPU backend is
+ *   unavailable, saying why (Error for a folder with `--backend cpu`: the caller's mistake)
  * @example
  * ```ts
  * await withRunner("generate", { backend: "cpu", threads: 2 }, config, params, (runner, shared) =>
@@ -71,13 +72,15 @@ export async function withRunner<T>(
   if (threads < 1 || threads > 17) throw new CliError(`${command}: --threads must be an integer in 1..17, got ${threads}`);
   if (threads > 1 && flags.backend === "webgpu") throw new CliError(`${command}: --threads splits the CPU backend's forwards; it cannot be combined with --backend webgpu`);
   const folder = "kind" in weights ? weights : undefined;
-  if (folder && flags.backend !== "webgpu") throw new Error(`${command}: a folder streamed to the GPU needs --backend webgpu`);
+  if (folder && flags.backend !== "webgpu") throw new Error(`${command}: withRunner streams a folder only to the GPU (--backend webgpu)`);   // a caller's mistake
   const shared = threads > 1 && !folder ? await startKernelThreads(config, weights as Params, threads) : undefined;
   const params = folder ? WEIGHTS_ON_GPU : shared?.params ?? weights as Params;
   try {
     const runner = flags.backend !== "webgpu" ? cpuRunner(config, params, shared?.pool) : await webgpuRunner(config, folder ?? params, { maxPositions }).catch((error: unknown) => {
-      // a WebGPU backend that cannot start is bad usage, said in one line
-      throw error instanceof WebGpuUnavailableError ? new CliError(`${command}: ${error.message}; use --backend cpu`) : error;
+      // a WebGPU backend that cannot start is bad usage, said in one line, with what the user can change
+      if (!(error instanceof WebGpuUnavailableError)) throw error;
+      const tooLong = maxPositions !== undefined && /smaller maxPositions/.test(error.message);
+      throw new CliError(`${command}: ${error.message}${tooLong ? ` (this call's context: ${maxPositions} positions); use a shorter prompt or fewer --max-new-tokens` : "; use --backend cpu"}`);
     });
     try {
       return await body(runner, params, shared?.pool);

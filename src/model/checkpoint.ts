@@ -225,4 +225,3 @@ export function checkpointTokenizer(source: CheckpointSource, config: ModelConfi
   }
   return tokenizer;
 }
-

@@ -373,12 +373,12 @@ function readHeader(bytes: Uint8Array, file: string, fileBytes: number): { heade
       `file is ${fileBytes} bytes, too short for the ${PREFIX_BYTES}-byte header length prefix`,
     );
   }
-  // The view must honour byteOffset: a Buffer from readFileSync often sits
-  // inside a larger pooled ArrayBuffer.
   const given = (end: number) => {
     if (bytes.byteLength < end) throw new RangeError(`safetensors: ${file}: given its first ${bytes.byteLength} bytes, but the header ends at byte ${end}; pass at least the length prefix and the header`);
   };
   given(PREFIX_BYTES);
+  // The view must honour byteOffset: a Buffer from readFileSync often sits
+  // inside a larger pooled ArrayBuffer.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true); // a u64 may exceed 2^53: compare as bigint first
   if (declared > BigInt(MAX_HEADER_BYTES)) {

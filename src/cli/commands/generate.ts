@@ -114,9 +114,10 @@ export function promptIds(command: string, flags: Flags, tokenizer: Tokenizer | 
 }
 
 /**
- * Positions beyond the prompt and `--max-new-tokens` that a WebGPU runner's context keeps: room for a
- * last block's draft (`mr`'s blocks are 64 by default) and for `--block-size auto`'s cost curve (32
- * cached positions, blocks up to 32).
+ * Positions beyond the prompt and `--max-new-tokens` that a WebGPU runner's context keeps: `--block-size
+ * auto`'s cost curve needs 64 (32 cached, blocks up to 32); Jacobi never drafts past the new tokens. `mr`
+ * keeps `--pool` x n more, so that its pool's candidate rows always fit beside the drafts (a smaller context
+ * would send fewer candidates: the same greedy tokens, other forward counts, another sampling stream).
  */
 const GPU_CONTEXT_ROOM = 128;
 
@@ -151,12 +152,15 @@ export const generateCommand: Command = {
     if (flags.trace && flags.json) throw new CliError("generate: --trace and --json cannot be combined (the JSON must stay machine-readable)");
     // On the GPU the folder streams to the device (16-bit stays 16-bit) and is never loaded here, and the
     // context is what this call can use: a 7B's config names 32768 positions, and logits and caches sized
-    // for that would not fit. On the CPU the folder is loaded as float64 Params.
+    // for that would not fit. (The stored cost curve keeps the folder's config as its key: one per model
+    // shape, whatever the call's context.) On the CPU the folder is loaded as float64 Params.
     const dir = flags.model as string;
     const onGpu = flags.backend === "webgpu";
     const { config: stored, params: weights, tokenizer } = onGpu ? { ...loadConfigAndTokenizer(dir), params: { kind: "folder", dir } as const } : loadCheckpoint(dir);
     const prompt = promptIds("generate", flags, tokenizer);
-    const maxPositions = Math.min(stored.maxPositions, onGpu ? prompt.length + (flags["max-new-tokens"] as number) + GPU_CONTEXT_ROOM : Infinity);
+    const n = Number.isInteger(Number(flags["block-size"])) ? Number(flags["block-size"]) : MULTIBLOCK_DEFAULTS.blockSize;
+    const room = flags.method === "mr" ? Math.max(GPU_CONTEXT_ROOM, (flags.pool as number) * n) : GPU_CONTEXT_ROOM;
+    const maxPositions = Math.min(stored.maxPositions, onGpu ? prompt.length + (flags["max-new-tokens"] as number) + room : Infinity);
     const config = { ...stored, maxPositions };
     const auto = flags["block-size"] === "auto" || (flags["block-size"] === undefined && flags.method === "jacobi" && isJacobiForcingModel(flags.model as string));
     if (auto && flags.method !== "jacobi") throw new CliError(`generate: --block-size auto chooses a Jacobi block size; it needs --method jacobi, got ${flags.method}`);
@@ -168,7 +172,7 @@ export const generateCommand: Command = {
         // The TPF each candidate n reaches on the prompt itself, greedily, for up to 32 tokens, on the backend
         // that will decode, and the cost curve of this machine, backend and model shape, measured once and
         // stored: the same prompt gives the same choice at any load (src/decoding/block-size.ts).
-        const curve = storedCostCurve(config, params, runner, flags.threads as number, (line) => io.err(`generate: ${line}`));
+        const curve = storedCostCurve(stored, params, runner, flags.threads as number, (line) => io.err(`generate: ${line}`));
         choice = autoBlockSize(config, params, [prompt], { stop: { maxNewTokens: Math.min(32, flags["max-new-tokens"] as number) }, runner, curve });
         io.err(formatBlockSizeChoice(choice));
         // n = 1 is AR (one token a forward): the AR loop decodes it without Jacobi's bookkeeping.
@@ -176,7 +180,7 @@ export const generateCommand: Command = {
       }
       const stop = { maxNewTokens: flags["max-new-tokens"] as number, ...(flags["ignore-eos"] ? { eosTokenId: null } : {}), runner };
       return METHODS[resolved.method as string](config, params, prompt, stop, resolved, flags.trace ? (step) => rows.push(traceRow(step)) : undefined);
-    }, maxPositions);
+    }, onGpu ? maxPositions : undefined);
     const text = tokenizer === null ? null : tokenizer.decode(result.tokens);
     if (result.stats.stopReason === "context") {
       io.err(`generate: stopped at the context length ${config.maxPositions} after ${result.tokens.length} of ${flags["max-new-tokens"]} ` +
