@@ -168,6 +168,6 @@ describe.skipIf(unavailable !== null)("16-bit weights, split matrices and folder
     let err = "";
     const code = await main(["generate", "--model", dir, "--prompt-ids", "1,5,9", "--max-new-tokens", "1000000", "--backend", "webgpu"], { out: () => {}, err: (t) => { err += t; }, isTTY: false });
     expect(code).toBe(2);
-    expect(err).toMatch(/^generate: webgpu backend unavailable because .*give the runner a smaller maxPositions \(this call's context: 1000131 positions\); use a shorter prompt or fewer --max-new-tokens\n$/);
+    expect(err).toMatch(/^jacobi-forcing: generate: webgpu backend unavailable because GpuModel\.create: .*; this call's context is 1000131 positions: use a shorter prompt or fewer --max-new-tokens\n$/);
   });
 });

@@ -79,8 +79,9 @@ export async function withRunner<T>(
     const runner = flags.backend !== "webgpu" ? cpuRunner(config, params, shared?.pool) : await webgpuRunner(config, folder ?? params, { maxPositions }).catch((error: unknown) => {
       // a WebGPU backend that cannot start is bad usage, said in one line, with what the user can change
       if (!(error instanceof WebGpuUnavailableError)) throw error;
-      const tooLong = maxPositions !== undefined && /smaller maxPositions/.test(error.message);
-      throw new CliError(`${command}: ${error.message}${tooLong ? ` (this call's context: ${maxPositions} positions); use a shorter prompt or fewer --max-new-tokens` : "; use --backend cpu"}`);
+      const advice = `this call's context is ${maxPositions} positions: use a shorter prompt or fewer --max-new-tokens`;
+      const message = maxPositions === undefined ? error.message : error.message.replace("give the runner a smaller maxPositions", advice);
+      throw new CliError(`${command}: ${message}${message.includes(advice) ? "" : "; use --backend cpu"}`);
     });
     try {
       return await body(runner, params, shared?.pool);
