@@ -29,7 +29,7 @@ import { main } from "../src/cli/main.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { forward } from "../src/model/transformer.ts";
 import { WebGpuUnavailableError, webgpuRunner, type WebGpuRunner } from "../src/backend/webgpu/runner.ts";
-import { fitTile, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
+import { DEFAULT_TILES, fitTile, tileFor, type TileChoice } from "../src/backend/webgpu/gpu-model.ts";
 import { matmulSource, matmulWorkgroupBytes } from "../src/backend/webgpu/wgsl.ts";
 import { answering, type Request } from "../src/backend/webgpu/worker.ts";
 import { autoBlockSize, measureCostCurve } from "../src/decoding/block-size.ts";
@@ -102,6 +102,18 @@ if (unavailable !== null && !required) console.warn(`spec/webgpu.spec.ts skipped
 describe("WebGPU is available where it must be", () => {
   it.runIf(required)("under CI a GPU adapter (SwiftShader) was found", () => {
     expect(unavailable, "CI must run the WebGPU specs: .ci/run sets up SwiftShader").toBeNull();
+  });
+});
+
+describe("tile choice (no GPU needed)", () => {
+  it("tileFor: narrow, small and large by rows and columns; a 16-bit matrix streamed at T = 1 doubles U, as an override does; T > 1 keeps it", () => {
+    const tiles = { ...DEFAULT_TILES, matrices: { lmHead: { small: { TM: 1, TN: 4, GM: 1, GN: 4, U: 3 } } } };
+    expect(tileFor(tiles, "qkv", 2560, 1)).toEqual(DEFAULT_TILES.narrow);
+    expect(tileFor(tiles, "gu", 10000, 1)).toEqual(DEFAULT_TILES.small);
+    expect(tileFor(tiles, "qkv", 2560, 1, "BF16")).toEqual({ ...DEFAULT_TILES.narrow, U: 2 * (DEFAULT_TILES.narrow!.U ?? 1) });
+    expect(tileFor(tiles, "gu", 10000, 1, "F16")).toEqual({ ...DEFAULT_TILES.small, U: 2 * (DEFAULT_TILES.small.U ?? 1) });
+    expect(tileFor(tiles, "lmHead", 32000, 1, "BF16")).toEqual({ TM: 1, TN: 4, GM: 1, GN: 4, U: 6 });
+    expect(tileFor(tiles, "qkv", 2560, 2, "BF16")).toEqual(DEFAULT_TILES.large);
   });
 });
 

@@ -217,22 +217,26 @@ export interface TileChoice {
 }
 
 /**
- * The tile `tiles` gives matrix `name` (N output columns) in a forward of `rows` tokens, before it is
- * fitted to the device ({@link fitTile}): the matrix's own override, else `large` above `smallRows`, else
- * `narrow` for a matrix of at most `narrowColumns` columns, else `small`.
+ * The tile `tiles` gives matrix `name` (N output columns, weights of `dtype`) in a forward of `rows`
+ * tokens, before it is fitted to the device ({@link fitTile}): the matrix's own override, else `large`
+ * above `smallRows`, else `narrow` for a matrix of at most `narrowColumns` columns, else `small`. A
+ * 16-bit matrix at up to `smallRows` tokens, which streams its weights, loads twice the quads a lane
+ * (`U`): the float32 tile's bytes in flight, the same bits.
  *
  * @example
  * ```ts
- * tileFor(DEFAULT_TILES, "qkv", 2560, 1);     // DEFAULT_TILES.narrow
- * tileFor(DEFAULT_TILES, "lmHead", 32000, 1); // DEFAULT_TILES.small
- * tileFor(DEFAULT_TILES, "qkv", 2560, 64);    // DEFAULT_TILES.large
+ * tileFor(DEFAULT_TILES, "qkv", 2560, 1);             // DEFAULT_TILES.narrow
+ * tileFor(DEFAULT_TILES, "qkv", 2560, 1, "BF16").U;   // 8: narrow's 4, doubled
+ * tileFor(DEFAULT_TILES, "lmHead", 32000, 1);         // DEFAULT_TILES.small
+ * tileFor(DEFAULT_TILES, "qkv", 2560, 64);            // DEFAULT_TILES.large
  * ```
  * @category WebGPU
  */
-export function tileFor(tiles: TileChoice, name: MatrixName, N: number, rows: number): MatmulTile {
+export function tileFor(tiles: TileChoice, name: MatrixName, N: number, rows: number, dtype: WeightDType = "F32"): MatmulTile {
   const own = tiles.matrices?.[name];
   if (rows > tiles.smallRows) return own?.large ?? tiles.large;
-  return own?.small ?? (tiles.narrow !== undefined && N <= (tiles.narrowColumns ?? 0) ? tiles.narrow : tiles.small);
+  const tile = own?.small ?? (tiles.narrow !== undefined && N <= (tiles.narrowColumns ?? 0) ? tiles.narrow : tiles.small);
+  return dtype === "F32" ? tile : { ...tile, U: 2 * (tile.U ?? 1) };
 }
 
 /**
@@ -835,9 +839,7 @@ export class GpuModel {
       const shape = { ...whole, N: chunk.rows, dtype: w.dtype, first: chunk.first, width: whole.N };
       const buffers = bias === null ? [b.step, x, chunk.buffer, out] : [b.step, x, chunk.buffer, out, bias];
       const tiled = (rows: number): TiledPipeline => {
-        const fitted = fitTile(tileFor(this.tiles, name, whole.N, rows), this.device.limits.maxComputeWorkgroupStorageSize);
-        // 16-bit weights streamed at T = 1: twice the quads in flight, the float32 tile's bytes (same bits)
-        const tile = w.dtype !== "F32" && rows <= this.tiles.smallRows ? { ...fitted, U: 2 * (fitted.U ?? 1) } : fitted;
+        const tile = fitTile(tileFor(this.tiles, name, whole.N, rows, w.dtype), this.device.limits.maxComputeWorkgroupStorageSize);
         const groups = Math.ceil(shape.N / (tile.TN * tile.GN));
         if (groups > this.device.limits.maxComputeWorkgroupsPerDimension) {
           throw new Error(`GpuModel: matmul tile ${JSON.stringify(tile)} needs ${groups} workgroups along N = ${shape.N}, the device allows ${this.device.limits.maxComputeWorkgroupsPerDimension}; use more columns per workgroup`);
