@@ -24,7 +24,8 @@ import { join } from "node:path";
 import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { writeFileAtomic } from "../src/util/atomic-write.ts";
 import type { Io } from "../src/cli/args.ts";
-import { tracedJacobi, traceSummary } from "../src/cli/commands/trace.ts";
+import { traceSummary } from "../src/cli/commands/trace.ts";
+import { tracedJacobi } from "../src/cli/trace.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent } from "../src/cli/shipped-models.ts";
 import { traceSvg } from "../src/cli/trace-svg.ts";
 

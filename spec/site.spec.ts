@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import puppeteer, { type Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tracedJacobi } from "../src/cli/commands/trace.ts";
+import { tracedJacobi } from "../src/cli/trace.ts";
 import { traceMarks } from "../src/cli/trace.ts";
 import { loadCheckpoint } from "../src/node/checkpoint-folder.ts";
 import { buildSite, linkDocuments } from "../examples/site/build.ts";

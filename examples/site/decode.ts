@@ -1,13 +1,13 @@
 /**
  * What the page's worker does with a loaded model: decode a prompt with AR greedy, Jacobi or multi-block
  * decoding — the very calls `jacobi-forcing generate --method ar|jacobi|mr` makes with its defaults —
- * time it, and record every Jacobi iteration as `jacobi-forcing trace` does (`traceRow`, `traceMarks`:
+ * time it, and record every Jacobi iteration as `jacobi-forcing trace` does (`tracedJacobi`, `traceMarks`:
  * one rule for the text trace, the picture and the page).
  *
  * No DOM and no worker API here: plain functions over a checkpoint and the runner its forwards run on
  * (the CPU one, or the WebGPU backend's), so the page's worker and Node run the same code.
  */
-import { traceMarks, traceRow, type TraceMark, type TraceRow } from "../../src/cli/trace.ts";
+import { tracedJacobi, traceMarks, type TraceMark, type TraceRow } from "../../src/cli/trace.ts";
 import { arGreedy } from "../../src/decoding/greedy.ts";
 import { jacobi } from "../../src/decoding/jacobi.ts";
 import { multiBlock } from "../../src/decoding/multiblock.ts";
@@ -85,10 +85,7 @@ export function decode(model: Checkpoint, request: DecodeRequest, runner: ModelR
 
 /** Every Jacobi iteration of every block of a greedy Jacobi decode on `runner`, as `trace` records and marks them. */
 export function traceJacobi(model: Checkpoint, request: Omit<DecodeRequest, "method">, runner: ModelRunner = cpuRunner(model.config, model.params)): TracedRow[] {
-  const rows: TraceRow[] = [];
-  jacobi(model.config, model.params, promptTokens(model, request.prompt), {
-    maxNewTokens: request.maxNewTokens, blockSize: request.blockSize, runner, onIteration: (step) => rows.push(traceRow(step)),
-  });
+  const { rows } = tracedJacobi(model.config, model.params, promptTokens(model, request.prompt), { maxNewTokens: request.maxNewTokens, blockSize: request.blockSize, runner });
   const marks = traceMarks(rows);
   return rows.map((row, r) => ({ ...row, labels: row.state.map((t) => tokenLabel(t, model.tokenizer)), marks: marks[r] }));
 }

@@ -3,11 +3,15 @@
  * accepted (committed), changed since the previous iteration, or unchanged. Colour on a terminal, plain
  * markers otherwise (so the trace can be pasted into docs and diffed).
  *
- * It only formats what `jacobi`'s `onIteration` hook reports; it decides nothing about decoding.
+ * It only formats what `jacobi`'s `onIteration` hook reports ({@link tracedJacobi} collects it); it
+ * decides nothing about decoding. No Node here: the page draws the same rows.
  *
  * @module
  */
-import type { JacobiStep } from "../decoding/types.ts";
+import { jacobi } from "../decoding/jacobi.ts";
+import type { JacobiOptions, JacobiResult, JacobiStep } from "../decoding/types.ts";
+import type { ModelConfig } from "../model/config.ts";
+import type { Params } from "../model/params.ts";
 import { tokenLabel, type Tokenizer } from "../model/tokenizer.ts";
 
 /**
@@ -150,4 +154,34 @@ export function formatTrace(rows: readonly TraceRow[], tokenizer: Tokenizer | nu
     lines.push(`${head.padEnd(18)}${cells.join(" ")}   accepts ${row.accepted}   (${row.committed}/${row.state.length} committed)`);
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * What {@link tracedJacobi} returns.
+ *
+ * @category CLI
+ */
+export interface TracedJacobi {
+  /** One row per iteration of every block, in decoding order. */
+  readonly rows: TraceRow[];
+  /** What `jacobi` returned. */
+  readonly result: JacobiResult;
+}
+
+/**
+ * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
+ * `bench/pictures.ts` draw.
+ *
+ * @param prompt - [P] token ids
+ * @example
+ * ```ts
+ * const { rows, result } = tracedJacobi(config, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
+ * rows.length === result.stats.forwards; // true: one row per forward
+ * ```
+ * @category CLI
+ */
+export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): TracedJacobi {
+  const rows: TraceRow[] = [];
+  const result = jacobi(config, params, prompt, { ...options, onIteration: (step) => rows.push(traceRow(step)) });
+  return { rows, result };
 }

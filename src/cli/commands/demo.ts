@@ -30,9 +30,8 @@ import type { Params } from "../../model/params.ts";
 import { SPECIAL_TOKENS, visibleText, type Tokenizer } from "../../model/tokenizer.ts";
 import type { Command, Io } from "../args.ts";
 import { SHIPPED_MODELS, packageRoot, shippedModelPresent, type ShippedTask } from "../shipped-models.ts";
-import { formatTrace } from "../trace.ts";
+import { formatTrace, tracedJacobi } from "../trace.ts";
 import { interleavedMedianMs } from "../../util/timing.ts";
-import { tracedJacobi } from "./trace.ts";
 
 /** Text as one line: the trace's visible labels (⏎ newline, ⇥ tab, ␄ EOS), BOS left out, spaces as they are. */
 function oneLine(ids: readonly number[], tokenizer: Tokenizer): string {

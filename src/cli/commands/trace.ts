@@ -17,47 +17,14 @@
  * @module
  */
 import { DRAFT_INITS, type DraftInit } from "../../decoding/draft.ts";
-import { jacobi } from "../../decoding/jacobi.ts";
-import type { JacobiOptions, JacobiResult } from "../../decoding/types.ts";
+import type { JacobiResult } from "../../decoding/types.ts";
 import { loadCheckpoint } from "../../node/checkpoint-folder.ts";
-import type { ModelConfig } from "../../model/config.ts";
-import type { Params } from "../../model/params.ts";
 import { visibleText } from "../../model/tokenizer.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { CliError, type Command } from "../args.ts";
-import { formatTrace, traceRow, type TraceRow } from "../trace.ts";
+import { formatTrace, tracedJacobi } from "../trace.ts";
 import { traceSvg } from "../trace-svg.ts";
 import { PROMPT_FLAGS, promptIds } from "./generate.ts";
-
-/**
- * What {@link tracedJacobi} returns.
- *
- * @category CLI
- */
-export interface TracedJacobi {
-  /** One row per iteration of every block, in decoding order. */
-  readonly rows: TraceRow[];
-  /** What `jacobi` returned. */
-  readonly result: JacobiResult;
-}
-
-/**
- * Greedy block Jacobi with every iteration recorded as a {@link TraceRow}: what `trace` and
- * `bench/pictures.ts` draw.
- *
- * @param prompt - [P] token ids
- * @example
- * ```ts
- * const { rows, result } = tracedJacobi(config, params, [1, 40], { maxNewTokens: 8, blockSize: 4 });
- * rows.length === result.stats.forwards; // true: one row per forward
- * ```
- * @category CLI
- */
-export function tracedJacobi(config: ModelConfig, params: Params, prompt: readonly number[], options: Omit<JacobiOptions, "onIteration">): TracedJacobi {
-  const rows: TraceRow[] = [];
-  const result = jacobi(config, params, prompt, { ...options, onIteration: (step) => rows.push(traceRow(step)) });
-  return { rows, result };
-}
 
 /**
  * One line of what a traced run cost: `34 tokens in 27 forwards (TPF 1.26), iterations per block 15 10 2`.
