@@ -10,26 +10,10 @@
  */
 import { build } from "esbuild";
 import { builtinModules } from "node:module";
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { importsOf, root, sourceFiles } from "./helpers/imports.ts";
 
-const root = join(import.meta.dirname, "..");
 const CORE = ["src/tensor", "src/model", "src/decoding"];
-
-const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
-  e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|mts|mjs)$/.test(e.name) ? [join(dir, e.name)] : []);
-
-/** Every import target of a repository file, static, dynamic or type-only: relative ones as repository paths. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(root, file), "utf8");
-  const targets = [
-    ...[...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]),
-    ...[...text.matchAll(/^\s*import\s+["']([^"']+)["']/gm)].map((m) => m[1]),
-    ...[...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]),
-  ];
-  return targets.map((t) => (t.startsWith(".") ? relative(root, join(dirname(join(root, file)), t)) : t));
-}
 
 const isNodeBuiltin = (target: string): boolean => target.startsWith("node:") || builtinModules.includes(target);
 
@@ -52,7 +36,11 @@ export function chainTo(file: string, imports: (file: string) => readonly string
   return visit(file, []);
 }
 
-const projectImports = (file: string): string[] => (file.startsWith("src/") ? importsOf(file) : []);
+const projectImports = (file: string): string[] => {
+  if (!file.startsWith("src/")) return [];
+  const { relative, bare } = importsOf(file);
+  return [...relative, ...bare];
+};
 
 describe("the core needs no Node", () => {
   it("the chain finder finds a built-in two imports away, and nothing where there is none", () => {
@@ -61,7 +49,7 @@ describe("the core needs no Node", () => {
     expect(chainTo("d", (f) => toy[f] ?? [], isNodeBuiltin)).toBeNull();
   });
 
-  for (const file of CORE.flatMap(files)) {
+  for (const file of CORE.flatMap(sourceFiles)) {
     it(`${file} reaches no Node built-in`, () => {
       const chain = chainTo(file, projectImports, isNodeBuiltin);
       expect(chain, `${chain?.join(" imports ")}: a core module may not need Node; move the Node part to src/node/`).toBeNull();
@@ -70,7 +58,7 @@ describe("the core needs no Node", () => {
 
   it("no file of src/training reaches src/decoding, nor one of src/decoding reaches src/training", () => {
     for (const [from, to] of [["src/training", "src/decoding/"], ["src/decoding", "src/training/"]]) {
-      for (const file of files(from)) {
+      for (const file of sourceFiles(from)) {
         const chain = chainTo(file, projectImports, (target) => target.startsWith(to));
         expect(chain, `${chain?.join(" imports ")}`).toBeNull();
       }
@@ -78,7 +66,7 @@ describe("the core needs no Node", () => {
   });
 
   it("esbuild bundles every core module for a browser, without an error or a warning", async () => {
-    const entry = CORE.flatMap(files).map((file, i) => `export * as m${i} from "./${file}";`).join("\n");
+    const entry = CORE.flatMap(sourceFiles).map((file, i) => `export * as m${i} from "./${file}";`).join("\n");
     const result = await build({
       stdin: { contents: entry, resolveDir: root, loader: "ts" },
       bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent",

@@ -8,9 +8,8 @@
  * Nothing below imports what sits above it, and no file imports itself through a chain of others.
  * A new folder must be placed here explicitly.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { importsOf, sourceFiles } from "./helpers/imports.ts";
 
 const LIBRARY = ["util", "tensor", "model", "backend", "data", "decoding", "training", "evaluation", "node", "src/oracle.ts", "src/index.ts", "src/webgpu.ts"];
 
@@ -45,15 +44,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   "bench/experiments": ["bench/experiments", "bench", "cli", ...LIBRARY],
 };
 
-const root = join(import.meta.dirname, "..");
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : /\.(ts|mts|mjs)$/.test(path) ? [path] : [];
-  });
-}
-
 /** The place a repository path belongs to, or null outside src/, bench/ and examples/. */
 function placeOf(rel: string): string | null {
   const parts = rel.split("/");
@@ -63,18 +53,8 @@ function placeOf(rel: string): string | null {
   return null;
 }
 
-/** Relative import targets of a file, as repository paths: static imports and exports, and `import("./x")`. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, "utf8");
-  const targets = [
-    ...[...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]),
-    ...[...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]),
-  ];
-  return targets.filter((t) => t.startsWith(".")).map((t) => relative(root, join(dirname(file), t)));
-}
-
-const sources = ["src", "bench", "examples"].flatMap((dir) => files(join(root, dir))).map((f) => relative(root, f));
-const graph = new Map(sources.map((rel) => [rel, importsOf(join(root, rel))]));
+const sources = ["src", "bench", "examples"].flatMap(sourceFiles);
+const graph = new Map(sources.map((rel) => [rel, importsOf(rel).relative]));
 
 describe("layers: imports only go downward", () => {
   for (const [rel, targets] of graph) {
